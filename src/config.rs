@@ -1,0 +1,431 @@
+//! The TOML configuration: store, register, camera profile, wipe; checked before use.
+//!
+//! One name per setting everywhere: the key in the file is the field name here, and every
+//! key is documented in `config/sentinel-dock.toml`. Unknown keys are refused, because a
+//! misspelt `reserve` silently falling back to its default is worse than an error.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::{Deserialize, Deserializer};
+
+/// Why a configuration could not be used; each message names the key or file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown or has a value of the wrong type.
+    #[error("configuration file {path}: {message}")]
+    Parse {
+        /// The configuration file.
+        path: PathBuf,
+        /// The TOML parser's message, which names the key and line.
+        message: String,
+    },
+    /// A key has a value of the right type that cannot be used.
+    #[error("configuration key `{key}`: {message}")]
+    Invalid {
+        /// The dotted key, e.g. `profile.serial_pattern`.
+        key: &'static str,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+}
+
+/// The whole configuration of a dock machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where stored recordings live.
+    pub store: StoreConfig,
+    /// Where the SQLite register lives.
+    pub register: RegisterConfig,
+    /// What a docked camera holds (folders, extensions, sidecar sentence, limits).
+    #[serde(default)]
+    pub profile: Profile,
+    /// How confirmed recordings are removed from the camera.
+    #[serde(default)]
+    pub wipe: WipeConfig,
+    /// How bytes are copied.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+/// `[store]`: the RAID store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Root of the store; relative paths are taken from the configuration file's folder.
+    pub path: PathBuf,
+    /// Free space that must remain after copying a camera's recordings.
+    #[serde(default = "default_reserve")]
+    pub reserve: ByteSize,
+}
+
+/// `[register]`: the SQLite register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterConfig {
+    /// The register's SQLite file; relative paths are taken from the configuration file's folder.
+    pub path: PathBuf,
+}
+
+/// `[wipe]`: what removing a confirmed recording from the camera means.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WipeConfig {
+    /// `delete` removes the directory entries; `overwrite` zeroes the file's clusters first.
+    #[serde(default)]
+    pub mode: WipeMode,
+}
+
+/// How a recording is removed from the camera.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WipeMode {
+    /// Remove the directory entries and free the clusters.
+    #[default]
+    Delete,
+    /// Write zeros over the file's clusters, then delete it.
+    Overwrite,
+}
+
+/// `[ingest]`: how bytes move from the camera to the store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Size of one read from the camera; also bounds memory per copy.
+    #[serde(default = "default_copy_buffer")]
+    pub copy_buffer: ByteSize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            copy_buffer: default_copy_buffer(),
+        }
+    }
+}
+
+/// `[profile]`: what a docked camera looks like; the defaults are the built-in `sentinel-v1`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    /// The profile's name, recorded with each ingest session.
+    pub name: String,
+    /// The FAT volume label the camera's volume carries (checked, reported when different).
+    pub volume_label: String,
+    /// The identity file at the volume's root (`[device] serial=..., model=..., firmware=...`).
+    pub device_ini: String,
+    /// The folder at the root holding one folder per recording day.
+    pub recordings_dir: String,
+    /// The camera's own log folder: never wiped.
+    pub logs_dir: String,
+    /// Extension of the video files, without the dot.
+    pub video_extension: String,
+    /// Extension of the sidecar files, without the dot.
+    pub sidecar_extension: String,
+    /// The proprietary NMEA sentence of the sidecar's header and trailer, without `$`.
+    pub sentence: String,
+    /// What a camera serial must look like; anything else is refused as a name.
+    pub serial_pattern: String,
+    /// Allowed difference between the video's duration and the sidecar's end minus start.
+    pub duration_tolerance_secs: u32,
+    /// Allowed difference for position fixes outside the recording's time window.
+    pub fix_tolerance_secs: u32,
+    /// The longest pre-recording a camera may declare.
+    pub max_prerecord_secs: u32,
+    /// The largest video accepted; bigger is refused as impossible, not copied.
+    pub max_video_bytes: ByteSize,
+    /// The largest sidecar accepted (a sidecar is read whole into memory to be parsed).
+    pub max_sidecar_bytes: ByteSize,
+    /// The most entries read from any one directory of the volume.
+    pub max_dir_entries: u32,
+    /// The longest time spent reading the volume's directories before giving up on it.
+    pub scan_deadline_secs: u32,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            name: "sentinel-v1".into(),
+            volume_label: "SENTINEL".into(),
+            device_ini: "DEVICE.INI".into(),
+            recordings_dir: "DCIM".into(),
+            logs_dir: "LOG".into(),
+            video_extension: "MP4".into(),
+            sidecar_extension: "NMEA".into(),
+            sentence: "PSNTL".into(),
+            serial_pattern: "^[A-Z0-9][A-Z0-9-]{0,31}$".into(),
+            duration_tolerance_secs: 2,
+            fix_tolerance_secs: 2,
+            max_prerecord_secs: 60,
+            max_video_bytes: ByteSize(64 << 30),
+            max_sidecar_bytes: ByteSize(64 << 20),
+            max_dir_entries: 20_000,
+            scan_deadline_secs: 60,
+        }
+    }
+}
+
+impl Profile {
+    /// The compiled serial pattern (validated when the configuration was loaded).
+    pub fn serial_regex(&self) -> Regex {
+        // Validated in `Config::validate`; a built-in profile's pattern always compiles.
+        Regex::new(&self.serial_pattern).unwrap_or_else(|_| Regex::new("^$").expect("literal"))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        Regex::new(&self.serial_pattern).map_err(|e| ConfigError::Invalid {
+            key: "profile.serial_pattern",
+            message: format!("not a valid regular expression: {e}"),
+        })?;
+        if !self.serial_pattern.starts_with('^') || !self.serial_pattern.ends_with('$') {
+            return Err(invalid(
+                "profile.serial_pattern",
+                "must be anchored with ^ and $, so that a serial is matched whole",
+            ));
+        }
+        let names: [(&'static str, &str); 7] = [
+            ("profile.volume_label", &self.volume_label),
+            ("profile.device_ini", &self.device_ini),
+            ("profile.recordings_dir", &self.recordings_dir),
+            ("profile.logs_dir", &self.logs_dir),
+            ("profile.video_extension", &self.video_extension),
+            ("profile.sidecar_extension", &self.sidecar_extension),
+            ("profile.sentence", &self.sentence),
+        ];
+        for (key, value) in names {
+            let plain = !value.is_empty()
+                && value.len() <= 32
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+            if !plain || value.starts_with('.') {
+                return Err(invalid(
+                    key,
+                    "must be 1 to 32 ASCII letters, digits, `_`, `-` or `.`, not starting with `.`",
+                ));
+            }
+        }
+        if self
+            .video_extension
+            .eq_ignore_ascii_case(&self.sidecar_extension)
+        {
+            return Err(invalid(
+                "profile.sidecar_extension",
+                "must differ from profile.video_extension",
+            ));
+        }
+        if self.max_dir_entries == 0 {
+            return Err(invalid("profile.max_dir_entries", "must be at least 1"));
+        }
+        if self.scan_deadline_secs == 0 {
+            return Err(invalid("profile.scan_deadline_secs", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.to_string(),
+    }
+}
+
+fn default_reserve() -> ByteSize {
+    ByteSize(1 << 30)
+}
+
+fn default_copy_buffer() -> ByteSize {
+    ByteSize(1 << 20)
+}
+
+impl Config {
+    /// Reads, parses and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(&text, base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and checks TOML text; relative paths are resolved against `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let base = absolute(base);
+        config.store.path = base.join(&config.store.path);
+        config.register.path = base.join(&config.register.path);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.store.path.as_os_str().is_empty() {
+            return Err(invalid("store.path", "must name the store's folder"));
+        }
+        if self.register.path.starts_with(&self.store.path) {
+            return Err(invalid(
+                "register.path",
+                "must be outside store.path: the store holds only recordings",
+            ));
+        }
+        let buffer = self.ingest.copy_buffer.0;
+        if !(4096..=(64 << 20)).contains(&buffer) {
+            return Err(invalid(
+                "ingest.copy_buffer",
+                "must be between 4 KiB and 64 MiB",
+            ));
+        }
+        self.profile.validate()
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A number of bytes, written in the file as an integer or as `"64 MiB"`, `"2GB"`, `"512k"`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl fmt::Debug for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0)
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ByteSize, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let number: u64 = digits
+            .parse()
+            .map_err(|_| format!("`{text}` is not a size such as \"512 MiB\" or \"2 GB\""))?;
+        let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" => 1 << 10,
+            "kb" => 1_000,
+            "m" | "mib" => 1 << 20,
+            "mb" => 1_000_000,
+            "g" | "gib" => 1 << 30,
+            "gb" => 1_000_000_000,
+            "t" | "tib" => 1 << 40,
+            "tb" => 1_000_000_000_000,
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{text}`: use B, KiB, MiB, GiB, TiB, kB, MB, GB or TB"
+                ));
+            }
+        };
+        number
+            .checked_mul(multiplier)
+            .map(ByteSize)
+            .ok_or_else(|| format!("`{text}` is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ByteSize, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("/etc/sentinel-dock"))
+    }
+
+    const MINIMAL: &str = "[store]\npath = \"/srv/store\"\n[register]\npath = \"reg.sqlite\"\n";
+
+    #[test]
+    fn minimal_file_takes_every_default() {
+        let c = parse(MINIMAL).expect("minimal config");
+        assert_eq!(c.store.path, Path::new("/srv/store"));
+        assert_eq!(c.register.path, Path::new("/etc/sentinel-dock/reg.sqlite"));
+        assert_eq!(c.profile.name, "sentinel-v1");
+        assert_eq!(c.wipe.mode, WipeMode::Delete);
+        assert_eq!(c.store.reserve, ByteSize(1 << 30));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse(&format!("{MINIMAL}[wipe]\nmod = \"delete\"\n")).unwrap_err();
+        assert!(err.to_string().contains("mod"), "{err}");
+    }
+
+    #[test]
+    fn bad_wipe_mode_is_named() {
+        let err = parse(&format!("{MINIMAL}[wipe]\nmode = \"shred\"\n")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("shred") && text.contains("delete"), "{text}");
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!("512 MiB".parse::<ByteSize>(), Ok(ByteSize(512 << 20)));
+        assert_eq!("2GB".parse::<ByteSize>(), Ok(ByteSize(2_000_000_000)));
+        assert!("2 parsecs".parse::<ByteSize>().is_err());
+        let c = parse(&format!("{MINIMAL}")).unwrap();
+        assert_eq!(c.ingest.copy_buffer, ByteSize(1 << 20));
+        let c = parse(&MINIMAL.replace("[register]", "reserve = 4096\n[register]")).unwrap();
+        assert_eq!(c.store.reserve, ByteSize(4096));
+    }
+
+    #[test]
+    fn unanchored_serial_pattern_is_refused() {
+        let err = parse(&format!("{MINIMAL}[profile]\nserial_pattern = \"SNTL\"\n")).unwrap_err();
+        assert!(err.to_string().contains("profile.serial_pattern"), "{err}");
+    }
+
+    #[test]
+    fn path_like_folder_names_are_refused() {
+        let err = parse(&format!(
+            "{MINIMAL}[profile]\nrecordings_dir = \"../etc\"\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("profile.recordings_dir"), "{err}");
+    }
+
+    #[test]
+    fn register_inside_store_is_refused() {
+        let err = parse("[store]\npath = \"/s\"\n[register]\npath = \"/s/r.db\"\n").unwrap_err();
+        assert!(err.to_string().contains("register.path"), "{err}");
+    }
+}

@@ -1,0 +1,11 @@
+//! sentinel-dock: dock-side evidence ingestion for police body-worn cameras.
+//!
+//! The library holds the whole engine; the binaries only parse arguments and report.
+
+pub mod config;
+pub mod digest;
+pub mod evidence;
+pub mod ingest;
+pub mod register;
+pub mod store;
+pub mod volume;
