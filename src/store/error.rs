@@ -1,0 +1,217 @@
+//! What can go wrong in the store, each message naming the path and what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::digest::Digests;
+
+/// Why the store could not do something outside a copy: a name, a folder, a read-back.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A part of a store path was refused; nothing was written.
+    #[error(
+        "{what} {value} cannot be used in the store: it {why}; nothing was written \
+         (the name comes from the camera: keep the camera and report it)"
+    )]
+    BadName {
+        /// Which part: "serial" or "file name".
+        what: &'static str,
+        /// The refused value, quoted and escaped.
+        value: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// The recording day is outside the years a folder name can hold.
+    #[error("day {day} is outside years 0001 to 9999: check the camera's clock")]
+    BadDay {
+        /// The refused day.
+        day: NaiveDate,
+    },
+    /// A folder of the store could not be created or is not a folder.
+    #[error(
+        "cannot create folder {path}: {source}; check that the store is mounted and \
+         writable by the service user"
+    )]
+    CreateFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A folder could not be listed while looking for leftovers.
+    #[error("cannot list folder {path}: {source}; check the store's disks and permissions")]
+    ListFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A new temp file could not be created.
+    #[error(
+        "cannot create temporary file {path}: {source}; check free space and permissions \
+         on the store"
+    )]
+    CreateFile {
+        /// The temp file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A folder's fsync failed, so the names in it may not survive a power cut.
+    #[error(
+        "cannot make folder {path} durable (fsync: {source}); check the RAID and the \
+         kernel log for disk errors"
+    )]
+    SyncFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A temp file left by a crash could not be removed.
+    #[error(
+        "cannot remove leftover temporary file {path}: {source}; stop the service and \
+         remove it by hand"
+    )]
+    RemoveLeftover {
+        /// The leftover file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A stored file could not be read back from disk.
+    #[error(
+        "cannot read {path} back from disk: {source}; check the RAID and the kernel log \
+         for disk errors"
+    )]
+    ReadBack {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// A path given to read back is not a file of this store.
+    #[error("{path} is not inside the store {root}: only stored files can be read back")]
+    OutsideStore {
+        /// The refused path.
+        path: PathBuf,
+        /// The store's root.
+        root: PathBuf,
+    },
+    /// The free space of the store could not be queried.
+    #[error("cannot query free space at {path}: {source}; check that the store is mounted")]
+    FreeSpace {
+        /// The store's root.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+}
+
+/// Why a copy was not stored. In every case the temp file has been removed (or, if even
+/// that failed, is left hidden for `Store::open` to remove) and the camera still holds the
+/// original.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    /// fsync of the copy or its folder failed: after that the page cache may lie.
+    #[error(
+        "fsync of {path} failed: {source}; the copy is not proof: copy again from the \
+         camera, and check the RAID and the kernel log if it repeats"
+    )]
+    Fsync {
+        /// The temp file or the folder whose fsync failed.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The bytes read back from disk are not the bytes read from the camera.
+    #[error(
+        "{path} read back from disk differs from the camera's bytes (expected {expected:?}, \
+         found {found:?}); the copy was removed: copy again from the camera, and check the \
+         RAID and the machine's memory if it repeats"
+    )]
+    ReadBackMismatch {
+        /// The temp file that was read back.
+        path: PathBuf,
+        /// Hashes of the bytes read from the camera (boxed to keep `Result`s small).
+        expected: Box<Digests>,
+        /// Hashes of the bytes read back from disk.
+        found: Box<Digests>,
+    },
+    /// Any other failure: no space, I/O error, read-only store, permissions.
+    #[error("storing {path} failed: {source}; {}", advice(.source))]
+    Io {
+        /// The file or folder the failing operation was on.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+}
+
+impl PersistError {
+    /// Whether copying again from the camera, at once, may succeed; `false` means a
+    /// technician must act first (store full, read-only, permissions, a name clash).
+    pub fn retry_from_camera(&self) -> bool {
+        match self {
+            PersistError::Fsync { .. } | PersistError::ReadBackMismatch { .. } => true,
+            PersistError::Io { source, .. } => !needs_technician(source),
+        }
+    }
+
+    /// The path named in the error.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            PersistError::Fsync { path, .. }
+            | PersistError::ReadBackMismatch { path, .. }
+            | PersistError::Io { path, .. } => path,
+        }
+    }
+}
+
+/// Errors that will come back on every retry until someone changes the machine.
+fn needs_technician(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ENOSPC
+                | libc::EDQUOT
+                | libc::EROFS
+                | libc::EACCES
+                | libc::EPERM
+                | libc::EEXIST
+                | libc::ENAMETOOLONG
+        )
+    ) || matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull
+            | io::ErrorKind::QuotaExceeded
+            | io::ErrorKind::ReadOnlyFilesystem
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::AlreadyExists
+    )
+}
+
+fn advice(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => {
+            "the store is full: free space or add disks, then copy again from the camera"
+        }
+        Some(libc::EROFS) => {
+            "the store is read-only (often remounted so after disk errors): check the RAID \
+             and the kernel log"
+        }
+        Some(libc::EIO) => {
+            "the store's disks reported an I/O error: check the RAID and the kernel log, \
+             then copy again from the camera"
+        }
+        Some(libc::EACCES | libc::EPERM) => {
+            "the service user may not write there: check the store's ownership"
+        }
+        _ if e.kind() == io::ErrorKind::AlreadyExists => {
+            "a different file already holds that name: keep both, and report it"
+        }
+        _ => "copy again from the camera; if it repeats, check the RAID and the kernel log",
+    }
+}

@@ -1,0 +1,235 @@
+//! The RAID store: a human-navigable layout of write-once files, each proven by read-back.
+//!
+//! `docs/store-layout.md` describes the folders. A copy is written to a hidden temp file
+//! beside its final place ([`Store::create`]), then [`PendingFile::persist`] makes it
+//! durable, reads it back from the disk, and only then gives it its final name, never
+//! replacing one.
+
+mod durable;
+mod error;
+mod layout;
+mod readback;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub use durable::{PendingFile, Persisted, StoreFaults};
+pub use error::{PersistError, StoreError};
+pub use layout::{Area, StorePath};
+
+use crate::digest::Digests;
+use durable::{NoFaults, ensure_folder, fsync_dir};
+use layout::{is_partial_name, temp_file_name};
+
+/// Makes temp names unique within the process; the pid makes them unique across processes.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The store on the RAID, shared by every slot (it is `Send + Sync`).
+pub struct Store {
+    root: PathBuf,
+    faults: Arc<dyn StoreFaults>,
+    /// Folders whose name is known durable in their parent, so each parent is fsynced
+    /// once per process rather than once per file.
+    durable_folders: Mutex<HashSet<PathBuf>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at root; creates recordings/ and quarantine/;
+    /// removes `.partial-` leftovers of a crash (logging each with `tracing::warn!`).
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        let root = std::path::absolute(root).map_err(|source| StoreError::CreateFolder {
+            path: root.to_owned(),
+            source,
+        })?;
+        create_root(&root)?;
+        let store = Store {
+            root,
+            faults: Arc::new(NoFaults),
+            durable_folders: Mutex::new(HashSet::new()),
+        };
+        for area in Area::ALL {
+            store.ensure_durable(&store.root.join(area.dir_name()))?;
+        }
+        store.remove_leftovers()?;
+        Ok(store)
+    }
+
+    /// The store's root folder (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The absolute path of a place in the store.
+    pub fn absolute(&self, p: &StorePath) -> PathBuf {
+        self.root.join(p.relative())
+    }
+
+    /// The final file at `p`, if one is stored there.
+    pub fn find(&self, p: &StorePath) -> Option<PathBuf> {
+        let path = self.absolute(p);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Free bytes for an unprivileged writer (statvfs `f_bavail * f_frsize`).
+    pub fn free_bytes(&self) -> Result<u64, StoreError> {
+        let st = nix::sys::statvfs::statvfs(&self.root).map_err(|e| StoreError::FreeSpace {
+            path: self.root.clone(),
+            source: e.into(),
+        })?;
+        // Both are u64 on 64-bit Linux, but c_ulong is u32 on 32-bit targets.
+        #[allow(clippy::useless_conversion)]
+        let (avail, frsize) = (
+            u64::from(st.blocks_available()),
+            u64::from(st.fragment_size()),
+        );
+        Ok(avail.saturating_mul(frsize))
+    }
+
+    /// Starts a new file: creates its folders (fsyncing each new folder's parent) and a
+    /// temp file beside the final name.
+    pub fn create(&self, at: &StorePath) -> Result<PendingFile, StoreError> {
+        let mut folder = self.root.clone();
+        for part in at.folder().components() {
+            folder.push(part);
+            self.ensure_durable(&folder)?;
+        }
+        let counter = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = folder.join(temp_file_name(&at.file_name(), counter));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)
+            .map_err(|source| StoreError::CreateFile {
+                path: temp.clone(),
+                source,
+            })?;
+        Ok(PendingFile::new(
+            file,
+            temp,
+            folder,
+            at.clone(),
+            Arc::clone(&self.faults),
+        ))
+    }
+
+    /// Reads a stored file back from disk (dropping its cached pages first) and hashes it.
+    pub fn read_back(&self, path: &Path) -> Result<Digests, StoreError> {
+        let inside =
+            path.starts_with(&self.root) && !path.components().any(|c| c == Component::ParentDir);
+        if !inside {
+            return Err(StoreError::OutsideStore {
+                path: path.to_owned(),
+                root: self.root.clone(),
+            });
+        }
+        readback::read_back(path).map_err(|source| StoreError::ReadBack {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Test/fault injection hook: the store calls `faults` at fixed points of `persist`.
+    pub fn with_faults(mut self, faults: Arc<dyn StoreFaults>) -> Store {
+        self.faults = faults;
+        self
+    }
+
+    /// `ensure_folder` once per folder and process.
+    fn ensure_durable(&self, folder: &Path) -> Result<(), StoreError> {
+        // A poisoned set is still a valid set: a panic cannot leave it half-updated.
+        let known = self
+            .durable_folders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(folder);
+        if !known {
+            ensure_folder(folder)?;
+            self.durable_folders
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(folder.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Removes the temp files of copies a crash cut off: they are never evidence (the
+    /// camera still holds those recordings, which were not confirmed).
+    fn remove_leftovers(&self) -> Result<(), StoreError> {
+        for area in Area::ALL {
+            // area/day/serial/file: leftovers sit three levels down.
+            self.remove_leftovers_in(&self.root.join(area.dir_name()), 3)?;
+        }
+        Ok(())
+    }
+
+    fn remove_leftovers_in(&self, dir: &Path, depth: u32) -> Result<(), StoreError> {
+        let list_err = |source| StoreError::ListFolder {
+            path: dir.to_owned(),
+            source,
+        };
+        let mut removed = false;
+        for entry in fs::read_dir(dir).map_err(list_err)? {
+            let entry = entry.map_err(list_err)?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(list_err)?;
+            if kind.is_dir() && depth > 1 {
+                self.remove_leftovers_in(&path, depth - 1)?;
+            } else if kind.is_file() && is_partial_name(&entry.file_name().to_string_lossy()) {
+                tracing::warn!(path = %path.display(), "removing the temp file of a copy cut off by a crash");
+                fs::remove_file(&path).map_err(|source| StoreError::RemoveLeftover {
+                    path: path.clone(),
+                    source,
+                })?;
+                removed = true;
+            }
+        }
+        if removed {
+            fsync_dir(dir).map_err(|source| StoreError::SyncFolder {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates the root and any missing parent, fsyncing each new folder's parent.
+fn create_root(root: &Path) -> Result<(), StoreError> {
+    let missing: Vec<&Path> = root
+        .ancestors()
+        .take_while(|p| fs::symlink_metadata(p).is_err())
+        .collect();
+    for dir in missing.into_iter().rev() {
+        ensure_folder(dir)?;
+    }
+    // An existing root may be a symlink to the RAID's mount point: follow it here only.
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(StoreError::CreateFolder {
+            path: root.to_owned(),
+            source: io::Error::new(io::ErrorKind::AlreadyExists, "not a folder"),
+        }),
+        Err(source) => Err(StoreError::CreateFolder {
+            path: root.to_owned(),
+            source,
+        }),
+    }
+}

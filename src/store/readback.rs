@@ -1,0 +1,110 @@
+//! Reading a stored file back from the disk, not from the page cache.
+//!
+//! Rule 4 of "integrity confirmed": the copy must be read back from stable storage. The
+//! file is opened afresh with O_DIRECT, which reads from the device whatever the page
+//! cache holds. Where the file system refuses O_DIRECT (EINVAL: some FUSE and older tmpfs),
+//! the read falls back to a buffered read after POSIX_FADV_DONTNEED has dropped the file's
+//! clean pages (the whole file is clean after its fsync, and nothing maps it). The
+//! advice is given before either read, and again after, so evidence does not fill the cache.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+
+use crate::digest::{Digests, Hasher};
+
+/// Read size: large enough that syscalls cost nothing beside the disk, small enough to keep
+/// memory bounded whatever the file's size.
+const CHUNK: usize = 1 << 20;
+/// O_DIRECT wants buffer, offset and length aligned to the device's logical block size;
+/// 4096 covers 512-byte and 4K devices.
+const ALIGN: usize = 4096;
+
+/// Hashes the file at `path` as the disk holds it.
+pub(super) fn read_back(path: &Path) -> io::Result<Digests> {
+    let mut buf = vec![0u8; CHUNK + ALIGN];
+    let start = buf.as_ptr().align_offset(ALIGN);
+    let chunk = &mut buf[start..start + CHUNK];
+    match read_direct(path, chunk) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            tracing::debug!(path = %path.display(), "O_DIRECT refused, reading back after dropping cached pages");
+            read_buffered(path, chunk)
+        }
+        other => other,
+    }
+}
+
+fn read_direct(path: &Path, chunk: &mut [u8]) -> io::Result<Digests> {
+    let mut file = open(path, libc::O_DIRECT)?;
+    drop_cached_pages(&file)?;
+    let size = file.metadata()?.len();
+    let mut hasher = Hasher::new();
+    loop {
+        let n = read_some(&mut file, chunk)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+        // A short read that leaves the offset unaligned is the end of the file; reading on
+        // from there would be refused with EINVAL rather than return 0.
+        if hasher.len() % ALIGN as u64 != 0 {
+            break;
+        }
+    }
+    if hasher.len() != size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("read back {} bytes of a {size}-byte file", hasher.len()),
+        ));
+    }
+    Ok(hasher.finish())
+}
+
+pub(super) fn read_buffered(path: &Path, chunk: &mut [u8]) -> io::Result<Digests> {
+    let mut file = open(path, 0)?;
+    drop_cached_pages(&file)?;
+    let mut hasher = Hasher::new();
+    loop {
+        let n = read_some(&mut file, chunk)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+    }
+    // The pages just read are the disk's bytes, but evidence is not read again soon.
+    drop_cached_pages(&file)?;
+    Ok(hasher.finish())
+}
+
+/// Opens read-only without following a symlink and without blocking on a FIFO, and refuses
+/// anything that is not a regular file.
+fn open(path: &Path, extra_flags: libc::c_int) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | extra_flags)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+fn read_some(file: &mut File, chunk: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match file.read(chunk) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Drops the file's clean cached pages (offset 0, length 0 means the whole file).
+pub(super) fn drop_cached_pages(file: &File) -> io::Result<()> {
+    posix_fadvise(file, 0, 0, PosixFadviseAdvice::POSIX_FADV_DONTNEED).map_err(io::Error::from)
+}
