@@ -402,7 +402,7 @@ mod tests {
         assert_eq!("512 MiB".parse::<ByteSize>(), Ok(ByteSize(512 << 20)));
         assert_eq!("2GB".parse::<ByteSize>(), Ok(ByteSize(2_000_000_000)));
         assert!("2 parsecs".parse::<ByteSize>().is_err());
-        let c = parse(&format!("{MINIMAL}")).unwrap();
+        let c = parse(MINIMAL).unwrap();
         assert_eq!(c.ingest.copy_buffer, ByteSize(1 << 20));
         let c = parse(&MINIMAL.replace("[register]", "reserve = 4096\n[register]")).unwrap();
         assert_eq!(c.store.reserve, ByteSize(4096));
@@ -427,5 +427,26 @@ mod tests {
     fn register_inside_store_is_refused() {
         let err = parse("[store]\npath = \"/s\"\n[register]\npath = \"/s/r.db\"\n").unwrap_err();
         assert!(err.to_string().contains("register.path"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod documented_defaults {
+    use super::*;
+
+    /// `config/sentinel-dock.toml` documents every key: it must parse, and hold the defaults.
+    #[test]
+    fn the_documented_file_parses_and_matches_the_defaults() {
+        let text = include_str!("../config/sentinel-dock.toml");
+        let c = Config::from_toml(text, Path::new("/")).expect("documented config parses");
+        let d = Profile::default();
+        assert_eq!(c.profile.serial_pattern, d.serial_pattern);
+        assert_eq!(c.profile.max_video_bytes, d.max_video_bytes);
+        assert_eq!(c.profile.max_sidecar_bytes, d.max_sidecar_bytes);
+        assert_eq!(c.profile.max_dir_entries, d.max_dir_entries);
+        assert_eq!(c.profile.scan_deadline_secs, d.scan_deadline_secs);
+        assert_eq!(c.store.reserve, default_reserve());
+        assert_eq!(c.ingest.copy_buffer, default_copy_buffer());
+        assert_eq!(c.wipe.mode, WipeMode::default());
     }
 }

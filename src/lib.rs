@@ -2,6 +2,7 @@
 //!
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
+pub mod clock;
 pub mod config;
 pub mod digest;
 pub mod evidence;

@@ -107,6 +107,13 @@ impl PendingFile {
         }
     }
 
+    /// Changes the final place (same file system): the rename moves the temp file there.
+    pub(super) fn retarget(&mut self, folder: PathBuf, target: StorePath) {
+        self.final_path = folder.join(target.file_name());
+        self.folder = folder;
+        self.target = target;
+    }
+
     /// The hidden temp file being written.
     pub fn temp_path(&self) -> &Path {
         &self.temp

@@ -130,6 +130,27 @@ impl Store {
         ))
     }
 
+    /// Persists a copy under another place than the one it was created for: the copy of a
+    /// video starts before its checks are known, and goes to quarantine if one fails.
+    pub fn persist_as(
+        &self,
+        mut pending: PendingFile,
+        at: &StorePath,
+        expected: &Digests,
+    ) -> Result<Persisted, PersistError> {
+        let mut folder = self.root.clone();
+        for part in at.folder().components() {
+            folder.push(part);
+            self.ensure_durable(&folder)
+                .map_err(|e| PersistError::Io {
+                    path: folder.clone(),
+                    source: io::Error::other(e.to_string()),
+                })?;
+        }
+        pending.retarget(folder, at.clone());
+        pending.persist(expected)
+    }
+
     /// Reads a stored file back from disk (dropping its cached pages first) and hashes it.
     pub fn read_back(&self, path: &Path) -> Result<Digests, StoreError> {
         let inside =

@@ -1,0 +1,694 @@
+//! The verified ingestion of one camera, top to bottom: identify, discover, make room,
+//! copy and prove each recording, commit, and only then wipe what is proven.
+//!
+//! Every recording ends in exactly one of two places: proven in the store and wiped from
+//! the camera, or kept on the camera (and, when it could be read, stored in quarantine with
+//! its reasons). The camera is opened read-only until the wipe step, and the wipe step
+//! re-reads the register to wipe only rows committed as confirmed with the same hashes.
+
+mod checks;
+mod copy;
+mod identity;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Profile};
+use crate::digest::{Digests, Hasher};
+use crate::evidence::name::{FileKind, RecordingName};
+use crate::evidence::sidecar::{self, SidecarReport};
+use crate::register::{
+    FileFacts, GpsSummary, RecordingId, RecordingRow, RecordingState, Register, RegisterError,
+    SessionId, StoredFacts,
+};
+use crate::store::{Area, PersistError, Persisted, Store, StoreError, StoreFaults, StorePath};
+use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
+
+pub use checks::{Verdict, VideoFacts};
+pub use identity::{Identity, IdentityError, parse_device_ini};
+pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
+
+/// How often a copy is taken again from the camera after the store failed to prove it.
+const COPY_ATTEMPTS: u32 = 3;
+
+/// Why an ingest could not finish; nothing unproven was wiped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The camera's volume could not be opened or listed.
+    #[error("camera source {source_path}: {error}")]
+    Volume {
+        /// The source given.
+        source_path: PathBuf,
+        /// What the volume layer said.
+        error: VolumeError,
+    },
+    /// The camera could not be identified.
+    #[error("camera source {source_path}: {error}")]
+    Identity {
+        /// The source given.
+        source_path: PathBuf,
+        /// Why.
+        error: IdentityError,
+    },
+    /// The store could not be opened or written.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The register could not be opened or written.
+    #[error("register: {0}")]
+    Register(#[from] RegisterError),
+    /// The store has not enough free space for this camera's recordings and the reserve.
+    #[error(
+        "store {store} is too full for camera {serial}: it needs {needed} bytes plus the reserve of {reserve} (store.reserve), and {free} are free. Nothing was copied or wiped; free space or add disks, then dock the camera again"
+    )]
+    NoRoom {
+        /// The store's root.
+        store: PathBuf,
+        /// The camera.
+        serial: String,
+        /// Bytes to copy.
+        needed: u64,
+        /// Bytes that must stay free.
+        reserve: u64,
+        /// Bytes free now.
+        free: u64,
+    },
+}
+
+/// What a caller may set beyond the configuration.
+#[derive(Clone)]
+pub struct Options {
+    /// The camera's USB serial string, when the caller read it from the USB descriptor.
+    pub usb_serial: Option<String>,
+    /// Where the current time comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Faults injected into the store (tests and harnesses only).
+    pub store_faults: Option<Arc<dyn StoreFaults>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            usb_serial: None,
+            clock: Arc::new(SystemClock),
+            store_faults: None,
+        }
+    }
+}
+
+/// Runs the whole pipeline once on one camera source.
+pub fn ingest(config: &Config, source: &Path, options: &Options) -> Result<IngestReport, IngestError> {
+    let mut store = Store::open(&config.store.path)?;
+    if let Some(faults) = &options.store_faults {
+        store = store.with_faults(faults.clone());
+    }
+    let mut register = Register::open(&config.register.path)?;
+    let profile = &config.profile;
+    let volume_err = |error| IngestError::Volume {
+        source_path: source.to_path_buf(),
+        error,
+    };
+
+    let mut volume = volume::open(source, profile, Access::ReadOnly).map_err(volume_err)?;
+    let scan = volume.scan().map_err(volume_err)?;
+    let identity = identity::establish(
+        options.usb_serial.as_deref(),
+        scan.device_ini.as_deref(),
+        &profile.device_ini,
+        &profile.serial_regex(),
+    )
+    .map_err(|error| IngestError::Identity {
+        source_path: source.to_path_buf(),
+        error,
+    })?;
+
+    let now = options.clock.now();
+    register.upsert_camera(&identity.camera, now)?;
+    let session_id =
+        register.begin_session(&identity.camera.serial, &source.display().to_string(), &profile.name, now)?;
+    let mut session = Session {
+        config,
+        source,
+        store: &store,
+        register: &mut register,
+        clock: options.clock.as_ref(),
+        id: session_id,
+        identity: &identity,
+    };
+    let result = session.run(volume, scan);
+    let outcome = match &result {
+        Ok(report) if report.all_clear() => "complete".to_string(),
+        Ok(_) => "attention".to_string(),
+        Err(e) => format!("failed: {e}"),
+    };
+    let at = options.clock.now();
+    register.finish_session(session_id, &outcome, at)?;
+    result
+}
+
+/// One ingest session: the camera, the store and the register it works with.
+struct Session<'a> {
+    config: &'a Config,
+    source: &'a Path,
+    store: &'a Store,
+    register: &'a mut Register,
+    clock: &'a dyn Clock,
+    id: SessionId,
+    identity: &'a Identity,
+}
+
+/// A recording found on the camera: its parsed name and the files that carry it.
+struct Candidate {
+    name: RecordingName,
+    video: Option<VolumeFile>,
+    sidecar: Option<VolumeFile>,
+}
+
+/// What happened to one recording, kept until the wipe step and the report.
+struct Outcome {
+    candidate: Candidate,
+    /// The register's row, once there is one.
+    row: Option<RecordingId>,
+    report: RecordingReport,
+    video_digests: Option<Digests>,
+}
+
+impl Session<'_> {
+    fn run(&mut self, mut volume: Box<dyn Volume>, scan: volume::Scan) -> Result<IngestReport, IngestError> {
+        let profile = &self.config.profile;
+        let mut warnings: Vec<String> = Vec::new();
+        if scan.label.as_deref().map(str::trim) != Some(profile.volume_label.as_str()) {
+            tracing::info!(label = ?scan.label, "volume label differs from the profile's");
+        }
+        let (candidates, mut ignored) = discover(profile, &scan.files);
+        ignored.extend(scan.ignored.iter().map(|i| IgnoredReport {
+            path: i.path.clone(),
+            reason: i.reason.clone(),
+        }));
+        self.ensure_room(&candidates)?;
+
+        let mut outcomes = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            outcomes.push(self.ingest_recording(volume.as_mut(), candidate)?);
+        }
+        if let Err(e) = volume.close() {
+            warnings.push(format!("closing the camera after reading it failed: {e}"));
+        }
+        self.wipe_confirmed(&mut outcomes, &mut warnings)?;
+
+        let camera = &self.identity.camera;
+        Ok(IngestReport {
+            source: self.source.to_path_buf(),
+            camera: CameraReport {
+                serial: camera.serial.clone(),
+                model: camera.model.clone(),
+                firmware: camera.firmware.clone(),
+            },
+            session: self.id,
+            recordings: outcomes.into_iter().map(|o| o.report).collect(),
+            ignored,
+            warnings,
+        })
+    }
+
+    /// Refuses to start when the store cannot take what the camera holds plus the reserve.
+    fn ensure_room(&self, candidates: &[Candidate]) -> Result<(), IngestError> {
+        let serial = &self.identity.camera.serial;
+        let mut needed: u64 = 0;
+        for c in candidates {
+            let rows = self.register.recordings_by_stem(serial, &c.name.stem())?;
+            if rows.iter().any(|r| r.video.is_some()) {
+                continue; // a re-run: hashed and compared, not copied again
+            }
+            let size = |f: &Option<VolumeFile>| f.as_ref().map_or(0, |f| f.size);
+            needed = needed.saturating_add(size(&c.video)).saturating_add(size(&c.sidecar));
+        }
+        let free = self.store.free_bytes()?;
+        let reserve = self.config.store.reserve.0;
+        if needed > 0 && needed.saturating_add(reserve) > free {
+            return Err(IngestError::NoRoom {
+                store: self.store.root().to_path_buf(),
+                serial: serial.clone(),
+                needed,
+                reserve,
+                free,
+            });
+        }
+        Ok(())
+    }
+
+    /// Copies, proves and commits one recording; per-recording failures become its outcome.
+    fn ingest_recording(&mut self, volume: &mut dyn Volume, candidate: Candidate) -> Result<Outcome, IngestError> {
+        let serial = self.identity.camera.serial.clone();
+        let stem = candidate.name.stem();
+        let mut report = blank_report(&self.config.profile, &candidate);
+        let sidecar = match read_sidecar(&self.config.profile, volume, candidate.sidecar.as_ref()) {
+            Ok(s) => s,
+            Err(why) => {
+                tracing::warn!(recording = %stem, "{why}");
+                fail(&mut report, "read-error", &why);
+                return Ok(Outcome { candidate, row: None, report, video_digests: None });
+            }
+        };
+        let prior = self.register.recordings_by_stem(&serial, &stem)?;
+        let stored_before: Vec<&RecordingRow> = prior.iter().filter(|r| r.video.is_some()).collect();
+        if !stored_before.is_empty() {
+            match self.recognise_stored(volume, &candidate, &sidecar, &stored_before) {
+                Ok(Some((row, verdict, digests))) => {
+                    let status = match row.state {
+                        RecordingState::Confirmed | RecordingState::Wiped if verdict.confirmed() => Status::AlreadyStored,
+                        _ => Status::Quarantined,
+                    };
+                    report.status = status;
+                    fill_files(&mut report, self.store, row.video.as_ref(), row.sidecar.as_ref());
+                    report.register_id = Some(row.id);
+                    report.flags = verdict.flags;
+                    report.reasons = if status == Status::Quarantined && verdict.reasons.is_empty() {
+                        row.reasons.clone()
+                    } else {
+                        verdict.reasons
+                    };
+                    return Ok(Outcome { candidate, row: Some(row.id), report, video_digests: Some(digests) });
+                }
+                Ok(None) => {}
+                Err(why) => {
+                    fail(&mut report, "read-error", &why);
+                    return Ok(Outcome { candidate, row: None, report, video_digests: None });
+                }
+            }
+        }
+        // A row left `discovered` by an interrupted run is this recording's row.
+        let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
+            Some(r) => r.id,
+            None => self.register.insert_discovered(self.id, &serial, &stem, candidate.name.start, self.clock.now())?,
+        };
+        report.register_id = Some(row);
+        let outcome = Outcome { candidate, row: Some(row), report, video_digests: None };
+        self.copy_and_prove(volume, outcome, sidecar)
+    }
+
+    /// On a re-run: hashes the camera's copy and, when the register already holds those
+    /// hashes and the stored files still read back equal, returns that row: nothing is stored twice.
+    fn recognise_stored<'r>(
+        &self,
+        volume: &mut dyn Volume,
+        candidate: &Candidate,
+        sidecar: &SidecarRead,
+        stored_before: &[&'r RecordingRow],
+    ) -> Result<Option<(&'r RecordingRow, Verdict, Digests)>, String> {
+        let Some(video) = &candidate.video else {
+            return Ok(None);
+        };
+        let streamed = self.stream_video(volume, video, None)?;
+        let same = stored_before.iter().find(|r| {
+            r.video.as_ref().map(|f| f.digests) == Some(streamed.digests)
+                && r.sidecar.as_ref().map(|f| f.digests) == sidecar.digests
+        });
+        let Some(row) = same else {
+            return Ok(None); // other content under a known name: stored as a conflict
+        };
+        for file in [row.video.as_ref(), row.sidecar.as_ref()].into_iter().flatten() {
+            let path = self.store.root().join(&file.path);
+            match self.store.read_back(&path) {
+                Ok(d) if d == file.digests => {}
+                Ok(_) | Err(_) => {
+                    tracing::warn!(path = %path.display(), "stored copy no longer reads back equal; copying again");
+                    return Ok(None);
+                }
+            }
+        }
+        let verdict = self.judge(candidate, sidecar, Ok(&streamed));
+        Ok(Some((row, verdict, streamed.digests)))
+    }
+
+    /// Streams the video into the store, judges the rules, persists both files with a
+    /// read-back proof, and commits the recording as confirmed or quarantined.
+    fn copy_and_prove(
+        &mut self,
+        volume: &mut dyn Volume,
+        mut outcome: Outcome,
+        sidecar: SidecarRead,
+    ) -> Result<Outcome, IngestError> {
+        let stem = outcome.candidate.name.stem();
+        for attempt in 1..=COPY_ATTEMPTS {
+            match self.copy_once(volume, &mut outcome, &sidecar) {
+                Ok(()) => return Ok(outcome),
+                Err(Attempt::Retry(why)) if attempt < COPY_ATTEMPTS => {
+                    tracing::warn!(recording = %stem, attempt, "copy not proven, copying again from the camera: {why}");
+                }
+                Err(Attempt::Retry(why)) | Err(Attempt::GiveUp(why)) => {
+                    tracing::error!(recording = %stem, "left on the camera: {why}");
+                    fail(&mut outcome.report, "not-stored", &why);
+                    return Ok(outcome);
+                }
+                Err(Attempt::Fatal(e)) => return Err(e),
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn copy_once(&mut self, volume: &mut dyn Volume, outcome: &mut Outcome, sidecar: &SidecarRead) -> Result<(), Attempt> {
+        let name = &outcome.candidate.name;
+        let serial = self.identity.camera.serial.clone();
+        let profile = &self.config.profile;
+        let place = |area, kind| {
+            StorePath::new(area, name.day(), &serial, &name.file_name(profile, kind)).map_err(|e| Attempt::GiveUp(e.to_string()))
+        };
+        // The area is only known once every byte is read, so the copy starts in the
+        // recordings area and is moved to quarantine at persist time when a rule failed.
+        let mut pending = match &outcome.candidate.video {
+            Some(_) => Some(self.store.create(&place(Area::Recordings, FileKind::Video)?).map_err(|e| Attempt::Retry(e.to_string()))?),
+            None => None,
+        };
+        let streamed = match (&outcome.candidate.video, pending.as_mut()) {
+            (Some(video), Some(p)) => {
+                let video = video.clone();
+                Some(self.stream_video(volume, &video, Some(p)).map_err(Attempt::GiveUp)?)
+            }
+            _ => None,
+        };
+        let verdict = self.judge(&outcome.candidate, sidecar, streamed.as_ref().ok_or_else(|| "the camera has no video for this sidecar".to_string()));
+        let area = if verdict.confirmed() { Area::Recordings } else { Area::Quarantine };
+
+        let mut facts = StoredFacts {
+            end: sidecar.report.as_ref().and_then(|r| r.trailer.as_ref()).map(|t| t.end),
+            prerecord_secs: sidecar.report.as_ref().and_then(|r| r.header.as_ref()).map(|h| h.prerecord_secs),
+            duration_secs: streamed.as_ref().and_then(|s| s.bmff.duration_secs),
+            video: None,
+            sidecar: None,
+            gps: sidecar.report.as_ref().map(gps_summary).unwrap_or_default(),
+            flags: verdict.flags.clone(),
+            reasons: verdict.reasons.clone(),
+        };
+        let mut conflicts = Vec::new();
+        if let (Some(bytes), Some(digests)) = (&sidecar.bytes, sidecar.digests) {
+            let at = place(area, FileKind::Sidecar)?;
+            let mut p = self.store.create(&at).map_err(|e| Attempt::Retry(e.to_string()))?;
+            std::io::Write::write_all(&mut p, bytes).map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
+            let path = persisted(self.store.persist_as(p, &at, &digests), &mut conflicts)?;
+            facts.sidecar = Some(self.file_facts(bytes.len() as u64, digests, &path));
+        }
+        if let (Some(p), Some(s)) = (pending, &streamed) {
+            let at = place(area, FileKind::Video)?;
+            let path = persisted(self.store.persist_as(p, &at, &s.digests), &mut conflicts)?;
+            facts.video = Some(self.file_facts(s.size, s.digests, &path));
+        }
+        facts.reasons.extend(conflicts);
+        let state = if facts.reasons.is_empty() { RecordingState::Confirmed } else { RecordingState::Quarantined };
+        if state == RecordingState::Quarantined {
+            self.write_reasons(name, &serial, &facts)?;
+        }
+        let row = outcome.row.ok_or_else(|| Attempt::GiveUp("it has no register row".into()))?;
+        self.register
+            .record_stored(row, self.id, state, &facts, self.clock.now())
+            .map_err(|e| Attempt::Fatal(e.into()))?;
+
+        let report = &mut outcome.report;
+        report.status = if state == RecordingState::Confirmed { Status::Confirmed } else { Status::Quarantined };
+        fill_files(report, self.store, facts.video.as_ref(), facts.sidecar.as_ref());
+        report.flags = facts.flags;
+        report.reasons = facts.reasons;
+        outcome.video_digests = streamed.map(|s| s.digests);
+        tracing::info!(recording = %name.stem(), status = ?report.status, "recording stored");
+        Ok(())
+    }
+
+    fn stream_video(&self, volume: &mut dyn Volume, video: &VolumeFile, sink: Option<&mut dyn std::io::Write>) -> Result<VideoFacts, String> {
+        if video.size > self.config.profile.max_video_bytes.0 {
+            return Err(format!(
+                "the video declares {} bytes, more than profile.max_video_bytes ({})",
+                video.size, self.config.profile.max_video_bytes.0
+            ));
+        }
+        let reader = volume.open_file(&video.path).map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
+        let buffer = self.config.ingest.copy_buffer.0 as usize;
+        let s = copy::stream(reader, video.size, sink, true, buffer).map_err(|e| format!("{}: {e}", video.path))?;
+        Ok(VideoFacts {
+            file_name: video.name.clone(),
+            size: s.size,
+            digests: s.digests,
+            bmff: s.bmff.unwrap_or_default(),
+        })
+    }
+
+    fn judge(&self, candidate: &Candidate, sidecar: &SidecarRead, video: Result<&VideoFacts, String>) -> Verdict {
+        let profile = &self.config.profile;
+        let video_name = candidate.name.file_name(profile, FileKind::Video);
+        checks::judge(
+            profile,
+            &checks::Evidence {
+                camera_serial: &self.identity.camera.serial,
+                identity_conflicts: &self.identity.conflicts,
+                name: &candidate.name,
+                video_name: &video_name,
+                sidecar: sidecar.report.as_ref().ok_or_else(|| sidecar.missing.clone()),
+                video,
+            },
+        )
+    }
+
+    fn file_facts(&self, size: u64, digests: Digests, path: &Path) -> FileFacts {
+        let relative = path.strip_prefix(self.store.root()).unwrap_or(path);
+        FileFacts {
+            size,
+            digests,
+            path: relative.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// Writes `<STEM>.reasons.txt` beside a quarantined recording, for the person who opens the folder.
+    fn write_reasons(&self, name: &RecordingName, serial: &str, facts: &StoredFacts) -> Result<(), Attempt> {
+        let mut text = format!("{} is quarantined: it stays on the camera until an authorised operator releases it.\n", name.stem());
+        for r in &facts.reasons {
+            text.push_str(&format!("reason: {r}\n"));
+        }
+        for (what, f) in [("video", &facts.video), ("sidecar", &facts.sidecar)] {
+            if let Some(f) = f {
+                text.push_str(&format!("{what}: {} bytes blake3={} sha256={}\n", f.size, f.digests.blake3_hex(), f.digests.sha256_hex()));
+            }
+        }
+        let at = StorePath::new(Area::Quarantine, name.day(), serial, &format!("{}.reasons.txt", name.stem()))
+            .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+        let mut h = Hasher::new();
+        h.update(text.as_bytes());
+        let digests = h.finish();
+        let mut p = self.store.create(&at).map_err(|e| Attempt::Retry(e.to_string()))?;
+        std::io::Write::write_all(&mut p, text.as_bytes()).map_err(|e| Attempt::Retry(e.to_string()))?;
+        // A reasons file from an earlier run may hold other words; the register is the truth.
+        let mut ignore = Vec::new();
+        persisted(self.store.persist_as(p, &at, &digests), &mut ignore)?;
+        Ok(())
+    }
+
+    /// Removes from the camera the recordings the register holds as confirmed, and records each wipe.
+    fn wipe_confirmed(&mut self, outcomes: &mut [Outcome], warnings: &mut Vec<String>) -> Result<(), IngestError> {
+        if !outcomes.iter().any(|o| o.report.status.may_wipe()) {
+            return Ok(());
+        }
+        let profile = &self.config.profile;
+        let mut volume = match volume::open(self.source, profile, Access::ReadWrite) {
+            Ok(v) => v,
+            Err(e) => {
+                warnings.push(format!("could not reopen the camera to wipe it, nothing was wiped: {e}"));
+                return Ok(());
+            }
+        };
+        // The camera is read again: only a file still of the proven size is removed.
+        let sizes: BTreeMap<String, u64> = match volume.scan() {
+            Ok(scan) => scan.files.iter().map(|f| (f.path.to_string(), f.size)).collect(),
+            Err(e) => {
+                warnings.push(format!("could not list the camera again before wiping, nothing was wiped: {e}"));
+                return Ok(());
+            }
+        };
+        let mode = self.config.wipe.mode;
+        for o in outcomes.iter_mut().filter(|o| o.report.status.may_wipe()) {
+            let Some(row) = o.row else { continue };
+            if !self.still_proven(row, o.video_digests)? {
+                warnings.push(format!("{}: the register no longer holds it as confirmed with these hashes; not wiped", o.report.stem));
+                continue;
+            }
+            let files: Vec<&VolumeFile> = [o.candidate.video.as_ref(), o.candidate.sidecar.as_ref()].into_iter().flatten().collect();
+            if let Some(f) = files.iter().find(|f| sizes.get(&f.path.to_string()) != Some(&f.size)) {
+                warnings.push(format!("{}: {} changed on the camera since it was read; not wiped", o.report.stem, f.path));
+                continue;
+            }
+            let mut wiped_all = true;
+            for f in &files {
+                if let Err(e) = volume.wipe(&f.path, mode) {
+                    warnings.push(format!("{}: wiping {} failed: {e}", o.report.stem, f.path));
+                    wiped_all = false;
+                    break;
+                }
+            }
+            if wiped_all {
+                let detail = format!("video and sidecar removed from the camera ({mode:?})");
+                self.register.record_state(row, self.id, RecordingState::Wiped, &detail, self.clock.now())?;
+                o.report.wiped = true;
+                tracing::info!(recording = %o.report.stem, "wiped from the camera");
+            }
+        }
+        if let Err(e) = volume.close() {
+            warnings.push(format!("flushing the camera after the wipe failed; dock it again to finish: {e}"));
+        }
+        Ok(())
+    }
+
+    /// Whether the register's committed row still says confirmed (or wiped) with the hashes just read.
+    fn still_proven(&self, row: RecordingId, video_digests: Option<Digests>) -> Result<bool, IngestError> {
+        let Some(row) = self.register.recording(row)? else {
+            return Ok(false);
+        };
+        let state_ok = matches!(row.state, RecordingState::Confirmed | RecordingState::Wiped);
+        let hashes_ok = video_digests.is_some() && row.video.map(|f| f.digests) == video_digests;
+        Ok(state_ok && hashes_ok)
+    }
+}
+
+/// How one copy attempt ended when it did not end with a commit.
+enum Attempt {
+    /// The store could not prove the copy: copy again from the camera.
+    Retry(String),
+    /// This recording cannot be copied now (read error, impossible name): leave it.
+    GiveUp(String),
+    /// The register failed: stop the whole ingest.
+    Fatal(IngestError),
+}
+
+fn persisted(result: Result<Persisted, PersistError>, conflicts: &mut Vec<String>) -> Result<PathBuf, Attempt> {
+    match result {
+        Ok(Persisted::Stored { path }) | Ok(Persisted::AlreadyPresent { path }) => Ok(path),
+        Ok(Persisted::Conflict { existing, path }) => {
+            conflicts.push(format!(
+                "store-conflict: {} already holds other content under this name; this copy was kept as {}",
+                existing.display(),
+                path.display()
+            ));
+            Ok(path)
+        }
+        Err(e) if e.retry_from_camera() => Err(Attempt::Retry(e.to_string())),
+        Err(e) => Err(Attempt::GiveUp(e.to_string())),
+    }
+}
+
+/// A sidecar as read from the camera: its bytes, hashes and parse, or why there is none.
+struct SidecarRead {
+    bytes: Option<Vec<u8>>,
+    digests: Option<Digests>,
+    report: Option<SidecarReport>,
+    missing: String,
+}
+
+fn read_sidecar(profile: &Profile, volume: &mut dyn Volume, file: Option<&VolumeFile>) -> Result<SidecarRead, String> {
+    let Some(file) = file else {
+        return Ok(SidecarRead {
+            bytes: None,
+            digests: None,
+            report: None,
+            missing: "the camera has no sidecar for this video".into(),
+        });
+    };
+    let max = profile.max_sidecar_bytes.0;
+    if file.size > max {
+        return Ok(SidecarRead {
+            bytes: None,
+            digests: None,
+            report: None,
+            missing: format!(
+                "the sidecar {} declares {} bytes, more than profile.max_sidecar_bytes ({max}); it was left on the camera unread",
+                file.path, file.size
+            ),
+        });
+    }
+    let bytes = volume.read_small(&file.path, max).map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
+    let mut h = Hasher::new();
+    h.update(&bytes);
+    let report = sidecar::parse(profile, &bytes);
+    Ok(SidecarRead {
+        digests: Some(h.finish()),
+        bytes: Some(bytes),
+        report: Some(report),
+        missing: String::new(),
+    })
+}
+
+/// Pairs videos and sidecars by their parsed names; anything else is reported, never used.
+fn discover(profile: &Profile, files: &[VolumeFile]) -> (Vec<Candidate>, Vec<IgnoredReport>) {
+    let mut by_stem: BTreeMap<String, Candidate> = BTreeMap::new();
+    let mut ignored = Vec::new();
+    for f in files {
+        let (name, kind) = match RecordingName::parse(profile, &f.name) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                ignored.push(IgnoredReport { path: f.path.to_string(), reason: e.to_string() });
+                continue;
+            }
+        };
+        let day = name.day().format("%Y%m%d").to_string();
+        if f.day_dir != day {
+            ignored.push(IgnoredReport {
+                path: f.path.to_string(),
+                reason: format!("recorded on {day} but filed under day folder {}", crate::evidence::name::escape_name(&f.day_dir)),
+            });
+            continue;
+        }
+        let entry = by_stem.entry(name.stem()).or_insert_with(|| Candidate { name, video: None, sidecar: None });
+        match kind {
+            FileKind::Video => entry.video = Some(f.clone()),
+            FileKind::Sidecar => entry.sidecar = Some(f.clone()),
+        }
+    }
+    (by_stem.into_values().collect(), ignored)
+}
+
+fn gps_summary(report: &SidecarReport) -> GpsSummary {
+    let f = &report.fixes;
+    GpsSummary {
+        fixes: f.count,
+        no_fix: f.no_fix,
+        first: f.first.as_ref().map(|x| (x.time, x.lat, x.lon)),
+        last: f.last.as_ref().map(|x| (x.time, x.lat, x.lon)),
+        bbox: f.bbox.as_ref().map(|b| (b.min_lat, b.max_lat, b.min_lon, b.max_lon)),
+    }
+}
+
+fn blank_report(profile: &Profile, candidate: &Candidate) -> RecordingReport {
+    let kind = if candidate.video.is_some() { FileKind::Video } else { FileKind::Sidecar };
+    RecordingReport {
+        file_name: candidate.name.file_name(profile, kind),
+        stem: candidate.name.stem(),
+        status: Status::Failed,
+        wiped: false,
+        size: None,
+        blake3: None,
+        sha256: None,
+        stored_path: None,
+        sidecar: None,
+        flags: Vec::new(),
+        reasons: Vec::new(),
+        register_id: None,
+    }
+}
+
+fn fail(report: &mut RecordingReport, code: &str, why: &str) {
+    report.status = Status::Failed;
+    report.reasons.push(format!("{code}: {why}"));
+}
+
+fn fill_files(report: &mut RecordingReport, store: &Store, video: Option<&FileFacts>, sidecar: Option<&FileFacts>) {
+    if let Some(v) = video {
+        report.size = Some(v.size);
+        report.blake3 = Some(v.digests.blake3_hex());
+        report.sha256 = Some(v.digests.sha256_hex());
+        report.stored_path = Some(store.root().join(&v.path));
+    }
+    report.sidecar = sidecar.map(|s| FileReport {
+        file_name: Path::new(&s.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        size: s.size,
+        blake3: s.digests.blake3_hex(),
+        sha256: s.digests.sha256_hex(),
+        stored_path: store.root().join(&s.path),
+    });
+}
