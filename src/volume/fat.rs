@@ -1,0 +1,256 @@
+//! A FAT volume on a block device or image file, read (and for the wipe, written) in
+//! user space through fatfs; never mounted.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use fatfs::{FileSystem, FsOptions};
+
+use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, SendFs, reader_error};
+use super::guard::Guard;
+use super::storage::Storage;
+use super::{
+    Access, FatType, Scan, Volume, VolumeError, VolumeInfo, VolumeKind, VolumePath, layout, scan,
+};
+use crate::config::{Profile, WipeMode};
+
+/// The FAT file system of a camera, opened by `volume::open`.
+pub(crate) struct FatVolume {
+    fs: SendFs,
+    ctx: Ctx,
+    info: VolumeInfo,
+    profile: Profile,
+    access: Access,
+    /// A second descriptor of the device, to fsync after a wipe: fatfs owns the first.
+    sync: Option<File>,
+}
+
+impl FatVolume {
+    /// Opens `source` (`O_RDONLY` unless `access` is `ReadWrite`) and mounts it in memory.
+    pub(crate) fn open(
+        source: &Path,
+        profile: &Profile,
+        access: Access,
+    ) -> Result<FatVolume, VolumeError> {
+        let open_err = |e| VolumeError::Open {
+            path: source.to_path_buf(),
+            source: e,
+        };
+        let writable = access == Access::ReadWrite;
+        let is_block = std::fs::metadata(source)
+            .map_err(open_err)?
+            .file_type()
+            .is_block_device();
+        let mut options = File::options();
+        options.read(true).write(writable);
+        if writable && is_block {
+            // Exclusive: fails with EBUSY while the kernel has the device mounted, so a
+            // wipe never races a kernel file system driver over the same clusters.
+            options.custom_flags(libc::O_EXCL);
+        }
+        let file = options.open(source).map_err(open_err)?;
+        let layout = layout::detect(&file, source)?;
+        let sync = if writable {
+            Some(file.try_clone().map_err(open_err)?)
+        } else {
+            None
+        };
+        let guard = Arc::new(Guard::new());
+        let ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
+        let storage = Storage::new(file, layout.offset, layout.len, writable, guard);
+        ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
+        let fs = ctx.run(
+            || "reading the boot sector".into(),
+            || FileSystem::new(storage, FsOptions::new().update_accessed_date(false)),
+        )?;
+        let fat_type = match fs.fat_type() {
+            fatfs::FatType::Fat12 => FatType::Fat12,
+            fatfs::FatType::Fat16 => FatType::Fat16,
+            fatfs::FatType::Fat32 => FatType::Fat32,
+        };
+        let label = read_label(&fs, &ctx)?;
+        Ok(FatVolume {
+            fs: SendFs(fs),
+            info: VolumeInfo {
+                kind: VolumeKind::Fat {
+                    fat_type,
+                    partition_offset: layout.offset,
+                },
+                label,
+                source: source.to_path_buf(),
+            },
+            ctx,
+            profile: profile.clone(),
+            access,
+            sync,
+        })
+    }
+
+    fn walk(&self) -> FatWalk<'_> {
+        FatWalk {
+            fs: &self.fs.0,
+            ctx: &self.ctx,
+        }
+    }
+
+    fn sync_device(&self, what: &str) -> Result<(), VolumeError> {
+        match &self.sync {
+            Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
+                path: self.ctx.source.clone(),
+                what: what.to_string(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The boot sector's label, or the root directory's label entry when the boot sector
+/// holds the placeholder `NO NAME`.
+fn read_label(fs: &Fs, ctx: &Ctx) -> Result<Option<String>, VolumeError> {
+    let from_boot = fs.volume_label().trim().to_string();
+    if !from_boot.is_empty() && from_boot != "NO NAME" {
+        return Ok(Some(from_boot));
+    }
+    ctx.guard.rebudget(ctx.dir_budget());
+    let from_root = ctx.run(
+        || "reading the volume label".into(),
+        || fs.read_volume_label_from_root_dir(),
+    )?;
+    Ok(from_root
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty()))
+}
+
+impl Volume for FatVolume {
+    fn info(&self) -> &VolumeInfo {
+        &self.info
+    }
+
+    fn scan(&mut self) -> Result<Scan, VolumeError> {
+        self.ctx
+            .guard
+            .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
+        let label = self.info.label.clone();
+        scan::scan(&mut self.walk(), &self.profile, label)
+    }
+
+    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + Send + '_>, VolumeError> {
+        self.ctx
+            .guard
+            .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
+        let mut walk = FatWalk {
+            fs: &self.fs.0,
+            ctx: &self.ctx,
+        };
+        let (_, listed) = walk.lookup(path)?;
+        let (file, size) = walk.file_of(&listed, path)?;
+        let reader = FatReader::new(file, size, &self.ctx, path.clone());
+        // Copying gigabytes takes as long as the device needs: bytes bound it, not time.
+        self.ctx.guard.arm(reader.budget(), None);
+        Ok(Box::new(reader))
+    }
+
+    fn read_small(&mut self, path: &VolumePath, max: u64) -> Result<Vec<u8>, VolumeError> {
+        self.ctx
+            .guard
+            .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
+        let mut walk = self.walk();
+        let (_, listed) = walk.lookup(path)?;
+        let (file, size) = walk.file_of(&listed, path)?;
+        if size > max {
+            return Err(VolumeError::TooLarge {
+                path: self.ctx.source.clone(),
+                file: path.to_string(),
+                size,
+                max,
+            });
+        }
+        let mut reader = FatReader::new(file, size, &self.ctx, path.clone());
+        self.ctx.guard.arm(reader.budget(), None);
+        let mut bytes = Vec::with_capacity(size as usize);
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| reader_error(e, &self.ctx, path))?;
+        Ok(bytes)
+    }
+
+    fn wipe(&mut self, path: &VolumePath, mode: WipeMode) -> Result<(), VolumeError> {
+        if self.access != Access::ReadWrite {
+            return Err(VolumeError::ReadOnly {
+                path: self.ctx.source.clone(),
+                file: path.to_string(),
+            });
+        }
+        scan::check_wipeable(path, &self.profile, &self.ctx.source)?;
+        let ctx = &self.ctx;
+        ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
+        let mut walk = FatWalk {
+            fs: &self.fs.0,
+            ctx,
+        };
+        let (dir, listed) = walk.lookup(path)?;
+        let (file, size) = walk.file_of(&listed, path)?;
+        if mode == WipeMode::Overwrite {
+            let cluster = u64::from(self.fs.0.cluster_size());
+            // FAT caps a file at 4 GiB - 1, where fatfs stops writing.
+            let span = (size.div_ceil(cluster) * cluster).min(u64::from(u32::MAX));
+            ctx.guard
+                .arm(span + Ctx::chain_budget(size) + (1 << 20), None);
+            ctx.run(
+                || format!("overwriting {path}"),
+                || overwrite(file, size, span),
+            )?;
+            self.sync_device("writing zeros over the file")?;
+        } else {
+            drop(file);
+        }
+        ctx.guard.arm(
+            2 * ctx.dir_budget() + Ctx::chain_budget(size),
+            Some(ctx.deadline),
+        );
+        let name = path.components().last().map(String::as_str).unwrap_or("");
+        // `lookup` proved no other entry answers to `name`, so fatfs's own lookup by name
+        // inside `remove` finds this very entry.
+        ctx.run(|| format!("removing {path}"), || dir.remove(name))?;
+        self.sync_device("removing the file's entry")
+    }
+
+    fn close(self: Box<Self>) -> Result<(), VolumeError> {
+        let FatVolume { fs, ctx, sync, .. } = *self;
+        ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
+        ctx.run(|| "unmounting".into(), || fs.0.unmount())?;
+        match sync {
+            Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
+                path: ctx.source.clone(),
+                what: "flushing the device".into(),
+                source,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes zeros over a file's clusters in place, through fatfs, up to the end of its last
+/// cluster so that no slack keeps old bytes; refuses a chain shorter than the size, where
+/// fatfs would allocate new clusters instead of overwriting.
+fn overwrite(mut file: fatfs::File<'_, Storage>, size: u64, span: u64) -> io::Result<()> {
+    if file.seek(SeekFrom::Start(size))? != size {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "its cluster chain is shorter than its size",
+        ));
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = span;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    file.flush()
+}

@@ -1,0 +1,286 @@
+//! The bytes of a FAT volume as fatfs sees them: a window of the device, read through a
+//! small read-ahead cache, with every byte charged to the guard.
+//!
+//! fatfs reads at most one cluster per call, and looks up the FAT (a 2 to 4 byte read)
+//! before each cluster; straight to the device that is several syscalls per 4 KiB. The
+//! cache turns that into one `pread` per MiB for a contiguous file, keeps the FAT's
+//! neighbourhood in another slot, and starts small on random access so that a directory
+//! walk does not drag whole megabytes in for each 512-byte cluster.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use super::guard::Guard;
+
+const SLOTS: usize = 4;
+const SMALL_WINDOW: u64 = 64 * 1024;
+const LARGE_WINDOW: u64 = 1024 * 1024;
+const ALIGN: u64 = 4096;
+
+struct Slot {
+    start: u64,
+    data: Vec<u8>,
+    last_use: u64,
+}
+
+/// The device window fatfs reads and (for a wipe only) writes.
+pub(crate) struct Storage {
+    file: File,
+    base: u64,
+    len: u64,
+    pos: u64,
+    writable: bool,
+    guard: Arc<Guard>,
+    slots: Vec<Slot>,
+    clock: u64,
+    last_fill_end: u64,
+}
+
+impl Storage {
+    /// The `len` bytes of `file` starting at `base`; writes fail unless `writable`, and
+    /// the caller opens `file` `O_RDONLY` when it is not, so the OS refuses them too.
+    pub(crate) fn new(file: File, base: u64, len: u64, writable: bool, guard: Arc<Guard>) -> Self {
+        Storage {
+            file,
+            base,
+            len,
+            pos: 0,
+            writable,
+            guard,
+            slots: Vec::with_capacity(SLOTS),
+            clock: 0,
+            last_fill_end: u64::MAX,
+        }
+    }
+
+    fn cached(&mut self, pos: u64, buf: &mut [u8]) -> Option<usize> {
+        self.clock += 1;
+        let clock = self.clock;
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.start <= pos && pos < s.start + s.data.len() as u64)?;
+        slot.last_use = clock;
+        let from = (pos - slot.start) as usize;
+        let n = buf.len().min(slot.data.len() - from);
+        buf[..n].copy_from_slice(&slot.data[from..from + n]);
+        Some(n)
+    }
+
+    fn fill(&mut self, pos: u64) -> io::Result<()> {
+        // A miss right where the previous fill ended is a sequential stream (a file being
+        // copied): read far ahead. Anything else is a lookup: read a little around it.
+        let window = if pos == self.last_fill_end {
+            LARGE_WINDOW
+        } else {
+            SMALL_WINDOW
+        };
+        let start = if window == LARGE_WINDOW {
+            pos
+        } else {
+            pos - pos % ALIGN
+        };
+        let want = window.min(self.len - start) as usize;
+        let index = if self.slots.len() < SLOTS {
+            self.slots.push(Slot {
+                start,
+                data: Vec::new(),
+                last_use: 0,
+            });
+            self.slots.len() - 1
+        } else {
+            (0..SLOTS)
+                .min_by_key(|&i| self.slots[i].last_use)
+                .unwrap_or(0)
+        };
+        let mut data = std::mem::take(&mut self.slots[index].data);
+        data.resize(want, 0);
+        let got = read_full_at(&self.file, &mut data, self.base + start)?;
+        data.truncate(got);
+        self.slots[index] = Slot {
+            start,
+            data,
+            last_use: self.clock,
+        };
+        self.last_fill_end = start + got as u64;
+        if got == 0 {
+            return Err(past_end("the device is shorter than its file system says"));
+        }
+        Ok(())
+    }
+}
+
+// Not `UnexpectedEof`: fatfs takes that kind for the normal end of a full directory,
+// and would silently stop listing where a hostile entry points off the device.
+fn past_end(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+impl Read for Storage {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len {
+            // fatfs reads past its slice only when a hostile number points there.
+            return Err(past_end("read past the end of the volume"));
+        }
+        let want = (buf.len() as u64).min(self.len - self.pos) as usize;
+        self.guard.charge(want as u64)?;
+        let buf = &mut buf[..want];
+        let mut done = 0;
+        while done < want {
+            let pos = self.pos + done as u64;
+            match self.cached(pos, &mut buf[done..]) {
+                Some(n) => done += n,
+                None => self.fill(pos)?,
+            }
+        }
+        self.pos += done as u64;
+        Ok(done)
+    }
+}
+
+impl Write for Storage {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the camera volume is open read-only",
+            ));
+        }
+        if self.pos >= self.len {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write past the end of the volume",
+            ));
+        }
+        let n = (buf.len() as u64).min(self.len - self.pos) as usize;
+        self.guard.charge(n as u64)?;
+        self.file.write_all_at(&buf[..n], self.base + self.pos)?;
+        // Keep cached copies true: fatfs reads back FAT entries it has just written.
+        let (lo, hi) = (self.pos, self.pos + n as u64);
+        for slot in &mut self.slots {
+            let (s_lo, s_hi) = (slot.start, slot.start + slot.data.len() as u64);
+            let (a, b) = (lo.max(s_lo), hi.min(s_hi));
+            if a < b {
+                slot.data[(a - s_lo) as usize..(b - s_lo) as usize]
+                    .copy_from_slice(&buf[(a - lo) as usize..(b - lo) as usize]);
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // pwrite leaves nothing buffered here; durability is the volume's explicit sync,
+        // so that the fsync fatfs would trigger on every dropped handle is not paid.
+        Ok(())
+    }
+}
+
+impl Seek for Storage {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        match target {
+            Some(p) => {
+                self.pos = p;
+                Ok(p)
+            }
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the volume",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(len: usize) -> (tempfile::NamedTempFile, Vec<u8>) {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(&bytes).expect("write");
+        (f, bytes)
+    }
+
+    #[test]
+    fn reads_through_the_cache_match_the_device() {
+        let (f, bytes) = image(3 * 1024 * 1024 + 123);
+        let file = File::open(f.path()).expect("open");
+        let base = 1000;
+        let mut s = Storage::new(
+            file,
+            base,
+            bytes.len() as u64 - base,
+            false,
+            Arc::new(Guard::new()),
+        );
+        s.guard.arm(u64::MAX, None);
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = match s.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => break,
+                Err(e) => panic!("{e}"),
+            };
+            got.extend_from_slice(&buf[..n]);
+            // Interleave FAT-like lookups elsewhere, as fatfs does between clusters.
+            let here = s.stream_position().expect("pos");
+            s.seek(SeekFrom::Start(20)).expect("seek");
+            let mut entry = [0u8; 4];
+            s.read_exact(&mut entry).expect("lookup");
+            assert_eq!(entry, bytes[1020..1024]);
+            s.seek(SeekFrom::Start(here)).expect("seek");
+        }
+        assert!(got == bytes[base as usize..], "bytes differ");
+    }
+
+    #[test]
+    fn read_only_storage_refuses_writes() {
+        let (f, _) = image(8192);
+        let file = File::open(f.path()).expect("open");
+        let mut s = Storage::new(file, 0, 8192, false, Arc::new(Guard::new()));
+        s.guard.arm(u64::MAX, None);
+        let err = s.write(b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn writes_update_cached_bytes() {
+        let (f, _) = image(8192);
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .open(f.path())
+            .expect("open");
+        let mut s = Storage::new(file, 0, 8192, true, Arc::new(Guard::new()));
+        s.guard.arm(u64::MAX, None);
+        let mut b = [0u8; 8];
+        s.read_exact(&mut b).expect("read");
+        s.seek(SeekFrom::Start(2)).expect("seek");
+        s.write_all(b"ZZ").expect("write");
+        s.seek(SeekFrom::Start(0)).expect("seek");
+        s.read_exact(&mut b).expect("read");
+        assert_eq!(&b[2..4], b"ZZ");
+    }
+}
