@@ -33,7 +33,16 @@ fn json_output_describes_every_recording_and_exit_status_is_0() {
     let config = write_config(dir.path(), "");
     let spec = CameraSpec::fixture(SERIAL);
     let image = build_fat_image(&spec, dir.path(), Layout::Superfloppy);
-    let out = dockd(&config, &["ingest", "--json", "--serial", SERIAL, image.to_str().unwrap()]);
+    let out = dockd(
+        &config,
+        &[
+            "ingest",
+            "--json",
+            "--serial",
+            SERIAL,
+            image.to_str().unwrap(),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("safe to undock"), "{stderr}");
@@ -64,11 +73,20 @@ fn a_quarantined_recording_makes_exit_status_1() {
     let mut spec = CameraSpec::fixture(SERIAL);
     let rec = &mut spec.recordings[0];
     let text = String::from_utf8(rec.sidecar.clone()).unwrap();
-    let without_trailer: String = text.lines().take(text.lines().count() - 1).map(|l| format!("{l}\n")).collect();
+    let without_trailer: String = text
+        .lines()
+        .take(text.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
     rec.sidecar = without_trailer.into_bytes();
     let image = build_fat_image(&spec, dir.path(), Layout::Superfloppy);
     let out = dockd(&config, &["ingest", "--json", image.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["recordings"][0]["status"], "quarantined");
     assert_eq!(doc["recordings"][0]["wiped"], false);
@@ -82,9 +100,15 @@ fn a_bad_configuration_is_exit_status_2_and_names_the_key() {
     let out = dockd(&config, &["ingest", "/nonexistent"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("shred") && stderr.contains("mode"), "{stderr}");
+    assert!(
+        stderr.contains("shred") && stderr.contains("mode"),
+        "{stderr}"
+    );
 
-    let out = dockd(&dir.path().join("missing.toml"), &["ingest", "/nonexistent"]);
+    let out = dockd(
+        &dir.path().join("missing.toml"),
+        &["ingest", "/nonexistent"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
@@ -93,7 +117,13 @@ fn a_bad_configuration_is_exit_status_2_and_names_the_key() {
 fn an_unreadable_source_is_exit_status_3() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "");
-    let out = dockd(&config, &["ingest", dir.path().join("no-such-camera").to_str().unwrap()]);
+    let out = dockd(
+        &config,
+        &[
+            "ingest",
+            dir.path().join("no-such-camera").to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no-such-camera"), "{stderr}");
@@ -103,9 +133,15 @@ fn an_unreadable_source_is_exit_status_3() {
 fn a_full_store_is_exit_status_3_and_the_camera_is_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "").to_path_buf();
-    let text = fs::read_to_string(&config).unwrap().replace("reserve = 0", "reserve = \"1000 TB\"");
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replace("reserve = 0", "reserve = \"1000 TB\"");
     fs::write(&config, text).unwrap();
-    let image = build_fat_image(&CameraSpec::fixture(SERIAL), dir.path(), Layout::Superfloppy);
+    let image = build_fat_image(
+        &CameraSpec::fixture(SERIAL),
+        dir.path(),
+        Layout::Superfloppy,
+    );
     let before = fs::read(&image).unwrap();
     let out = dockd(&config, &["ingest", image.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));

@@ -65,7 +65,9 @@ impl Bench {
 
     fn states(&self) -> Vec<(String, String)> {
         let conn = self.register();
-        let mut stmt = conn.prepare("SELECT stem, state FROM recordings ORDER BY stem, id").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT stem, state FROM recordings ORDER BY stem, id")
+            .unwrap();
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .map(Result::unwrap)
@@ -74,13 +76,20 @@ impl Bench {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries {
         let path = e.unwrap().path();
         if path.is_dir() {
             walk(root, &path, out);
         } else {
-            out.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            out.push(
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
 }
@@ -112,7 +121,10 @@ fn assert_all_confirmed_and_wiped(bench: &Bench, spec: &CameraSpec, report: &Ing
         let stored = r.stored_path.as_ref().unwrap();
         assert!(stored.is_absolute());
         assert_eq!(fs::read(stored).unwrap(), rec.video, "stored bytes differ");
-        assert_eq!(fs::metadata(stored).unwrap().permissions().mode() & 0o777, 0o444);
+        assert_eq!(
+            fs::metadata(stored).unwrap().permissions().mode() & 0o777,
+            0o444
+        );
         let sidecar = r.sidecar.as_ref().unwrap();
         assert_eq!(fs::read(&sidecar.stored_path).unwrap(), rec.sidecar);
         let expected_dir = format!(
@@ -122,9 +134,17 @@ fn assert_all_confirmed_and_wiped(bench: &Bench, spec: &CameraSpec, report: &Ing
             &rec.day()[6..],
             spec.serial
         );
-        assert!(stored.starts_with(bench.store().join(&expected_dir)), "{}", stored.display());
+        assert!(
+            stored.starts_with(bench.store().join(&expected_dir)),
+            "{}",
+            stored.display()
+        );
     }
-    assert!(bench.states().iter().all(|(_, s)| s == "wiped"), "{:?}", bench.states());
+    assert!(
+        bench.states().iter().all(|(_, s)| s == "wiped"),
+        "{:?}",
+        bench.states()
+    );
     assert!(!bench.stored_files().iter().any(|f| f.contains(".partial-")));
 }
 
@@ -141,7 +161,12 @@ fn a_superfloppy_camera_is_stored_proven_and_wiped_leaving_everything_else() {
     let left = list_fat_image(&image, Layout::Superfloppy);
     assert!(left.iter().any(|f| f == "DEVICE.INI"), "{left:?}");
     assert!(left.iter().any(|f| f.starts_with("LOG/")), "{left:?}");
-    assert!(!left.iter().any(|f| f.starts_with("DCIM/") && f.contains("SNTL")), "{left:?}");
+    assert!(
+        !left
+            .iter()
+            .any(|f| f.starts_with("DCIM/") && f.contains("SNTL")),
+        "{left:?}"
+    );
     assert_fsck_clean(&image, Layout::Superfloppy);
 }
 
@@ -153,7 +178,10 @@ fn a_partitioned_fat32_camera_is_ingested_the_same() {
         &spec,
         bench.dir.path(),
         Layout::Partitioned,
-        ImageOptions { fat_bits: Some(32), size_mib: Some(64) },
+        &ImageOptions {
+            fat_bits: Some(32),
+            size_mib: Some(64),
+        },
     );
     let report = bench.ingest(&image);
     assert_all_confirmed_and_wiped(&bench, &spec, &report);
@@ -180,8 +208,16 @@ fn assert_fsck_clean(image: &Path, layout: Layout) {
         return; // fsck.vfat reads whole-disk volumes only; mtools listed the partition above
     }
     let fsck = tool_path("fsck.vfat").expect("fsck.vfat: install it with scripts/install-deps");
-    let out = std::process::Command::new(fsck).arg("-n").arg(image).output().unwrap();
-    assert!(out.status.success(), "fsck.vfat -n: {}", String::from_utf8_lossy(&out.stdout));
+    let out = std::process::Command::new(fsck)
+        .arg("-n")
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fsck.vfat -n: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// A camera whose first fixture recording is altered by `alter`; the others stay good.
@@ -197,9 +233,18 @@ fn camera_with_one_bad(alter: impl FnOnce(&mut Recording)) -> (CameraSpec, Strin
 fn spec_of(rec: &Recording) -> SidecarSpec {
     let text = String::from_utf8(rec.sidecar.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let body = |l: &str| l.trim_start_matches('$').split('*').next().unwrap().to_string();
+    let body = |l: &str| {
+        l.trim_start_matches('$')
+            .split('*')
+            .next()
+            .unwrap()
+            .to_string()
+    };
     let header: Vec<String> = body(lines[0]).split(',').map(String::from).collect();
-    let trailer: Vec<String> = body(lines[lines.len() - 1]).split(',').map(String::from).collect();
+    let trailer: Vec<String> = body(lines[lines.len() - 1])
+        .split(',')
+        .map(String::from)
+        .collect();
     SidecarSpec {
         serial: header[3].clone(),
         firmware: header[4].clone(),
@@ -224,12 +269,28 @@ fn assert_only_that_one_quarantined(spec: &CameraSpec, stem: &str, code: &str) {
     let bad = by_stem(&report, stem);
     assert_eq!(bad.status, Status::Quarantined, "{bad:#?}");
     assert!(!bad.wiped);
-    assert!(reason_codes(bad).iter().any(|c| c == code), "expected {code}: {:?}", bad.reasons);
-    let stored = bad.stored_path.as_ref().expect("a quarantined video is stored");
-    assert!(stored.starts_with(bench.store().join("quarantine")), "{}", stored.display());
+    assert!(
+        reason_codes(bad).iter().any(|c| c == code),
+        "expected {code}: {:?}",
+        bad.reasons
+    );
+    let stored = bad
+        .stored_path
+        .as_ref()
+        .expect("a quarantined video is stored");
+    assert!(
+        stored.starts_with(bench.store().join("quarantine")),
+        "{}",
+        stored.display()
+    );
     let rec = spec.recordings.iter().find(|r| r.stem == stem).unwrap();
     assert_eq!(fs::read(stored).unwrap(), rec.video);
-    assert!(bench.stored_files().iter().any(|f| f.ends_with(&format!("{stem}.reasons.txt"))));
+    assert!(
+        bench
+            .stored_files()
+            .iter()
+            .any(|f| f.ends_with(&format!("{stem}.reasons.txt")))
+    );
 
     let left = list_fat_image(&image, Layout::Superfloppy);
     assert!(left.contains(&rec.video_path()), "{left:?}");
@@ -239,7 +300,10 @@ fn assert_only_that_one_quarantined(spec: &CameraSpec, stem: &str, code: &str) {
         assert!(other.wiped);
     }
     let states = bench.states();
-    assert!(states.contains(&(stem.to_string(), "quarantined".to_string())), "{states:?}");
+    assert!(
+        states.contains(&(stem.to_string(), "quarantined".to_string())),
+        "{states:?}"
+    );
 }
 
 #[test]
@@ -337,7 +401,11 @@ fn a_video_without_sidecar_is_quarantined_and_kept() {
     let report = bench.ingest(&image);
     let r = by_stem(&report, &rec.stem);
     assert_eq!(r.status, Status::Quarantined);
-    assert!(reason_codes(r).contains(&"sidecar-missing".to_string()), "{:?}", r.reasons);
+    assert!(
+        reason_codes(r).contains(&"sidecar-missing".to_string()),
+        "{:?}",
+        r.reasons
+    );
     assert!(list_fat_image(&image, Layout::Superfloppy).contains(&rec.video_path()));
 }
 
@@ -347,7 +415,7 @@ fn hostile_and_foreign_names_are_reported_never_used_and_never_wiped() {
     let good = &spec.recordings[0];
     let day = good.day().to_string();
     let hostile = [
-        format!("DCIM/{day}/{}.mp4", good.stem),         // wrong case of extension
+        format!("DCIM/{day}/SNTL-00042_{day}_120000_0009.mp4"), // wrong case of extension
         format!("DCIM/{day}/SNTL-00042_{day}_143015_0000.MP4"), // sequence 0000
         format!("DCIM/{day}/SNTL-00042_{day}_250000_0005.MP4"), // hour 25
         format!("DCIM/{day}/sntl 00042 evil.MP4"),
@@ -359,25 +427,44 @@ fn hostile_and_foreign_names_are_reported_never_used_and_never_wiped() {
         format!("DCIM/{day}/NESTED/SNTL-00042_{day}_120000_0008.MP4"),
     ];
     for path in &hostile {
-        spec.extra_files.push((path.clone(), b"not evidence".to_vec()));
+        spec.extra_files
+            .push((path.clone(), b"not evidence".to_vec()));
     }
     let bench = Bench::new();
     let image = bench.image(&spec, Layout::Superfloppy);
     let report = bench.ingest(&image);
-    assert_eq!(report.exit_code(), 1, "ignored names need a person's attention");
-    assert!(report.ignored.len() >= hostile.len() - 1, "{:#?}", report.ignored);
+    assert_eq!(
+        report.exit_code(),
+        1,
+        "ignored names need a person's attention"
+    );
+    assert!(
+        report.ignored.len() >= hostile.len() - 1,
+        "{:#?}",
+        report.ignored
+    );
     for r in &report.recordings {
         assert_eq!(r.status, Status::Confirmed, "{r:#?}");
     }
     let left = list_fat_image(&image, Layout::Superfloppy);
     for path in &hostile {
-        assert!(left.contains(path), "{path} was removed from the camera: {left:?}");
+        assert!(
+            left.contains(path),
+            "{path} was removed from the camera: {left:?}"
+        );
     }
     // Nothing but the fixtures' recordings reached the store.
     for f in bench.stored_files() {
-        let name = Path::new(&f).file_name().unwrap().to_string_lossy().into_owned();
+        let name = Path::new(&f)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let stem = name.split('.').next().unwrap();
-        assert!(spec.recordings.iter().any(|r| r.stem == stem), "unexpected stored file {f}");
+        assert!(
+            spec.recordings.iter().any(|r| r.stem == stem),
+            "unexpected stored file {f}"
+        );
     }
 }
 
@@ -387,14 +474,25 @@ fn a_disagreeing_usb_serial_and_device_ini_wipes_nothing() {
     let spec = CameraSpec::fixture(SERIAL);
     let image = bench.image(&spec, Layout::Superfloppy);
     let before = fs::read(&image).unwrap();
-    let options = Options { usb_serial: Some("SNTL-00099".into()), ..Options::default() };
+    let options = Options {
+        usb_serial: Some("SNTL-00099".into()),
+        ..Options::default()
+    };
     let report = bench.ingest_with(&image, &options).unwrap();
     assert_eq!(report.exit_code(), 1);
     for r in &report.recordings {
         assert_eq!(r.status, Status::Quarantined);
-        assert!(reason_codes(r).contains(&"camera-identity".to_string()), "{:?}", r.reasons);
+        assert!(
+            reason_codes(r).contains(&"camera-identity".to_string()),
+            "{:?}",
+            r.reasons
+        );
     }
-    assert_eq!(fs::read(&image).unwrap(), before, "the camera must be untouched");
+    assert_eq!(
+        fs::read(&image).unwrap(),
+        before,
+        "the camera must be untouched"
+    );
 }
 
 #[test]
@@ -434,15 +532,24 @@ fn a_copy_corrupted_before_read_back_is_never_trusted_nor_wiped() {
     spec.recordings.truncate(1);
     let stem = spec.recordings[0].stem.clone();
     let image = bench.image(&spec, Layout::Superfloppy);
-    let faults = Arc::new(FlipAfterWrite { remaining: AtomicU32::new(u32::MAX) });
-    let options = Options { store_faults: Some(faults), ..Options::default() };
+    let faults = Arc::new(FlipAfterWrite {
+        remaining: AtomicU32::new(u32::MAX),
+    });
+    let options = Options {
+        store_faults: Some(faults),
+        ..Options::default()
+    };
     let report = bench.ingest_with(&image, &options).unwrap();
     let r = by_stem(&report, &stem);
     assert_eq!(r.status, Status::Failed, "{r:#?}");
     assert!(!r.wiped);
     assert_eq!(report.exit_code(), 3);
     assert!(list_fat_image(&image, Layout::Superfloppy).contains(&spec.recordings[0].video_path()));
-    let videos: Vec<_> = bench.stored_files().into_iter().filter(|f| f.contains(".MP4")).collect();
+    let videos: Vec<_> = bench
+        .stored_files()
+        .into_iter()
+        .filter(|f| f.contains(".MP4"))
+        .collect();
     assert!(videos.is_empty(), "no unproven copy may stay: {videos:?}");
     assert_eq!(bench.states(), [(stem, "discovered".to_string())]);
 }
@@ -452,8 +559,13 @@ fn a_copy_corrupted_once_is_copied_again_from_the_camera_and_confirmed() {
     let bench = Bench::new();
     let spec = CameraSpec::fixture(SERIAL);
     let image = bench.image(&spec, Layout::Superfloppy);
-    let faults = Arc::new(FlipAfterWrite { remaining: AtomicU32::new(1) });
-    let options = Options { store_faults: Some(faults), ..Options::default() };
+    let faults = Arc::new(FlipAfterWrite {
+        remaining: AtomicU32::new(1),
+    });
+    let options = Options {
+        store_faults: Some(faults),
+        ..Options::default()
+    };
     let report = bench.ingest_with(&image, &options).unwrap();
     assert_all_confirmed_and_wiped(&bench, &spec, &report);
 }
@@ -477,8 +589,16 @@ fn a_rerun_after_a_cut_off_wipe_stores_nothing_twice_and_finishes_the_wipe() {
         assert!(r.wiped);
     }
     assert_eq!(bench.stored_files(), stored, "nothing stored twice");
-    assert_eq!(bench.states().len(), spec.recordings.len(), "one register row per recording");
-    assert!(!list_fat_image(&image, Layout::Superfloppy).iter().any(|f| f.contains("SNTL")));
+    assert_eq!(
+        bench.states().len(),
+        spec.recordings.len(),
+        "one register row per recording"
+    );
+    assert!(
+        !list_fat_image(&image, Layout::Superfloppy)
+            .iter()
+            .any(|f| f.contains("SNTL"))
+    );
 }
 
 #[test]
@@ -515,14 +635,22 @@ fn same_name_other_content_is_a_conflict_both_kept_nothing_wiped() {
     s.video_size = rec.video.len() as u64;
     s.video_sha256 = sha256_hex(&rec.video);
     rec.sidecar = s.render();
+    let rec = rec.clone();
     let image = bench.image(&other, Layout::Superfloppy);
     let report = bench.ingest(&image);
     let r = &report.recordings[0];
     assert!(!r.wiped, "{r:#?}");
     assert_eq!(r.status, Status::Quarantined);
     let first_copy = by_stem(&first, &rec.stem).stored_path.clone().unwrap();
-    assert_eq!(fs::read(first_copy).unwrap(), original, "the first copy is intact");
-    assert_eq!(fs::read(r.stored_path.as_ref().unwrap()).unwrap(), rec.video);
+    assert_eq!(
+        fs::read(first_copy).unwrap(),
+        original,
+        "the first copy is intact"
+    );
+    assert_eq!(
+        fs::read(r.stored_path.as_ref().unwrap()).unwrap(),
+        rec.video
+    );
     assert!(list_fat_image(&image, Layout::Superfloppy).contains(&rec.video_path()));
 }
 
@@ -551,7 +679,11 @@ fn overwrite_mode_leaves_no_trace_of_the_video_on_the_camera() {
     let bytes = fs::read(&image).unwrap();
     for rec in &spec.recordings {
         let probe = &rec.video[rec.video.len() / 2..rec.video.len() / 2 + 64];
-        assert!(!bytes.windows(64).any(|w| w == probe), "{}'s bytes remain", rec.stem);
+        assert!(
+            !bytes.windows(64).any(|w| w == probe),
+            "{}'s bytes remain",
+            rec.stem
+        );
     }
 }
 
@@ -560,7 +692,11 @@ fn a_fragmented_mp4_is_confirmed_from_its_fragments() {
     let bench = Bench::new();
     let mut spec = CameraSpec::fixture(SERIAL);
     spec.recordings.retain(|r| r.stem.ends_with("_0004"));
-    assert_eq!(spec.recordings.len(), 1, "fixture _0004 is the fragmented one");
+    assert_eq!(
+        spec.recordings.len(),
+        1,
+        "fixture _0004 is the fragmented one"
+    );
     let report = bench.ingest(&bench.image(&spec, Layout::Superfloppy));
     assert_all_confirmed_and_wiped(&bench, &spec, &report);
 }

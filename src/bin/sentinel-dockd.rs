@@ -17,7 +17,11 @@ const EXIT_UNFINISHED: u8 = 3;
 #[command(version, about = "Dock-side evidence ingestion for body-worn cameras")]
 struct Cli {
     /// The configuration file (TOML); see config/sentinel-dock.toml for every key.
-    #[arg(long, global = true, default_value = "/etc/sentinel-dock/sentinel-dock.toml")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "/etc/sentinel-dock/sentinel-dock.toml"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,11 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Ingest { source, json, serial } => match run_ingest(&config, source, json, serial) {
+        Command::Ingest {
+            source,
+            json,
+            serial,
+        } => match run_ingest(&config, source, json, serial) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
                 eprintln!("sentinel-dockd: {e:#}");
@@ -63,16 +71,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_ingest(config: &Config, source: PathBuf, json: bool, serial: Option<String>) -> anyhow::Result<u8> {
+fn run_ingest(
+    config: &Config,
+    source: PathBuf,
+    json: bool,
+    serial: Option<String>,
+) -> anyhow::Result<u8> {
     let options = Options {
         usb_serial: serial,
         ..Options::default()
     };
-    let report = ingest::ingest(config, &source, &options)
-        .with_context(|| format!("ingest of {} stopped; nothing unproven was wiped", source.display()))?;
+    let report = ingest::ingest(config, &source, &options).with_context(|| {
+        format!(
+            "ingest of {} stopped; nothing unproven was wiped",
+            source.display()
+        )
+    })?;
     eprint!("{}", report.summary());
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).context("encoding the JSON report")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the JSON report")?
+        );
     }
     Ok(report.exit_code())
 }

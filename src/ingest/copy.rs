@@ -89,14 +89,23 @@ pub fn stream(
             buf.resize(buffer_size, 0);
             let n = match read_full(&mut source, &mut buf) {
                 Ok(n) => n,
-                Err(source) => break Err(CopyError::Read { done, expected, source }),
+                Err(source) => {
+                    break Err(CopyError::Read {
+                        done,
+                        expected,
+                        source,
+                    });
+                }
             };
             if n == 0 {
                 break Ok(());
             }
             done += n as u64;
             if done > expected {
-                break Err(CopyError::Length { expected, found: done });
+                break Err(CopyError::Length {
+                    expected,
+                    found: done,
+                });
             }
             buf.truncate(n);
             if let Some(sink) = sink.as_mut() {
@@ -115,7 +124,10 @@ pub fn stream(
         };
         outcome?;
         if done != expected {
-            return Err(CopyError::Length { expected, found: done });
+            return Err(CopyError::Length {
+                expected,
+                found: done,
+            });
         }
         Ok(Streamed {
             digests,
@@ -165,14 +177,26 @@ mod tests {
     fn a_file_longer_than_declared_is_refused() {
         let data = vec![1u8; 10_000];
         let err = stream(&data[..], 9_000, None, false, 4096).unwrap_err();
-        assert!(matches!(err, CopyError::Length { expected: 9_000, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                CopyError::Length {
+                    expected: 9_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_file_shorter_than_declared_is_refused() {
         let data = vec![1u8; 10_000];
         let err = stream(&data[..], 20_000, None, false, 4096).unwrap_err();
-        assert!(matches!(err, CopyError::Length { found: 10_000, .. }), "{err}");
+        assert!(
+            matches!(err, CopyError::Length { found: 10_000, .. }),
+            "{err}"
+        );
     }
 
     struct FailsAfter(usize);

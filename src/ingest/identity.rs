@@ -76,7 +76,10 @@ pub fn establish(
     serial_pattern: &regex::Regex,
 ) -> Result<Identity, IdentityError> {
     let ini = device_ini.map(parse_device_ini);
-    let ini_serial = ini.as_ref().map(|i| i.serial.as_str()).filter(|s| !s.is_empty());
+    let ini_serial = ini
+        .as_ref()
+        .map(|i| i.serial.as_str())
+        .filter(|s| !s.is_empty());
     let check = |source_name, serial: &str| {
         if serial_pattern.is_match(serial) {
             Ok(())

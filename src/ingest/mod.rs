@@ -99,7 +99,11 @@ impl Default for Options {
 }
 
 /// Runs the whole pipeline once on one camera source.
-pub fn ingest(config: &Config, source: &Path, options: &Options) -> Result<IngestReport, IngestError> {
+pub fn ingest(
+    config: &Config,
+    source: &Path,
+    options: &Options,
+) -> Result<IngestReport, IngestError> {
     let mut store = Store::open(&config.store.path)?;
     if let Some(faults) = &options.store_faults {
         store = store.with_faults(faults.clone());
@@ -126,8 +130,12 @@ pub fn ingest(config: &Config, source: &Path, options: &Options) -> Result<Inges
 
     let now = options.clock.now();
     register.upsert_camera(&identity.camera, now)?;
-    let session_id =
-        register.begin_session(&identity.camera.serial, &source.display().to_string(), &profile.name, now)?;
+    let session_id = register.begin_session(
+        &identity.camera.serial,
+        &source.display().to_string(),
+        &profile.name,
+        now,
+    )?;
     let mut session = Session {
         config,
         source,
@@ -176,7 +184,11 @@ struct Outcome {
 }
 
 impl Session<'_> {
-    fn run(&mut self, mut volume: Box<dyn Volume>, scan: volume::Scan) -> Result<IngestReport, IngestError> {
+    fn run(
+        &mut self,
+        mut volume: Box<dyn Volume>,
+        scan: volume::Scan,
+    ) -> Result<IngestReport, IngestError> {
         let profile = &self.config.profile;
         let mut warnings: Vec<String> = Vec::new();
         if scan.label.as_deref().map(str::trim) != Some(profile.volume_label.as_str()) {
@@ -223,7 +235,9 @@ impl Session<'_> {
                 continue; // a re-run: hashed and compared, not copied again
             }
             let size = |f: &Option<VolumeFile>| f.as_ref().map_or(0, |f| f.size);
-            needed = needed.saturating_add(size(&c.video)).saturating_add(size(&c.sidecar));
+            needed = needed
+                .saturating_add(size(&c.video))
+                .saturating_add(size(&c.sidecar));
         }
         let free = self.store.free_bytes()?;
         let reserve = self.config.store.reserve.0;
@@ -240,7 +254,11 @@ impl Session<'_> {
     }
 
     /// Copies, proves and commits one recording; per-recording failures become its outcome.
-    fn ingest_recording(&mut self, volume: &mut dyn Volume, candidate: Candidate) -> Result<Outcome, IngestError> {
+    fn ingest_recording(
+        &mut self,
+        volume: &mut dyn Volume,
+        candidate: Candidate,
+    ) -> Result<Outcome, IngestError> {
         let serial = self.identity.camera.serial.clone();
         let stem = candidate.name.stem();
         let mut report = blank_report(&self.config.profile, &candidate);
@@ -249,43 +267,80 @@ impl Session<'_> {
             Err(why) => {
                 tracing::warn!(recording = %stem, "{why}");
                 fail(&mut report, "read-error", &why);
-                return Ok(Outcome { candidate, row: None, report, video_digests: None });
+                return Ok(Outcome {
+                    candidate,
+                    row: None,
+                    report,
+                    video_digests: None,
+                });
             }
         };
         let prior = self.register.recordings_by_stem(&serial, &stem)?;
-        let stored_before: Vec<&RecordingRow> = prior.iter().filter(|r| r.video.is_some()).collect();
+        let stored_before: Vec<&RecordingRow> =
+            prior.iter().filter(|r| r.video.is_some()).collect();
         if !stored_before.is_empty() {
             match self.recognise_stored(volume, &candidate, &sidecar, &stored_before) {
                 Ok(Some((row, verdict, digests))) => {
                     let status = match row.state {
-                        RecordingState::Confirmed | RecordingState::Wiped if verdict.confirmed() => Status::AlreadyStored,
+                        RecordingState::Confirmed | RecordingState::Wiped
+                            if verdict.confirmed() =>
+                        {
+                            Status::AlreadyStored
+                        }
                         _ => Status::Quarantined,
                     };
                     report.status = status;
-                    fill_files(&mut report, self.store, row.video.as_ref(), row.sidecar.as_ref());
+                    fill_files(
+                        &mut report,
+                        self.store,
+                        row.video.as_ref(),
+                        row.sidecar.as_ref(),
+                    );
                     report.register_id = Some(row.id);
                     report.flags = verdict.flags;
-                    report.reasons = if status == Status::Quarantined && verdict.reasons.is_empty() {
+                    report.reasons = if status == Status::Quarantined && verdict.reasons.is_empty()
+                    {
                         row.reasons.clone()
                     } else {
                         verdict.reasons
                     };
-                    return Ok(Outcome { candidate, row: Some(row.id), report, video_digests: Some(digests) });
+                    return Ok(Outcome {
+                        candidate,
+                        row: Some(row.id),
+                        report,
+                        video_digests: Some(digests),
+                    });
                 }
                 Ok(None) => {}
                 Err(why) => {
                     fail(&mut report, "read-error", &why);
-                    return Ok(Outcome { candidate, row: None, report, video_digests: None });
+                    return Ok(Outcome {
+                        candidate,
+                        row: None,
+                        report,
+                        video_digests: None,
+                    });
                 }
             }
         }
         // A row left `discovered` by an interrupted run is this recording's row.
         let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
             Some(r) => r.id,
-            None => self.register.insert_discovered(self.id, &serial, &stem, candidate.name.start, self.clock.now())?,
+            None => self.register.insert_discovered(
+                self.id,
+                &serial,
+                &stem,
+                candidate.name.start,
+                self.clock.now(),
+            )?,
         };
         report.register_id = Some(row);
-        let outcome = Outcome { candidate, row: Some(row), report, video_digests: None };
+        let outcome = Outcome {
+            candidate,
+            row: Some(row),
+            report,
+            video_digests: None,
+        };
         self.copy_and_prove(volume, outcome, sidecar)
     }
 
@@ -309,7 +364,10 @@ impl Session<'_> {
         let Some(row) = same else {
             return Ok(None); // other content under a known name: stored as a conflict
         };
-        for file in [row.video.as_ref(), row.sidecar.as_ref()].into_iter().flatten() {
+        for file in [row.video.as_ref(), row.sidecar.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             let path = self.store.root().join(&file.path);
             match self.store.read_back(&path) {
                 Ok(d) if d == file.digests => {}
@@ -349,32 +407,63 @@ impl Session<'_> {
         Ok(outcome)
     }
 
-    fn copy_once(&mut self, volume: &mut dyn Volume, outcome: &mut Outcome, sidecar: &SidecarRead) -> Result<(), Attempt> {
+    fn copy_once(
+        &mut self,
+        volume: &mut dyn Volume,
+        outcome: &mut Outcome,
+        sidecar: &SidecarRead,
+    ) -> Result<(), Attempt> {
         let name = &outcome.candidate.name;
         let serial = self.identity.camera.serial.clone();
         let profile = &self.config.profile;
         let place = |area, kind| {
-            StorePath::new(area, name.day(), &serial, &name.file_name(profile, kind)).map_err(|e| Attempt::GiveUp(e.to_string()))
+            StorePath::new(area, name.day(), &serial, &name.file_name(profile, kind))
+                .map_err(|e| Attempt::GiveUp(e.to_string()))
         };
         // The area is only known once every byte is read, so the copy starts in the
         // recordings area and is moved to quarantine at persist time when a rule failed.
         let mut pending = match &outcome.candidate.video {
-            Some(_) => Some(self.store.create(&place(Area::Recordings, FileKind::Video)?).map_err(|e| Attempt::Retry(e.to_string()))?),
+            Some(_) => Some(
+                self.store
+                    .create(&place(Area::Recordings, FileKind::Video)?)
+                    .map_err(|e| Attempt::Retry(e.to_string()))?,
+            ),
             None => None,
         };
         let streamed = match (&outcome.candidate.video, pending.as_mut()) {
             (Some(video), Some(p)) => {
                 let video = video.clone();
-                Some(self.stream_video(volume, &video, Some(p)).map_err(Attempt::GiveUp)?)
+                Some(
+                    self.stream_video(volume, &video, Some(p))
+                        .map_err(Attempt::GiveUp)?,
+                )
             }
             _ => None,
         };
-        let verdict = self.judge(&outcome.candidate, sidecar, streamed.as_ref().ok_or_else(|| "the camera has no video for this sidecar".to_string()));
-        let area = if verdict.confirmed() { Area::Recordings } else { Area::Quarantine };
+        let verdict = self.judge(
+            &outcome.candidate,
+            sidecar,
+            streamed
+                .as_ref()
+                .ok_or_else(|| "the camera has no video for this sidecar".to_string()),
+        );
+        let area = if verdict.confirmed() {
+            Area::Recordings
+        } else {
+            Area::Quarantine
+        };
 
         let mut facts = StoredFacts {
-            end: sidecar.report.as_ref().and_then(|r| r.trailer.as_ref()).map(|t| t.end),
-            prerecord_secs: sidecar.report.as_ref().and_then(|r| r.header.as_ref()).map(|h| h.prerecord_secs),
+            end: sidecar
+                .report
+                .as_ref()
+                .and_then(|r| r.trailer.as_ref())
+                .map(|t| t.end),
+            prerecord_secs: sidecar
+                .report
+                .as_ref()
+                .and_then(|r| r.header.as_ref())
+                .map(|h| h.prerecord_secs),
             duration_secs: streamed.as_ref().and_then(|s| s.bmff.duration_secs),
             video: None,
             sidecar: None,
@@ -385,8 +474,12 @@ impl Session<'_> {
         let mut conflicts = Vec::new();
         if let (Some(bytes), Some(digests)) = (&sidecar.bytes, sidecar.digests) {
             let at = place(area, FileKind::Sidecar)?;
-            let mut p = self.store.create(&at).map_err(|e| Attempt::Retry(e.to_string()))?;
-            std::io::Write::write_all(&mut p, bytes).map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
+            let mut p = self
+                .store
+                .create(&at)
+                .map_err(|e| Attempt::Retry(e.to_string()))?;
+            std::io::Write::write_all(&mut p, bytes)
+                .map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
             let path = persisted(self.store.persist_as(p, &at, &digests), &mut conflicts)?;
             facts.sidecar = Some(self.file_facts(bytes.len() as u64, digests, &path));
         }
@@ -396,18 +489,33 @@ impl Session<'_> {
             facts.video = Some(self.file_facts(s.size, s.digests, &path));
         }
         facts.reasons.extend(conflicts);
-        let state = if facts.reasons.is_empty() { RecordingState::Confirmed } else { RecordingState::Quarantined };
+        let state = if facts.reasons.is_empty() {
+            RecordingState::Confirmed
+        } else {
+            RecordingState::Quarantined
+        };
         if state == RecordingState::Quarantined {
             self.write_reasons(name, &serial, &facts)?;
         }
-        let row = outcome.row.ok_or_else(|| Attempt::GiveUp("it has no register row".into()))?;
+        let row = outcome
+            .row
+            .ok_or_else(|| Attempt::GiveUp("it has no register row".into()))?;
         self.register
             .record_stored(row, self.id, state, &facts, self.clock.now())
             .map_err(|e| Attempt::Fatal(e.into()))?;
 
         let report = &mut outcome.report;
-        report.status = if state == RecordingState::Confirmed { Status::Confirmed } else { Status::Quarantined };
-        fill_files(report, self.store, facts.video.as_ref(), facts.sidecar.as_ref());
+        report.status = if state == RecordingState::Confirmed {
+            Status::Confirmed
+        } else {
+            Status::Quarantined
+        };
+        fill_files(
+            report,
+            self.store,
+            facts.video.as_ref(),
+            facts.sidecar.as_ref(),
+        );
         report.flags = facts.flags;
         report.reasons = facts.reasons;
         outcome.video_digests = streamed.map(|s| s.digests);
@@ -415,16 +523,24 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn stream_video(&self, volume: &mut dyn Volume, video: &VolumeFile, sink: Option<&mut dyn std::io::Write>) -> Result<VideoFacts, String> {
+    fn stream_video(
+        &self,
+        volume: &mut dyn Volume,
+        video: &VolumeFile,
+        sink: Option<&mut dyn std::io::Write>,
+    ) -> Result<VideoFacts, String> {
         if video.size > self.config.profile.max_video_bytes.0 {
             return Err(format!(
                 "the video declares {} bytes, more than profile.max_video_bytes ({})",
                 video.size, self.config.profile.max_video_bytes.0
             ));
         }
-        let reader = volume.open_file(&video.path).map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
+        let reader = volume
+            .open_file(&video.path)
+            .map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
         let buffer = self.config.ingest.copy_buffer.0 as usize;
-        let s = copy::stream(reader, video.size, sink, true, buffer).map_err(|e| format!("{}: {e}", video.path))?;
+        let s = copy::stream(reader, video.size, sink, true, buffer)
+            .map_err(|e| format!("{}: {e}", video.path))?;
         Ok(VideoFacts {
             file_name: video.name.clone(),
             size: s.size,
@@ -433,7 +549,12 @@ impl Session<'_> {
         })
     }
 
-    fn judge(&self, candidate: &Candidate, sidecar: &SidecarRead, video: Result<&VideoFacts, String>) -> Verdict {
+    fn judge(
+        &self,
+        candidate: &Candidate,
+        sidecar: &SidecarRead,
+        video: Result<&VideoFacts, String>,
+    ) -> Verdict {
         let profile = &self.config.profile;
         let video_name = candidate.name.file_name(profile, FileKind::Video);
         checks::judge(
@@ -443,7 +564,10 @@ impl Session<'_> {
                 identity_conflicts: &self.identity.conflicts,
                 name: &candidate.name,
                 video_name: &video_name,
-                sidecar: sidecar.report.as_ref().ok_or_else(|| sidecar.missing.clone()),
+                sidecar: sidecar
+                    .report
+                    .as_ref()
+                    .ok_or_else(|| sidecar.missing.clone()),
                 video,
             },
         )
@@ -459,23 +583,45 @@ impl Session<'_> {
     }
 
     /// Writes `<STEM>.reasons.txt` beside a quarantined recording, for the person who opens the folder.
-    fn write_reasons(&self, name: &RecordingName, serial: &str, facts: &StoredFacts) -> Result<(), Attempt> {
-        let mut text = format!("{} is quarantined: it stays on the camera until an authorised operator releases it.\n", name.stem());
+    fn write_reasons(
+        &self,
+        name: &RecordingName,
+        serial: &str,
+        facts: &StoredFacts,
+    ) -> Result<(), Attempt> {
+        let mut text = format!(
+            "{} is quarantined: it stays on the camera until an authorised operator releases it.\n",
+            name.stem()
+        );
         for r in &facts.reasons {
             text.push_str(&format!("reason: {r}\n"));
         }
         for (what, f) in [("video", &facts.video), ("sidecar", &facts.sidecar)] {
             if let Some(f) = f {
-                text.push_str(&format!("{what}: {} bytes blake3={} sha256={}\n", f.size, f.digests.blake3_hex(), f.digests.sha256_hex()));
+                text.push_str(&format!(
+                    "{what}: {} bytes blake3={} sha256={}\n",
+                    f.size,
+                    f.digests.blake3_hex(),
+                    f.digests.sha256_hex()
+                ));
             }
         }
-        let at = StorePath::new(Area::Quarantine, name.day(), serial, &format!("{}.reasons.txt", name.stem()))
-            .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+        let at = StorePath::new(
+            Area::Quarantine,
+            name.day(),
+            serial,
+            &format!("{}.reasons.txt", name.stem()),
+        )
+        .map_err(|e| Attempt::GiveUp(e.to_string()))?;
         let mut h = Hasher::new();
         h.update(text.as_bytes());
         let digests = h.finish();
-        let mut p = self.store.create(&at).map_err(|e| Attempt::Retry(e.to_string()))?;
-        std::io::Write::write_all(&mut p, text.as_bytes()).map_err(|e| Attempt::Retry(e.to_string()))?;
+        let mut p = self
+            .store
+            .create(&at)
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
+        std::io::Write::write_all(&mut p, text.as_bytes())
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
         // A reasons file from an earlier run may hold other words; the register is the truth.
         let mut ignore = Vec::new();
         persisted(self.store.persist_as(p, &at, &digests), &mut ignore)?;
@@ -483,7 +629,11 @@ impl Session<'_> {
     }
 
     /// Removes from the camera the recordings the register holds as confirmed, and records each wipe.
-    fn wipe_confirmed(&mut self, outcomes: &mut [Outcome], warnings: &mut Vec<String>) -> Result<(), IngestError> {
+    fn wipe_confirmed(
+        &mut self,
+        outcomes: &mut [Outcome],
+        warnings: &mut Vec<String>,
+    ) -> Result<(), IngestError> {
         if !outcomes.iter().any(|o| o.report.status.may_wipe()) {
             return Ok(());
         }
@@ -491,15 +641,23 @@ impl Session<'_> {
         let mut volume = match volume::open(self.source, profile, Access::ReadWrite) {
             Ok(v) => v,
             Err(e) => {
-                warnings.push(format!("could not reopen the camera to wipe it, nothing was wiped: {e}"));
+                warnings.push(format!(
+                    "could not reopen the camera to wipe it, nothing was wiped: {e}"
+                ));
                 return Ok(());
             }
         };
         // The camera is read again: only a file still of the proven size is removed.
         let sizes: BTreeMap<String, u64> = match volume.scan() {
-            Ok(scan) => scan.files.iter().map(|f| (f.path.to_string(), f.size)).collect(),
+            Ok(scan) => scan
+                .files
+                .iter()
+                .map(|f| (f.path.to_string(), f.size))
+                .collect(),
             Err(e) => {
-                warnings.push(format!("could not list the camera again before wiping, nothing was wiped: {e}"));
+                warnings.push(format!(
+                    "could not list the camera again before wiping, nothing was wiped: {e}"
+                ));
                 return Ok(());
             }
         };
@@ -507,12 +665,25 @@ impl Session<'_> {
         for o in outcomes.iter_mut().filter(|o| o.report.status.may_wipe()) {
             let Some(row) = o.row else { continue };
             if !self.still_proven(row, o.video_digests)? {
-                warnings.push(format!("{}: the register no longer holds it as confirmed with these hashes; not wiped", o.report.stem));
+                warnings.push(format!(
+                    "{}: the register no longer holds it as confirmed with these hashes; not wiped",
+                    o.report.stem
+                ));
                 continue;
             }
-            let files: Vec<&VolumeFile> = [o.candidate.video.as_ref(), o.candidate.sidecar.as_ref()].into_iter().flatten().collect();
-            if let Some(f) = files.iter().find(|f| sizes.get(&f.path.to_string()) != Some(&f.size)) {
-                warnings.push(format!("{}: {} changed on the camera since it was read; not wiped", o.report.stem, f.path));
+            let files: Vec<&VolumeFile> =
+                [o.candidate.video.as_ref(), o.candidate.sidecar.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            if let Some(f) = files
+                .iter()
+                .find(|f| sizes.get(&f.path.to_string()) != Some(&f.size))
+            {
+                warnings.push(format!(
+                    "{}: {} changed on the camera since it was read; not wiped",
+                    o.report.stem, f.path
+                ));
                 continue;
             }
             let mut wiped_all = true;
@@ -525,19 +696,31 @@ impl Session<'_> {
             }
             if wiped_all {
                 let detail = format!("video and sidecar removed from the camera ({mode:?})");
-                self.register.record_state(row, self.id, RecordingState::Wiped, &detail, self.clock.now())?;
+                self.register.record_state(
+                    row,
+                    self.id,
+                    RecordingState::Wiped,
+                    &detail,
+                    self.clock.now(),
+                )?;
                 o.report.wiped = true;
                 tracing::info!(recording = %o.report.stem, "wiped from the camera");
             }
         }
         if let Err(e) = volume.close() {
-            warnings.push(format!("flushing the camera after the wipe failed; dock it again to finish: {e}"));
+            warnings.push(format!(
+                "flushing the camera after the wipe failed; dock it again to finish: {e}"
+            ));
         }
         Ok(())
     }
 
     /// Whether the register's committed row still says confirmed (or wiped) with the hashes just read.
-    fn still_proven(&self, row: RecordingId, video_digests: Option<Digests>) -> Result<bool, IngestError> {
+    fn still_proven(
+        &self,
+        row: RecordingId,
+        video_digests: Option<Digests>,
+    ) -> Result<bool, IngestError> {
         let Some(row) = self.register.recording(row)? else {
             return Ok(false);
         };
@@ -557,7 +740,10 @@ enum Attempt {
     Fatal(IngestError),
 }
 
-fn persisted(result: Result<Persisted, PersistError>, conflicts: &mut Vec<String>) -> Result<PathBuf, Attempt> {
+fn persisted(
+    result: Result<Persisted, PersistError>,
+    conflicts: &mut Vec<String>,
+) -> Result<PathBuf, Attempt> {
     match result {
         Ok(Persisted::Stored { path }) | Ok(Persisted::AlreadyPresent { path }) => Ok(path),
         Ok(Persisted::Conflict { existing, path }) => {
@@ -581,7 +767,11 @@ struct SidecarRead {
     missing: String,
 }
 
-fn read_sidecar(profile: &Profile, volume: &mut dyn Volume, file: Option<&VolumeFile>) -> Result<SidecarRead, String> {
+fn read_sidecar(
+    profile: &Profile,
+    volume: &mut dyn Volume,
+    file: Option<&VolumeFile>,
+) -> Result<SidecarRead, String> {
     let Some(file) = file else {
         return Ok(SidecarRead {
             bytes: None,
@@ -602,7 +792,9 @@ fn read_sidecar(profile: &Profile, volume: &mut dyn Volume, file: Option<&Volume
             ),
         });
     }
-    let bytes = volume.read_small(&file.path, max).map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
+    let bytes = volume
+        .read_small(&file.path, max)
+        .map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
     let mut h = Hasher::new();
     h.update(&bytes);
     let report = sidecar::parse(profile, &bytes);
@@ -622,7 +814,10 @@ fn discover(profile: &Profile, files: &[VolumeFile]) -> (Vec<Candidate>, Vec<Ign
         let (name, kind) = match RecordingName::parse(profile, &f.name) {
             Ok(parsed) => parsed,
             Err(e) => {
-                ignored.push(IgnoredReport { path: f.path.to_string(), reason: e.to_string() });
+                ignored.push(IgnoredReport {
+                    path: f.path.to_string(),
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -630,11 +825,18 @@ fn discover(profile: &Profile, files: &[VolumeFile]) -> (Vec<Candidate>, Vec<Ign
         if f.day_dir != day {
             ignored.push(IgnoredReport {
                 path: f.path.to_string(),
-                reason: format!("recorded on {day} but filed under day folder {}", crate::evidence::name::escape_name(&f.day_dir)),
+                reason: format!(
+                    "recorded on {day} but filed under day folder {}",
+                    crate::evidence::name::escape_name(&f.day_dir)
+                ),
             });
             continue;
         }
-        let entry = by_stem.entry(name.stem()).or_insert_with(|| Candidate { name, video: None, sidecar: None });
+        let entry = by_stem.entry(name.stem()).or_insert_with(|| Candidate {
+            name,
+            video: None,
+            sidecar: None,
+        });
         match kind {
             FileKind::Video => entry.video = Some(f.clone()),
             FileKind::Sidecar => entry.sidecar = Some(f.clone()),
@@ -650,12 +852,19 @@ fn gps_summary(report: &SidecarReport) -> GpsSummary {
         no_fix: f.no_fix,
         first: f.first.as_ref().map(|x| (x.time, x.lat, x.lon)),
         last: f.last.as_ref().map(|x| (x.time, x.lat, x.lon)),
-        bbox: f.bbox.as_ref().map(|b| (b.min_lat, b.max_lat, b.min_lon, b.max_lon)),
+        bbox: f
+            .bbox
+            .as_ref()
+            .map(|b| (b.min_lat, b.max_lat, b.min_lon, b.max_lon)),
     }
 }
 
 fn blank_report(profile: &Profile, candidate: &Candidate) -> RecordingReport {
-    let kind = if candidate.video.is_some() { FileKind::Video } else { FileKind::Sidecar };
+    let kind = if candidate.video.is_some() {
+        FileKind::Video
+    } else {
+        FileKind::Sidecar
+    };
     RecordingReport {
         file_name: candidate.name.file_name(profile, kind),
         stem: candidate.name.stem(),
@@ -677,7 +886,12 @@ fn fail(report: &mut RecordingReport, code: &str, why: &str) {
     report.reasons.push(format!("{code}: {why}"));
 }
 
-fn fill_files(report: &mut RecordingReport, store: &Store, video: Option<&FileFacts>, sidecar: Option<&FileFacts>) {
+fn fill_files(
+    report: &mut RecordingReport,
+    store: &Store,
+    video: Option<&FileFacts>,
+    sidecar: Option<&FileFacts>,
+) {
     if let Some(v) = video {
         report.size = Some(v.size);
         report.blake3 = Some(v.digests.blake3_hex());
@@ -685,7 +899,10 @@ fn fill_files(report: &mut RecordingReport, store: &Store, video: Option<&FileFa
         report.stored_path = Some(store.root().join(&v.path));
     }
     report.sidecar = sidecar.map(|s| FileReport {
-        file_name: Path::new(&s.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file_name: Path::new(&s.path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         size: s.size,
         blake3: s.digests.blake3_hex(),
         sha256: s.digests.sha256_hex(),

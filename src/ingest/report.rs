@@ -110,7 +110,9 @@ pub struct IngestReport {
 impl IngestReport {
     /// Whether every recording was confirmed and wiped and nothing needs a person's attention.
     pub fn all_clear(&self) -> bool {
-        self.recordings.iter().all(|r| r.wiped) && self.ignored.is_empty() && self.warnings.is_empty()
+        self.recordings.iter().all(|r| r.wiped)
+            && self.ignored.is_empty()
+            && self.warnings.is_empty()
     }
 
     /// Process exit status: 0 all confirmed and wiped; 1 finished, but something quarantined or
@@ -143,7 +145,11 @@ impl IngestReport {
             wiped,
         );
         for r in self.recordings.iter().filter(|r| !r.wiped) {
-            let why = if r.reasons.is_empty() { "not wiped".to_string() } else { r.reasons.join("; ") };
+            let why = if r.reasons.is_empty() {
+                "not wiped".to_string()
+            } else {
+                r.reasons.join("; ")
+            };
             let _ = writeln!(out, "  {} {:?}: {}", r.stem, r.status, why);
         }
         for i in &self.ignored {

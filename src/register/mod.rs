@@ -193,7 +193,8 @@ impl Register {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(open_err)?;
         // The pragmas are per connection: set them on every open, before anything else.
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
@@ -458,17 +459,25 @@ impl RawRow {
             column,
             value: value.to_string(),
         };
-        let state = RecordingState::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?;
-        let file = |raw: RawFile, column: &'static str| -> Result<Option<FileFacts>, RegisterError> {
-            match raw {
-                (Some(size), Some(b3), Some(sha), Some(path)) => {
-                    let digests = Digests::from_hex(&b3, &sha).ok_or_else(|| corrupt(column, &b3))?;
-                    let size = u64::try_from(size).map_err(|_| corrupt(column, &size.to_string()))?;
-                    Ok(Some(FileFacts { size, digests, path }))
+        let state =
+            RecordingState::parse(&self.state).ok_or_else(|| corrupt("state", &self.state))?;
+        let file =
+            |raw: RawFile, column: &'static str| -> Result<Option<FileFacts>, RegisterError> {
+                match raw {
+                    (Some(size), Some(b3), Some(sha), Some(path)) => {
+                        let digests =
+                            Digests::from_hex(&b3, &sha).ok_or_else(|| corrupt(column, &b3))?;
+                        let size =
+                            u64::try_from(size).map_err(|_| corrupt(column, &size.to_string()))?;
+                        Ok(Some(FileFacts {
+                            size,
+                            digests,
+                            path,
+                        }))
+                    }
+                    _ => Ok(None),
                 }
-                _ => Ok(None),
-            }
-        };
+            };
         let list = |text: &str, column: &'static str| -> Result<Vec<String>, RegisterError> {
             serde_json::from_str(text).map_err(|_| corrupt(column, text))
         };
@@ -531,14 +540,23 @@ mod tests {
         };
         let now = at("2026-11-26T06:00:00Z");
         reg.upsert_camera(&cam, now).unwrap();
-        let session = reg.begin_session("SNTL-00042", "/dev/sdb", "sentinel-v1", now).unwrap();
+        let session = reg
+            .begin_session("SNTL-00042", "/dev/sdb", "sentinel-v1", now)
+            .unwrap();
         let stem = "SNTL-00042_20180312_143015_0001";
         let id = reg
             .insert_discovered(session, "SNTL-00042", stem, at("2018-03-12T14:30:15Z"), now)
             .unwrap();
-        reg.record_stored(id, session, RecordingState::Confirmed, &facts("recordings/x.MP4"), now)
+        reg.record_stored(
+            id,
+            session,
+            RecordingState::Confirmed,
+            &facts("recordings/x.MP4"),
+            now,
+        )
+        .unwrap();
+        reg.record_state(id, session, RecordingState::Wiped, "", now)
             .unwrap();
-        reg.record_state(id, session, RecordingState::Wiped, "", now).unwrap();
         reg.finish_session(session, "complete", now).unwrap();
         drop(reg);
 
@@ -549,7 +567,10 @@ mod tests {
         let row = &rows[0];
         assert_eq!(row.state, RecordingState::Wiped);
         assert_eq!(row.video.as_ref().unwrap().path, "recordings/x.MP4");
-        assert_eq!(row.video.as_ref().unwrap().digests, facts("").video.unwrap().digests);
+        assert_eq!(
+            row.video.as_ref().unwrap().digests,
+            facts("").video.unwrap().digests
+        );
         assert_eq!(row.flags, vec!["fix out of window".to_string()]);
         let states: Vec<_> = reg.events(id).unwrap().into_iter().map(|e| e.1).collect();
         assert_eq!(states, ["discovered", "confirmed", "wiped"]);
@@ -559,9 +580,15 @@ mod tests {
     fn durability_pragmas_are_set() {
         let dir = tempfile::tempdir().unwrap();
         let reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
-        let sync: i64 = reg.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let sync: i64 = reg
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(sync, 2, "synchronous must be FULL");
-        let mode: String = reg.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = reg
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -570,7 +597,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.sqlite");
         let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+            .unwrap();
         drop(conn);
         let err = Register::open(&path).err().expect("must refuse");
         assert!(err.to_string().contains("newer"), "{err}");
@@ -581,12 +609,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
         let now = at("2026-11-26T06:00:00Z");
-        reg.upsert_camera(&CameraIdentity { serial: "S".into(), ..Default::default() }, now)
-            .unwrap();
+        reg.upsert_camera(
+            &CameraIdentity {
+                serial: "S".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
         let s = reg.begin_session("S", "src", "p", now).unwrap();
         let id = reg.insert_discovered(s, "S", "stem", now, now).unwrap();
         reg.conn
-            .execute("UPDATE recordings SET flags = 'nonsense' WHERE id = ?1", [id])
+            .execute(
+                "UPDATE recordings SET flags = 'nonsense' WHERE id = ?1",
+                [id],
+            )
             .unwrap();
         let err = reg.recording(id).unwrap_err();
         assert!(err.to_string().contains("flags"), "{err}");

@@ -141,11 +141,10 @@ impl Store {
         let mut folder = self.root.clone();
         for part in at.folder().components() {
             folder.push(part);
-            self.ensure_durable(&folder)
-                .map_err(|e| PersistError::Io {
-                    path: folder.clone(),
-                    source: io::Error::other(e.to_string()),
-                })?;
+            self.ensure_durable(&folder).map_err(|e| PersistError::Io {
+                path: folder.clone(),
+                source: io::Error::other(e.to_string()),
+            })?;
         }
         pending.retarget(folder, at.clone());
         pending.persist(expected)
