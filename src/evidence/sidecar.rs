@@ -271,12 +271,12 @@ impl<'p> Parser<'p> {
             fixes.undated = fixes.undated.saturating_add(1);
             return;
         };
-        if let Some(h) = header {
-            if !self.in_window(h, time) {
-                let fixes = &mut self.report.fixes;
-                fixes.out_of_window = fixes.out_of_window.saturating_add(1);
-                self.first_out_of_window.get_or_insert(line);
-            }
+        if let Some(h) = header
+            && !self.in_window(h, time)
+        {
+            let fixes = &mut self.report.fixes;
+            fixes.out_of_window = fixes.out_of_window.saturating_add(1);
+            self.first_out_of_window.get_or_insert(line);
         }
         self.report.fixes.add(Fix { time, lat, lon });
     }
@@ -322,11 +322,11 @@ impl<'p> Parser<'p> {
         if self.report.trailer.is_none() {
             self.problem(SidecarProblem::MissingTrailer);
         }
-        if let (Some(h), Some(t)) = (&self.report.header, &self.report.trailer) {
-            if t.end < h.start {
-                let (start, end) = (h.start, t.end);
-                self.problem(SidecarProblem::EndBeforeStart { start, end });
-            }
+        if let (Some(h), Some(t)) = (&self.report.header, &self.report.trailer)
+            && t.end < h.start
+        {
+            let (start, end) = (h.start, t.end);
+            self.problem(SidecarProblem::EndBeforeStart { start, end });
         }
         if self.dropped_problems > 0 {
             let count = self.dropped_problems;

@@ -175,7 +175,9 @@ fn judge_video(profile: &Profile, video: &VideoFacts, declared: Option<Declared>
     if let Some(duration) = video.bmff.duration_secs {
         let declared_secs = (declared.end - declared.start).num_milliseconds() as f64 / 1000.0;
         let tolerance = f64::from(profile.duration_tolerance_secs);
-        if !((duration - declared_secs).abs() <= tolerance) {
+        // Written so that a NaN duration fails the rule rather than passing it.
+        let within = (duration - declared_secs).abs() <= tolerance;
+        if !within {
             v.fail(
                 "duration-mismatch",
                 format_args!(

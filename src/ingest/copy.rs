@@ -108,10 +108,10 @@ pub fn stream(
                 });
             }
             buf.truncate(n);
-            if let Some(sink) = sink.as_mut() {
-                if let Err(e) = sink.write_all(&buf) {
-                    break Err(CopyError::Write(e));
-                }
+            if let Some(sink) = sink.as_mut()
+                && let Err(e) = sink.write_all(&buf)
+            {
+                break Err(CopyError::Write(e));
             }
             if to_hasher.send(buf).is_err() {
                 break Ok(());
@@ -203,7 +203,7 @@ mod tests {
     impl Read for FailsAfter {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             if self.0 == 0 {
-                return Err(io::Error::new(io::ErrorKind::Other, "device vanished"));
+                return Err(io::Error::other("device vanished"));
             }
             let n = buf.len().min(self.0);
             self.0 -= n;

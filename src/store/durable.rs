@@ -284,16 +284,15 @@ impl Write for PendingFile {
 impl Drop for PendingFile {
     fn drop(&mut self) {
         self.file = None;
-        if self.temp_exists {
-            if let Err(e) = fs::remove_file(&self.temp) {
-                if e.kind() != io::ErrorKind::NotFound {
-                    tracing::warn!(
-                        path = %self.temp.display(),
-                        error = %e,
-                        "cannot remove an unfinished copy; it is hidden and will be removed when the store is next opened"
-                    );
-                }
-            }
+        if self.temp_exists
+            && let Err(e) = fs::remove_file(&self.temp)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(
+                path = %self.temp.display(),
+                error = %e,
+                "cannot remove an unfinished copy; it is hidden and will be removed when the store is next opened"
+            );
         }
     }
 }

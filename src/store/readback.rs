@@ -50,7 +50,7 @@ fn read_direct(path: &Path, chunk: &mut [u8]) -> io::Result<Digests> {
         hasher.update(&chunk[..n]);
         // A short read that leaves the offset unaligned is the end of the file; reading on
         // from there would be refused with EINVAL rather than return 0.
-        if hasher.len() % ALIGN as u64 != 0 {
+        if !hasher.len().is_multiple_of(ALIGN as u64) {
             break;
         }
     }

@@ -81,10 +81,10 @@ impl Guard {
             s.used = s.used.saturating_add(bytes);
             if s.used > s.budget {
                 s.tripped = Some(Trip::Budget(s.budget));
-            } else if let Some(deadline) = s.deadline {
-                if Instant::now() > deadline {
-                    s.tripped = Some(Trip::Deadline(deadline - s.started));
-                }
+            } else if let Some(deadline) = s.deadline
+                && Instant::now() > deadline
+            {
+                s.tripped = Some(Trip::Deadline(deadline - s.started));
             }
         }
         match s.tripped {
