@@ -700,3 +700,62 @@ fn a_fragmented_mp4_is_confirmed_from_its_fragments() {
     let report = bench.ingest(&bench.image(&spec, Layout::Superfloppy));
     assert_all_confirmed_and_wiped(&bench, &spec, &report);
 }
+
+/// Cancels the ingest from inside the store's writer: as if the camera were pulled mid-copy.
+struct CancelDuringCopy(ingest::Cancel);
+
+impl StoreFaults for CancelDuringCopy {
+    fn after_write(&self, _temp: &Path) -> std::io::Result<()> {
+        self.0.cancel();
+        Ok(())
+    }
+}
+
+#[test]
+fn a_cancelled_ingest_wipes_nothing_leaves_no_partial_file_and_the_next_run_finishes() {
+    let bench = Bench::new();
+    let spec = CameraSpec::fixture(SERIAL);
+    let image = bench.image(&spec, Layout::Superfloppy);
+    let before = fs::read(&image).unwrap();
+    let cancel = ingest::Cancel::new();
+    let progress = ingest::Progress::new();
+    let options = Options {
+        cancel: cancel.clone(),
+        progress: Some(progress.clone()),
+        store_faults: Some(Arc::new(CancelDuringCopy(cancel))),
+        ..Options::default()
+    };
+    let err = bench.ingest_with(&image, &options).unwrap_err();
+    assert!(matches!(err, IngestError::Cancelled), "{err}");
+    assert_eq!(fs::read(&image).unwrap(), before, "nothing wiped");
+    assert!(!bench.stored_files().iter().any(|f| f.contains(".partial-")));
+    assert!(progress.snapshot().bytes_done > 0);
+    let outcome: String = bench
+        .register()
+        .query_row("SELECT outcome FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outcome, "cancelled");
+
+    // What was committed before the cancel is recognised; the rest is copied now.
+    let report = bench.ingest(&image);
+    assert_eq!(report.exit_code(), 0, "{}", report.summary());
+    assert!(
+        report
+            .recordings
+            .iter()
+            .any(|r| r.status == Status::AlreadyStored)
+    );
+    assert!(
+        report
+            .recordings
+            .iter()
+            .any(|r| r.status == Status::Confirmed)
+    );
+    assert!(report.recordings.iter().all(|r| r.wiped));
+    let videos = bench
+        .stored_files()
+        .into_iter()
+        .filter(|f| f.ends_with(".MP4"))
+        .count();
+    assert_eq!(videos, spec.recordings.len(), "each video stored once");
+}

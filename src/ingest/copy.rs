@@ -12,6 +12,8 @@ use std::thread;
 use crate::digest::{Digests, Hasher};
 use crate::evidence::bmff::{BmffLimits, BmffReport, BoxWalker};
 
+use super::progress::{Cancel, Progress};
+
 /// Why a file could not be streamed; the camera still holds it.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
@@ -38,6 +40,21 @@ pub enum CopyError {
     /// Writing the store's temporary file failed (disk full, I/O error).
     #[error("writing the stored copy failed: {0}")]
     Write(io::Error),
+    /// The ingest was asked to stop (camera pulled, service stopping).
+    #[error("stopped after {done} bytes: the ingest was cancelled")]
+    Cancelled {
+        /// Bytes read before stopping.
+        done: u64,
+    },
+}
+
+/// Who watches a stream: a cancel token to obey and progress counters to feed.
+#[derive(Clone, Copy, Default)]
+pub struct Watch<'a> {
+    /// Checked before every buffer.
+    pub cancel: Option<&'a Cancel>,
+    /// Fed with every buffer's length.
+    pub progress: Option<&'a Progress>,
 }
 
 /// What one pass learnt: hashes, length, and (for videos) the ISO BMFF structure.
@@ -58,6 +75,7 @@ pub fn stream(
     mut sink: Option<&mut dyn Write>,
     walk_bmff: bool,
     buffer_size: usize,
+    watch: Watch<'_>,
 ) -> Result<Streamed, CopyError> {
     // Two buffers in flight: one being hashed while the other is read and written.
     let (to_hasher, hasher_rx) = mpsc::sync_channel::<Vec<u8>>(1);
@@ -86,6 +104,9 @@ pub fn stream(
                     Err(_) => break Ok(()),
                 },
             };
+            if watch.cancel.is_some_and(Cancel::is_cancelled) {
+                break Err(CopyError::Cancelled { done });
+            }
             buf.resize(buffer_size, 0);
             let n = match read_full(&mut source, &mut buf) {
                 Ok(n) => n,
@@ -101,6 +122,9 @@ pub fn stream(
                 break Ok(());
             }
             done += n as u64;
+            if let Some(p) = watch.progress {
+                p.add_bytes(n as u64);
+            }
             if done > expected {
                 break Err(CopyError::Length {
                     expected,
@@ -166,7 +190,15 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
         for buffer in [4096, 65536, 1 << 20] {
             let mut out = Vec::new();
-            let s = stream(&data[..], data.len() as u64, Some(&mut out), false, buffer).unwrap();
+            let s = stream(
+                &data[..],
+                data.len() as u64,
+                Some(&mut out),
+                false,
+                buffer,
+                Watch::default(),
+            )
+            .unwrap();
             assert_eq!(out, data);
             assert_eq!(s.size, data.len() as u64);
             assert_eq!(s.digests, digests_of(&data));
@@ -176,7 +208,7 @@ mod tests {
     #[test]
     fn a_file_longer_than_declared_is_refused() {
         let data = vec![1u8; 10_000];
-        let err = stream(&data[..], 9_000, None, false, 4096).unwrap_err();
+        let err = stream(&data[..], 9_000, None, false, 4096, Watch::default()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -192,7 +224,7 @@ mod tests {
     #[test]
     fn a_file_shorter_than_declared_is_refused() {
         let data = vec![1u8; 10_000];
-        let err = stream(&data[..], 20_000, None, false, 4096).unwrap_err();
+        let err = stream(&data[..], 20_000, None, false, 4096, Watch::default()).unwrap_err();
         assert!(
             matches!(err, CopyError::Length { found: 10_000, .. }),
             "{err}"
@@ -213,8 +245,39 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_stream_stops_before_the_next_buffer() {
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let watch = Watch {
+            cancel: Some(&cancel),
+            progress: None,
+        };
+        let err = stream(&[0u8; 10_000][..], 10_000, None, false, 4096, watch).unwrap_err();
+        assert!(matches!(err, CopyError::Cancelled { done: 0 }), "{err}");
+    }
+
+    #[test]
+    fn progress_counts_every_byte() {
+        let progress = Progress::default();
+        let watch = Watch {
+            cancel: None,
+            progress: Some(&progress),
+        };
+        stream(&[0u8; 10_000][..], 10_000, None, false, 4096, watch).unwrap();
+        assert_eq!(progress.snapshot().bytes_done, 10_000);
+    }
+
+    #[test]
     fn a_read_error_mid_file_names_how_far_it_got() {
-        let err = stream(FailsAfter(10_000), 50_000, None, false, 4096).unwrap_err();
+        let err = stream(
+            FailsAfter(10_000),
+            50_000,
+            None,
+            false,
+            4096,
+            Watch::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("device vanished"), "{err}");
         assert!(matches!(err, CopyError::Read { .. }));
     }

@@ -9,6 +9,7 @@
 mod checks;
 mod copy;
 mod identity;
+mod progress;
 mod report;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
 
 pub use checks::{Verdict, VideoFacts};
 pub use identity::{Identity, IdentityError, parse_device_ini};
+pub use progress::{Cancel, Progress, ProgressSnapshot};
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
 
 /// How often a copy is taken again from the camera after the store failed to prove it.
@@ -75,6 +77,11 @@ pub enum IngestError {
         /// Bytes free now.
         free: u64,
     },
+    /// The ingest was asked to stop; what was committed stays, nothing more was wiped.
+    #[error(
+        "ingest cancelled (camera pulled or service stopping); dock the camera again to finish"
+    )]
+    Cancelled,
 }
 
 /// What a caller may set beyond the configuration.
@@ -86,6 +93,10 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Faults injected into the store (tests and harnesses only).
     pub store_faults: Option<Arc<dyn StoreFaults>>,
+    /// Stops the ingest at the next buffer when cancelled.
+    pub cancel: Cancel,
+    /// Counters updated as bytes are read, for status displays.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for Options {
@@ -94,6 +105,8 @@ impl Default for Options {
             usb_serial: None,
             clock: Arc::new(SystemClock),
             store_faults: None,
+            cancel: Cancel::new(),
+            progress: None,
         }
     }
 }
@@ -144,11 +157,14 @@ pub fn ingest(
         clock: options.clock.as_ref(),
         id: session_id,
         identity: &identity,
+        cancel: &options.cancel,
+        progress: options.progress.as_deref(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
         Ok(report) if report.all_clear() => "complete".to_string(),
         Ok(_) => "attention".to_string(),
+        Err(IngestError::Cancelled) => "cancelled".to_string(),
         Err(e) => format!("failed: {e}"),
     };
     let at = options.clock.now();
@@ -165,6 +181,8 @@ struct Session<'a> {
     clock: &'a dyn Clock,
     id: SessionId,
     identity: &'a Identity,
+    cancel: &'a Cancel,
+    progress: Option<&'a Progress>,
 }
 
 /// A recording found on the camera: its parsed name and the files that carry it.
@@ -201,10 +219,32 @@ impl Session<'_> {
         }));
         self.ensure_room(&candidates)?;
 
+        if let Some(p) = self.progress {
+            let bytes = candidates
+                .iter()
+                .flat_map(|c| [&c.video, &c.sidecar])
+                .flatten()
+                .map(|f| f.size)
+                .fold(0u64, u64::saturating_add);
+            p.start(candidates.len() as u64, bytes);
+        }
         let mut outcomes = Vec::with_capacity(candidates.len());
         for candidate in candidates {
-            outcomes.push(self.ingest_recording(volume.as_mut(), candidate)?);
+            self.check_cancel()?;
+            if let Some(p) = self.progress {
+                p.reading(Some(candidate.name.stem()));
+            }
+            let outcome = self.ingest_recording(volume.as_mut(), candidate)?;
+            if let Some(p) = self.progress {
+                p.finished_one();
+            }
+            outcomes.push(outcome);
         }
+        if let Some(p) = self.progress {
+            p.reading(None);
+        }
+        // Stopped now, the camera keeps everything; the next docking recognises what is stored.
+        self.check_cancel()?;
         if let Err(e) = volume.close() {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
@@ -223,6 +263,14 @@ impl Session<'_> {
             ignored,
             warnings,
         })
+    }
+
+    fn check_cancel(&self) -> Result<(), IngestError> {
+        if self.cancel.is_cancelled() {
+            Err(IngestError::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 
     /// Refuses to start when the store cannot take what the camera holds plus the reserve.
@@ -275,6 +323,9 @@ impl Session<'_> {
                 });
             }
         };
+        if let (Some(p), Some(bytes)) = (self.progress, &sidecar.bytes) {
+            p.add_bytes(bytes.len() as u64);
+        }
         let prior = self.register.recordings_by_stem(&serial, &stem)?;
         let stored_before: Vec<&RecordingRow> =
             prior.iter().filter(|r| r.video.is_some()).collect();
@@ -312,6 +363,7 @@ impl Session<'_> {
                     });
                 }
                 Ok(None) => {}
+                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
                 Err(why) => {
                     fail(&mut report, "read-error", &why);
                     return Ok(Outcome {
@@ -393,6 +445,8 @@ impl Session<'_> {
         for attempt in 1..=COPY_ATTEMPTS {
             match self.copy_once(volume, &mut outcome, &sidecar) {
                 Ok(()) => return Ok(outcome),
+                // A cancelled read looks like a failed one: it must not mark the recording failed.
+                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
                 Err(Attempt::Retry(why)) if attempt < COPY_ATTEMPTS => {
                     tracing::warn!(recording = %stem, attempt, "copy not proven, copying again from the camera: {why}");
                 }
@@ -539,7 +593,11 @@ impl Session<'_> {
             .open_file(&video.path)
             .map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
         let buffer = self.config.ingest.copy_buffer.0 as usize;
-        let s = copy::stream(reader, video.size, sink, true, buffer)
+        let watch = copy::Watch {
+            cancel: Some(self.cancel),
+            progress: self.progress,
+        };
+        let s = copy::stream(reader, video.size, sink, true, buffer, watch)
             .map_err(|e| format!("{}: {e}", video.path))?;
         Ok(VideoFacts {
             file_name: video.name.clone(),

@@ -91,6 +91,25 @@ impl RecordingState {
     }
 }
 
+/// A camera arriving at or leaving the dock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DockEvent {
+    /// Its link appeared in the dock directory: the end of a shift (a return).
+    Docked,
+    /// Its link disappeared: taken from the dock (an issue, once attributed).
+    Undocked,
+}
+
+impl DockEvent {
+    /// The name stored in the register.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DockEvent::Docked => "docked",
+            DockEvent::Undocked => "undocked",
+        }
+    }
+}
+
 /// Row id of an ingest session.
 pub type SessionId = i64;
 /// Row id of a recording.
@@ -394,6 +413,38 @@ impl Register {
         Ok(())
     }
 
+    /// Records a camera docked or undocked at a dock slot (the link's name).
+    pub fn record_dock_event(
+        &mut self,
+        camera: &str,
+        event: DockEvent,
+        slot: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RegisterError> {
+        self.conn.execute(
+            "INSERT INTO dock_events (camera, event, at, slot) VALUES (?1, ?2, ?3, ?4)",
+            params![camera, event.as_str(), format_time(at), slot],
+        )?;
+        Ok(())
+    }
+
+    /// A camera's dock events, oldest first: (event, time, slot).
+    pub fn dock_events(
+        &self,
+        camera: &str,
+    ) -> Result<Vec<(String, String, String)>, RegisterError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT event, at, slot FROM dock_events WHERE camera = ?1 ORDER BY at, id",
+        )?;
+        let rows = stmt.query_map(params![camera], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The underlying connection, for modules of the register that own their own tables.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// The state changes of one recording, oldest first: (time, state, detail).
     pub fn events(&self, id: RecordingId) -> Result<Vec<(String, String, String)>, RegisterError> {
         let mut stmt = self.conn.prepare_cached(
@@ -574,6 +625,23 @@ mod tests {
         assert_eq!(row.flags, vec!["fix out of window".to_string()]);
         let states: Vec<_> = reg.events(id).unwrap().into_iter().map(|e| e.1).collect();
         assert_eq!(states, ["discovered", "confirmed", "wiped"]);
+    }
+
+    #[test]
+    fn dock_events_are_kept_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        reg.record_dock_event("S", DockEvent::Docked, "S", at("2026-11-26T06:00:00Z"))
+            .unwrap();
+        reg.record_dock_event("S", DockEvent::Undocked, "S", at("2026-11-26T06:05:00Z"))
+            .unwrap();
+        let events: Vec<_> = reg
+            .dock_events("S")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(events, ["docked", "undocked"]);
     }
 
     #[test]

@@ -78,6 +78,17 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX recording_events_by_recording ON recording_events(recording);
     "#,
+    // 2: when each camera was docked and undocked (its return and issue times).
+    r#"
+    CREATE TABLE dock_events (
+        id       INTEGER PRIMARY KEY,
+        camera   TEXT NOT NULL,
+        event    TEXT NOT NULL CHECK (event IN ('docked', 'undocked')),
+        at       TEXT NOT NULL,
+        slot     TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX dock_events_by_camera ON dock_events(camera, at);
+    "#,
 ];
 
 /// The schema version this build writes.
