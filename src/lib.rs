@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod config;
 pub mod digest;
+pub mod events;
 pub mod evidence;
 pub mod ingest;
 pub mod register;
