@@ -7,6 +7,7 @@
 
 mod common;
 mod journal;
+mod real_journald;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -376,87 +377,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Starts the real systemd-journald in private mount and PID namespaces (its own /run, an
-/// empty /var/log, the test's compiled catalog), runs `child_logs_events` against it, and
-/// prints what `journalctl -x` shows for one event. The PID namespace ends with the script,
-/// taking journald with it.
-const REAL_JOURNALD: &str = r#"set -e
-mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/systemd/journal /run/log/journal
-mount -t tmpfs tmpfs /var/log
-mount -t tmpfs tmpfs /var/lib/systemd
-mkdir -p /var/lib/systemd/catalog
-cp "$CATALOG_DATABASE" /var/lib/systemd/catalog/database
-"$JOURNALD" 2>/dev/null &
-i=0
-until [ -S /run/systemd/journal/socket ]; do
-    i=$((i + 1)); [ $i -lt 200 ] || { echo "systemd-journald did not start" >&2; exit 1; }
-    sleep 0.05
-done
-SENTINEL_DOCK_LOG_OUTPUT=journal "$@" >/dev/null
-i=0
-until journalctl -D /run/log/journal --no-pager MESSAGE_ID="$EVENT_ID" | grep -q "recording confirmed"; do
-    i=$((i + 1)); [ $i -lt 200 ] || break
-    sleep 0.05
-done
-journalctl -D /run/log/journal -x --no-pager MESSAGE_ID="$EVENT_ID"
-journalctl -D /run/log/journal -o verbose --no-pager MESSAGE_ID="$EVENT_ID"
-"#;
-
 #[test]
 fn journalctl_x_explains_an_event_with_the_catalog() {
-    let journald = [
-        "/lib/systemd/systemd-journald",
-        "/usr/lib/systemd/systemd-journald",
-    ]
-    .into_iter()
-    .map(Path::new)
-    .find(|p| p.exists())
-    .expect("systemd-journald is not installed: install systemd with scripts/install-deps");
-    // The catalog compiled as the package's trigger does, into a root of its own.
-    let root = tempfile::tempdir().unwrap();
-    let catalogs = root.path().join("usr/lib/systemd/catalog");
-    fs::create_dir_all(&catalogs).unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/sentinel-dock.catalog");
-    fs::copy(source, catalogs.join("sentinel-dock.catalog")).unwrap();
-    let compiled = Command::new("journalctl")
-        .arg(format!("--root={}", root.path().display()))
-        .arg("--update-catalog")
-        .status()
-        .unwrap();
-    assert!(compiled.success());
-
-    let mut command = Command::new("timeout");
-    command.args(["60", "unshare"]);
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        command.args(["--user", "--map-root-user"]);
-    }
-    let out = command
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--pid",
-            "--fork",
-            "--kill-child",
-        ])
-        .args(["--mount-proc", "--", "sh", "-c", REAL_JOURNALD, "sh"])
-        .arg(this_binary())
+    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/sentinel-dock.catalog");
+    let mut child = Command::new(this_binary());
+    child
         .args(CHILD_ARGS)
-        .env("JOURNALD", journald)
-        .env(
-            "CATALOG_DATABASE",
-            root.path().join("var/lib/systemd/catalog/database"),
-        )
-        .env("EVENT_ID", events::RECORDING_CONFIRMED.id)
+        .env(logging::OUTPUT_VAR, "journal")
         .env_remove(logging::LEVEL_VAR)
-        .env_remove(logging::JOURNAL_STREAM)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+        .env_remove(logging::JOURNAL_STREAM);
+    let shown = real_journald::show(&catalog, &child, events::RECORDING_CONFIRMED.id);
     for line in [
         "recording confirmed: stored, read back from disk, committed",
         // The catalog's Subject, with @RECORDING@ replaced by the event's field.
@@ -470,9 +400,6 @@ fn journalctl_x_explains_an_event_with_the_catalog() {
         "PRIORITY=6",
         "_TRANSPORT=journal",
     ] {
-        assert!(
-            stdout.contains(line),
-            "{line:?} not in:\n{stdout}\n{stderr}"
-        );
+        assert!(shown.contains(line), "{line:?} not in:\n{shown}");
     }
 }
