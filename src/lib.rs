@@ -8,6 +8,7 @@ pub mod digest;
 pub mod events;
 pub mod evidence;
 pub mod ingest;
+pub mod logging;
 pub mod register;
 pub mod store;
 pub mod usb;

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sentinel_dock::config::Config;
 use sentinel_dock::ingest::{self, Options};
-use sentinel_dock::usb;
+use sentinel_dock::{logging, usb};
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;
@@ -63,7 +63,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    if let Err(e) = logging::init(logging::Program::OneShot) {
+        eprintln!("sentinel-dockd: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -147,14 +150,4 @@ fn run_ingest(
         );
     }
     Ok(report.exit_code())
-}
-
-/// Logs go to stderr; `SENTINEL_DOCK_LOG` (e.g. `info`, `debug`) sets the level, `warn` by default.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SENTINEL_DOCK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
