@@ -4,10 +4,14 @@
 
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod digest;
+pub mod dock;
 pub mod events;
 pub mod evidence;
 pub mod ingest;
 pub mod register;
+pub mod service;
+pub mod status;
 pub mod store;
 pub mod volume;

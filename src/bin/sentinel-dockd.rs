@@ -1,4 +1,5 @@
-//! `sentinel-dockd`: the dock-side ingestion service; `ingest` runs the pipeline once.
+//! `sentinel-dockd`: the dock-side ingestion service (no subcommand: run it in the
+//! foreground, as systemd does); `ingest` runs the pipeline once on one camera.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, Options};
+use sentinel_dock::ingest::{self, Options, ReadThrottle};
+use sentinel_dock::service;
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;
@@ -23,8 +25,9 @@ struct Cli {
         default_value = "/etc/sentinel-dock/sentinel-dock.toml"
     )]
     config: PathBuf,
+    /// Without a subcommand, the service runs in the foreground until SIGTERM.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -48,7 +51,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let Some(command) = cli.command else {
+        // fatfs warns about harmless BPB details on every opening of a camera.
+        init_logging("info,fatfs=error");
+        return run_service(&cli.config);
+    };
+    init_logging("warn");
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -56,7 +64,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match cli.command {
+    match command {
         Command::Ingest {
             source,
             json,
@@ -71,6 +79,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_service(config: &std::path::Path) -> ExitCode {
+    match service::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("sentinel-dockd cannot run: {e}");
+            eprintln!("sentinel-dockd: {e}");
+            ExitCode::from(if e.is_config() { EXIT_USAGE } else { 1 })
+        }
+    }
+}
+
 fn run_ingest(
     config: &Config,
     source: PathBuf,
@@ -79,6 +98,7 @@ fn run_ingest(
 ) -> anyhow::Result<u8> {
     let options = Options {
         usb_serial: serial,
+        throttle: ReadThrottle::from_config(&config.simulate),
         ..Options::default()
     };
     let report = ingest::ingest(config, &source, &options).with_context(|| {
@@ -97,12 +117,13 @@ fn run_ingest(
     Ok(report.exit_code())
 }
 
-/// Logs go to stderr; `SENTINEL_DOCK_LOG` (e.g. `info`, `debug`) sets the level, `warn` by default.
-fn init_logging() {
+/// Logs go to stderr; `SENTINEL_DOCK_LOG` (e.g. `info`, `debug`) sets the level, `default` otherwise.
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SENTINEL_DOCK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
