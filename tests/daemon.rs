@@ -369,3 +369,73 @@ fn links_to_a_fifo_or_a_directory_are_refused_and_unenrolled_cameras_left_alone(
         s["refused_links"].as_array().is_some_and(|l| l.len() == 1)
     });
 }
+
+#[test]
+fn idle_callers_cannot_use_up_the_daemon() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let daemon = Daemon::start(&[]);
+    let socket = daemon.path("control.sock");
+    let held: Vec<UnixStream> = (0..40)
+        .map(|_| UnixStream::connect(&socket).unwrap())
+        .collect();
+    // Beyond the daemon's limit, a connection is closed at once.
+    let mut extra = UnixStream::connect(&socket).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        extra.read(&mut byte).unwrap(),
+        0,
+        "closed, not left hanging"
+    );
+    drop(held);
+    daemon.wait_for("the daemon to answer again", |_| true);
+    daemon.wait_log("connections already open");
+}
+
+#[test]
+fn a_damaged_recording_keeps_its_camera_in_needs_attention() {
+    let daemon = Daemon::start(&[]);
+    let mut spec = CameraSpec::fixture(SERIAL_2);
+    // One flipped byte: the video no longer matches its sidecar's SHA-256.
+    let damaged = spec.recordings[0].clone();
+    spec.recordings[0].video[2000] ^= 0x40;
+    let image = build_fat_image(&spec, &daemon.path("cameras"), Layout::Superfloppy);
+    daemon.dock(SERIAL_2, &image);
+    let state = daemon.wait_state(SERIAL_2, "needs-attention");
+    assert_eq!(state["quarantined"], 1);
+    assert_eq!(state["left_on_camera"], 1);
+    let left = files_on(&image);
+    assert!(left.contains(&damaged.video_path()), "{left:?}");
+    assert!(
+        !left.contains(&spec.recordings[1].video_path()),
+        "the sound one is wiped"
+    );
+    daemon.wait_log(events::RECORDING_QUARANTINED.id);
+    daemon.wait_log(events::CAMERA_ATTENTION.id);
+
+    let text = String::from_utf8(dockctl(&daemon, &["status"]).stdout).unwrap();
+    assert!(
+        text.contains("needs attention: 1 recording quarantined"),
+        "{text}"
+    );
+
+    // --watch keeps answering, one JSON document a line, until it is stopped.
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_sentinel-dockctl"))
+        .arg("--config")
+        .arg(daemon.config_path())
+        .args(["status", "--json", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(watch.stdout.take().unwrap()));
+    for _ in 0..2 {
+        let line = lines.next().expect("another document").unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(doc["cameras"][0]["state"], "needs-attention");
+    }
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+}

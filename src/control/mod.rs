@@ -11,11 +11,15 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use tokio::net::{UnixListener, UnixStream};
 
 pub use dispatch::{Query, Reply, ServiceHandle, dispatch};
+
+/// A connection silent this long is closed (`sentinel-dockctl status --watch` asks every second).
+const IDLE: Duration = Duration::from_secs(60);
 use protocol::{ErrorCode, MAX_REQUEST_BYTES, Request, Response};
 
 /// Who is on the other end of a connection, as the kernel says.
@@ -138,7 +142,14 @@ pub async fn serve(stream: UnixStream, service: ServiceHandle) {
     };
     let mut reader = transport::LineReader::new(MAX_REQUEST_BYTES);
     loop {
-        let (reply, last) = match reader.next_line(&stream).await {
+        let Ok(next) = tokio::time::timeout(IDLE, reader.next_line(&stream)).await else {
+            tracing::debug!(
+                uid = caller.uid,
+                "control connection idle for {IDLE:?}: closed"
+            );
+            return;
+        };
+        let (reply, last) = match next {
             Ok(None) => return,
             Ok(Some(line)) => match serde_json::from_slice::<Request>(&line) {
                 Ok(request) => {
@@ -174,4 +185,43 @@ async fn send_reply(stream: &UnixStream, reply: Reply) -> io::Result<()> {
     let mut line = serde_json::to_vec(&reply.response).map_err(io::Error::other)?;
     line.push(b'\n');
     transport::send_line(stream, &line, reply.fd.as_ref().map(|fd| fd.as_fd())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caller_is_who_the_kernel_says() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let caller = Caller::of(&a).unwrap();
+        assert_eq!(caller.uid, nix::unistd::getuid().as_raw());
+        assert_eq!(caller.gid, nix::unistd::getgid().as_raw());
+        assert_eq!(caller.pid, std::process::id() as i32);
+        let name = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .map(|u| u.name);
+        assert_eq!(caller.user, name);
+    }
+
+    #[tokio::test]
+    async fn a_stale_socket_is_replaced_and_a_live_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run").join("control.sock");
+        let first = ControlSocket::bind(&path).unwrap();
+        let err = ControlSocket::bind(&path).unwrap_err();
+        assert!(matches!(err, ControlError::InUse(_)), "{err}");
+        // A crash leaves the file behind with nobody listening.
+        std::mem::forget(first);
+        let _ = std::fs::remove_file(&path);
+        let stale = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        drop(stale);
+        assert!(path.exists());
+        let second = ControlSocket::bind(&path).unwrap();
+        drop(second);
+        assert!(!path.exists(), "dropping removes the socket file");
+        std::fs::write(&path, b"not a socket").unwrap();
+        let err = ControlSocket::bind(&path).unwrap_err();
+        assert!(matches!(err, ControlError::NotASocket(_)), "{err}");
+    }
 }

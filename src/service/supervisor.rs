@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::config::Config;
@@ -29,6 +29,27 @@ use super::systemd::Systemd;
 const STOP_WAIT: Duration = Duration::from_secs(20);
 /// How often the status line, the RAID and the dock watcher's health are checked.
 const TICK: Duration = Duration::from_secs(1);
+/// Control connections served at once; more are closed at once, so that callers cannot
+/// use up the descriptors the ingests need.
+const MAX_CONNECTIONS: usize = 32;
+
+/// The signals the service obeys, registered before it says READY.
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn register() -> Result<Signals, ServiceError> {
+        let on = |kind| signal(kind).map_err(ServiceError::Runtime);
+        Ok(Signals {
+            term: on(SignalKind::terminate())?,
+            int: on(SignalKind::interrupt())?,
+            hup: on(SignalKind::hangup())?,
+        })
+    }
+}
 
 /// The running service's state; only the supervisor's loop touches it.
 pub(crate) struct Supervisor {
@@ -45,6 +66,8 @@ pub(crate) struct Supervisor {
     pub(super) dock: DockWatcher,
     pub(super) dock_rx: mpsc::Receiver<DockChange>,
     pub(super) control: ControlSocket,
+    connections: Arc<Semaphore>,
+    signals: Signals,
     queries_rx: mpsc::Receiver<Query>,
     handle: ServiceHandle,
     pub(super) systemd: Systemd,
@@ -58,6 +81,7 @@ pub(crate) struct Supervisor {
 impl Supervisor {
     /// Opens the store and register, listens on the control socket, scans the dock.
     pub async fn start(config_path: PathBuf, config: Config) -> Result<Supervisor, ServiceError> {
+        let signals = Signals::register()?;
         // Opened once for all ingests: opening removes a crash's temp files.
         let store = Arc::new(Store::open(&config.store.path)?);
         let register = Register::open(&config.register.path)?;
@@ -80,6 +104,8 @@ impl Supervisor {
             dock,
             dock_rx,
             control,
+            connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            signals,
             queries_rx,
             handle: ServiceHandle::new(queries_tx, config_rx),
             systemd: Systemd::new(),
@@ -107,12 +133,6 @@ impl Supervisor {
 
     /// Runs until SIGTERM or SIGINT, then stops cleanly.
     pub async fn run(mut self) -> Result<(), ServiceError> {
-        let on = |kind| signal(kind).map_err(ServiceError::Runtime);
-        let (mut sigterm, mut sigint, mut sighup) = (
-            on(SignalKind::terminate())?,
-            on(SignalKind::interrupt())?,
-            on(SignalKind::hangup())?,
-        );
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut keepalive = self.systemd.keepalive_every().map(tokio::time::interval);
@@ -123,10 +143,12 @@ impl Supervisor {
                     self.on_task_end(ended);
                 }
                 accepted = self.control.accept() => match accepted {
-                    Ok(stream) => {
-                        tokio::spawn(control::serve(stream, self.handle.clone()));
+                    Ok(stream) => self.serve(stream),
+                    Err(e) => {
+                        tracing::warn!("control socket: accepting a connection failed: {e}");
+                        // Out of descriptors, say: do not spin on it.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    Err(e) => tracing::warn!("control socket: accepting a connection failed: {e}"),
                 },
                 Some(query) = self.queries_rx.recv() => self.answer(query),
                 _ = tick.tick() => self.on_tick(),
@@ -136,14 +158,30 @@ impl Supervisor {
                         self.systemd.keepalive();
                     }
                 }
-                _ = sighup.recv() => self.reload(),
-                _ = sigterm.recv() => break,
-                _ = sigint.recv() => break,
+                _ = self.signals.hup.recv() => self.reload(),
+                _ = self.signals.term.recv() => break,
+                _ = self.signals.int.recv() => break,
             }
             self.refresh_status();
         }
         self.shutdown().await;
         Ok(())
+    }
+
+    /// Serves a control connection in its own task, if fewer than `MAX_CONNECTIONS` are.
+    fn serve(&self, stream: tokio::net::UnixStream) {
+        match self.connections.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let handle = self.handle.clone();
+                tokio::spawn(async move {
+                    control::serve(stream, handle).await;
+                    drop(permit);
+                });
+            }
+            Err(_) => tracing::warn!(
+                "control socket: {MAX_CONNECTIONS} connections already open; a new one was closed"
+            ),
+        }
     }
 
     /// A dock change, turned into the cameras' state, the register and the log.
