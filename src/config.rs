@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod service;
+
+pub use service::{ControlConfig, DockConfig, SimulateConfig, StatusConfig};
+
 /// Why a configuration could not be used; each message names the key or file and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -59,6 +63,18 @@ pub struct Config {
     /// Which USB devices are SENTINEL cameras.
     #[serde(default)]
     pub usb: UsbConfig,
+    /// Which cameras are docked, and which may be ingested.
+    #[serde(default)]
+    pub dock: DockConfig,
+    /// The Unix socket `sentinel-dockctl` talks to.
+    #[serde(default)]
+    pub control: ControlConfig,
+    /// Where the status finds what it reports beyond the cameras.
+    #[serde(default)]
+    pub status: StatusConfig,
+    /// A slowed-down camera, for tests, demos and benchmarks (off by default).
+    #[serde(default)]
+    pub simulate: SimulateConfig,
 }
 
 /// `[store]`: the RAID store.
@@ -107,12 +123,16 @@ pub struct IngestConfig {
     /// Size of one read from the camera; also bounds memory per copy.
     #[serde(default = "default_copy_buffer")]
     pub copy_buffer: ByteSize,
+    /// How many docked cameras the service ingests at once; the others wait their turn.
+    #[serde(default = "default_max_parallel")]
+    pub max_parallel: u32,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             copy_buffer: default_copy_buffer(),
+            max_parallel: default_max_parallel(),
         }
     }
 }
@@ -259,7 +279,7 @@ impl Profile {
     }
 }
 
-fn invalid(key: &'static str, message: &str) -> ConfigError {
+pub(crate) fn invalid(key: &'static str, message: &str) -> ConfigError {
     ConfigError::Invalid {
         key,
         message: message.to_string(),
@@ -272,6 +292,10 @@ fn default_reserve() -> ByteSize {
 
 fn default_copy_buffer() -> ByteSize {
     ByteSize(1 << 20)
+}
+
+fn default_max_parallel() -> u32 {
+    4
 }
 
 impl Config {
@@ -300,6 +324,9 @@ impl Config {
         let base = absolute(base);
         config.store.path = base.join(&config.store.path);
         config.register.path = base.join(&config.register.path);
+        config.dock.path = base.join(&config.dock.path);
+        config.control.socket = base.join(&config.control.socket);
+        config.status.mdstat = base.join(&config.status.mdstat);
         config.validate()?;
         Ok(config)
     }
@@ -327,7 +354,11 @@ impl Config {
                 "must be the cameras' USB vendor id (0x0000 is not a vendor), e.g. 0x1209",
             ));
         }
-        self.profile.validate()
+        if !(1..=64).contains(&self.ingest.max_parallel) {
+            return Err(invalid("ingest.max_parallel", "must be between 1 and 64"));
+        }
+        self.profile.validate()?;
+        service::validate(self)
     }
 }
 
@@ -336,7 +367,7 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 /// A number of bytes, written in the file as an integer or as `"64 MiB"`, `"2GB"`, `"512k"`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteSize(pub u64);
 
 impl fmt::Debug for ByteSize {
@@ -493,5 +524,19 @@ mod documented_defaults {
         assert_eq!(c.ingest.copy_buffer, default_copy_buffer());
         assert_eq!(c.wipe.mode, WipeMode::default());
         assert_eq!(c.usb, UsbConfig::default());
+        assert_eq!(c.ingest.max_parallel, default_max_parallel());
+        let (dock, control, status) = (
+            DockConfig::default(),
+            ControlConfig::default(),
+            StatusConfig::default(),
+        );
+        assert_eq!(c.dock.path, dock.path);
+        assert_eq!(c.dock.enrolled, dock.enrolled);
+        assert_eq!(c.dock.enrolled_only, dock.enrolled_only);
+        assert_eq!(c.control.socket, control.socket);
+        assert_eq!(c.status.mdstat, status.mdstat);
+        let simulate = SimulateConfig::default();
+        assert_eq!(c.simulate.read_bytes_per_sec, simulate.read_bytes_per_sec);
+        assert_eq!(c.simulate.read_latency_ms, simulate.read_latency_ms);
     }
 }

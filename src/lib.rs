@@ -4,12 +4,16 @@
 
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod digest;
+pub mod dock;
 pub mod events;
 pub mod evidence;
 pub mod ingest;
 pub mod logging;
 pub mod register;
+pub mod service;
+pub mod status;
 pub mod store;
 pub mod usb;
 pub mod volume;

@@ -1,4 +1,5 @@
-//! `sentinel-dockd`: the dock-side ingestion service; `ingest` runs the pipeline once.
+//! `sentinel-dockd`: the dock-side ingestion service (no subcommand: run it in the
+//! foreground, as systemd does); `ingest` runs the pipeline once on one camera.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, Options};
-use sentinel_dock::{logging, usb};
+use sentinel_dock::ingest::{self, Options, ReadThrottle};
+use sentinel_dock::{logging, service, usb};
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;
@@ -24,8 +25,9 @@ struct Cli {
         default_value = "/etc/sentinel-dock/sentinel-dock.toml"
     )]
     config: PathBuf,
+    /// Without a subcommand, the service runs in the foreground until SIGTERM.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -63,10 +65,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = logging::init(logging::Program::OneShot) {
+    let program = match cli.command {
+        None => logging::Program::Service,
+        Some(_) => logging::Program::OneShot,
+    };
+    if let Err(e) = logging::init(program) {
         eprintln!("sentinel-dockd: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    let Some(command) = cli.command else {
+        return run_service(&cli.config);
+    };
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => {
@@ -74,7 +83,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match cli.command {
+    match command {
         Command::Ingest {
             source,
             json,
@@ -126,6 +135,17 @@ fn run_usb_identify(config: &Config, device: &Path, json: bool) -> anyhow::Resul
     Ok(())
 }
 
+fn run_service(config: &std::path::Path) -> ExitCode {
+    match service::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("sentinel-dockd cannot run: {e}");
+            eprintln!("sentinel-dockd: {e}");
+            ExitCode::from(if e.is_config() { EXIT_USAGE } else { 1 })
+        }
+    }
+}
+
 fn run_ingest(
     config: &Config,
     source: PathBuf,
@@ -134,6 +154,7 @@ fn run_ingest(
 ) -> anyhow::Result<u8> {
     let options = Options {
         usb_serial: serial,
+        throttle: ReadThrottle::from_config(&config.simulate),
         ..Options::default()
     };
     let report = ingest::ingest(config, &source, &options).with_context(|| {

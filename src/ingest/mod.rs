@@ -11,6 +11,7 @@ mod copy;
 mod identity;
 mod progress;
 mod report;
+mod throttle;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub use checks::{Verdict, VideoFacts};
 pub use identity::{Identity, IdentityError, parse_device_ini};
 pub use progress::{Cancel, Progress, ProgressSnapshot};
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
+pub use throttle::ReadThrottle;
 
 /// How often a copy is taken again from the camera after the store failed to prove it.
 const COPY_ATTEMPTS: u32 = 3;
@@ -97,6 +99,12 @@ pub struct Options {
     pub cancel: Cancel,
     /// Counters updated as bytes are read, for status displays.
     pub progress: Option<Arc<Progress>>,
+    /// Slows the camera's video reads down (`[simulate]`: tests, demos, benchmarks).
+    pub throttle: Option<ReadThrottle>,
+    /// The configured store, already open, when several ingests share it (the service):
+    /// opening a store removes the temp files a crash left, which must not happen while
+    /// another ingest is writing one. Ignored when `store_faults` is set.
+    pub store: Option<Arc<Store>>,
 }
 
 impl Default for Options {
@@ -107,6 +115,8 @@ impl Default for Options {
             store_faults: None,
             cancel: Cancel::new(),
             progress: None,
+            throttle: None,
+            store: None,
         }
     }
 }
@@ -117,10 +127,16 @@ pub fn ingest(
     source: &Path,
     options: &Options,
 ) -> Result<IngestReport, IngestError> {
-    let mut store = Store::open(&config.store.path)?;
-    if let Some(faults) = &options.store_faults {
-        store = store.with_faults(faults.clone());
-    }
+    let store = match (&options.store, &options.store_faults) {
+        (Some(shared), None) => shared.clone(),
+        (_, faults) => {
+            let mut store = Store::open(&config.store.path)?;
+            if let Some(faults) = faults {
+                store = store.with_faults(faults.clone());
+            }
+            Arc::new(store)
+        }
+    };
     let mut register = Register::open(&config.register.path)?;
     let profile = &config.profile;
     let volume_err = |error| IngestError::Volume {
@@ -159,6 +175,7 @@ pub fn ingest(
         identity: &identity,
         cancel: &options.cancel,
         progress: options.progress.as_deref(),
+        throttle: options.throttle,
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -183,6 +200,7 @@ struct Session<'a> {
     identity: &'a Identity,
     cancel: &'a Cancel,
     progress: Option<&'a Progress>,
+    throttle: Option<ReadThrottle>,
 }
 
 /// A recording found on the camera: its parsed name and the files that carry it.
@@ -589,9 +607,16 @@ impl Session<'_> {
                 video.size, self.config.profile.max_video_bytes.0
             ));
         }
-        let reader = volume
+        let mut reader = volume
             .open_file(&video.path)
             .map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
+        if let Some(throttle) = self.throttle {
+            reader = Box::new(throttle::Throttled::new(
+                reader,
+                throttle,
+                self.cancel.clone(),
+            ));
+        }
         let buffer = self.config.ingest.copy_buffer.0 as usize;
         let watch = copy::Watch {
             cancel: Some(self.cancel),

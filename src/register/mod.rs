@@ -5,6 +5,7 @@
 //! across power loss; `NORMAL` is not).
 
 mod schema;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::digest::Digests;
 
 pub use schema::CURRENT_VERSION;
+pub use usage::StoredSince;
 
 /// Why the register could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]

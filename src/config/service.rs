@@ -1,0 +1,197 @@
+//! The configuration of the long-running service: `[dock]`, `[control]`, `[status]`, `[simulate]`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{ByteSize, Config, ConfigError, invalid};
+
+/// The longest path a Unix socket address holds (`sun_path`, without its final NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// `[dock]`: the folder where udev links each docked camera's block device, named by serial.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockConfig {
+    /// The dock folder; relative paths are taken from the configuration file's folder.
+    #[serde(default = "default_dock_path")]
+    pub path: PathBuf,
+    /// Serials of the cameras this dock serves.
+    #[serde(default)]
+    pub enrolled: Vec<String>,
+    /// When true, a camera whose serial is not in `enrolled` is reported and not ingested.
+    #[serde(default)]
+    pub enrolled_only: bool,
+}
+
+impl Default for DockConfig {
+    fn default() -> Self {
+        DockConfig {
+            path: default_dock_path(),
+            enrolled: Vec::new(),
+            enrolled_only: false,
+        }
+    }
+}
+
+/// `[control]`: the service's Unix socket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// The socket's path; relative paths are taken from the configuration file's folder.
+    #[serde(default = "default_control_socket")]
+    pub socket: PathBuf,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            socket: default_control_socket(),
+        }
+    }
+}
+
+/// `[status]`: sources of the status beyond the cameras.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusConfig {
+    /// The kernel's md RAID report; an array listed there is shown, a degraded one warned about.
+    #[serde(default = "default_mdstat")]
+    pub mdstat: PathBuf,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        StatusConfig {
+            mdstat: default_mdstat(),
+        }
+    }
+}
+
+/// `[simulate]`: makes every camera's video reads as slow as a USB 2.0 camera; 0 is off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateConfig {
+    /// Bytes per second a video is read at; 0: as fast as the source allows.
+    #[serde(default)]
+    pub read_bytes_per_sec: ByteSize,
+    /// Milliseconds each read request (up to 64 KiB) waits before its bytes come; 0: none.
+    #[serde(default)]
+    pub read_latency_ms: u32,
+}
+
+fn default_dock_path() -> PathBuf {
+    PathBuf::from("/dev/sentinel-dock")
+}
+
+fn default_control_socket() -> PathBuf {
+    PathBuf::from("/run/sentinel-dock/control.sock")
+}
+
+fn default_mdstat() -> PathBuf {
+    PathBuf::from("/proc/mdstat")
+}
+
+/// Checks the keys only the service (`sentinel-dockd` without a subcommand) uses.
+pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
+    if config.dock.path.starts_with(&config.store.path) {
+        return Err(invalid(
+            "dock.path",
+            "must be outside store.path: the store holds only recordings",
+        ));
+    }
+    let serial = config.profile.serial_regex();
+    if let Some(bad) = config.dock.enrolled.iter().find(|s| !serial.is_match(s)) {
+        return Err(ConfigError::Invalid {
+            key: "dock.enrolled",
+            message: format!(
+                "`{bad}` is not a camera serial: it must match profile.serial_pattern ({})",
+                config.profile.serial_pattern
+            ),
+        });
+    }
+    if config.dock.enrolled_only && config.dock.enrolled.is_empty() {
+        return Err(invalid(
+            "dock.enrolled_only",
+            "is true but dock.enrolled is empty, so no camera would ever be ingested: list the serials in dock.enrolled",
+        ));
+    }
+    let socket_len = config.control.socket.as_os_str().len();
+    if socket_len > MAX_SOCKET_PATH {
+        return Err(ConfigError::Invalid {
+            key: "control.socket",
+            message: format!(
+                "is {socket_len} bytes long; a Unix socket path holds at most {MAX_SOCKET_PATH}: choose a shorter path"
+            ),
+        });
+    }
+    if config.simulate.read_latency_ms > 10_000 {
+        return Err(invalid(
+            "simulate.read_latency_ms",
+            "must be at most 10000 (10 s)",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const MINIMAL: &str = "[store]\npath = \"/srv/store\"\n[register]\npath = \"reg.sqlite\"\n";
+
+    fn parse(extra: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(
+            &format!("{MINIMAL}{extra}"),
+            Path::new("/etc/sentinel-dock"),
+        )
+    }
+
+    #[test]
+    fn service_keys_default_and_resolve_relative_paths() {
+        let c = parse("").unwrap();
+        assert_eq!(c.dock.path, Path::new("/dev/sentinel-dock"));
+        assert_eq!(
+            c.control.socket,
+            Path::new("/run/sentinel-dock/control.sock")
+        );
+        assert_eq!(c.status.mdstat, Path::new("/proc/mdstat"));
+        assert_eq!(c.ingest.max_parallel, 4);
+        assert!(!c.dock.enrolled_only);
+        assert_eq!(c.simulate.read_bytes_per_sec, ByteSize(0));
+        let c = parse("[dock]\npath = \"dock\"\n[control]\nsocket = \"c.sock\"\n").unwrap();
+        assert_eq!(c.dock.path, Path::new("/etc/sentinel-dock/dock"));
+        assert_eq!(c.control.socket, Path::new("/etc/sentinel-dock/c.sock"));
+    }
+
+    #[test]
+    fn bad_service_values_name_their_key() {
+        let cases = [
+            ("[ingest]\nmax_parallel = 0\n", "ingest.max_parallel"),
+            ("[dock]\nenrolled = [\"../x\"]\n", "dock.enrolled"),
+            ("[dock]\nenrolled_only = true\n", "dock.enrolled_only"),
+            ("[dock]\npath = \"/srv/store/dock\"\n", "dock.path"),
+            (
+                "[simulate]\nread_latency_ms = 60000\n",
+                "simulate.read_latency_ms",
+            ),
+            ("[dock]\npaht = \"/x\"\n", "paht"),
+        ];
+        for (extra, key) in cases {
+            let err = parse(extra).expect_err(extra);
+            assert!(err.to_string().contains(key), "{extra}: {err}");
+        }
+        let long = format!("[control]\nsocket = \"/{}\"\n", "s".repeat(120));
+        let err = parse(&long).unwrap_err();
+        assert!(err.to_string().contains("control.socket"), "{err}");
+    }
+
+    #[test]
+    fn simulate_takes_sizes_with_units() {
+        let c = parse("[simulate]\nread_bytes_per_sec = \"35 MB\"\nread_latency_ms = 2\n").unwrap();
+        assert_eq!(c.simulate.read_bytes_per_sec, ByteSize(35_000_000));
+        assert_eq!(c.simulate.read_latency_ms, 2);
+    }
+}

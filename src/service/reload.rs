@@ -1,0 +1,90 @@
+//! SIGHUP: read the configuration again; apply it whole, or refuse it whole and keep the
+//! one in force. Ingests already running finish with the configuration they started with.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::control::ControlSocket;
+use crate::events;
+use crate::register::Register;
+use crate::store::Store;
+
+use super::supervisor::{Supervisor, watch_dock};
+
+impl Supervisor {
+    /// Reloads the configuration file, logging whether it was applied or refused.
+    pub(super) fn reload(&mut self) {
+        self.systemd.reloading();
+        let path = self.config_path.clone();
+        let result = Config::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|config| self.apply(config));
+        match result {
+            Ok(()) => tracing::info!(
+                message_id = events::CONFIG_RELOADED.id,
+                config = %path.display(),
+                "configuration {} reloaded (ingest.max_parallel = {})",
+                path.display(),
+                self.config.ingest.max_parallel
+            ),
+            Err(e) => tracing::error!(
+                message_id = events::CONFIG_REJECTED.id,
+                config = %path.display(),
+                error = %e,
+                "configuration {} refused, the previous one stays in force: {e}",
+                path.display()
+            ),
+        }
+        self.systemd.ready();
+    }
+
+    /// Opens whatever the new configuration moves first, so that a failure changes nothing.
+    fn apply(&mut self, new: Config) -> Result<(), String> {
+        let old = self.config.clone();
+        let store = (new.store.path != old.store.path)
+            .then(|| Store::open(&new.store.path).map(Arc::new))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let register = (new.register.path != old.register.path)
+            .then(|| Register::open(&new.register.path))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let control = (new.control.socket != old.control.socket)
+            .then(|| ControlSocket::bind(&new.control.socket))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let dock = (new.dock.path != old.dock.path)
+            .then(|| watch_dock(&new))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+
+        if let Some(store) = store {
+            self.store = store;
+            self.rate_cache = None;
+        }
+        if let Some(register) = register {
+            self.register = register;
+            self.rate_cache = None;
+        }
+        if let Some(control) = control {
+            self.control = control; // the old socket file goes with the old listener
+        }
+        self.config = Arc::new(new);
+        self.config_tx.send_replace(self.config.clone());
+        if let Some((watcher, rx, initial)) = dock {
+            // Another dock folder: the cameras of the old one are no longer seen.
+            let slots: Vec<String> = self.cameras.all().map(|c| c.link.slot.clone()).collect();
+            for slot in slots {
+                self.on_dock_change(crate::dock::DockChange::Undocked { slot });
+            }
+            self.refused.clear();
+            self.dock = watcher;
+            self.dock_rx = rx;
+            for change in initial {
+                self.on_dock_change(change);
+            }
+        }
+        self.schedule();
+        Ok(())
+    }
+}
