@@ -1,16 +1,22 @@
-//! The SQLite register: cameras, ingest sessions, recordings and every state change.
+//! The SQLite register: cameras, ingest sessions, recordings and every state change; the
+//! perception register, holds and the audit chain live in their own modules.
 //!
 //! The register is the truth the daemon resumes from after a crash, so every state change
 //! is one committed transaction, in WAL mode with `synchronous=FULL` (durable per commit
-//! across power loss; `NORMAL` is not).
+//! across power loss; `NORMAL` is not). A collection and a wipe are traced in the audit
+//! chain inside the transaction that commits them.
 
+pub mod audit;
+pub mod holds;
+pub mod perception;
 mod schema;
+pub mod stored;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use crate::digest::Digests;
 
@@ -42,6 +48,22 @@ pub enum RegisterError {
     /// A query failed (disk full, file locked, corrupt database...).
     #[error("register query failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A migration left rows pointing at rows that do not exist; nothing was changed.
+    #[error(
+        "upgrading the register's schema would leave {dangling} rows pointing at missing rows; nothing was changed (restore a backup, or report the register's state)"
+    )]
+    Migration {
+        /// Rows found by `PRAGMA foreign_key_check`.
+        dangling: i64,
+    },
+    /// The audit chain does not hold, so an operation that would hide it was refused.
+    #[error(
+        "the audit chain is broken ({problems}); nothing was expired: investigate with `sentinel-dockctl audit verify`"
+    )]
+    ChainBroken {
+        /// What `audit::verify` found.
+        problems: String,
+    },
     /// A stored value does not parse (the database was edited by hand?).
     #[error("register row {table}#{id} holds an unreadable {column}: `{value}`")]
     Corrupt {
@@ -67,6 +89,8 @@ pub enum RecordingState {
     Quarantined,
     /// Confirmed, then removed from the camera.
     Wiped,
+    /// Deleted from the store at the end of its retention; the row and its hashes stay.
+    Purged,
 }
 
 impl RecordingState {
@@ -77,15 +101,18 @@ impl RecordingState {
             RecordingState::Confirmed => "confirmed",
             RecordingState::Quarantined => "quarantined",
             RecordingState::Wiped => "wiped",
+            RecordingState::Purged => "purged",
         }
     }
 
-    fn parse(text: &str) -> Option<RecordingState> {
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<RecordingState> {
         Some(match text {
             "discovered" => RecordingState::Discovered,
             "confirmed" => RecordingState::Confirmed,
             "quarantined" => RecordingState::Quarantined,
             "wiped" => RecordingState::Wiped,
+            "purged" => RecordingState::Purged,
             _ => return None,
         })
     }
@@ -204,6 +231,13 @@ pub fn format_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// Parses a time as the register holds it (any RFC 3339 time is accepted).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 impl Register {
     /// Opens (creating if needed) the register and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Register, RegisterError> {
@@ -227,6 +261,15 @@ impl Register {
             .map_err(open_err)?;
         schema::migrate(&mut conn)?;
         Ok(Register { conn })
+    }
+
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// an audit entry reads the chain's head and appends after it, and no other writer
+    /// may append in between.
+    pub fn write(&mut self) -> Result<Transaction<'_>, RegisterError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
     /// Records that a camera was seen, creating it on first sight.
@@ -329,7 +372,8 @@ impl Register {
         Ok(id)
     }
 
-    /// Commits a proven copy: the recording becomes `confirmed` or `quarantined` with its facts.
+    /// Commits a proven copy: the recording becomes `confirmed` or `quarantined` with its
+    /// facts, and its collection is traced in the audit chain in the same transaction.
     pub fn record_stored(
         &mut self,
         id: RecordingId,
@@ -338,7 +382,8 @@ impl Register {
         facts: &StoredFacts,
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
-        let tx = self.conn.transaction()?;
+        let now = at;
+        let tx = self.write()?;
         let at = format_time(at);
         let video = facts.video.as_ref();
         let sidecar = facts.sidecar.as_ref();
@@ -389,11 +434,13 @@ impl Register {
         )?;
         let detail = facts.reasons.join("; ");
         insert_event(&tx, id, Some(session), &at, state, &detail)?;
+        audit::append(&tx, &collection_entry(&tx, id, session, state, facts)?, now)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Records a state change with no new facts (e.g. `wiped`), with a detail for the trace.
+    /// Records a state change with no new facts (e.g. `wiped`), with a detail for the
+    /// trace; a wipe is also traced in the audit chain, in the same transaction.
     pub fn record_state(
         &mut self,
         id: RecordingId,
@@ -402,13 +449,24 @@ impl Register {
         detail: &str,
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
-        let tx = self.conn.transaction()?;
+        let now = at;
+        let tx = self.write()?;
         let at = format_time(at);
         tx.execute(
             "UPDATE recordings SET state = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, state.as_str(), at],
         )?;
         insert_event(&tx, id, Some(session), &at, state, detail)?;
+        if state == RecordingState::Wiped {
+            let (camera, stem) = camera_and_stem(&tx, id)?;
+            let entry = audit::NewEntry::new(
+                audit::SERVICE_AUTHOR,
+                audit::Action::Wipe,
+                format!("camera {camera}, ingest session {session}, register id {id}: {detail}"),
+            )
+            .about(&[stem]);
+            audit::append(&tx, &entry, now)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -455,8 +513,53 @@ impl Register {
     }
 }
 
+/// The audit entry of a collection: the recording, its state, hashes and stored paths.
+fn collection_entry(
+    tx: &Transaction<'_>,
+    id: RecordingId,
+    session: SessionId,
+    state: RecordingState,
+    facts: &StoredFacts,
+) -> Result<audit::NewEntry, RegisterError> {
+    let (camera, stem) = camera_and_stem(tx, id)?;
+    let mut details = format!(
+        "camera {camera}, ingest session {session}, register id {id}: stored {}",
+        state.as_str()
+    );
+    for (what, file) in [("video", &facts.video), ("sidecar", &facts.sidecar)] {
+        if let Some(f) = file {
+            details.push_str(&format!(
+                "; {what} {} ({} bytes, sha256 {}, blake3 {})",
+                f.path,
+                f.size,
+                f.digests.sha256_hex(),
+                f.digests.blake3_hex()
+            ));
+        }
+    }
+    if !facts.reasons.is_empty() {
+        details.push_str(&format!("; reasons: {}", facts.reasons.join("; ")));
+    }
+    Ok(
+        audit::NewEntry::new(audit::SERVICE_AUTHOR, audit::Action::Collection, details)
+            .about(&[stem]),
+    )
+}
+
+/// A recording's camera and stem, as the audit entries name it.
+pub(crate) fn camera_and_stem(
+    conn: &Connection,
+    id: RecordingId,
+) -> Result<(String, String), RegisterError> {
+    Ok(conn.query_row(
+        "SELECT camera, stem FROM recordings WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 fn insert_event(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     recording: RecordingId,
     session: Option<SessionId>,
     at: &str,
@@ -625,6 +728,13 @@ mod tests {
         assert_eq!(row.flags, vec!["fix out of window".to_string()]);
         let states: Vec<_> = reg.events(id).unwrap().into_iter().map(|e| e.1).collect();
         assert_eq!(states, ["discovered", "confirmed", "wiped"]);
+        // The collection and the wipe are traced in the audit chain, naming the recording.
+        let trail = audit::entries(&reg.conn, 0).unwrap();
+        let actions: Vec<_> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["collection", "wipe"]);
+        assert!(trail.iter().all(|e| e.recordings.contains(stem)));
+        assert!(trail[0].details.contains("recordings/x.MP4"));
+        assert!(audit::verify(&reg.conn, None).unwrap().is_intact());
     }
 
     #[test]
