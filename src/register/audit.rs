@@ -287,6 +287,24 @@ pub fn entries(conn: &Connection, from_seq: i64) -> Result<Vec<AuditEntry>, Regi
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many entries of an action were written in `[from, to)`, per purpose.
+pub fn count_by_purpose(
+    conn: &Connection,
+    action: Action,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, u64)>, RegisterError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT purpose, count(*) FROM audit WHERE action = ?1 AND at >= ?2 AND at < ?3
+         GROUP BY purpose ORDER BY purpose",
+    )?;
+    let rows = stmt.query_map(
+        params![action.as_str(), format_time(from), format_time(to)],
+        |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Writes the chain's head to the log (journal field `MESSAGE_ID` = `AUDIT_HEAD`), so a
 /// rewritten database cannot match what was logged outside it. The daemon calls it daily;
 /// each extraction calls it too.
