@@ -128,7 +128,7 @@ pub fn report(
         (
             "storage needed for the retention period",
             format!(
-                "{} ({} days at {} a day, RAID overhead {})",
+                "{} ({} days at {} a day, RAID overhead {:.1})",
                 bytes(act.needed_for_retention),
                 act.retention_days,
                 bytes(act.bytes_per_day.round() as u64),
