@@ -16,8 +16,26 @@ fn every_command(out: &str) -> Vec<Vec<String>> {
         vec!["issue", "SNTL-00042", "M1", "--at", "2018-03-12T06:00:00Z"],
         vec!["return", "SNTL-00042"],
         vec!["attribute", A1, "M1", "--reason", "r"],
-        vec!["consult", "--purpose", "administrative", "--reason", "r", A1],
-        vec!["extract", "--purpose", "disciplinary", "--reference", "D-1", "--recipient", "RH", "--to", out, A1],
+        vec![
+            "consult",
+            "--purpose",
+            "administrative",
+            "--reason",
+            "r",
+            A1,
+        ],
+        vec![
+            "extract",
+            "--purpose",
+            "disciplinary",
+            "--reference",
+            "D-1",
+            "--recipient",
+            "RH",
+            "--to",
+            out,
+            A1,
+        ],
         vec!["hold", "--procedure", "P", "--reason", "r", A1],
         vec!["release", "--procedure", "P", "--reason", "r", A1],
         vec!["purge", "--dry-run"],
@@ -61,7 +79,10 @@ fn technicians_and_strangers_are_refused_every_command_and_each_refusal_is_trace
         for line in every_command(path_str(&out)) {
             let before = d.audit().len();
             let err = run(&mut d, user, &line).expect_err("must be refused");
-            let CommandError::Refused { needed, command, .. } = &err else {
+            let CommandError::Refused {
+                needed, command, ..
+            } = &err
+            else {
                 panic!("{line:?} as {user}: not a refusal: {err}");
             };
             assert!(line.join(" ").starts_with(command.as_str()), "{command}");
@@ -71,20 +92,38 @@ fn technicians_and_strangers_are_refused_every_command_and_each_refusal_is_trace
                     && needed.contains("authorised agent ([access] authorised)"),
                 "{text}"
             );
-            assert!(text.contains(user) && text.contains("recorded in the audit register"), "{text}");
+            assert!(
+                text.contains(user) && text.contains("recorded in the audit register"),
+                "{text}"
+            );
             let trail = d.audit();
-            assert_eq!(trail.len(), before + 1, "{line:?} as {user}: one refusal entry");
+            assert_eq!(
+                trail.len(),
+                before + 1,
+                "{line:?} as {user}: one refusal entry"
+            );
             let entry = trail.last().unwrap();
             assert_eq!(entry.action, "refusal");
             assert_eq!(entry.author, user);
-            assert!(entry.details.contains(&format!("`{command}` refused")), "{}", entry.details);
+            assert!(
+                entry.details.contains(&format!("`{command}` refused")),
+                "{}",
+                entry.details
+            );
             if line[0] == "consult" || line[0] == "extract" {
-                assert!(entry.recordings.contains(A1), "the recordings asked for are named");
+                assert!(
+                    entry.recordings.contains(A1),
+                    "the recordings asked for are named"
+                );
             }
         }
     }
     // Nothing was released: no consultation or extraction entry, no bag.
-    assert!(d.audit().iter().all(|e| e.action == "refusal" || e.action == "collection" || e.action == "wipe"));
+    assert!(
+        d.audit()
+            .iter()
+            .all(|e| e.action == "refusal" || e.action == "collection" || e.action == "wipe")
+    );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
 
@@ -108,8 +147,14 @@ fn confirming_a_large_purge_needs_the_head_of_service_and_the_refusal_is_traced(
     let mut d = Desk::with_fixtures("");
     d.clock.set("2018-06-01T00:00:00Z");
     let err = d.fails(AGENT, &["purge", "--confirm", "6"]);
-    assert!(err.contains("may not run `purge --confirm`") && err.contains("head of service"), "{err}");
+    assert!(
+        err.contains("may not run `purge --confirm`") && err.contains("head of service"),
+        "{err}"
+    );
     let entry = d.audit().pop().unwrap();
-    assert_eq!((entry.action.as_str(), entry.author.as_str()), ("refusal", AGENT));
+    assert_eq!(
+        (entry.action.as_str(), entry.author.as_str()),
+        ("refusal", AGENT)
+    );
     assert_eq!(d.state(A1), "wiped", "nothing was deleted");
 }

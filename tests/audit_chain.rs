@@ -13,8 +13,28 @@ use desk::*;
 fn history() -> Desk {
     require_tool("sqlite3");
     let mut d = Desk::with_fixtures("");
-    d.ok(AGENT, &["consult", "--purpose", "administrative", "--reason", "complaint 7", A1]);
-    d.ok(HEAD, &["consult", "--purpose", "disciplinary", "--reason", "file 3", A2]);
+    d.ok(
+        AGENT,
+        &[
+            "consult",
+            "--purpose",
+            "administrative",
+            "--reason",
+            "complaint 7",
+            A1,
+        ],
+    );
+    d.ok(
+        HEAD,
+        &[
+            "consult",
+            "--purpose",
+            "disciplinary",
+            "--reason",
+            "file 3",
+            A2,
+        ],
+    );
     d
 }
 
@@ -30,19 +50,31 @@ fn the_ingest_traces_each_collection_and_wipe_and_the_chain_holds() {
     let count = |action: &str| trail.iter().filter(|e| e.action == action).count();
     assert_eq!(count("collection"), 6);
     assert_eq!(count("wipe"), 6);
-    let collected = trail.iter().find(|e| e.action == "collection" && e.recordings.contains(A1)).unwrap();
+    let collected = trail
+        .iter()
+        .find(|e| e.action == "collection" && e.recordings.contains(A1))
+        .unwrap();
     assert_eq!(collected.author, "sentinel-dockd");
     let sha = common::sha256_hex(&std::fs::read(d.video_path(A1)).unwrap());
-    assert!(collected.details.contains(&sha) && collected.details.contains("stored confirmed"), "{}", collected.details);
+    assert!(
+        collected.details.contains(&sha) && collected.details.contains("stored confirmed"),
+        "{}",
+        collected.details
+    );
     let (ok, message) = verify(&mut d);
     assert!(ok, "{message}");
-    assert!(message.starts_with("audit chain intact: 14 entries"), "{message}");
+    assert!(
+        message.starts_with("audit chain intact: 14 entries"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_row_changed_with_sqlite3_is_named() {
     let mut d = history();
-    d.sqlite3("DROP TRIGGER audit_append_only; UPDATE audit SET purpose = 'training' WHERE seq = 13;");
+    d.sqlite3(
+        "DROP TRIGGER audit_append_only; UPDATE audit SET purpose = 'training' WHERE seq = 13;",
+    );
     let (ok, message) = verify(&mut d);
     assert!(!ok);
     assert!(message.contains("entry #13 was changed"), "{message}");
@@ -55,7 +87,10 @@ fn a_row_deleted_with_sqlite3_is_named() {
     d.sqlite3("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 4;");
     let (ok, message) = verify(&mut d);
     assert!(!ok);
-    assert!(message.contains("entry #4 was removed: entry #5 follows entry #3"), "{message}");
+    assert!(
+        message.contains("entry #4 was removed: entry #5 follows entry #3"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -106,7 +141,11 @@ fn a_chain_rewritten_whole_is_caught_by_the_head_logged_to_the_journal() {
     assert!(verify(&mut d).0);
     let r = d.ok(HEAD, &["audit", "verify", "--head", &head]);
     assert!(!r.success);
-    assert!(r.message.contains("entry #14 (logged to the journal"), "{}", r.message);
+    assert!(
+        r.message.contains("entry #14 (logged to the journal"),
+        "{}",
+        r.message
+    );
     let err = d.fails(HEAD, &["audit", "verify", "--head", "14"]);
     assert!(err.contains("SEQ:HASH"), "{err}");
 }

@@ -261,7 +261,13 @@ pub fn attribute_pending(
     let now = clock.now();
     let tx = register.write()?;
     let mut count = 0;
-    for (id, camera, stem, start) in reg::unattributed(&tx)? {
+    for reg::Unattributed {
+        id,
+        camera,
+        stem,
+        start,
+    } in reg::unattributed(&tx)?
+    {
         let Holder::Agent(held) = reg::holder_at(&tx, &camera, start)? else {
             continue;
         };

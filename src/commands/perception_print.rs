@@ -148,7 +148,13 @@ fn attention(
     end: DateTime<Utc>,
 ) -> Result<Table, RegisterError> {
     let mut t = Table::new(&["recording", "camera", "start", "why"]);
-    for (_, camera, stem, at) in reg::unattributed(conn)? {
+    for reg::Unattributed {
+        camera,
+        stem,
+        start: at,
+        ..
+    } in reg::unattributed(conn)?
+    {
         if at < start || at >= end || a.camera.as_ref().is_some_and(|c| *c != camera) {
             continue;
         }

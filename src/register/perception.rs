@@ -385,11 +385,21 @@ pub fn attribution(
         .optional()?)
 }
 
-/// Stored recordings (any state but `discovered`) with no attribution yet, oldest first:
-/// (id, camera, stem, start).
-pub fn unattributed(
-    conn: &Connection,
-) -> Result<Vec<(RecordingId, String, String, DateTime<Utc>)>, RegisterError> {
+/// A stored recording with no attribution yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unattributed {
+    /// Register id.
+    pub id: RecordingId,
+    /// Camera serial.
+    pub camera: String,
+    /// Stem.
+    pub stem: String,
+    /// Start, from its name.
+    pub start: DateTime<Utc>,
+}
+
+/// Stored recordings (any state but `discovered`) with no attribution yet, oldest first.
+pub fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterError> {
     let mut stmt = conn.prepare(
         "SELECT r.id, r.camera, r.stem, r.start_utc FROM recordings r
          WHERE r.state != 'discovered'
@@ -413,7 +423,12 @@ pub fn unattributed(
             column: "start_utc",
             value: start.clone(),
         })?;
-        out.push((id, camera, stem, start));
+        out.push(Unattributed {
+            id,
+            camera,
+            stem,
+            start,
+        });
     }
     Ok(out)
 }
