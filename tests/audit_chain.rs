@@ -149,3 +149,32 @@ fn a_chain_rewritten_whole_is_caught_by_the_head_logged_to_the_journal() {
     let err = d.fails(HEAD, &["audit", "verify", "--head", "14"]);
     assert!(err.contains("SEQ:HASH"), "{err}");
 }
+
+#[test]
+fn after_three_years_the_daily_upkeep_expires_entries_and_the_chain_still_verifies() {
+    let mut d = history(); // written on 15 March 2018
+    d.clock.set("2021-03-10T00:00:00Z");
+    d.ok(
+        HEAD,
+        &["consult", "--purpose", "judicial", "--reason", "late", B2],
+    );
+    d.clock.set("2021-03-16T00:00:00Z");
+    let r = sentinel_dock::commands::daily(&mut d.context()).unwrap();
+    let checkpoint = &r.data["audit_checkpoint"];
+    assert_eq!(
+        checkpoint["dropped"],
+        serde_json::json!([1, 14]),
+        "{}",
+        r.message
+    );
+    let trail = d.audit();
+    assert_eq!(trail[0].seq, 15, "the 2021 consultation stays");
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.action == "expiry" && e.details.contains("\"dropped_count\":14"))
+    );
+    let (ok, message) = verify(&mut d);
+    assert!(ok, "{message}");
+    assert!(message.contains("entries after #14"), "{message}");
+}

@@ -77,33 +77,8 @@ fn fill(
     info: &[(String, String)],
     date: chrono::NaiveDate,
 ) -> Result<((u64, usize), String), CommandError> {
-    let mut sha256_lines = Vec::new();
-    let mut sha512_lines = Vec::new();
-    let mut folders = vec![root.join("data")];
-    fs::create_dir(&folders[0]).map_err(io_err("creating", &folders[0]))?;
-    let mut bytes = 0u64;
-    for f in files {
-        let target = root.join("data").join(&f.name);
-        if let Some(parent) = target.parent()
-            && !folders.iter().any(|p| p == parent)
-        {
-            fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
-            folders.push(parent.to_path_buf());
-        }
-        let (sha256, sha512, size) = copy_hashed(&f.source, &target)?;
-        if size != f.facts.size || sha256 != f.facts.digests.sha256_hex() {
-            return Err(CommandError::Invalid(format!(
-                "the stored file {} ({size} bytes, sha256 {sha256}) is not what the register proved ({} bytes, sha256 {}): the store is damaged; nothing was extracted. Run a scrub and report it",
-                f.source.display(),
-                f.facts.size,
-                f.facts.digests.sha256_hex()
-            )));
-        }
-        bytes += size;
-        sha256_lines.push(format!("{sha256}  data/{}\n", f.name));
-        sha512_lines.push(format!("{sha512}  data/{}\n", f.name));
-    }
-    let oxum = (bytes, files.len());
+    let payload = copy_payload(root, files)?;
+    let oxum = (payload.bytes, files.len());
     let mut bag_info = String::new();
     for (label, value) in info {
         bag_info.push_str(&format!("{label}: {}\n", single_line(value)));
@@ -112,7 +87,7 @@ fn fill(
         "Bagging-Date: {date}\nPayload-Oxum: {}.{}\n",
         oxum.0, oxum.1
     ));
-    let manifest_256 = sha256_lines.concat();
+    let manifest_256 = payload.sha256_lines.concat();
     let tags = [
         (
             "bagit.txt",
@@ -120,7 +95,7 @@ fn fill(
         ),
         ("bag-info.txt", bag_info),
         ("manifest-sha256.txt", manifest_256.clone()),
-        ("manifest-sha512.txt", sha512_lines.concat()),
+        ("manifest-sha512.txt", payload.sha512_lines.concat()),
     ];
     let mut tag_256 = String::new();
     let mut tag_512 = String::new();
@@ -137,11 +112,54 @@ fn fill(
     }
     write_synced(&root.join("tagmanifest-sha256.txt"), tag_256.as_bytes())?;
     write_synced(&root.join("tagmanifest-sha512.txt"), tag_512.as_bytes())?;
-    for folder in folders.iter().rev() {
+    for folder in payload.folders.iter().rev() {
         fsync_dir(folder)?;
     }
     fsync_dir(root)?;
     Ok((oxum, hex(&Sha256::digest(manifest_256.as_bytes()))))
+}
+
+/// The payload as copied: manifest lines, the folders made, the bytes.
+struct Payload {
+    sha256_lines: Vec<String>,
+    sha512_lines: Vec<String>,
+    folders: Vec<PathBuf>,
+    bytes: u64,
+}
+
+/// Copies each file into `root/data/`, refusing any whose bytes are not what the register
+/// proved at collection.
+fn copy_payload(root: &Path, files: &[PayloadFile]) -> Result<Payload, CommandError> {
+    let data = root.join("data");
+    fs::create_dir(&data).map_err(io_err("creating", &data))?;
+    let mut p = Payload {
+        sha256_lines: Vec::new(),
+        sha512_lines: Vec::new(),
+        folders: vec![data.clone()],
+        bytes: 0,
+    };
+    for f in files {
+        let target = data.join(&f.name);
+        if let Some(parent) = target.parent()
+            && !p.folders.iter().any(|d| d == parent)
+        {
+            fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
+            p.folders.push(parent.to_path_buf());
+        }
+        let (sha256, sha512, size) = copy_hashed(&f.source, &target)?;
+        if size != f.facts.size || sha256 != f.facts.digests.sha256_hex() {
+            return Err(CommandError::Invalid(format!(
+                "the stored file {} ({size} bytes, sha256 {sha256}) is not what the register proved ({} bytes, sha256 {}): the store is damaged; nothing was extracted. Run a scrub and report it",
+                f.source.display(),
+                f.facts.size,
+                f.facts.digests.sha256_hex()
+            )));
+        }
+        p.bytes += size;
+        p.sha256_lines.push(format!("{sha256}  data/{}\n", f.name));
+        p.sha512_lines.push(format!("{sha512}  data/{}\n", f.name));
+    }
+    Ok(p)
 }
 
 /// Reads every payload file of the renamed bag back from the disk and compares it with

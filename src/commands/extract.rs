@@ -40,6 +40,39 @@ pub fn extract(
     let now = ctx.clock.now();
     let req = request(a, now.date_naive())?;
     let dest = destination(ctx, &a.to)?;
+    let (recordings, files, seq) = trace_and_hold(ctx, actor, a, &req, &dest)?;
+
+    // Traced and held: only now is anything copied out of the store.
+    let stems: Vec<String> = recordings.iter().map(|r| r.stem.clone()).collect();
+    let name = format!("extraction-{}-{seq:06}", now.format("%Y%m%dT%H%M%SZ"));
+    let mut info = req.labels.clone();
+    info.extend(bag_labels(actor, &recordings, seq, now));
+    match bag::write(&dest, &name, &files, &info, now.date_naive()) {
+        Ok(bag) => completed(ctx, actor, &req, &stems, seq, bag),
+        Err(e) => {
+            let why = format!(
+                "extraction #{seq} failed, no bag was left in {}: {e}",
+                dest.display()
+            );
+            let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&stems);
+            let tx = ctx.register.write()?;
+            audit::append(&tx, &failure, ctx.clock.now())?;
+            tx.commit()?;
+            Err(e)
+        }
+    }
+}
+
+/// One transaction: the extraction's audit entry, and the holds for its procedure.
+/// Returns the recordings, the files to copy and the entry's sequence number.
+fn trace_and_hold(
+    ctx: &mut Context<'_>,
+    actor: &Actor,
+    a: &ExtractArgs,
+    req: &Request,
+    dest: &Path,
+) -> Result<(Vec<StoredRecording>, Vec<PayloadFile>, i64), CommandError> {
+    let now = ctx.clock.now();
     let tx = ctx.register.write()?;
     let recordings = resolve_all(&tx, &a.recordings)?;
     let files = payload(ctx.store, &recordings)?;
@@ -50,107 +83,74 @@ pub fn extract(
         .iter()
         .map(|(l, v)| format!("{l}: {v}"))
         .collect();
+    let details = format!(
+        "{}; register ids {}; to {}",
+        labels.join("; "),
+        ids.join(", "),
+        dest.display()
+    );
     let entry = NewEntry {
         purpose: req.purpose.as_str().into(),
         recipients: req.recipients.clone(),
-        ..NewEntry::new(
-            &actor.author,
-            Action::Extraction,
-            format!(
-                "{}; register ids {}; to {}",
-                labels.join("; "),
-                ids.join(", "),
-                dest.display()
-            ),
-        )
+        ..NewEntry::new(&actor.author, Action::Extraction, details)
     }
     .about(&stems);
-    let traced = audit::append(&tx, &entry, now)?;
+    let seq = audit::append(&tx, &entry, now)?.seq;
     if req.purpose != Purpose::Training {
+        let why = format!("extraction #{seq}");
         for r in &recordings {
-            holds::place(
-                &tx,
-                r.id,
-                &req.reference,
-                &actor.author,
-                &format!("extraction #{}", traced.seq),
-                now,
-            )?;
+            holds::place(&tx, r.id, &req.reference, &actor.author, &why, now)?;
         }
-        let held = format!(
-            "held for procedure {} by extraction #{}",
-            req.reference, traced.seq
-        );
-        audit::append(
-            &tx,
-            &NewEntry::new(&actor.author, Action::Hold, held).about(&stems),
-            now,
-        )?;
+        let held = format!("held for procedure {} by extraction #{seq}", req.reference);
+        let entry = NewEntry::new(&actor.author, Action::Hold, held).about(&stems);
+        audit::append(&tx, &entry, now)?;
     }
     tx.commit()?;
+    Ok((recordings, files, seq))
+}
 
-    // Traced and held: only now is anything copied out of the store.
-    let name = format!(
-        "extraction-{}-{:06}",
-        now.format("%Y%m%dT%H%M%SZ"),
-        traced.seq
+/// The bag is durable and verified: the audit register says so, and the chain's head goes
+/// to the journal.
+fn completed(
+    ctx: &mut Context<'_>,
+    actor: &Actor,
+    req: &Request,
+    stems: &[String],
+    seq: i64,
+    bag: bag::WrittenBag,
+) -> Result<Reply, CommandError> {
+    let details = format!(
+        "extraction #{seq} written and verified: {} ({} bytes in {} files; manifest-sha256.txt sha256 {})",
+        bag.path.display(),
+        bag.oxum.0,
+        bag.oxum.1,
+        bag.manifest_sha256
     );
-    let mut info = req.labels.clone();
-    info.extend(bag_labels(actor, &recordings, traced.seq, now));
-    match bag::write(&dest, &name, &files, &info, now.date_naive()) {
-        Ok(bag) => {
-            let details = format!(
-                "extraction #{} written and verified: {} ({} bytes in {} files; manifest-sha256.txt sha256 {})",
-                traced.seq,
-                bag.path.display(),
-                bag.oxum.0,
-                bag.oxum.1,
-                bag.manifest_sha256
-            );
-            let done = NewEntry {
-                purpose: req.purpose.as_str().into(),
-                recipients: req.recipients.clone(),
-                ..NewEntry::new(&actor.author, Action::ExtractionCompleted, details.clone())
-            }
-            .about(&stems);
-            let tx = ctx.register.write()?;
-            let completed = audit::append(&tx, &done, ctx.clock.now())?;
-            tx.commit()?;
-            let head = audit::log_head(ctx.register.connection(), "extraction")?;
-            let mut message = format!("{}\n", bag.path.display());
-            if req.purpose == Purpose::Training {
-                message.push_str(&format!("{ANONYMISE}\n"));
-            }
-            Ok(Reply::ok(
-                message,
-                json!({
-                    "bag": bag.path,
-                    "recordings": stems,
-                    "audit_seq": traced.seq,
-                    "completed_seq": completed.seq,
-                    "audit_head": head.to_string(),
-                    "payload_oxum": format!("{}.{}", bag.oxum.0, bag.oxum.1),
-                    "manifest_sha256": bag.manifest_sha256,
-                    "held_for": (req.purpose != Purpose::Training).then_some(req.reference),
-                }),
-            ))
-        }
-        Err(e) => {
-            let why = format!(
-                "extraction #{} failed, no bag was left in {}: {e}",
-                traced.seq,
-                dest.display()
-            );
-            let tx = ctx.register.write()?;
-            audit::append(
-                &tx,
-                &NewEntry::new(&actor.author, Action::Failure, why).about(&stems),
-                ctx.clock.now(),
-            )?;
-            tx.commit()?;
-            Err(e)
-        }
+    let done = NewEntry {
+        purpose: req.purpose.as_str().into(),
+        recipients: req.recipients.clone(),
+        ..NewEntry::new(&actor.author, Action::ExtractionCompleted, details)
     }
+    .about(stems);
+    let tx = ctx.register.write()?;
+    let completed = audit::append(&tx, &done, ctx.clock.now())?;
+    tx.commit()?;
+    let head = audit::log_head(ctx.register.connection(), "extraction")?;
+    let mut message = format!("{}\n", bag.path.display());
+    if req.purpose == Purpose::Training {
+        message.push_str(&format!("{ANONYMISE}\n"));
+    }
+    let data = json!({
+        "bag": bag.path,
+        "recordings": stems,
+        "audit_seq": seq,
+        "completed_seq": completed.seq,
+        "audit_head": head.to_string(),
+        "payload_oxum": format!("{}.{}", bag.oxum.0, bag.oxum.1),
+        "manifest_sha256": bag.manifest_sha256,
+        "held_for": (req.purpose != Purpose::Training).then_some(&req.reference),
+    });
+    Ok(Reply::ok(message, data))
 }
 
 /// Checks what each purpose requires: a judicial extraction, the OPJ's requisition.

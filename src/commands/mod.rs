@@ -11,6 +11,7 @@ mod audit;
 mod bag;
 pub mod cli;
 mod consult;
+mod daily;
 mod extract;
 mod holds;
 mod perception;
@@ -30,6 +31,7 @@ use crate::store::Store;
 
 pub use access::Role;
 pub use cli::Command;
+pub use daily::{AUDIT_RETENTION, daily};
 pub use perception::attribute_pending;
 pub use purge::{PurgePlan, plan_purge, purge_due};
 

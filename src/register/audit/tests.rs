@@ -153,3 +153,45 @@ fn appending_after_expiry_of_everything_continues_from_the_anchor() {
     assert_eq!(rows[0].prev_hash, cp.anchor_hash);
     assert!(verify(conn, None).unwrap().is_intact());
 }
+
+/// A writer the test reads back: what the log would have received.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_head_goes_to_the_log_with_its_message_id() {
+    let (_dir, mut reg) = register_with(3);
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let head = tracing::subscriber::with_default(subscriber, || {
+        log_head(reg.connection(), "daily").unwrap()
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(head.seq, 3);
+    assert!(
+        text.contains(&format!("message_id=\"{}\"", crate::events::AUDIT_HEAD.id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("audit_hash={}", head.hash)),
+        "{text}"
+    );
+    assert!(
+        text.contains("audit_seq=3") && text.contains("occasion=\"daily\""),
+        "{text}"
+    );
+}
