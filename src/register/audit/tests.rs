@@ -195,3 +195,31 @@ fn the_head_goes_to_the_log_with_its_message_id() {
         "{text}"
     );
 }
+
+/// Three years of a busy service is well under 100 000 entries; appending them one
+/// transaction each and verifying them must stay quick. Run with `--ignored` to measure.
+#[test]
+#[ignore = "measurement: cargo test --lib audit_volume -- --ignored --nocapture"]
+fn audit_volume() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+    let n = 20_000;
+    let started = std::time::Instant::now();
+    let at0 = at("2023-01-01T00:00:00Z");
+    for i in 0..n {
+        let tx = reg.write().unwrap();
+        let entry = NewEntry::new("chef-pm", Action::Consultation, "x".repeat(200))
+            .about(&[format!("SNTL-00042_20230101_000000_{:04}", i % 10_000)]);
+        append(&tx, &entry, at0 + Duration::seconds(i)).unwrap();
+        tx.commit().unwrap();
+    }
+    let appended = started.elapsed();
+    let started = std::time::Instant::now();
+    let v = verify(reg.connection(), None).unwrap();
+    let verified = started.elapsed();
+    assert!(v.is_intact());
+    eprintln!(
+        "{n} entries: appended in {appended:?} ({:?} each, one fsynced transaction each), verified in {verified:?}",
+        appended / n as u32
+    );
+}
