@@ -57,6 +57,9 @@ pub struct Config {
     /// How bytes are copied.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Which USB devices are SENTINEL cameras.
+    #[serde(default)]
+    pub usb: UsbConfig,
     /// Who may do what (R241-12): Unix user names per role.
     #[serde(default)]
     pub access: AccessConfig,
@@ -208,6 +211,28 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             copy_buffer: default_copy_buffer(),
+        }
+    }
+}
+
+/// `[usb]`: the USB ids of the cameras; the udev rule (`sentinel-dockd udev-rule`) uses the same.
+///
+/// The defaults, 1209:0001, are pid.codes' shared test ids, standing in for the fictional
+/// SENTINEL vendor: a real dock must set the vendor's own ids.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsbConfig {
+    /// The cameras' USB vendor id (`idVendor`), written in hex in the file: `0x1209`.
+    pub vendor_id: u16,
+    /// The cameras' USB product id (`idProduct`), written in hex in the file: `0x0001`.
+    pub product_id: u16,
+}
+
+impl Default for UsbConfig {
+    fn default() -> Self {
+        UsbConfig {
+            vendor_id: 0x1209,
+            product_id: 0x0001,
         }
     }
 }
@@ -414,6 +439,12 @@ impl Config {
             ));
         }
         self.access.validate()?;
+        if self.usb.vendor_id == 0 {
+            return Err(invalid(
+                "usb.vendor_id",
+                "must be the cameras' USB vendor id (0x0000 is not a vendor), e.g. 0x1209",
+            ));
+        }
         self.profile.validate()
     }
 }
@@ -584,6 +615,19 @@ mod tests {
     }
 
     #[test]
+    fn usb_ids_are_read_in_hex_and_checked() {
+        let c = parse(&format!(
+            "{MINIMAL}[usb]\nvendor_id = 0x1d6b\nproduct_id = 0x0104\n"
+        ))
+        .unwrap();
+        assert_eq!((c.usb.vendor_id, c.usb.product_id), (0x1d6b, 0x0104));
+        let err = parse(&format!("{MINIMAL}[usb]\nvendor_id = 0x10000\n")).unwrap_err();
+        assert!(err.to_string().contains("vendor_id"), "{err}");
+        let err = parse(&format!("{MINIMAL}[usb]\nvendor_id = 0\n")).unwrap_err();
+        assert!(err.to_string().contains("usb.vendor_id"), "{err}");
+    }
+
+    #[test]
     fn register_inside_store_is_refused() {
         let err = parse("[store]\npath = \"/s\"\n[register]\npath = \"/s/r.db\"\n").unwrap_err();
         assert!(err.to_string().contains("register.path"), "{err}");
@@ -617,5 +661,6 @@ mod documented_defaults {
             (&c.access.head, &c.access.authorised, &c.access.technicians),
             (&none, &none, &none)
         );
+        assert_eq!(c.usb, UsbConfig::default());
     }
 }

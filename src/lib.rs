@@ -11,4 +11,5 @@ pub mod evidence;
 pub mod ingest;
 pub mod register;
 pub mod store;
+pub mod usb;
 pub mod volume;

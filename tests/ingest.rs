@@ -759,3 +759,31 @@ fn a_cancelled_ingest_wipes_nothing_leaves_no_partial_file_and_the_next_run_fini
         .count();
     assert_eq!(videos, spec.recordings.len(), "each video stored once");
 }
+
+#[test]
+fn a_sidecar_without_its_video_is_stored_in_quarantine_and_kept() {
+    let mut spec = CameraSpec::fixture(SERIAL);
+    let rec = spec.recordings.remove(0);
+    spec.extra_files
+        .push((rec.sidecar_path(), rec.sidecar.clone()));
+    let bench = Bench::new();
+    let image = bench.image(&spec, Layout::Superfloppy);
+    let report = bench.ingest(&image);
+    assert_eq!(report.exit_code(), 1);
+    let r = by_stem(&report, &rec.stem);
+    assert_eq!(r.status, Status::Quarantined, "{r:#?}");
+    assert_eq!(r.file_name, format!("{}.NMEA", rec.stem));
+    assert!(
+        reason_codes(r).contains(&"video-missing".to_string()),
+        "{:?}",
+        r.reasons
+    );
+    let sidecar = r.sidecar.as_ref().expect("the sidecar is stored");
+    assert!(
+        sidecar
+            .stored_path
+            .starts_with(bench.store().join("quarantine"))
+    );
+    assert_eq!(fs::read(&sidecar.stored_path).unwrap(), rec.sidecar);
+    assert!(list_fat_image(&image, Layout::Superfloppy).contains(&rec.sidecar_path()));
+}

@@ -1,12 +1,13 @@
 //! `sentinel-dockd`: the dock-side ingestion service; `ingest` runs the pipeline once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sentinel_dock::config::Config;
 use sentinel_dock::ingest::{self, Options};
+use sentinel_dock::usb;
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;
@@ -44,6 +45,20 @@ enum Command {
         #[arg(long)]
         serial: Option<String>,
     },
+    /// Tell which camera is behind a block device, as its USB descriptors say.
+    ///
+    /// Exit status: 0 a SENTINEL camera (or a disk image, which has no USB identity);
+    /// 1 refused (another vendor or product, a missing or unusable serial) or unreadable;
+    /// 2 usage or configuration error.
+    UsbIdentify {
+        /// The camera's block device (whole disk or partition), e.g. /dev/sdb or a dock link.
+        device: PathBuf,
+        /// Print one JSON document on standard output: `device`, and `usb` (null for an image).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the udev rule for the configured [usb] vendor_id and product_id.
+    UdevRule,
 }
 
 fn main() -> ExitCode {
@@ -68,7 +83,44 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_UNFINISHED)
             }
         },
+        Command::UsbIdentify { device, json } => match run_usb_identify(&config, &device, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                // The library's messages already carry their cause: print the top one only.
+                eprintln!("sentinel-dockd: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::UdevRule => {
+            print!("{}", usb::udev_rule(&config.usb));
+            ExitCode::SUCCESS
+        }
     }
+}
+
+/// Prints who the camera behind `device` is; a refusal is an error.
+fn run_usb_identify(config: &Config, device: &Path, json: bool) -> anyhow::Result<()> {
+    let identity = usb::identify(device, &config.usb, &config.profile)?;
+    if json {
+        let doc = serde_json::json!({ "device": device, "usb": identity });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    match identity {
+        None => println!("{}: a disk image, no USB identity", device.display()),
+        Some(id) => println!(
+            "{}: SENTINEL camera {} (USB {:04x}:{:04x}, bus {:03} device {:03}, manufacturer {:?}, product {:?})",
+            device.display(),
+            id.serial,
+            id.vendor_id,
+            id.product_id,
+            id.bus,
+            id.address,
+            id.manufacturer.unwrap_or_default(),
+            id.product.unwrap_or_default(),
+        ),
+    }
+    Ok(())
 }
 
 fn run_ingest(

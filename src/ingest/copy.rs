@@ -2,14 +2,13 @@
 //!
 //! Each byte read from the camera is hashed (BLAKE3 and SHA-256), fed to the ISO BMFF
 //! walker and written to the store's temporary file from the same buffer, so the camera is
-//! read once. The hashing runs on a second thread while the next buffer is read and the
-//! previous one written, because on a 2-core dock machine hashing is the only CPU work.
+//! read once. The hashes run on two other threads while the next buffer is read and
+//! written (`digest::hash_stream`), because hashing is the only CPU work of an ingest.
 
 use std::io::{self, Read, Write};
-use std::sync::mpsc;
-use std::thread;
+use std::ops::Range;
 
-use crate::digest::{Digests, Hasher};
+use crate::digest::{Digests, hash_stream};
 use crate::evidence::bmff::{BmffLimits, BmffReport, BoxWalker};
 
 use super::progress::{Cancel, Progress};
@@ -77,87 +76,49 @@ pub fn stream(
     buffer_size: usize,
     watch: Watch<'_>,
 ) -> Result<Streamed, CopyError> {
-    // Two buffers in flight: one being hashed while the other is read and written.
-    let (to_hasher, hasher_rx) = mpsc::sync_channel::<Vec<u8>>(1);
-    let (to_reader, free_rx) = mpsc::sync_channel::<Vec<u8>>(2);
-    thread::scope(|scope| {
-        let hashing = scope.spawn(move || {
-            let mut hasher = Hasher::new();
-            let mut walker = walk_bmff.then(|| BoxWalker::new(BmffLimits::default()));
-            for buf in hasher_rx {
-                hasher.update(&buf);
-                if let Some(w) = walker.as_mut() {
-                    w.feed(&buf);
-                }
-                // The reader may have finished and dropped its receiver; nothing to recycle then.
-                let _ = to_reader.send(buf);
-            }
-            (hasher.finish(), walker.map(BoxWalker::finish))
-        });
-        let mut spare = vec![vec![0u8; buffer_size], vec![0u8; buffer_size]];
-        let mut done: u64 = 0;
-        let outcome = loop {
-            let mut buf = match spare.pop() {
-                Some(b) => b,
-                None => match free_rx.recv() {
-                    Ok(b) => b,
-                    Err(_) => break Ok(()),
-                },
-            };
-            if watch.cancel.is_some_and(Cancel::is_cancelled) {
-                break Err(CopyError::Cancelled { done });
-            }
-            buf.resize(buffer_size, 0);
-            let n = match read_full(&mut source, &mut buf) {
-                Ok(n) => n,
-                Err(source) => {
-                    break Err(CopyError::Read {
-                        done,
-                        expected,
-                        source,
-                    });
-                }
-            };
-            if n == 0 {
-                break Ok(());
-            }
-            done += n as u64;
-            if let Some(p) = watch.progress {
-                p.add_bytes(n as u64);
-            }
-            if done > expected {
-                break Err(CopyError::Length {
-                    expected,
-                    found: done,
-                });
-            }
-            buf.truncate(n);
-            if let Some(sink) = sink.as_mut()
-                && let Err(e) = sink.write_all(&buf)
-            {
-                break Err(CopyError::Write(e));
-            }
-            if to_hasher.send(buf).is_err() {
-                break Ok(());
-            }
-        };
-        drop(to_hasher);
-        let (digests, bmff) = match hashing.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        outcome?;
-        if done != expected {
+    let mut walker = walk_bmff.then(|| BoxWalker::new(BmffLimits::default()));
+    let mut done: u64 = 0;
+    let fill = |buf: &mut Vec<u8>| -> Result<Option<Range<usize>>, CopyError> {
+        if watch.cancel.is_some_and(Cancel::is_cancelled) {
+            return Err(CopyError::Cancelled { done });
+        }
+        buf.resize(buffer_size, 0);
+        let n = read_full(&mut source, buf).map_err(|source| CopyError::Read {
+            done,
+            expected,
+            source,
+        })?;
+        done += n as u64;
+        if done > expected {
             return Err(CopyError::Length {
                 expected,
                 found: done,
             });
         }
-        Ok(Streamed {
-            digests,
-            size: done,
-            bmff,
-        })
+        if let Some(sink) = sink.as_mut() {
+            sink.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        }
+        if let Some(p) = watch.progress {
+            p.add_bytes(n as u64);
+        }
+        Ok((n > 0).then_some(0..n))
+    };
+    let inspect = |bytes: &[u8]| {
+        if let Some(w) = walker.as_mut() {
+            w.feed(bytes);
+        }
+    };
+    let (digests, size) = hash_stream(buffer_size, fill, inspect)?;
+    if size != expected {
+        return Err(CopyError::Length {
+            expected,
+            found: size,
+        });
+    }
+    Ok(Streamed {
+        digests,
+        size,
+        bmff: walker.map(BoxWalker::finish),
     })
 }
 
@@ -178,6 +139,7 @@ fn read_full(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Hasher;
 
     fn digests_of(bytes: &[u8]) -> Digests {
         let mut h = Hasher::new();

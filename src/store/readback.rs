@@ -9,12 +9,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
+use std::ops::Range;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
 
-use crate::digest::{Digests, Hasher};
+use crate::digest::{Digests, Hasher, hash_stream};
 
 /// Read size: large enough that syscalls cost nothing beside the disk, small enough to keep
 /// memory bounded whatever the file's size.
@@ -25,42 +26,44 @@ const ALIGN: usize = 4096;
 
 /// Hashes the file at `path` as the disk holds it.
 pub(super) fn read_back(path: &Path) -> io::Result<Digests> {
-    let mut buf = vec![0u8; CHUNK + ALIGN];
-    let start = buf.as_ptr().align_offset(ALIGN);
-    let chunk = &mut buf[start..start + CHUNK];
-    match read_direct(path, chunk) {
+    match read_direct(path) {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
             tracing::debug!(path = %path.display(), "O_DIRECT refused, reading back after dropping cached pages");
-            read_buffered(path, chunk)
+            let mut buf = vec![0u8; CHUNK];
+            read_buffered(path, &mut buf)
         }
         other => other,
     }
 }
 
-fn read_direct(path: &Path, chunk: &mut [u8]) -> io::Result<Digests> {
+/// Reads with O_DIRECT while the previous chunk is hashed (`digest::hash_stream`), so
+/// the disk and the hashes work at the same time.
+fn read_direct(path: &Path) -> io::Result<Digests> {
     let mut file = open(path, libc::O_DIRECT)?;
     drop_cached_pages(&file)?;
     let size = file.metadata()?.len();
-    let mut hasher = Hasher::new();
-    loop {
-        let n = read_some(&mut file, chunk)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&chunk[..n]);
+    let mut offset: u64 = 0;
+    let mut ended = false;
+    let fill = |buf: &mut Vec<u8>| -> io::Result<Option<Range<usize>>> {
         // A short read that leaves the offset unaligned is the end of the file; reading on
         // from there would be refused with EINVAL rather than return 0.
-        if !hasher.len().is_multiple_of(ALIGN as u64) {
-            break;
+        if ended {
+            return Ok(None);
         }
-    }
-    if hasher.len() != size {
+        let start = buf.as_ptr().align_offset(ALIGN);
+        let n = read_some(&mut file, &mut buf[start..start + CHUNK])?;
+        offset += n as u64;
+        ended = n == 0 || !offset.is_multiple_of(ALIGN as u64);
+        Ok((n > 0).then_some(start..start + n))
+    };
+    let (digests, len) = hash_stream(CHUNK + ALIGN, fill, |_| {})?;
+    if len != size {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
-            format!("read back {} bytes of a {size}-byte file", hasher.len()),
+            format!("read back {len} bytes of a {size}-byte file"),
         ));
     }
-    Ok(hasher.finish())
+    Ok(digests)
 }
 
 pub(super) fn read_buffered(path: &Path, chunk: &mut [u8]) -> io::Result<Digests> {

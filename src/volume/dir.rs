@@ -274,7 +274,7 @@ impl Volume for DirVolume {
         scan::scan(&mut self.walk(), &self.profile, None)
     }
 
-    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + Send + '_>, VolumeError> {
+    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + '_>, VolumeError> {
         let (dir, name) = self.parent_of(path)?;
         let (file, size) = self.open_regular(&dir, &name, OFlag::O_RDONLY, path)?;
         // The size seen at open bounds the stream, as a FAT entry's size does.

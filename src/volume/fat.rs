@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use fatfs::{FileSystem, FsOptions};
 
-use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, SendFs, reader_error};
+use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, reader_error};
 use super::guard::Guard;
 use super::storage::Storage;
 use super::{
@@ -19,7 +19,7 @@ use crate::config::{Profile, WipeMode};
 
 /// The FAT file system of a camera, opened by `volume::open`.
 pub(crate) struct FatVolume {
-    fs: SendFs,
+    fs: Fs,
     ctx: Ctx,
     info: VolumeInfo,
     profile: Profile,
@@ -73,7 +73,7 @@ impl FatVolume {
         };
         let label = read_label(&fs, &ctx)?;
         Ok(FatVolume {
-            fs: SendFs(fs),
+            fs,
             info: VolumeInfo {
                 kind: VolumeKind::Fat {
                     fat_type,
@@ -91,7 +91,7 @@ impl FatVolume {
 
     fn walk(&self) -> FatWalk<'_> {
         FatWalk {
-            fs: &self.fs.0,
+            fs: &self.fs,
             ctx: &self.ctx,
         }
     }
@@ -138,12 +138,12 @@ impl Volume for FatVolume {
         scan::scan(&mut self.walk(), &self.profile, label)
     }
 
-    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + Send + '_>, VolumeError> {
+    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + '_>, VolumeError> {
         self.ctx
             .guard
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
         let mut walk = FatWalk {
-            fs: &self.fs.0,
+            fs: &self.fs,
             ctx: &self.ctx,
         };
         let (_, listed) = walk.lookup(path)?;
@@ -188,14 +188,11 @@ impl Volume for FatVolume {
         scan::check_wipeable(path, &self.profile, &self.ctx.source)?;
         let ctx = &self.ctx;
         ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
-        let mut walk = FatWalk {
-            fs: &self.fs.0,
-            ctx,
-        };
+        let mut walk = FatWalk { fs: &self.fs, ctx };
         let (dir, listed) = walk.lookup(path)?;
         let (file, size) = walk.file_of(&listed, path)?;
         if mode == WipeMode::Overwrite {
-            let cluster = u64::from(self.fs.0.cluster_size());
+            let cluster = u64::from(self.fs.cluster_size());
             // FAT caps a file at 4 GiB - 1, where fatfs stops writing.
             let span = (size.div_ceil(cluster) * cluster).min(u64::from(u32::MAX));
             ctx.guard
@@ -222,7 +219,7 @@ impl Volume for FatVolume {
     fn close(self: Box<Self>) -> Result<(), VolumeError> {
         let FatVolume { fs, ctx, sync, .. } = *self;
         ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
-        ctx.run(|| "unmounting".into(), || fs.0.unmount())?;
+        ctx.run(|| "unmounting".into(), || fs.unmount())?;
         match sync {
             Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
                 path: ctx.source.clone(),

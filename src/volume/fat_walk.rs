@@ -18,16 +18,6 @@ use crate::config::Profile;
 
 pub(crate) type Fs = FileSystem<Storage>;
 
-/// fatfs's `FileSystem`, declared `Send` so that a `FatVolume` can be.
-pub(crate) struct SendFs(pub Fs);
-
-// SAFETY: `FileSystem<Storage>` owns its storage (`Send`) in a `RefCell` and `Cell`s (both
-// `Send`); it is not `Send` only because its `FsOptions` holds `&'static dyn` references
-// to a code-page converter and a time provider without a `Sync` bound. `FatVolume` only
-// ever uses fatfs's own: `LOSSY_OEM_CP_CONVERTER` and `DEFAULT_TIME_PROVIDER`, statics
-// without any state (a `()` field each; the clock goes through `chrono::Local`, which is
-// thread-safe), so reaching them from another thread is sound.
-unsafe impl Send for SendFs {}
 type FatDir<'a> = Dir<'a, Storage>;
 type FatEntry<'a> = DirEntry<'a, Storage>;
 
@@ -290,13 +280,6 @@ pub(crate) struct FatReader<'a> {
     ctx: &'a Ctx,
     shown: VolumePath,
 }
-
-// SAFETY: `File` is not `Send` because it borrows the `FileSystem`, whose `RefCell` and
-// `Cell` are not `Sync` (and whose options are discussed at `SendFs`). A `FatReader` is made from `&mut FatVolume` (the trait's
-// `open_file` borrows the volume mutably for the reader's whole life), so no other
-// reference to that `FileSystem` is used while it lives: moving the reader to another
-// thread moves every access with it, as moving a `&mut SendFs` (which is `Send`) would.
-unsafe impl Send for FatReader<'_> {}
 
 impl<'a> FatReader<'a> {
     pub(crate) fn new(file: File<'a, Storage>, size: u64, ctx: &'a Ctx, shown: VolumePath) -> Self {

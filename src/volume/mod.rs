@@ -113,13 +113,13 @@ pub struct Ignored {
 pub const MAX_DEVICE_INI_BYTES: u64 = 64 * 1024;
 
 /// A camera's storage, opened by [`open`].
-pub trait Volume: Send {
+pub trait Volume {
     /// What the volume is and where it came from.
     fn info(&self) -> &VolumeInfo;
     /// Lists the identity file and the recordings directory, within the profile's bounds.
     fn scan(&mut self) -> Result<Scan, VolumeError>;
     /// Streams a file's bytes; reads of 1 MiB go to the device as large reads.
-    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + Send + '_>, VolumeError>;
+    fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + '_>, VolumeError>;
     /// Reads a whole file, refused if it is larger than `max` bytes.
     fn read_small(&mut self, path: &VolumePath, max: u64) -> Result<Vec<u8>, VolumeError>;
     /// Removes one file of a day directory; refused unless opened [`Access::ReadWrite`].

@@ -1,8 +1,12 @@
 //! BLAKE3 and SHA-256 computed together over one stream of bytes.
 
+mod pipeline;
+
 use std::fmt;
 
 use sha2::Digest as _;
+
+pub use pipeline::hash_stream;
 
 /// The pair of hashes recorded for every stored file.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

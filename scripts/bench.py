@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Benchmark: sentinel-dockd ingest against the script a technician would otherwise write.
+
+Makes a camera volume (real FAT32 image, mkfs.vfat + mtools) holding synthetic but
+well-formed recordings (ISO BMFF: ftyp + mdat + moov/mvhd, with correct sidecars), then,
+in the same invocation and from the same cold start (page cache dropped when allowed):
+
+  baseline: mcopy -s out of the image; sync; b3sum; sha256sum   (no read-back proof)
+  ours:     sentinel-dockd ingest (hash, store, fsync, read back from disk, register, wipe)
+
+and prints wall time, CPU seconds per GB, peak RSS, and the ratio ours / baseline.
+Run it through scripts/bench, which builds the release binary first.
+"""
+
+import argparse
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+SERIAL = "SNTL-00042"
+MIB = 1 << 20
+
+
+def nmea(body):
+    checksum = 0
+    for b in body.encode("ascii"):
+        checksum ^= b
+    return f"${body}*{checksum:02X}\n"
+
+
+def mvhd(duration_secs, timescale=1000):
+    body = struct.pack(">B3xIIII", 0, 0, 0, timescale, int(duration_secs * timescale))
+    body += struct.pack(">IH10x", 0x00010000, 0x0100)
+    body += struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    body += bytes(24) + struct.pack(">I", 2)
+    return struct.pack(">I4s", 8 + len(body), b"mvhd") + body
+
+
+def write_recording(folder, start, seq, size, duration):
+    """Writes <stem>.MP4 of exactly `size` bytes and its sidecar; returns the stem."""
+    stem = f"{SERIAL}_{start:%Y%m%d_%H%M%S}_{seq:04d}"
+    ftyp = struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"isom", 0x200, b"isom", b"mp42")
+    moov_body = mvhd(duration)
+    moov = struct.pack(">I4s", 8 + len(moov_body), b"moov") + moov_body
+    payload = size - len(ftyp) - len(moov) - 8
+    sha = hashlib.sha256()
+    block = os.urandom(MIB)
+    with open(os.path.join(folder, stem + ".MP4"), "wb") as f:
+        def put(b):
+            f.write(b)
+            sha.update(b)
+        put(ftyp)
+        put(struct.pack(">I4s", 8 + payload, b"mdat"))
+        left = payload
+        n = 0
+        while left:
+            # Vary each MiB so that nothing downstream can deduplicate or compress.
+            chunk = (struct.pack(">Q", n) + block[8:])[: min(MIB, left)]
+            put(chunk)
+            left -= len(chunk)
+            n += 1
+        put(moov)
+    end = start + timedelta(seconds=duration)
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    with open(os.path.join(folder, stem + ".NMEA"), "w", newline="") as f:
+        f.write(nmea(f"PSNTL,HDR,1,{SERIAL},2.3.1,{stem}.MP4,{start:{iso}},10"))
+        f.write(nmea(f"PSNTL,END,{end:{iso}},{size},{sha.hexdigest()}"))
+    return stem
+
+
+def make_camera(workdir, total_bytes, count):
+    """A FAT32 camera image holding `count` recordings of `total_bytes` in all."""
+    tree = os.path.join(workdir, "tree")
+    day = datetime(2026, 11, 25, 8, 0, 0, tzinfo=timezone.utc)
+    folder = os.path.join(tree, "DCIM", day.strftime("%Y%m%d"))
+    os.makedirs(folder)
+    with open(os.path.join(tree, "DEVICE.INI"), "w") as f:
+        f.write(f"[device]\nserial={SERIAL}\nmodel=SENTINEL-BWC2\nfirmware=2.3.1\n")
+    each = total_bytes // count
+    for i in range(count):
+        # About 3.5 GB an hour of HD video: the duration follows from the size.
+        duration = max(1, round(each / (3.5e9 / 3600)))
+        write_recording(folder, day + timedelta(minutes=15 * i), i + 1, each, duration)
+    image = os.path.join(workdir, "camera.img")
+    size_mib = total_bytes // MIB + 96
+    subprocess.run(["mkfs.vfat", "-C", "-F", "32", "-n", "SENTINEL", image, str(size_mib * 1024)],
+                   check=True, stdout=subprocess.DEVNULL)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for entry in sorted(os.listdir(tree)):
+        subprocess.run(["mcopy", "-s", "-i", image, os.path.join(tree, entry), "::"], check=True, env=env)
+    shutil.rmtree(tree)
+    return image
+
+
+def drop_caches():
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+class Run:
+    """Wall time, CPU time and peak RSS of a sequence of commands run one after another."""
+
+    def __init__(self):
+        self.wall = 0.0
+        self.cpu = 0.0
+        self.peak_rss_kib = 0
+
+    def cmd(self, argv, **kw):
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, **kw)
+        _, status, usage = os.wait4(p.pid, 0)
+        self.wall += time.monotonic() - t0
+        self.cpu += usage.ru_utime + usage.ru_stime
+        self.peak_rss_kib = max(self.peak_rss_kib, usage.ru_maxrss)
+        code = os.waitstatus_to_exitcode(status)
+        p.returncode = code
+        if code != 0:
+            raise SystemExit(f"{' '.join(argv)} exited with {code}")
+        return self
+
+
+def baseline(image, out):
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    r = Run()
+    r.cmd(["mcopy", "-s", "-i", image, "::DCIM", out], env=env, stdout=subprocess.DEVNULL)
+    r.cmd(["sync"])
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs)
+    r.cmd(["b3sum", *files], stdout=subprocess.DEVNULL)
+    r.cmd(["sha256sum", *files], stdout=subprocess.DEVNULL)
+    return r
+
+
+def ours(binary, image, workdir):
+    config = os.path.join(workdir, "bench.toml")
+    with open(config, "w") as f:
+        f.write('[store]\npath = "store"\nreserve = 0\n[register]\npath = "register.sqlite"\n')
+    r = Run()
+    r.cmd([binary, "--config", config, "ingest", "--serial", SERIAL, image])
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bytes", type=int, default=1 << 30, help="bytes of recordings (default 1 GiB)")
+    ap.add_argument("--recordings", type=int, default=4)
+    ap.add_argument("--binary", default="target/release/sentinel-dockd")
+    ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    args = ap.parse_args()
+    binary = os.path.abspath(args.binary)
+    work = tempfile.mkdtemp(prefix="sentinel-bench-", dir=args.dir)
+    try:
+        print(f"making a camera with {args.recordings} recordings, {args.bytes / MIB:.0f} MiB ...", flush=True)
+        master = make_camera(work, args.bytes, args.recordings)
+        gb = args.bytes / 1e9
+        runs = {}
+        for name in ("baseline", "ours"):
+            image = os.path.join(work, f"{name}.img")
+            shutil.copyfile(master, image)
+            cold = drop_caches()
+            if name == "baseline":
+                runs[name] = baseline(image, os.path.join(work, "baseline-out"))
+            else:
+                runs[name] = ours(binary, image, os.path.join(work))
+            os.remove(image)
+        print(f"page cache dropped before each run: {'yes' if cold else 'no (not permitted)'}")
+        print(f"{'':10} {'wall s':>8} {'CPU s/GB':>9} {'peak RSS MiB':>13}")
+        for name, r in runs.items():
+            print(f"{name:10} {r.wall:8.2f} {r.cpu / gb:9.2f} {r.peak_rss_kib / 1024:13.1f}")
+        ratio = runs["ours"].wall / runs["baseline"].wall
+        rss = runs["ours"].peak_rss_kib / 1024
+        print(f"wall-time ratio ours/baseline: {ratio:.2f} (target <= 1.0, doing more: the read-back proof)")
+        print(f"our peak RSS: {rss:.1f} MiB (target <= 64 MiB)")
+        return 0 if ratio <= 1.0 and rss <= 64 else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
