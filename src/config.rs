@@ -1,4 +1,5 @@
-//! The TOML configuration: store, register, camera profile, wipe; checked before use.
+//! The TOML configuration: store, register, camera profile, wipe, access roles, retention;
+//! checked before use.
 //!
 //! One name per setting everywhere: the key in the file is the field name here, and every
 //! key is documented in `config/sentinel-dock.toml`. Unknown keys are refused, because a
@@ -75,6 +76,100 @@ pub struct Config {
     /// A slowed-down camera, for tests, demos and benchmarks (off by default).
     #[serde(default)]
     pub simulate: SimulateConfig,
+    /// Who may do what (R241-12): Unix user names per role.
+    #[serde(default)]
+    pub access: AccessConfig,
+    /// How long recordings are kept, and the brake on large purges.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// The head of the municipal police (and the mayor): every register command.
+    #[serde(default)]
+    pub head: Vec<String>,
+    /// Agents individually designated and authorised: consult, extract, attribute, hold...
+    #[serde(default)]
+    pub authorised: Vec<String>,
+    /// Technicians: the service's status (and scrub), never a recording.
+    #[serde(default)]
+    pub technicians: Vec<String>,
+}
+
+impl AccessConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let roles: [(&'static str, &Vec<String>); 3] = [
+            ("access.head", &self.head),
+            ("access.authorised", &self.authorised),
+            ("access.technicians", &self.technicians),
+        ];
+        let mut seen: Vec<(&str, &'static str)> = Vec::new();
+        for (key, users) in roles {
+            for user in users {
+                let plain = !user.is_empty()
+                    && user.len() <= 32
+                    && !user.starts_with('-')
+                    && user
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+                if !plain {
+                    return Err(ConfigError::Invalid {
+                        key,
+                        message: format!(
+                            "`{user}` is not a Unix user name (1 to 32 ASCII letters, digits, `_`, `-` or `.`)"
+                        ),
+                    });
+                }
+                if let Some((_, other)) = seen.iter().find(|(u, _)| u == user) {
+                    return Err(ConfigError::Invalid {
+                        key,
+                        message: format!(
+                            "user `{user}` is also listed in {other}: a user has one role, remove it from one list"
+                        ),
+                    });
+                }
+                seen.push((user, key));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[retention]`: when stored recordings are deleted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days a recording is kept after its end (30 since 2022; 180 under the earlier regime).
+    #[serde(default = "default_retention_days")]
+    pub days: u32,
+    /// The largest share of the store's recordings (in bytes) one purge may delete without
+    /// the head of service's explicit confirmation.
+    #[serde(default = "default_max_purge_share")]
+    pub max_purge_share: f64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            days: default_retention_days(),
+            max_purge_share: default_max_purge_share(),
+        }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    30
+}
+
+fn default_max_purge_share() -> f64 {
+    0.25
+}
+
+fn default_raid_overhead() -> f64 {
+    2.0
 }
 
 /// `[store]`: the RAID store.
@@ -86,6 +181,9 @@ pub struct StoreConfig {
     /// Free space that must remain after copying a camera's recordings.
     #[serde(default = "default_reserve")]
     pub reserve: ByteSize,
+    /// Raw disk bytes per byte stored (2.0 for RAID 1), for the storage forecasts.
+    #[serde(default = "default_raid_overhead")]
+    pub raid_overhead: f64,
 }
 
 /// `[register]`: the SQLite register.
@@ -348,6 +446,26 @@ impl Config {
                 "must be between 4 KiB and 64 MiB",
             ));
         }
+        if !(1.0..=16.0).contains(&self.store.raid_overhead) {
+            return Err(invalid(
+                "store.raid_overhead",
+                "must be between 1.0 (no redundancy) and 16.0; 2.0 for RAID 1, 1.5 for RAID 5 on 3 disks",
+            ));
+        }
+        if !(1..=3660).contains(&self.retention.days) {
+            return Err(invalid(
+                "retention.days",
+                "must be between 1 and 3660; the law asks 30 (180 under the earlier regime)",
+            ));
+        }
+        let share = self.retention.max_purge_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(invalid(
+                "retention.max_purge_share",
+                "must be a fraction above 0 and at most 1, e.g. 0.25",
+            ));
+        }
+        self.access.validate()?;
         if self.usb.vendor_id == 0 {
             return Err(invalid(
                 "usb.vendor_id",
@@ -486,6 +604,48 @@ mod tests {
     }
 
     #[test]
+    fn roles_and_retention_parse_and_default() {
+        let c = parse(MINIMAL).unwrap();
+        assert!(c.access.head.is_empty() && c.access.authorised.is_empty());
+        assert_eq!(c.retention.days, 30);
+        let c = parse(&format!(
+            "{MINIMAL}[access]\nhead = [\"chef\"]\nauthorised = [\"agent1\", \"agent2\"]\n[retention]\ndays = 180\n"
+        ))
+        .unwrap();
+        assert_eq!(c.access.authorised, ["agent1", "agent2"]);
+        assert_eq!(c.retention.days, 180);
+    }
+
+    #[test]
+    fn a_user_in_two_roles_is_refused_by_name() {
+        let err = parse(&format!(
+            "{MINIMAL}[access]\nhead = [\"chef\"]\ntechnicians = [\"chef\"]\n"
+        ))
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("chef") && text.contains("access.head"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_retention_and_overhead_are_named() {
+        let err = parse(&format!("{MINIMAL}[retention]\nmax_purge_share = 1.5\n")).unwrap_err();
+        assert!(
+            err.to_string().contains("retention.max_purge_share"),
+            "{err}"
+        );
+        let err = parse(&format!("{MINIMAL}[retention]\ndays = 0\n")).unwrap_err();
+        assert!(err.to_string().contains("retention.days"), "{err}");
+        let err =
+            parse(&MINIMAL.replace("[register]", "raid_overhead = 0.5\n[register]")).unwrap_err();
+        assert!(err.to_string().contains("store.raid_overhead"), "{err}");
+        let err = parse(&format!("{MINIMAL}[access]\nhead = [\"a b\"]\n")).unwrap_err();
+        assert!(err.to_string().contains("access.head"), "{err}");
+    }
+
+    #[test]
     fn usb_ids_are_read_in_hex_and_checked() {
         let c = parse(&format!(
             "{MINIMAL}[usb]\nvendor_id = 0x1d6b\nproduct_id = 0x0104\n"
@@ -523,6 +683,15 @@ mod documented_defaults {
         assert_eq!(c.store.reserve, default_reserve());
         assert_eq!(c.ingest.copy_buffer, default_copy_buffer());
         assert_eq!(c.wipe.mode, WipeMode::default());
+        assert_eq!(c.store.raid_overhead, default_raid_overhead());
+        assert_eq!(c.retention.days, default_retention_days());
+        assert_eq!(c.retention.max_purge_share, default_max_purge_share());
+        // Nobody is let in until the service names its people.
+        let none = Vec::<String>::new();
+        assert_eq!(
+            (&c.access.head, &c.access.authorised, &c.access.technicians),
+            (&none, &none, &none)
+        );
         assert_eq!(c.usb, UsbConfig::default());
         assert_eq!(c.ingest.max_parallel, default_max_parallel());
         let (dock, control, status) = (

@@ -3,6 +3,7 @@
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod control;
 pub mod digest;

@@ -1,17 +1,23 @@
-//! The SQLite register: cameras, ingest sessions, recordings and every state change.
+//! The SQLite register: cameras, ingest sessions, recordings and every state change; the
+//! perception register, holds and the audit chain live in their own modules.
 //!
 //! The register is the truth the daemon resumes from after a crash, so every state change
 //! is one committed transaction, in WAL mode with `synchronous=FULL` (durable per commit
-//! across power loss; `NORMAL` is not).
+//! across power loss; `NORMAL` is not). A collection and a wipe are traced in the audit
+//! chain inside the transaction that commits them.
 
+pub mod audit;
+pub mod holds;
+pub mod perception;
 mod schema;
+pub mod stored;
 mod usage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use crate::digest::Digests;
 
@@ -44,6 +50,22 @@ pub enum RegisterError {
     /// A query failed (disk full, file locked, corrupt database...).
     #[error("register query failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A migration left rows pointing at rows that do not exist; nothing was changed.
+    #[error(
+        "upgrading the register's schema would leave {dangling} rows pointing at missing rows; nothing was changed (restore a backup, or report the register's state)"
+    )]
+    Migration {
+        /// Rows found by `PRAGMA foreign_key_check`.
+        dangling: i64,
+    },
+    /// The audit chain does not hold, so an operation that would hide it was refused.
+    #[error(
+        "the audit chain is broken ({problems}); nothing was expired: investigate with `sentinel-dockctl audit verify`"
+    )]
+    ChainBroken {
+        /// What `audit::verify` found.
+        problems: String,
+    },
     /// A stored value does not parse (the database was edited by hand?).
     #[error("register row {table}#{id} holds an unreadable {column}: `{value}`")]
     Corrupt {
@@ -69,6 +91,8 @@ pub enum RecordingState {
     Quarantined,
     /// Confirmed, then removed from the camera.
     Wiped,
+    /// Deleted from the store at the end of its retention; the row and its hashes stay.
+    Purged,
 }
 
 impl RecordingState {
@@ -79,15 +103,18 @@ impl RecordingState {
             RecordingState::Confirmed => "confirmed",
             RecordingState::Quarantined => "quarantined",
             RecordingState::Wiped => "wiped",
+            RecordingState::Purged => "purged",
         }
     }
 
-    fn parse(text: &str) -> Option<RecordingState> {
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<RecordingState> {
         Some(match text {
             "discovered" => RecordingState::Discovered,
             "confirmed" => RecordingState::Confirmed,
             "quarantined" => RecordingState::Quarantined,
             "wiped" => RecordingState::Wiped,
+            "purged" => RecordingState::Purged,
             _ => return None,
         })
     }
@@ -206,6 +233,13 @@ pub fn format_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// Parses a time as the register holds it (any RFC 3339 time is accepted).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 impl Register {
     /// Opens (creating if needed) the register and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Register, RegisterError> {
@@ -229,6 +263,15 @@ impl Register {
             .map_err(open_err)?;
         schema::migrate(&mut conn)?;
         Ok(Register { conn })
+    }
+
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// an audit entry reads the chain's head and appends after it, and no other writer
+    /// may append in between.
+    pub fn write(&mut self) -> Result<Transaction<'_>, RegisterError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
     /// Records that a camera was seen, creating it on first sight.
@@ -331,7 +374,8 @@ impl Register {
         Ok(id)
     }
 
-    /// Commits a proven copy: the recording becomes `confirmed` or `quarantined` with its facts.
+    /// Commits a proven copy: the recording becomes `confirmed` or `quarantined` with its
+    /// facts, and its collection is traced in the audit chain in the same transaction.
     pub fn record_stored(
         &mut self,
         id: RecordingId,
@@ -340,7 +384,8 @@ impl Register {
         facts: &StoredFacts,
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
-        let tx = self.conn.transaction()?;
+        let now = at;
+        let tx = self.write()?;
         let at = format_time(at);
         let video = facts.video.as_ref();
         let sidecar = facts.sidecar.as_ref();
@@ -391,11 +436,13 @@ impl Register {
         )?;
         let detail = facts.reasons.join("; ");
         insert_event(&tx, id, Some(session), &at, state, &detail)?;
+        audit::append(&tx, &collection_entry(&tx, id, session, state, facts)?, now)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// Records a state change with no new facts (e.g. `wiped`), with a detail for the trace.
+    /// Records a state change with no new facts (e.g. `wiped`), with a detail for the
+    /// trace; a wipe is also traced in the audit chain, in the same transaction.
     pub fn record_state(
         &mut self,
         id: RecordingId,
@@ -404,13 +451,24 @@ impl Register {
         detail: &str,
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
-        let tx = self.conn.transaction()?;
+        let now = at;
+        let tx = self.write()?;
         let at = format_time(at);
         tx.execute(
             "UPDATE recordings SET state = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, state.as_str(), at],
         )?;
         insert_event(&tx, id, Some(session), &at, state, detail)?;
+        if state == RecordingState::Wiped {
+            let (camera, stem) = camera_and_stem(&tx, id)?;
+            let entry = audit::NewEntry::new(
+                audit::SERVICE_AUTHOR,
+                audit::Action::Wipe,
+                format!("camera {camera}, ingest session {session}, register id {id}: {detail}"),
+            )
+            .about(&[stem]);
+            audit::append(&tx, &entry, now)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -457,8 +515,53 @@ impl Register {
     }
 }
 
+/// The audit entry of a collection: the recording, its state, hashes and stored paths.
+fn collection_entry(
+    tx: &Transaction<'_>,
+    id: RecordingId,
+    session: SessionId,
+    state: RecordingState,
+    facts: &StoredFacts,
+) -> Result<audit::NewEntry, RegisterError> {
+    let (camera, stem) = camera_and_stem(tx, id)?;
+    let mut details = format!(
+        "camera {camera}, ingest session {session}, register id {id}: stored {}",
+        state.as_str()
+    );
+    for (what, file) in [("video", &facts.video), ("sidecar", &facts.sidecar)] {
+        if let Some(f) = file {
+            details.push_str(&format!(
+                "; {what} {} ({} bytes, sha256 {}, blake3 {})",
+                f.path,
+                f.size,
+                f.digests.sha256_hex(),
+                f.digests.blake3_hex()
+            ));
+        }
+    }
+    if !facts.reasons.is_empty() {
+        details.push_str(&format!("; reasons: {}", facts.reasons.join("; ")));
+    }
+    Ok(
+        audit::NewEntry::new(audit::SERVICE_AUTHOR, audit::Action::Collection, details)
+            .about(&[stem]),
+    )
+}
+
+/// A recording's camera and stem, as the audit entries name it.
+pub(crate) fn camera_and_stem(
+    conn: &Connection,
+    id: RecordingId,
+) -> Result<(String, String), RegisterError> {
+    Ok(conn.query_row(
+        "SELECT camera, stem FROM recordings WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 fn insert_event(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     recording: RecordingId,
     session: Option<SessionId>,
     at: &str,
@@ -548,154 +651,4 @@ impl RawRow {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::digest::Hasher;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().expect("test time")
-    }
-
-    fn facts(path: &str) -> StoredFacts {
-        let mut h = Hasher::new();
-        h.update(b"video");
-        StoredFacts {
-            end: Some(at("2018-03-12T14:31:00Z")),
-            prerecord_secs: Some(10),
-            duration_secs: Some(45.0),
-            video: Some(FileFacts {
-                size: 5,
-                digests: h.finish(),
-                path: path.into(),
-            }),
-            sidecar: None,
-            gps: GpsSummary {
-                fixes: 3,
-                no_fix: 1,
-                first: Some((at("2018-03-12T14:30:16Z"), 45.04, 5.05)),
-                last: Some((at("2018-03-12T14:30:18Z"), 45.05, 5.06)),
-                bbox: Some((45.04, 45.05, 5.05, 5.06)),
-            },
-            flags: vec!["fix out of window".into()],
-            reasons: vec![],
-        }
-    }
-
-    #[test]
-    fn a_recording_goes_discovered_confirmed_wiped_with_one_event_each() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("register.sqlite");
-        let mut reg = Register::open(&path).unwrap();
-        let cam = CameraIdentity {
-            serial: "SNTL-00042".into(),
-            model: Some("BWC2".into()),
-            firmware: None,
-        };
-        let now = at("2026-11-26T06:00:00Z");
-        reg.upsert_camera(&cam, now).unwrap();
-        let session = reg
-            .begin_session("SNTL-00042", "/dev/sdb", "sentinel-v1", now)
-            .unwrap();
-        let stem = "SNTL-00042_20180312_143015_0001";
-        let id = reg
-            .insert_discovered(session, "SNTL-00042", stem, at("2018-03-12T14:30:15Z"), now)
-            .unwrap();
-        reg.record_stored(
-            id,
-            session,
-            RecordingState::Confirmed,
-            &facts("recordings/x.MP4"),
-            now,
-        )
-        .unwrap();
-        reg.record_state(id, session, RecordingState::Wiped, "", now)
-            .unwrap();
-        reg.finish_session(session, "complete", now).unwrap();
-        drop(reg);
-
-        // Reopened: the facts survived, and the migration is not applied twice.
-        let reg = Register::open(&path).unwrap();
-        let rows = reg.recordings_by_stem("SNTL-00042", stem).unwrap();
-        assert_eq!(rows.len(), 1);
-        let row = &rows[0];
-        assert_eq!(row.state, RecordingState::Wiped);
-        assert_eq!(row.video.as_ref().unwrap().path, "recordings/x.MP4");
-        assert_eq!(
-            row.video.as_ref().unwrap().digests,
-            facts("").video.unwrap().digests
-        );
-        assert_eq!(row.flags, vec!["fix out of window".to_string()]);
-        let states: Vec<_> = reg.events(id).unwrap().into_iter().map(|e| e.1).collect();
-        assert_eq!(states, ["discovered", "confirmed", "wiped"]);
-    }
-
-    #[test]
-    fn dock_events_are_kept_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
-        reg.record_dock_event("S", DockEvent::Docked, "S", at("2026-11-26T06:00:00Z"))
-            .unwrap();
-        reg.record_dock_event("S", DockEvent::Undocked, "S", at("2026-11-26T06:05:00Z"))
-            .unwrap();
-        let events: Vec<_> = reg
-            .dock_events("S")
-            .unwrap()
-            .into_iter()
-            .map(|e| e.0)
-            .collect();
-        assert_eq!(events, ["docked", "undocked"]);
-    }
-
-    #[test]
-    fn durability_pragmas_are_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
-        let sync: i64 = reg
-            .conn
-            .query_row("PRAGMA synchronous", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(sync, 2, "synchronous must be FULL");
-        let mode: String = reg
-            .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-    }
-
-    #[test]
-    fn a_newer_schema_is_refused_with_advice() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.sqlite");
-        let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
-            .unwrap();
-        drop(conn);
-        let err = Register::open(&path).err().expect("must refuse");
-        assert!(err.to_string().contains("newer"), "{err}");
-    }
-
-    #[test]
-    fn an_unknown_state_written_by_hand_is_reported_not_trusted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
-        let now = at("2026-11-26T06:00:00Z");
-        reg.upsert_camera(
-            &CameraIdentity {
-                serial: "S".into(),
-                ..Default::default()
-            },
-            now,
-        )
-        .unwrap();
-        let s = reg.begin_session("S", "src", "p", now).unwrap();
-        let id = reg.insert_discovered(s, "S", "stem", now, now).unwrap();
-        reg.conn
-            .execute(
-                "UPDATE recordings SET flags = 'nonsense' WHERE id = ?1",
-                [id],
-            )
-            .unwrap();
-        let err = reg.recording(id).unwrap_err();
-        assert!(err.to_string().contains("flags"), "{err}");
-    }
-}
+mod tests;

@@ -89,6 +89,164 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX dock_events_by_camera ON dock_events(camera, at);
     "#,
+    // 3: recordings may become `purged`. SQLite cannot alter a CHECK, so the table is
+    // rebuilt (https://sqlite.org/lang_altertable.html, "other kinds of table schema
+    // changes"); `migrate` turns foreign keys off around it and checks them before commit.
+    // The state stays in one column because the register is the truth: a purged recording
+    // keeps its row, hashes and paths, and every reader sees its state without a join.
+    r#"
+    CREATE TABLE recordings_rebuilt (
+        id              INTEGER PRIMARY KEY,
+        camera          TEXT NOT NULL REFERENCES cameras(serial),
+        stem            TEXT NOT NULL,
+        session         INTEGER NOT NULL REFERENCES sessions(id),
+        state           TEXT NOT NULL CHECK (state IN
+                            ('discovered', 'confirmed', 'quarantined', 'wiped', 'purged')),
+        start_utc       TEXT NOT NULL,
+        end_utc         TEXT,
+        prerecord_secs  INTEGER,
+        duration_secs   REAL,
+        video_size      INTEGER,
+        video_blake3    TEXT,
+        video_sha256    TEXT,
+        video_path      TEXT,
+        sidecar_size    INTEGER,
+        sidecar_blake3  TEXT,
+        sidecar_sha256  TEXT,
+        sidecar_path    TEXT,
+        gps_fixes       INTEGER,
+        gps_no_fix      INTEGER,
+        gps_first_at    TEXT,
+        gps_first_lat   REAL,
+        gps_first_lon   REAL,
+        gps_last_at     TEXT,
+        gps_last_lat    REAL,
+        gps_last_lon    REAL,
+        gps_min_lat     REAL,
+        gps_max_lat     REAL,
+        gps_min_lon     REAL,
+        gps_max_lon     REAL,
+        flags           TEXT NOT NULL DEFAULT '[]',
+        reasons         TEXT NOT NULL DEFAULT '[]',
+        discovered_at   TEXT NOT NULL,
+        updated_at      TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO recordings_rebuilt (id, camera, stem, session, state, start_utc, end_utc,
+        prerecord_secs, duration_secs, video_size, video_blake3, video_sha256, video_path,
+        sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path, gps_fixes, gps_no_fix,
+        gps_first_at, gps_first_lat, gps_first_lon, gps_last_at, gps_last_lat, gps_last_lon,
+        gps_min_lat, gps_max_lat, gps_min_lon, gps_max_lon, flags, reasons, discovered_at,
+        updated_at)
+    SELECT id, camera, stem, session, state, start_utc, end_utc,
+        prerecord_secs, duration_secs, video_size, video_blake3, video_sha256, video_path,
+        sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path, gps_fixes, gps_no_fix,
+        gps_first_at, gps_first_lat, gps_first_lon, gps_last_at, gps_last_lat, gps_last_lon,
+        gps_min_lat, gps_max_lat, gps_min_lon, gps_max_lon, flags, reasons, discovered_at,
+        updated_at
+    FROM recordings;
+    DROP TABLE recordings;
+    ALTER TABLE recordings_rebuilt RENAME TO recordings;
+    CREATE INDEX recordings_by_stem ON recordings(camera, stem);
+    CREATE INDEX recordings_by_start ON recordings(start_utc);
+    "#,
+    // 4: the perception register: agents, enrolled cameras, who was issued which camera
+    // when, and to whom each recording is attributed.
+    r#"
+    CREATE TABLE agents (
+        matricule   TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        brigade     TEXT NOT NULL,
+        unix_user   TEXT UNIQUE,
+        added_at    TEXT NOT NULL,
+        added_by    TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE enrolments (
+        serial       TEXT PRIMARY KEY,
+        model        TEXT,
+        enrolled_at  TEXT NOT NULL,
+        enrolled_by  TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'in-service'
+                         CHECK (state IN ('in-service', 'withdrawn'))
+    ) STRICT;
+
+    CREATE TABLE assignments (
+        id           INTEGER PRIMARY KEY,
+        camera       TEXT NOT NULL REFERENCES enrolments(serial),
+        agent        TEXT NOT NULL REFERENCES agents(matricule),
+        issued_at    TEXT NOT NULL,
+        issued_by    TEXT NOT NULL,
+        returned_at  TEXT,
+        returned_by  TEXT
+    ) STRICT;
+    CREATE INDEX assignments_by_camera ON assignments(camera, issued_at);
+    CREATE INDEX assignments_by_agent ON assignments(agent, issued_at);
+
+    CREATE TABLE attributions (
+        id             INTEGER PRIMARY KEY,
+        recording      INTEGER NOT NULL REFERENCES recordings(id),
+        agent          TEXT NOT NULL REFERENCES agents(matricule),
+        kind           TEXT NOT NULL CHECK (kind IN ('automatic', 'manual')),
+        assignment     INTEGER REFERENCES assignments(id),
+        attributed_by  TEXT NOT NULL,
+        attributed_at  TEXT NOT NULL,
+        reason         TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    CREATE INDEX attributions_by_recording ON attributions(recording, id);
+    "#,
+    // 5: holds: a recording kept past its retention for a procedure.
+    r#"
+    CREATE TABLE holds (
+        id              INTEGER PRIMARY KEY,
+        recording       INTEGER NOT NULL REFERENCES recordings(id),
+        procedure_ref   TEXT NOT NULL,
+        placed_by       TEXT NOT NULL,
+        placed_at       TEXT NOT NULL,
+        reason          TEXT NOT NULL DEFAULT '',
+        released_by     TEXT,
+        released_at     TEXT,
+        release_reason  TEXT
+    ) STRICT;
+    CREATE UNIQUE INDEX holds_active ON holds(recording, procedure_ref)
+        WHERE released_at IS NULL;
+    "#,
+    // 6: the audit register: append-only and hash-chained. The triggers stop accidents
+    // (an UPDATE or DELETE by hand), not an attacker: the chain and the head logged to the
+    // journal are what detect a rewrite. Only expiry deletes, while `audit_expiring` holds
+    // a row inside its own transaction.
+    r#"
+    CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        purpose     TEXT NOT NULL DEFAULT '',
+        recipients  TEXT NOT NULL DEFAULT '',
+        recordings  TEXT NOT NULL DEFAULT '[]',
+        details     TEXT NOT NULL DEFAULT '',
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_action ON audit(action, at);
+
+    CREATE TABLE audit_anchor (
+        id                 INTEGER PRIMARY KEY CHECK (id = 1),
+        last_dropped_seq   INTEGER NOT NULL,
+        last_dropped_hash  TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE audit_expiring (id INTEGER PRIMARY KEY CHECK (id = 1)) STRICT;
+
+    CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit register is append-only');
+    END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        WHEN NOT EXISTS (SELECT 1 FROM audit_expiring)
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit register is append-only; entries leave only by expiry');
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -103,11 +261,86 @@ pub fn migrate(conn: &mut Connection) -> Result<(), RegisterError> {
             supported: CURRENT_VERSION,
         });
     }
+    if found == CURRENT_VERSION {
+        return Ok(());
+    }
+    // A table rebuild drops a table others refer to; foreign keys cannot be switched off
+    // inside a transaction, so they are off around it and checked before the commit.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply(conn, found);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    applied
+}
+
+fn apply(conn: &mut Connection, found: u32) -> Result<(), RegisterError> {
     let tx = conn.transaction()?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as u32 + 1)?;
     }
+    let dangling: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if dangling > 0 {
+        return Err(RegisterError::Migration { dangling });
+    }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A register written by the first release (schema 2) keeps every row through the
+    /// rebuild of `recordings`, and its foreign keys still hold.
+    #[test]
+    fn a_version_2_register_upgrades_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("{}{}", MIGRATIONS[0], MIGRATIONS[1]))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys=ON;
+             INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+             INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
+             INSERT INTO recordings (id, camera, stem, session, state, start_utc, video_size,
+                                     discovered_at, updated_at)
+                 VALUES (3, 'S', 'S_20180312_143015_0001', 7, 'wiped', 't', 42, 't', 't');
+             INSERT INTO recording_events (recording, session, at, state) VALUES (3, 7, 't', 'wiped');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, CURRENT_VERSION);
+        let (stem, size): (String, i64) = conn
+            .query_row(
+                "SELECT stem, video_size FROM recordings WHERE id = 3",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((stem.as_str(), size), ("S_20180312_143015_0001", 42));
+        conn.execute("UPDATE recordings SET state = 'purged' WHERE id = 3", [])
+            .unwrap();
+        let fk: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(fk, "foreign keys are back on after the migration");
+        let dangling: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+        // Still refused: a state nobody knows.
+        assert!(
+            conn.execute("UPDATE recordings SET state = 'gone' WHERE id = 3", [])
+                .is_err()
+        );
+    }
 }

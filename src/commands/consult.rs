@@ -1,0 +1,105 @@
+//! `consult`: a recording opened read-only for an authorised caller, traced first.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+
+use serde_json::json;
+
+use super::access::Actor;
+use super::cli::{ConsultArgs, Purpose};
+use super::recordings::{one_line, resolve, store_file};
+use super::{CommandError, Context, Reply};
+use crate::register::audit::{self, Action, NewEntry};
+
+/// What the caller is told when footage is seen for training.
+pub const ANONYMISE: &str =
+    "training use: the footage must be anonymised (faces, voices, plates) before it is shown";
+
+/// `consult --purpose P --reason TEXT RECORDING`: the audit entry is committed, then the
+/// stored video is opened read-only and handed back (the socket passes the descriptor).
+pub fn consult(
+    ctx: &mut Context<'_>,
+    actor: &Actor,
+    a: &ConsultArgs,
+) -> Result<Reply, CommandError> {
+    let reason = one_line("--reason", &a.reason)?;
+    let now = ctx.clock.now();
+    let tx = ctx.register.write()?;
+    let r = resolve(&tx, &a.recording)?;
+    let video = match (&r.video, r.in_store()) {
+        (Some(v), true) => v.clone(),
+        _ => {
+            return Err(CommandError::Invalid(format!(
+                "{} has no video in the store (state {}): nothing to consult",
+                r.stem,
+                r.state.as_str()
+            )));
+        }
+    };
+    let mut details = format!(
+        "register id {}, camera {}, video {} (sha256 {}); reason: {reason}",
+        r.id,
+        r.camera,
+        video.path,
+        video.digests.sha256_hex()
+    );
+    if a.purpose == Purpose::Training {
+        details.push_str(&format!("; {ANONYMISE}"));
+    }
+    let entry = NewEntry {
+        purpose: a.purpose.as_str().to_string(),
+        recipients: actor.author.clone(),
+        ..NewEntry::new(&actor.author, Action::Consultation, details)
+    }
+    .about(std::slice::from_ref(&r.stem));
+    let traced = audit::append(&tx, &entry, now)?;
+    tx.commit()?;
+
+    // Traced and committed: only now is anything read from the store.
+    let opened = store_file(ctx.store, &video.path).and_then(|path| {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|source| CommandError::Io {
+                what: "opening the stored video".into(),
+                path,
+                source,
+            })
+    });
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) => {
+            let why = format!("consultation #{} of {} failed: {e}", traced.seq, r.stem);
+            let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&[r.stem]);
+            let tx = ctx.register.write()?;
+            audit::append(&tx, &failure, ctx.clock.now())?;
+            tx.commit()?;
+            return Err(e);
+        }
+    };
+    let mut message = format!(
+        "{}: opened read-only for {} (audit entry #{}); sha256 {}",
+        r.stem,
+        a.purpose.as_str(),
+        traced.seq,
+        video.digests.sha256_hex()
+    );
+    if a.purpose == Purpose::Training {
+        message.push_str(&format!("\n{ANONYMISE}"));
+    }
+    Ok(Reply {
+        message,
+        data: json!({
+            "recording": r.stem,
+            "register_id": r.id,
+            "audit_seq": traced.seq,
+            "purpose": a.purpose,
+            "size": video.size,
+            "sha256": video.digests.sha256_hex(),
+            "anonymise": a.purpose == Purpose::Training,
+        }),
+        file: Some(file),
+        success: true,
+    })
+}

@@ -1,0 +1,155 @@
+//! What operators ask of the daemon through `sentinel-dockctl`: the perception register,
+//! consultation, extraction, holds, retention, the audit register and the reports.
+//!
+//! Each command is one function `(context, caller, args) -> Result<Reply, CommandError>`;
+//! [`run`] checks the caller's role first (a refusal is traced, design invariant 4), then
+//! calls it. The daemon's socket only has to turn a request into a [`Command`] and a
+//! [`Caller`], call [`run`], and send the [`Reply`] back (with its file, if any).
+
+pub mod access;
+mod audit;
+mod bag;
+pub mod cli;
+mod consult;
+mod daily;
+mod extract;
+mod holds;
+mod perception;
+mod perception_print;
+mod purge;
+mod recordings;
+mod report;
+mod table;
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::register::{Register, RegisterError};
+use crate::store::Store;
+
+pub use access::Role;
+pub use cli::Command;
+pub use daily::{AUDIT_RETENTION, daily};
+pub use perception::attribute_pending;
+pub use purge::{PurgePlan, plan_purge, purge_due};
+
+/// Who is asking, as the kernel told the daemon (SO_PEERCRED) and the password database
+/// named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's uid.
+    pub uid: u32,
+    /// The caller's Unix user name.
+    pub user: String,
+}
+
+/// What a command works on: the daemon's register, store, configuration and clock.
+pub struct Context<'a> {
+    /// The register, owned by the daemon.
+    pub register: &'a mut Register,
+    /// The store.
+    pub store: &'a Store,
+    /// The configuration in force.
+    pub config: &'a Config,
+    /// The time.
+    pub clock: &'a dyn Clock,
+}
+
+/// What a command answers.
+#[derive(Debug)]
+pub struct Reply {
+    /// What `sentinel-dockctl` prints (in the format asked for, when there is one).
+    pub message: String,
+    /// The same facts for a program.
+    pub data: serde_json::Value,
+    /// A recording opened read-only, for the socket to pass as a file descriptor.
+    pub file: Option<File>,
+    /// False when the command ran but found something wrong (`audit verify` on a broken
+    /// chain): `sentinel-dockctl` then exits non-zero.
+    pub success: bool,
+}
+
+impl Reply {
+    fn ok(message: String, data: serde_json::Value) -> Reply {
+        Reply {
+            message,
+            data,
+            file: None,
+            success: true,
+        }
+    }
+}
+
+/// Why a command did nothing (or stopped); each message names the thing and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The caller's role does not allow the command; the refusal is in the audit register.
+    #[error(
+        "user `{user}` may not run `{command}`: it needs the role {needed}. The refusal is recorded in the audit register"
+    )]
+    Refused {
+        /// The caller.
+        user: String,
+        /// The command.
+        command: String,
+        /// The roles that may, and where they are configured.
+        needed: String,
+    },
+    /// The request cannot be carried out as given.
+    #[error("{0}")]
+    Invalid(String),
+    /// The register failed.
+    #[error("register: {0}")]
+    Register(#[from] RegisterError),
+    /// A file could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The file or folder.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+impl From<rusqlite::Error> for CommandError {
+    fn from(e: rusqlite::Error) -> CommandError {
+        CommandError::Register(RegisterError::Sql(e))
+    }
+}
+
+/// Checks the caller's role, then runs the command (a refusal is traced before it is
+/// returned).
+pub fn run(
+    ctx: &mut Context<'_>,
+    caller: &Caller,
+    command: &Command,
+) -> Result<Reply, CommandError> {
+    use cli::{AgentCommand, AuditCommand, CameraCommand, RegisterCommand};
+    let actor = access::authorise(
+        ctx,
+        caller,
+        command.name(),
+        access::roles_for(command),
+        &command.recordings(),
+    )?;
+    match command {
+        Command::Agent(AgentCommand::Add(a)) => perception::agent_add(ctx, &actor, a),
+        Command::Camera(CameraCommand::Enroll(a)) => perception::camera_enroll(ctx, &actor, a),
+        Command::Issue(a) => perception::issue(ctx, &actor, a),
+        Command::Return(a) => perception::return_camera(ctx, &actor, a),
+        Command::Attribute(a) => perception::attribute(ctx, &actor, a),
+        Command::Consult(a) => consult::consult(ctx, &actor, a),
+        Command::Extract(a) => extract::extract(ctx, &actor, a),
+        Command::Hold(a) => holds::hold(ctx, &actor, a),
+        Command::Release(a) => holds::release(ctx, &actor, a),
+        Command::Purge(a) => purge::purge(ctx, &actor, a),
+        Command::Audit(AuditCommand::Verify(a)) => audit::verify(ctx, &actor, a),
+        Command::Report(a) => report::report(ctx, &actor, a),
+        Command::Forecast(a) => report::forecast(ctx, &actor, a),
+        Command::Register(RegisterCommand::Print(a)) => perception::print(ctx, &actor, a),
+    }
+}

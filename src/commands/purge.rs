@@ -1,0 +1,328 @@
+//! Retention: recordings whose time is up are deleted from the store, unless on hold, each
+//! deletion traced with its hashes. A purge larger than `retention.max_purge_share` of the
+//! store stops and waits for the head of service: the big deletion incidents in this field
+//! came from one wrong click or setting.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::access::{self, Actor};
+use super::cli::{Format, PurgeArgs};
+use super::recordings::store_file;
+use super::table::Table;
+use super::{CommandError, Context, Reply};
+use crate::config::Config;
+use crate::events;
+use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
+use crate::register::stored::{self, StoredRecording};
+use crate::register::{RegisterError, format_time, holds};
+
+/// What a purge would delete now, and what it keeps because of holds.
+#[derive(Debug, Clone)]
+pub struct PurgePlan {
+    /// Recordings ending before this are past their retention.
+    pub cutoff: DateTime<Utc>,
+    /// Past their retention and not held: to delete.
+    pub delete: Vec<StoredRecording>,
+    /// Past their retention but held: kept, with their procedures.
+    pub held: Vec<(StoredRecording, Vec<String>)>,
+    /// Bytes to delete.
+    pub bytes: u64,
+    /// Bytes of every recording in the store.
+    pub store_bytes: u64,
+}
+
+impl PurgePlan {
+    /// The share of the store's recordings (in bytes) the purge deletes.
+    pub fn share(&self) -> f64 {
+        if self.store_bytes == 0 {
+            0.0
+        } else {
+            self.bytes as f64 / self.store_bytes as f64
+        }
+    }
+
+    /// Whether it needs the head of service's confirmation.
+    pub fn needs_confirmation(&self, config: &Config) -> bool {
+        self.share() > config.retention.max_purge_share
+    }
+}
+
+/// Works out what a purge at `now` would delete.
+pub fn plan_purge(
+    conn: &Connection,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<PurgePlan, RegisterError> {
+    let cutoff = now - Duration::days(i64::from(config.retention.days));
+    let mut plan = PurgePlan {
+        cutoff,
+        delete: Vec::new(),
+        held: Vec::new(),
+        bytes: 0,
+        store_bytes: stored::in_store(conn)?
+            .iter()
+            .map(StoredRecording::bytes)
+            .sum(),
+    };
+    for r in stored::expired(conn, cutoff)? {
+        let procedures: Vec<String> = holds::active(conn, r.id)?
+            .into_iter()
+            .map(|h| h.procedure)
+            .collect();
+        if procedures.is_empty() {
+            plan.bytes += r.bytes();
+            plan.delete.push(r);
+        } else {
+            plan.held.push((r, procedures));
+        }
+    }
+    Ok(plan)
+}
+
+/// `purge [--dry-run] [--confirm COUNT]`
+pub fn purge(ctx: &mut Context<'_>, actor: &Actor, a: &PurgeArgs) -> Result<Reply, CommandError> {
+    let plan = plan_purge(ctx.register.connection(), ctx.config, ctx.clock.now())?;
+    if a.dry_run {
+        return Ok(Reply::ok(
+            describe(&plan, ctx.config),
+            plan_json(&plan, false),
+        ));
+    }
+    if plan.needs_confirmation(ctx.config) {
+        let Some(count) = a.confirm else {
+            return Err(CommandError::Invalid(format!(
+                "this purge would delete {} recordings, {:.0}% of the store, more than retention.max_purge_share ({:.0}%): nothing was deleted. Check the list with `sentinel-dockctl purge --dry-run`; the head of service confirms with `sentinel-dockctl purge --confirm {}`",
+                plan.delete.len(),
+                plan.share() * 100.0,
+                ctx.config.retention.max_purge_share * 100.0,
+                plan.delete.len()
+            )));
+        };
+        access::require(ctx, actor, "purge --confirm", access::HEAD_ONLY)?;
+        if count != plan.delete.len() {
+            return Err(CommandError::Invalid(format!(
+                "--confirm {count} does not match the {} recordings to delete now: nothing was deleted; look again with --dry-run",
+                plan.delete.len()
+            )));
+        }
+    }
+    let done = execute(ctx, &actor.author, &plan)?;
+    Ok(Reply::ok(done.0, done.1))
+}
+
+/// The daemon's daily purge: deletes what is due unless the brake applies, in which case
+/// it logs and waits for the head of service.
+pub fn purge_due(ctx: &mut Context<'_>) -> Result<Reply, CommandError> {
+    let plan = plan_purge(ctx.register.connection(), ctx.config, ctx.clock.now())?;
+    if plan.needs_confirmation(ctx.config) {
+        let message = format!(
+            "daily purge stopped: {} recordings ({:.0}% of the store) are due, more than retention.max_purge_share; the head of service must confirm with `sentinel-dockctl purge --confirm {}`",
+            plan.delete.len(),
+            plan.share() * 100.0,
+            plan.delete.len()
+        );
+        tracing::warn!(
+            message_id = events::PURGE.id,
+            event = events::PURGE.name,
+            "{message}"
+        );
+        return Ok(Reply {
+            success: false,
+            ..Reply::ok(message, plan_json(&plan, false))
+        });
+    }
+    let (message, data) = execute(ctx, SERVICE_AUTHOR, &plan)?;
+    Ok(Reply::ok(message, data))
+}
+
+/// Deletes each recording of the plan: the register commits `purged` and the audit entry
+/// first, then the files go (a crash between leaves files that the next purge removes).
+fn execute(
+    ctx: &mut Context<'_>,
+    author: &str,
+    plan: &PurgePlan,
+) -> Result<(String, serde_json::Value), CommandError> {
+    let mut deleted = Vec::new();
+    let mut problems = Vec::new();
+    for r in &plan.delete {
+        if !commit_deletion(ctx, author, r, plan.cutoff)? {
+            continue; // held or changed since the plan: kept
+        }
+        if let Err(e) = remove_files(ctx, r) {
+            problems.push(format!("{}: {e}", r.stem));
+        }
+        deleted.push(r.stem.clone());
+    }
+    for r in stored::purged(ctx.register.connection())? {
+        if let Err(e) = remove_files(ctx, &r) {
+            problems.push(format!("{}: {e}", r.stem));
+        }
+    }
+    let message = format!(
+        "{} recording(s) deleted ({} bytes), {} kept on hold{}",
+        deleted.len(),
+        plan.bytes,
+        plan.held.len(),
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!("; files not removed: {}", problems.join("; "))
+        }
+    );
+    tracing::info!(
+        message_id = events::PURGE.id,
+        event = events::PURGE.name,
+        "{message}"
+    );
+    let mut data = plan_json(plan, true);
+    data["deleted"] = json!(deleted);
+    data["problems"] = json!(problems);
+    Ok((message, data))
+}
+
+/// One transaction: still due and not held → `purged` and its deletion entry.
+fn commit_deletion(
+    ctx: &mut Context<'_>,
+    author: &str,
+    r: &StoredRecording,
+    cutoff: DateTime<Utc>,
+) -> Result<bool, CommandError> {
+    let now = ctx.clock.now();
+    let days = ctx.config.retention.days;
+    let tx = ctx.register.write()?;
+    let current = stored::by_id(&tx, r.id)?;
+    if !current.is_some_and(|c| c.in_store()) || !holds::active(&tx, r.id)?.is_empty() {
+        return Ok(false);
+    }
+    let mut details = format!(
+        "register id {}, camera {}, ended {} (retention {days} days: before {}) deleted from the store",
+        r.id,
+        r.camera,
+        format_time(r.end.unwrap_or(r.start)),
+        format_time(cutoff)
+    );
+    for (what, f) in [("video", &r.video), ("sidecar", &r.sidecar)] {
+        if let Some(f) = f {
+            details.push_str(&format!(
+                "; {what} {} ({} bytes, sha256 {}, blake3 {})",
+                f.path,
+                f.size,
+                f.digests.sha256_hex(),
+                f.digests.blake3_hex()
+            ));
+        }
+    }
+    stored::mark_purged(&tx, r.id, &format!("retention of {days} days over"), now)?;
+    let entry = NewEntry {
+        purpose: "retention".into(),
+        ..NewEntry::new(author, Action::Deletion, details)
+    }
+    .about(std::slice::from_ref(&r.stem));
+    audit::append(&tx, &entry, now)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Removes a purged recording's files that are still there, and makes the removal durable.
+fn remove_files(ctx: &Context<'_>, r: &StoredRecording) -> Result<(), CommandError> {
+    for f in [&r.video, &r.sidecar].into_iter().flatten() {
+        let path = store_file(ctx.store, &f.path)?;
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(CommandError::Io {
+                    what: "removing".into(),
+                    path,
+                    source,
+                });
+            }
+        }
+        if let Some(folder) = path.parent() {
+            sync_and_prune(folder, ctx.store.root()).map_err(|source| CommandError::Io {
+                what: "syncing the folder".into(),
+                path: folder.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs a folder after a removal; removes it when empty (serial, then day folder) and
+/// fsyncs its parent, never above the store's areas.
+fn sync_and_prune(folder: &Path, root: &Path) -> io::Result<()> {
+    fs::File::open(folder)?.sync_all()?;
+    let mut dir = folder.to_path_buf();
+    for _ in 0..2 {
+        let Some(parent) = dir.parent().map(Path::to_path_buf) else {
+            break;
+        };
+        if parent == root || !dir.starts_with(root) || fs::remove_dir(&dir).is_err() {
+            break;
+        }
+        fs::File::open(&parent)?.sync_all()?;
+        dir = parent;
+    }
+    Ok(())
+}
+
+fn describe(plan: &PurgePlan, config: &Config) -> String {
+    let mut t = Table::new(&["recording", "camera", "ended", "bytes", "action"]);
+    for r in &plan.delete {
+        t.push(vec![
+            r.stem.clone(),
+            r.camera.clone(),
+            format_time(r.end.unwrap_or(r.start)),
+            r.bytes().to_string(),
+            "delete".into(),
+        ]);
+    }
+    for (r, procedures) in &plan.held {
+        t.push(vec![
+            r.stem.clone(),
+            r.camera.clone(),
+            format_time(r.end.unwrap_or(r.start)),
+            r.bytes().to_string(),
+            format!("keep: held for {}", procedures.join(", ")),
+        ]);
+    }
+    let brake = if plan.needs_confirmation(config) {
+        format!(
+            "\nMore than retention.max_purge_share ({:.0}%): the head of service must confirm with `sentinel-dockctl purge --confirm {}`.",
+            config.retention.max_purge_share * 100.0,
+            plan.delete.len()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "Dry run: retention {} days, recordings ended before {}.\n{}{} to delete ({} of {} bytes, {:.1}% of the store), {} kept on hold.{brake}\n",
+        config.retention.days,
+        format_time(plan.cutoff),
+        t.render(Format::Table),
+        plan.delete.len(),
+        plan.bytes,
+        plan.store_bytes,
+        plan.share() * 100.0,
+        plan.held.len()
+    )
+}
+
+fn plan_json(plan: &PurgePlan, executed: bool) -> serde_json::Value {
+    json!({
+        "executed": executed,
+        "cutoff": format_time(plan.cutoff),
+        "delete": plan.delete.iter().map(|r| &r.stem).collect::<Vec<_>>(),
+        "held": plan.held.iter().map(|(r, p)| json!({ "recording": r.stem, "procedures": p })).collect::<Vec<_>>(),
+        "bytes": plan.bytes,
+        "store_bytes": plan.store_bytes,
+        "share": plan.share(),
+    })
+}
