@@ -9,11 +9,18 @@ in the same invocation and from the same cold start (page cache dropped when all
   ours:     sentinel-dockd ingest (hash, store, fsync, read back from disk, register, wipe)
 
 and prints wall time, CPU seconds per GB, peak RSS, and the ratio ours / baseline.
+
+With --dock N it measures a full dock instead: N cameras, each throttled like a USB 2.0
+camera ([simulate] read_bytes_per_sec), linked into the running daemon's dock folder at
+once; it prints the time until every recording is wiped against the time the throttle
+alone allows (the physical limit).
 Run it through scripts/bench, which builds the release binary first.
 """
 
 import argparse
 import hashlib
+import signal
+import sqlite3
 import os
 import shutil
 import struct
@@ -42,9 +49,9 @@ def mvhd(duration_secs, timescale=1000):
     return struct.pack(">I4s", 8 + len(body), b"mvhd") + body
 
 
-def write_recording(folder, start, seq, size, duration):
+def write_recording(folder, start, seq, size, duration, serial=SERIAL):
     """Writes <stem>.MP4 of exactly `size` bytes and its sidecar; returns the stem."""
-    stem = f"{SERIAL}_{start:%Y%m%d_%H%M%S}_{seq:04d}"
+    stem = f"{serial}_{start:%Y%m%d_%H%M%S}_{seq:04d}"
     ftyp = struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"isom", 0x200, b"isom", b"mp42")
     moov_body = mvhd(duration)
     moov = struct.pack(">I4s", 8 + len(moov_body), b"moov") + moov_body
@@ -69,25 +76,25 @@ def write_recording(folder, start, seq, size, duration):
     end = start + timedelta(seconds=duration)
     iso = "%Y-%m-%dT%H:%M:%SZ"
     with open(os.path.join(folder, stem + ".NMEA"), "w", newline="") as f:
-        f.write(nmea(f"PSNTL,HDR,1,{SERIAL},2.3.1,{stem}.MP4,{start:{iso}},10"))
+        f.write(nmea(f"PSNTL,HDR,1,{serial},2.3.1,{stem}.MP4,{start:{iso}},10"))
         f.write(nmea(f"PSNTL,END,{end:{iso}},{size},{sha.hexdigest()}"))
     return stem
 
 
-def make_camera(workdir, total_bytes, count):
+def make_camera(workdir, total_bytes, count, serial=SERIAL, name="camera.img"):
     """A FAT32 camera image holding `count` recordings of `total_bytes` in all."""
     tree = os.path.join(workdir, "tree")
     day = datetime(2026, 11, 25, 8, 0, 0, tzinfo=timezone.utc)
     folder = os.path.join(tree, "DCIM", day.strftime("%Y%m%d"))
     os.makedirs(folder)
     with open(os.path.join(tree, "DEVICE.INI"), "w") as f:
-        f.write(f"[device]\nserial={SERIAL}\nmodel=SENTINEL-BWC2\nfirmware=2.3.1\n")
+        f.write(f"[device]\nserial={serial}\nmodel=SENTINEL-BWC2\nfirmware=2.3.1\n")
     each = total_bytes // count
     for i in range(count):
         # About 3.5 GB an hour of HD video: the duration follows from the size.
         duration = max(1, round(each / (3.5e9 / 3600)))
-        write_recording(folder, day + timedelta(minutes=15 * i), i + 1, each, duration)
-    image = os.path.join(workdir, "camera.img")
+        write_recording(folder, day + timedelta(minutes=15 * i), i + 1, each, duration, serial)
+    image = os.path.join(workdir, name)
     size_mib = total_bytes // MIB + 96
     subprocess.run(["mkfs.vfat", "-C", "-F", "32", "-n", "SENTINEL", image, str(size_mib * 1024)],
                    check=True, stdout=subprocess.DEVNULL)
@@ -150,15 +157,77 @@ def ours(binary, image, workdir):
     return r
 
 
+def dock(binary, work, cameras, per_camera, recordings, rate):
+    """N throttled cameras docked at once into the running daemon; returns the ratio."""
+    images = []
+    for i in range(cameras):
+        serial = f"SNTL-{100 + i:05d}"
+        images.append((serial, make_camera(work, per_camera, recordings, serial, f"{serial}.img")))
+    dock_dir = os.path.join(work, "dock")
+    os.makedirs(dock_dir)
+    config = os.path.join(work, "dock.toml")
+    with open(config, "w") as f:
+        f.write(f"""[store]\npath = "store"\nreserve = 0\n[register]\npath = "register.sqlite"\n
+[dock]\npath = "{dock_dir}"\n[control]\nsocket = "{work}/control.sock"\n
+[ingest]\nmax_parallel = {cameras}\n[simulate]\nread_bytes_per_sec = {rate}\n""")
+    drop_caches()
+    log = open(os.path.join(work, "daemon.log"), "w")
+    daemon = subprocess.Popen([binary, "--config", config], stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(os.path.join(work, "control.sock")):
+            if time.monotonic() > deadline or daemon.poll() is not None:
+                raise SystemExit("the daemon did not start; see daemon.log")
+            time.sleep(0.02)
+        start = time.monotonic()
+        for serial, image in images:
+            os.symlink(image, os.path.join(dock_dir, serial))
+        total = cameras * recordings
+        db = os.path.join(work, "register.sqlite")
+        wiped = 0
+        while wiped < total:
+            if time.monotonic() - start > 600 or daemon.poll() is not None:
+                raise SystemExit(f"only {wiped} of {total} recordings wiped; see daemon.log")
+            time.sleep(0.05)
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+                    wiped = conn.execute("SELECT count(*) FROM recordings WHERE state = 'wiped'").fetchone()[0]
+            except sqlite3.Error:
+                continue
+        elapsed = time.monotonic() - start
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+        log.close()
+    video = (per_camera // recordings) * recordings
+    limit = video / rate
+    print(f"{cameras} cameras x {per_camera / MIB:.0f} MiB at {rate / 1e6:.1f} MB/s each, docked at once")
+    print(f"time until all wiped: {elapsed:.2f} s; physical limit (throttle alone): {limit:.2f} s")
+    ratio = elapsed / limit
+    print(f"dock ratio ours/limit: {ratio:.3f} (target <= 1.10)")
+    return ratio
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bytes", type=int, default=1 << 30, help="bytes of recordings (default 1 GiB)")
     ap.add_argument("--recordings", type=int, default=4)
     ap.add_argument("--binary", default="target/release/sentinel-dockd")
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--dock", type=int, default=0, metavar="N",
+                    help="measure N throttled cameras docked at once instead")
+    ap.add_argument("--rate", type=int, default=35_000_000,
+                    help="with --dock: bytes per second of each camera (default 35 MB/s, USB 2.0)")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="sentinel-bench-", dir=args.dir)
+    if args.dock:
+        try:
+            per_camera = args.bytes // args.dock
+            ratio = dock(binary, work, args.dock, per_camera, args.recordings, args.rate)
+            return 0 if ratio <= 1.10 else 1
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     try:
         print(f"making a camera with {args.recordings} recordings, {args.bytes / MIB:.0f} MiB ...", flush=True)
         master = make_camera(work, args.bytes, args.recordings)

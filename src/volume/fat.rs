@@ -11,7 +11,7 @@ use fatfs::{FileSystem, FsOptions};
 
 use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, reader_error};
 use super::guard::Guard;
-use super::storage::Storage;
+use super::storage::{SharedWriteBack, Storage};
 use super::{
     Access, FatType, Scan, Volume, VolumeError, VolumeInfo, VolumeKind, VolumePath, layout, scan,
 };
@@ -26,6 +26,8 @@ pub(crate) struct FatVolume {
     access: Access,
     /// A second descriptor of the device, to fsync after a wipe: fatfs owns the first.
     sync: Option<File>,
+    /// The storage's held-back writes, flushed before each fsync (writable volumes only).
+    write_back: Option<SharedWriteBack>,
 }
 
 impl FatVolume {
@@ -60,7 +62,12 @@ impl FatVolume {
         };
         let guard = Arc::new(Guard::new());
         let ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
-        let storage = Storage::new(file, layout.offset, layout.len, writable, guard);
+        let mut storage = Storage::new(file, layout.offset, layout.len, writable, guard);
+        let write_back = if writable {
+            Some(storage.hold_writes().map_err(open_err)?)
+        } else {
+            None
+        };
         ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
         let fs = ctx.run(
             || "reading the boot sector".into(),
@@ -86,6 +93,7 @@ impl FatVolume {
             profile: profile.clone(),
             access,
             sync,
+            write_back,
         })
     }
 
@@ -97,6 +105,7 @@ impl FatVolume {
     }
 
     fn sync_device(&self, what: &str) -> Result<(), VolumeError> {
+        flush_held(self.write_back.as_ref(), &self.ctx.source, what)?;
         match &self.sync {
             Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
                 path: self.ctx.source.clone(),
@@ -217,9 +226,16 @@ impl Volume for FatVolume {
     }
 
     fn close(self: Box<Self>) -> Result<(), VolumeError> {
-        let FatVolume { fs, ctx, sync, .. } = *self;
+        let FatVolume {
+            fs,
+            ctx,
+            sync,
+            write_back,
+            ..
+        } = *self;
         ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
         ctx.run(|| "unmounting".into(), || fs.unmount())?;
+        flush_held(write_back.as_ref(), &ctx.source, "writing the last changes")?;
         match sync {
             Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
                 path: ctx.source.clone(),
@@ -229,6 +245,26 @@ impl Volume for FatVolume {
             None => Ok(()),
         }
     }
+}
+
+/// Writes the storage's held-back writes to the device (before an fsync).
+fn flush_held(
+    write_back: Option<&SharedWriteBack>,
+    source: &Path,
+    what: &str,
+) -> Result<(), VolumeError> {
+    let Some(write_back) = write_back else {
+        return Ok(());
+    };
+    let flushed = write_back
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .flush();
+    flushed.map_err(|source_err| VolumeError::Io {
+        path: source.to_path_buf(),
+        what: what.to_string(),
+        source: source_err,
+    })
 }
 
 /// Writes zeros over a file's clusters in place, through fatfs, up to the end of its last
