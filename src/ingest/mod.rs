@@ -9,6 +9,7 @@
 mod checks;
 mod copy;
 mod identity;
+mod persist;
 mod progress;
 mod report;
 mod throttle;
@@ -26,7 +27,7 @@ use crate::register::{
     FileFacts, GpsSummary, RecordingId, RecordingRow, RecordingState, Register, RegisterError,
     SessionId, StoredFacts,
 };
-use crate::store::{Area, PersistError, Persisted, Store, StoreError, StoreFaults, StorePath};
+use crate::store::{Area, Store, StoreError, StoreFaults, StorePath};
 use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
 
 pub use checks::{Verdict, VideoFacts};
@@ -79,6 +80,9 @@ pub enum IngestError {
         /// Bytes free now.
         free: u64,
     },
+    /// A thread could not be started (the system is out of threads or memory).
+    #[error("cannot start a thread: {0}")]
+    Thread(String),
     /// The ingest was asked to stop; what was committed stays, nothing more was wiped.
     #[error(
         "ingest cancelled (camera pulled or service stopping); dock the camera again to finish"
@@ -246,18 +250,7 @@ impl Session<'_> {
                 .fold(0u64, u64::saturating_add);
             p.start(candidates.len() as u64, bytes);
         }
-        let mut outcomes = Vec::with_capacity(candidates.len());
-        for candidate in candidates {
-            self.check_cancel()?;
-            if let Some(p) = self.progress {
-                p.reading(Some(candidate.name.stem()));
-            }
-            let outcome = self.ingest_recording(volume.as_mut(), candidate)?;
-            if let Some(p) = self.progress {
-                p.finished_one();
-            }
-            outcomes.push(outcome);
-        }
+        let mut outcomes = self.ingest_recordings(volume.as_mut(), candidates)?;
         if let Some(p) = self.progress {
             p.reading(None);
         }
@@ -280,6 +273,66 @@ impl Session<'_> {
             recordings: outcomes.into_iter().map(|o| o.report).collect(),
             ignored,
             warnings,
+        })
+    }
+
+    /// Every recording in name order, pipelined: while one recording is persisted and read
+    /// back from the store on a second thread, the next is read from the camera.
+    fn ingest_recordings(
+        &mut self,
+        volume: &mut dyn Volume,
+        candidates: Vec<Candidate>,
+    ) -> Result<Vec<Outcome>, IngestError> {
+        let store = self.store;
+        let mut outcomes = Vec::with_capacity(candidates.len());
+        std::thread::scope(|scope| {
+            let mut in_flight: Option<InFlight<'_>> = None;
+            for candidate in candidates {
+                if let Some(p) = self.progress {
+                    p.reading(Some(candidate.name.stem()));
+                }
+                let begun = self
+                    .check_cancel()
+                    .and_then(|()| self.begin_recording(volume, candidate));
+                // The previous recording is committed whatever happened to this one: it is proven.
+                if let Some(previous) = in_flight.take() {
+                    outcomes.push(self.finish_recording(volume, previous)?);
+                    if let Some(p) = self.progress {
+                        p.finished_one();
+                    }
+                }
+                match begun? {
+                    Begun::Done(outcome) => {
+                        outcomes.push(*outcome);
+                        if let Some(p) = self.progress {
+                            p.finished_one();
+                        }
+                    }
+                    Begun::Copied(read_in) => {
+                        let ReadIn {
+                            outcome,
+                            sidecar,
+                            copied,
+                        } = *read_in;
+                        let persisting = std::thread::Builder::new()
+                            .name("persist".into())
+                            .spawn_scoped(scope, move || persist::persist(store, copied))
+                            .map_err(|e| IngestError::Thread(e.to_string()))?;
+                        in_flight = Some(InFlight {
+                            outcome,
+                            sidecar,
+                            persisting,
+                        });
+                    }
+                }
+            }
+            if let Some(previous) = in_flight.take() {
+                outcomes.push(self.finish_recording(volume, previous)?);
+                if let Some(p) = self.progress {
+                    p.finished_one();
+                }
+            }
+            Ok(outcomes)
         })
     }
 
@@ -319,12 +372,13 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Copies, proves and commits one recording; per-recording failures become its outcome.
-    fn ingest_recording(
+    /// Reads one recording from the camera into the store; what is left to do (persist and
+    /// commit) is returned for the pipeline. Per-recording failures become its outcome.
+    fn begin_recording(
         &mut self,
         volume: &mut dyn Volume,
         candidate: Candidate,
-    ) -> Result<Outcome, IngestError> {
+    ) -> Result<Begun, IngestError> {
         let serial = self.identity.camera.serial.clone();
         let stem = candidate.name.stem();
         let mut report = blank_report(&self.config.profile, &candidate);
@@ -333,12 +387,12 @@ impl Session<'_> {
             Err(why) => {
                 tracing::warn!(recording = %stem, "{why}");
                 fail(&mut report, "read-error", &why);
-                return Ok(Outcome {
+                return Ok(Begun::Done(Box::new(Outcome {
                     candidate,
                     row: None,
                     report,
                     video_digests: None,
-                });
+                })));
             }
         };
         if let (Some(p), Some(bytes)) = (self.progress, &sidecar.bytes) {
@@ -373,23 +427,23 @@ impl Session<'_> {
                     } else {
                         verdict.reasons
                     };
-                    return Ok(Outcome {
+                    return Ok(Begun::Done(Box::new(Outcome {
                         candidate,
                         row: Some(row.id),
                         report,
                         video_digests: Some(digests),
-                    });
+                    })));
                 }
                 Ok(None) => {}
                 Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
                 Err(why) => {
                     fail(&mut report, "read-error", &why);
-                    return Ok(Outcome {
+                    return Ok(Begun::Done(Box::new(Outcome {
                         candidate,
                         row: None,
                         report,
                         video_digests: None,
-                    });
+                    })));
                 }
             }
         }
@@ -405,13 +459,50 @@ impl Session<'_> {
             )?,
         };
         report.register_id = Some(row);
-        let outcome = Outcome {
+        let mut outcome = Outcome {
             candidate,
             row: Some(row),
             report,
             video_digests: None,
         };
-        self.copy_and_prove(volume, outcome, sidecar)
+        let first = self.stream_copy(volume, &outcome, &sidecar);
+        match first {
+            Ok(copied) => Ok(Begun::Copied(Box::new(ReadIn {
+                outcome,
+                sidecar,
+                copied,
+            }))),
+            Err(attempt) => match self.settle(&mut outcome, Err(attempt), 1, &stem)? {
+                Some(()) => Ok(Begun::Done(Box::new(outcome))),
+                None => Ok(Begun::Done(Box::new(
+                    self.copy_and_prove(volume, outcome, &sidecar, 2)?,
+                ))),
+            },
+        }
+    }
+
+    /// Waits for a recording's persist (run beside the next recording's read), commits it,
+    /// and copies it again from the camera if the store could not prove it.
+    fn finish_recording(
+        &mut self,
+        volume: &mut dyn Volume,
+        in_flight: InFlight<'_>,
+    ) -> Result<Outcome, IngestError> {
+        let InFlight {
+            mut outcome,
+            sidecar,
+            persisting,
+        } = in_flight;
+        let persisted = match persisting.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let result = persisted.and_then(|facts| self.commit_copy(&mut outcome, facts));
+        let stem = outcome.report.stem.clone();
+        match self.settle(&mut outcome, result, 1, &stem)? {
+            Some(()) => Ok(outcome),
+            None => self.copy_and_prove(volume, outcome, &sidecar, 2),
+        }
     }
 
     /// On a re-run: hashes the camera's copy and, when the register already holds those
@@ -451,131 +542,130 @@ impl Session<'_> {
         Ok(Some((row, verdict, streamed.digests)))
     }
 
-    /// Streams the video into the store, judges the rules, persists both files with a
-    /// read-back proof, and commits the recording as confirmed or quarantined.
+    /// Copies, proves and commits a recording from attempt `first` on, synchronously: the
+    /// store could not prove an earlier copy, or the pipeline's first read failed.
     fn copy_and_prove(
         &mut self,
         volume: &mut dyn Volume,
         mut outcome: Outcome,
-        sidecar: SidecarRead,
+        sidecar: &SidecarRead,
+        first: u32,
     ) -> Result<Outcome, IngestError> {
         let stem = outcome.candidate.name.stem();
-        for attempt in 1..=COPY_ATTEMPTS {
-            match self.copy_once(volume, &mut outcome, &sidecar) {
-                Ok(()) => return Ok(outcome),
-                // A cancelled read looks like a failed one: it must not mark the recording failed.
-                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
-                Err(Attempt::Retry(why)) if attempt < COPY_ATTEMPTS => {
-                    tracing::warn!(recording = %stem, attempt, "copy not proven, copying again from the camera: {why}");
-                }
-                Err(Attempt::Retry(why)) | Err(Attempt::GiveUp(why)) => {
-                    tracing::error!(recording = %stem, "left on the camera: {why}");
-                    fail(&mut outcome.report, "not-stored", &why);
-                    return Ok(outcome);
-                }
-                Err(Attempt::Fatal(e)) => return Err(e),
+        for attempt in first..=COPY_ATTEMPTS {
+            let result = self
+                .stream_copy(volume, &outcome, sidecar)
+                .and_then(|copied| persist::persist(self.store, copied))
+                .and_then(|facts| self.commit_copy(&mut outcome, facts));
+            match self.settle(&mut outcome, result, attempt, &stem)? {
+                Some(()) => return Ok(outcome),
+                None => continue,
             }
         }
         Ok(outcome)
     }
 
-    fn copy_once(
-        &mut self,
-        volume: &mut dyn Volume,
+    /// What an attempt's result means: done (`Some`), try again (`None`), or stop (`Err`).
+    fn settle(
+        &self,
         outcome: &mut Outcome,
+        result: Result<(), Attempt>,
+        attempt: u32,
+        stem: &str,
+    ) -> Result<Option<()>, IngestError> {
+        match result {
+            Ok(()) => Ok(Some(())),
+            // A cancelled read looks like a failed one: it must not mark the recording failed.
+            Err(_) if self.cancel.is_cancelled() => Err(IngestError::Cancelled),
+            Err(Attempt::Retry(why)) if attempt < COPY_ATTEMPTS => {
+                tracing::warn!(recording = %stem, attempt, "copy not proven, copying again from the camera: {why}");
+                Ok(None)
+            }
+            Err(Attempt::Retry(why)) | Err(Attempt::GiveUp(why)) => {
+                tracing::error!(recording = %stem, "left on the camera: {why}");
+                fail(&mut outcome.report, "not-stored", &why);
+                Ok(Some(()))
+            }
+            Err(Attempt::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Reads the video from the camera into a temporary copy in the store (one pass:
+    /// hashes and ISO BMFF walk on the way) and judges the rules.
+    fn stream_copy(
+        &self,
+        volume: &mut dyn Volume,
+        outcome: &Outcome,
         sidecar: &SidecarRead,
-    ) -> Result<(), Attempt> {
+    ) -> Result<persist::Copied, Attempt> {
         let name = &outcome.candidate.name;
         let serial = self.identity.camera.serial.clone();
         let profile = &self.config.profile;
-        let place = |area, kind| {
-            StorePath::new(area, name.day(), &serial, &name.file_name(profile, kind))
-                .map_err(|e| Attempt::GiveUp(e.to_string()))
-        };
+        let file_names = persist::file_names(name, profile);
         // The area is only known once every byte is read, so the copy starts in the
         // recordings area and is moved to quarantine at persist time when a rule failed.
-        let mut pending = match &outcome.candidate.video {
-            Some(_) => Some(
-                self.store
-                    .create(&place(Area::Recordings, FileKind::Video)?)
-                    .map_err(|e| Attempt::Retry(e.to_string()))?,
-            ),
+        let video = match &outcome.candidate.video {
+            Some(video) => {
+                let at = StorePath::new(Area::Recordings, name.day(), &serial, &file_names.0)
+                    .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+                let mut pending = self
+                    .store
+                    .create(&at)
+                    .map_err(|e| Attempt::Retry(e.to_string()))?;
+                let facts = self
+                    .stream_video(volume, video, Some(&mut pending))
+                    .map_err(Attempt::GiveUp)?;
+                Some((pending, facts))
+            }
             None => None,
         };
-        let streamed = match (&outcome.candidate.video, pending.as_mut()) {
-            (Some(video), Some(p)) => {
-                let video = video.clone();
-                Some(
-                    self.stream_video(volume, &video, Some(p))
-                        .map_err(Attempt::GiveUp)?,
-                )
-            }
-            _ => None,
-        };
+        let streamed = video.as_ref().map(|(_, facts)| facts);
         let verdict = self.judge(
             &outcome.candidate,
             sidecar,
-            streamed
-                .as_ref()
-                .ok_or_else(|| "the camera has no video for this sidecar".to_string()),
+            streamed.ok_or_else(|| "the camera has no video for this sidecar".to_string()),
         );
-        let area = if verdict.confirmed() {
-            Area::Recordings
-        } else {
-            Area::Quarantine
-        };
-
-        let mut facts = StoredFacts {
-            end: sidecar
-                .report
-                .as_ref()
-                .and_then(|r| r.trailer.as_ref())
-                .map(|t| t.end),
-            prerecord_secs: sidecar
-                .report
-                .as_ref()
+        let report = sidecar.report.as_ref();
+        let facts = StoredFacts {
+            end: report.and_then(|r| r.trailer.as_ref()).map(|t| t.end),
+            prerecord_secs: report
                 .and_then(|r| r.header.as_ref())
                 .map(|h| h.prerecord_secs),
-            duration_secs: streamed.as_ref().and_then(|s| s.bmff.duration_secs),
+            duration_secs: streamed.and_then(|s| s.bmff.duration_secs),
             video: None,
             sidecar: None,
-            gps: sidecar.report.as_ref().map(gps_summary).unwrap_or_default(),
+            gps: report.map(gps_summary).unwrap_or_default(),
             flags: verdict.flags.clone(),
             reasons: verdict.reasons.clone(),
         };
-        let mut conflicts = Vec::new();
-        if let (Some(bytes), Some(digests)) = (&sidecar.bytes, sidecar.digests) {
-            let at = place(area, FileKind::Sidecar)?;
-            let mut p = self
-                .store
-                .create(&at)
-                .map_err(|e| Attempt::Retry(e.to_string()))?;
-            std::io::Write::write_all(&mut p, bytes)
-                .map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
-            let path = persisted(self.store.persist_as(p, &at, &digests), &mut conflicts)?;
-            facts.sidecar = Some(self.file_facts(bytes.len() as u64, digests, &path));
-        }
-        if let (Some(p), Some(s)) = (pending, &streamed) {
-            let at = place(area, FileKind::Video)?;
-            let path = persisted(self.store.persist_as(p, &at, &s.digests), &mut conflicts)?;
-            facts.video = Some(self.file_facts(s.size, s.digests, &path));
-        }
-        facts.reasons.extend(conflicts);
+        Ok(persist::Copied {
+            name: name.clone(),
+            serial,
+            file_names,
+            area: if verdict.confirmed() {
+                Area::Recordings
+            } else {
+                Area::Quarantine
+            },
+            video: video.map(|(pending, f)| (pending, f.size, f.digests)),
+            sidecar: sidecar.bytes.clone().zip(sidecar.digests),
+            facts,
+        })
+    }
+
+    /// Commits a persisted recording as confirmed or quarantined, and reports it.
+    fn commit_copy(&mut self, outcome: &mut Outcome, facts: StoredFacts) -> Result<(), Attempt> {
         let state = if facts.reasons.is_empty() {
             RecordingState::Confirmed
         } else {
             RecordingState::Quarantined
         };
-        if state == RecordingState::Quarantined {
-            self.write_reasons(name, &serial, &facts)?;
-        }
         let row = outcome
             .row
             .ok_or_else(|| Attempt::GiveUp("it has no register row".into()))?;
         self.register
             .record_stored(row, self.id, state, &facts, self.clock.now())
             .map_err(|e| Attempt::Fatal(e.into()))?;
-
         let report = &mut outcome.report;
         report.status = if state == RecordingState::Confirmed {
             Status::Confirmed
@@ -590,8 +680,8 @@ impl Session<'_> {
         );
         report.flags = facts.flags;
         report.reasons = facts.reasons;
-        outcome.video_digests = streamed.map(|s| s.digests);
-        tracing::info!(recording = %name.stem(), status = ?report.status, "recording stored");
+        outcome.video_digests = facts.video.as_ref().map(|f| f.digests);
+        tracing::info!(recording = %report.stem, status = ?report.status, "recording stored");
         Ok(())
     }
 
@@ -654,61 +744,6 @@ impl Session<'_> {
                 video,
             },
         )
-    }
-
-    fn file_facts(&self, size: u64, digests: Digests, path: &Path) -> FileFacts {
-        let relative = path.strip_prefix(self.store.root()).unwrap_or(path);
-        FileFacts {
-            size,
-            digests,
-            path: relative.to_string_lossy().into_owned(),
-        }
-    }
-
-    /// Writes `<STEM>.reasons.txt` beside a quarantined recording, for the person who opens the folder.
-    fn write_reasons(
-        &self,
-        name: &RecordingName,
-        serial: &str,
-        facts: &StoredFacts,
-    ) -> Result<(), Attempt> {
-        let mut text = format!(
-            "{} is quarantined: it stays on the camera until an authorised operator releases it.\n",
-            name.stem()
-        );
-        for r in &facts.reasons {
-            text.push_str(&format!("reason: {r}\n"));
-        }
-        for (what, f) in [("video", &facts.video), ("sidecar", &facts.sidecar)] {
-            if let Some(f) = f {
-                text.push_str(&format!(
-                    "{what}: {} bytes blake3={} sha256={}\n",
-                    f.size,
-                    f.digests.blake3_hex(),
-                    f.digests.sha256_hex()
-                ));
-            }
-        }
-        let at = StorePath::new(
-            Area::Quarantine,
-            name.day(),
-            serial,
-            &format!("{}.reasons.txt", name.stem()),
-        )
-        .map_err(|e| Attempt::GiveUp(e.to_string()))?;
-        let mut h = Hasher::new();
-        h.update(text.as_bytes());
-        let digests = h.finish();
-        let mut p = self
-            .store
-            .create(&at)
-            .map_err(|e| Attempt::Retry(e.to_string()))?;
-        std::io::Write::write_all(&mut p, text.as_bytes())
-            .map_err(|e| Attempt::Retry(e.to_string()))?;
-        // A reasons file from an earlier run may hold other words; the register is the truth.
-        let mut ignore = Vec::new();
-        persisted(self.store.persist_as(p, &at, &digests), &mut ignore)?;
-        Ok(())
     }
 
     /// Removes from the camera the recordings the register holds as confirmed, and records each wipe.
@@ -813,6 +848,29 @@ impl Session<'_> {
     }
 }
 
+/// A recording after its read from the camera.
+enum Begun {
+    /// Nothing left to do: recognised as stored, failed, or copied synchronously.
+    Done(Box<Outcome>),
+    /// Read into a temporary copy: to be persisted and committed.
+    Copied(Box<ReadIn>),
+}
+
+/// A recording read into a temporary copy in the store.
+struct ReadIn {
+    outcome: Outcome,
+    sidecar: SidecarRead,
+    copied: persist::Copied,
+}
+
+/// A recording being persisted on its own thread.
+struct InFlight<'scope> {
+    outcome: Outcome,
+    /// Kept for a copy again from the camera, should the store fail to prove this one.
+    sidecar: SidecarRead,
+    persisting: std::thread::ScopedJoinHandle<'scope, Result<StoredFacts, Attempt>>,
+}
+
 /// How one copy attempt ended when it did not end with a commit.
 enum Attempt {
     /// The store could not prove the copy: copy again from the camera.
@@ -821,25 +879,6 @@ enum Attempt {
     GiveUp(String),
     /// The register failed: stop the whole ingest.
     Fatal(IngestError),
-}
-
-fn persisted(
-    result: Result<Persisted, PersistError>,
-    conflicts: &mut Vec<String>,
-) -> Result<PathBuf, Attempt> {
-    match result {
-        Ok(Persisted::Stored { path }) | Ok(Persisted::AlreadyPresent { path }) => Ok(path),
-        Ok(Persisted::Conflict { existing, path }) => {
-            conflicts.push(format!(
-                "store-conflict: {} already holds other content under this name; this copy was kept as {}",
-                existing.display(),
-                path.display()
-            ));
-            Ok(path)
-        }
-        Err(e) if e.retry_from_camera() => Err(Attempt::Retry(e.to_string())),
-        Err(e) => Err(Attempt::GiveUp(e.to_string())),
-    }
 }
 
 /// A sidecar as read from the camera: its bytes, hashes and parse, or why there is none.
