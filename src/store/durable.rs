@@ -11,6 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+
 use super::layout::StorePath;
 use super::readback::{drop_cached_pages, read_back};
 use super::{PersistError, StoreError};
@@ -83,7 +85,14 @@ pub struct PendingFile {
     failed: Option<io::ErrorKind>,
     /// Cleared once the temp file is renamed or removed.
     temp_exists: bool,
+    /// Bytes written so far, and the offset up to which write-out has been started.
+    written: u64,
+    written_out: u64,
 }
+
+/// Write-out of a copy's bytes is started every this many bytes, while the camera is
+/// still being read, so that `persist`'s fsync finds little left to write.
+const WRITE_OUT_EVERY: u64 = 8 << 20;
 
 impl PendingFile {
     /// Takes over a freshly created temp file.
@@ -104,6 +113,8 @@ impl PendingFile {
             faults,
             failed: None,
             temp_exists: true,
+            written: 0,
+            written_out: 0,
         }
     }
 
@@ -269,7 +280,14 @@ impl Write for PendingFile {
         };
         // Straight to the file: the caller's 1 MiB chunk is one write(2), no copy here.
         match file.write(buf) {
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                self.written += n as u64;
+                if self.written - self.written_out >= WRITE_OUT_EVERY {
+                    start_write_out(file, self.written_out, self.written - self.written_out);
+                    self.written_out = self.written;
+                }
+                Ok(n)
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => Err(self.note_failure(e)),
         }
@@ -279,6 +297,19 @@ impl Write for PendingFile {
         // Nothing is buffered here; durability is `persist`'s job (fsync).
         Ok(())
     }
+}
+
+/// Asks the kernel to start writing a range of the file to disk, without waiting.
+///
+/// On Linux, `POSIX_FADV_DONTNEED` starts write-back of the range's dirty pages (and drops
+/// them from the cache once clean: evidence is not read again from there). Only an
+/// optimisation: durability is still `persist`'s fsync, whose result alone decides, so an
+/// error here changes nothing and is ignored.
+fn start_write_out(file: &File, offset: u64, len: u64) {
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    let _ = posix_fadvise(file, offset, len, PosixFadviseAdvice::POSIX_FADV_DONTNEED);
 }
 
 impl Drop for PendingFile {
