@@ -198,7 +198,10 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for k in ALL {
             assert_eq!(k.id.len(), 32, "{}", k.name);
-            assert!(k.id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                k.id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(ids.insert(k.id), "duplicate id {}", k.id);
             assert!(names.insert(k.name), "duplicate name {}", k.name);
         }

@@ -9,5 +9,6 @@ pub mod events;
 pub mod evidence;
 pub mod ingest;
 pub mod register;
+pub mod scrub;
 pub mod store;
 pub mod volume;

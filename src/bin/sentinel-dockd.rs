@@ -7,6 +7,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sentinel_dock::config::Config;
 use sentinel_dock::ingest::{self, Options};
+use sentinel_dock::register::Register;
+use sentinel_dock::scrub;
+use sentinel_dock::store::Store;
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;
@@ -44,6 +47,16 @@ enum Command {
         #[arg(long)]
         serial: Option<String>,
     },
+    /// Read every stored file back from disk and compare it with the register.
+    ///
+    /// Reports changed, missing, unexpected and unreadable files by recording name. Exit
+    /// status: 0 the store holds exactly what the register says; 1 problems found (each
+    /// also logged as an alarm); 2 configuration error; 3 the scrub could not run.
+    Scrub {
+        /// Print one JSON document describing the result on standard output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +75,13 @@ fn main() -> ExitCode {
             json,
             serial,
         } => match run_ingest(&config, source, json, serial) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("sentinel-dockd: {e:#}");
+                ExitCode::from(EXIT_UNFINISHED)
+            }
+        },
+        Command::Scrub { json } => match run_scrub(&config, json) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
                 eprintln!("sentinel-dockd: {e:#}");
@@ -95,6 +115,29 @@ fn run_ingest(
         );
     }
     Ok(report.exit_code())
+}
+
+fn run_scrub(config: &Config, json: bool) -> anyhow::Result<u8> {
+    let store =
+        Store::open_existing(&config.store.path).context("opening the store to scrub it")?;
+    let path = &config.register.path;
+    // Register::open would create an empty register, and every stored file would then
+    // look unexpected: a missing register is its own error.
+    anyhow::ensure!(
+        path.is_file(),
+        "the register {} does not exist: check register.path, or restore it from a backup",
+        path.display()
+    );
+    let mut register = Register::open(path)?;
+    let report = scrub::scrub(&store, &mut register)?;
+    eprint!("{}", report.summary());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the JSON report")?
+        );
+    }
+    Ok(if report.is_clean() { 0 } else { 1 })
 }
 
 /// Logs go to stderr; `SENTINEL_DOCK_LOG` (e.g. `info`, `debug`) sets the level, `warn` by default.

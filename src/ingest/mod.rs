@@ -405,16 +405,40 @@ impl Session<'_> {
         sidecar: &SidecarRead,
         stored_before: &[&'r RecordingRow],
     ) -> Result<Option<(&'r RecordingRow, Verdict, Digests)>, String> {
-        let Some(video) = &candidate.video else {
-            return Ok(None);
+        // What an interrupted wipe leaves looks like this (the crash harness found both): a
+        // sidecar alone, or a video whose cluster chain fatfs had begun to free, beside a
+        // row confirmed with that very sidecar. The recording is stored and proven; only
+        // its wipe is to finish. Any other read error stays a failure.
+        let mut unreadable = None;
+        let streamed = match &candidate.video {
+            Some(video) => match self.stream_video(volume, video, None) {
+                Ok(s) => Some(s),
+                Err(why) if self.cancel.is_cancelled() => return Err(why),
+                Err(why) => {
+                    unreadable = Some(why);
+                    None
+                }
+            },
+            None => None,
         };
-        let streamed = self.stream_video(volume, video, None)?;
+        let camera_size = candidate.video.as_ref().map(|v| v.size);
         let same = stored_before.iter().find(|r| {
-            r.video.as_ref().map(|f| f.digests) == Some(streamed.digests)
-                && r.sidecar.as_ref().map(|f| f.digests) == sidecar.digests
+            let video_same = match &streamed {
+                Some(s) => r.video.as_ref().map(|f| f.digests) == Some(s.digests),
+                None => {
+                    matches!(r.state, RecordingState::Confirmed | RecordingState::Wiped)
+                        && r.video
+                            .as_ref()
+                            .is_some_and(|f| camera_size.is_none_or(|size| size == f.size))
+                }
+            };
+            video_same && r.sidecar.as_ref().map(|f| f.digests) == sidecar.digests
         });
         let Some(row) = same else {
-            return Ok(None); // other content under a known name: stored as a conflict
+            return match unreadable {
+                Some(why) => Err(why),
+                None => Ok(None), // other content under a known name: stored as a conflict
+            };
         };
         for file in [row.video.as_ref(), row.sidecar.as_ref()]
             .into_iter()
@@ -429,8 +453,23 @@ impl Session<'_> {
                 }
             }
         }
-        let verdict = self.judge(candidate, sidecar, Ok(&streamed));
-        Ok(Some((row, verdict, streamed.digests)))
+        match (streamed, &row.video) {
+            (Some(streamed), _) => {
+                let verdict = self.judge(candidate, sidecar, Ok(&streamed));
+                Ok(Some((row, verdict, streamed.digests)))
+            }
+            (None, Some(video)) => {
+                let verdict = Verdict {
+                    reasons: Vec::new(),
+                    flags: vec![format!(
+                        "wipe-resumed: an earlier wipe was cut off ({}); the sidecar equals the stored one, whose video is proven",
+                        unreadable.as_deref().unwrap_or("the video is already gone")
+                    )],
+                };
+                Ok(Some((row, verdict, video.digests)))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// Streams the video into the store, judges the rules, persists both files with a
