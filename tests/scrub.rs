@@ -105,8 +105,8 @@ fn a_flipped_byte_a_deleted_file_and_an_extra_file_are_each_named_by_recording()
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let doc = json(&out);
-    assert_eq!(recordings_of(&doc, "changed"), [flipped.stem.clone()]);
-    assert_eq!(recordings_of(&doc, "missing"), [deleted.stem.clone()]);
+    assert_eq!(recordings_of(&doc, "changed"), vec![flipped.stem.as_str()]);
+    assert_eq!(recordings_of(&doc, "missing"), vec![deleted.stem.as_str()]);
     assert_eq!(
         recordings_of(&doc, "unexpected"),
         ["SNTL-00042_20180312_235959_0099"]

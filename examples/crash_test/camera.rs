@@ -151,7 +151,6 @@ fn write_big_recording(day: &Path, stem: &str, payload: u64, seed: u64) -> std::
     mvhd[16..20].copy_from_slice(&60_000u32.to_be_bytes()); // duration: 60 s
     let moov = bmff_box(b"moov", &bmff_box(b"mvhd", &mvhd));
     put(&moov)?;
-    drop(put);
     file.flush()?;
     let size = 8 + 20 + 16 + payload + moov.len() as u64;
     let sha: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();

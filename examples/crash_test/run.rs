@@ -267,7 +267,7 @@ fn blame(summary: &mut Summary, cell: &Cell, when: &str, found: Vec<String>) {
 fn kill_delay(rng: &mut u64, scale: Duration) -> Duration {
     let unit = (splitmix(rng) >> 11) as f64 / (1u64 << 53) as f64;
     let span = scale.as_secs_f64() * 1.1;
-    let secs = if splitmix(rng) % 3 == 0 {
+    let secs = if splitmix(rng).is_multiple_of(3) {
         span * (0.8 + 0.2 * unit)
     } else {
         span * unit

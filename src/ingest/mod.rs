@@ -8,6 +8,7 @@
 
 mod checks;
 mod copy;
+mod faults;
 mod identity;
 mod progress;
 mod report;
@@ -29,6 +30,7 @@ use crate::store::{Area, PersistError, Persisted, Store, StoreError, StoreFaults
 use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
 
 pub use checks::{Verdict, VideoFacts};
+pub use faults::ReadFaults;
 pub use identity::{Identity, IdentityError, parse_device_ini};
 pub use progress::{Cancel, Progress, ProgressSnapshot};
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
@@ -93,6 +95,8 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Faults injected into the store (tests and harnesses only).
     pub store_faults: Option<Arc<dyn StoreFaults>>,
+    /// Faults injected into the reads from the camera (tests and harnesses only).
+    pub read_faults: Option<Arc<dyn ReadFaults>>,
     /// Stops the ingest at the next buffer when cancelled.
     pub cancel: Cancel,
     /// Counters updated as bytes are read, for status displays.
@@ -105,6 +109,7 @@ impl Default for Options {
             usb_serial: None,
             clock: Arc::new(SystemClock),
             store_faults: None,
+            read_faults: None,
             cancel: Cancel::new(),
             progress: None,
         }
@@ -159,6 +164,7 @@ pub fn ingest(
         identity: &identity,
         cancel: &options.cancel,
         progress: options.progress.as_deref(),
+        read_faults: options.read_faults.as_deref(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -183,6 +189,7 @@ struct Session<'a> {
     identity: &'a Identity,
     cancel: &'a Cancel,
     progress: Option<&'a Progress>,
+    read_faults: Option<&'a dyn ReadFaults>,
 }
 
 /// A recording found on the camera: its parsed name and the files that carry it.
@@ -282,10 +289,16 @@ impl Session<'_> {
             if rows.iter().any(|r| r.video.is_some()) {
                 continue; // a re-run: hashed and compared, not copied again
             }
-            let size = |f: &Option<VolumeFile>| f.as_ref().map_or(0, |f| f.size);
+            // A size over the profile's limit is never copied (that recording is refused on
+            // its own): a hostile entry must not make the store look full for the others.
+            let size = |f: &Option<VolumeFile>, max: u64| {
+                f.as_ref()
+                    .map_or(0, |f| if f.size > max { 0 } else { f.size })
+            };
+            let profile = &self.config.profile;
             needed = needed
-                .saturating_add(size(&c.video))
-                .saturating_add(size(&c.sidecar));
+                .saturating_add(size(&c.video, profile.max_video_bytes.0))
+                .saturating_add(size(&c.sidecar, profile.max_sidecar_bytes.0));
         }
         let free = self.store.free_bytes()?;
         let reserve = self.config.store.reserve.0;
@@ -310,7 +323,12 @@ impl Session<'_> {
         let serial = self.identity.camera.serial.clone();
         let stem = candidate.name.stem();
         let mut report = blank_report(&self.config.profile, &candidate);
-        let sidecar = match read_sidecar(&self.config.profile, volume, candidate.sidecar.as_ref()) {
+        let sidecar = match read_sidecar(
+            &self.config.profile,
+            volume,
+            candidate.sidecar.as_ref(),
+            self.read_faults,
+        ) {
             Ok(s) => s,
             Err(why) => {
                 tracing::warn!(recording = %stem, "{why}");
@@ -636,8 +654,19 @@ impl Session<'_> {
             cancel: Some(self.cancel),
             progress: self.progress,
         };
-        let s = copy::stream(reader, video.size, sink, true, buffer, watch)
-            .map_err(|e| format!("{}: {e}", video.path))?;
+        let streamed = match self.read_faults {
+            Some(faults) => {
+                let reader = faults::FaultyReader {
+                    inner: reader,
+                    faults,
+                    file: video.path.clone(),
+                    offset: 0,
+                };
+                copy::stream(reader, video.size, sink, true, buffer, watch)
+            }
+            None => copy::stream(reader, video.size, sink, true, buffer, watch),
+        };
+        let s = streamed.map_err(|e| format!("{}: {e}", video.path))?;
         Ok(VideoFacts {
             file_name: video.name.clone(),
             size: s.size,
@@ -868,6 +897,7 @@ fn read_sidecar(
     profile: &Profile,
     volume: &mut dyn Volume,
     file: Option<&VolumeFile>,
+    faults: Option<&dyn ReadFaults>,
 ) -> Result<SidecarRead, String> {
     let Some(file) = file else {
         return Ok(SidecarRead {
@@ -888,6 +918,11 @@ fn read_sidecar(
                 file.path, file.size
             ),
         });
+    }
+    if let Some(faults) = faults {
+        faults
+            .before_read(&file.path, 0)
+            .map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
     }
     let bytes = volume
         .read_small(&file.path, max)
