@@ -178,3 +178,59 @@ fn an_unreadable_video_without_a_matching_confirmed_row_stays_a_failure() {
     assert!(!r.wiped);
     assert!(list_fat_image(&image, Layout::Superfloppy).contains(&spec.recordings[0].video_path()));
 }
+
+#[test]
+fn a_wipe_whose_commit_was_cut_off_is_recorded_at_the_next_docking() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[store]\npath = \"store\"\nreserve = 0\n[register]\npath = \"register.sqlite\"\n";
+    let config = Config::from_toml(text, dir.path()).unwrap();
+    let spec = CameraSpec::fixture(SERIAL);
+    let image = build_fat_image(&spec, dir.path(), Layout::Superfloppy);
+    assert_eq!(
+        ingest::ingest(&config, &image, &Options::default())
+            .unwrap()
+            .exit_code(),
+        0
+    );
+    // The camera was wiped, but the kill came before the commit saying so.
+    let stem = &spec.recordings[0].stem;
+    let conn = Connection::open(&config.register.path).unwrap();
+    conn.execute(
+        "UPDATE recordings SET state = 'confirmed' WHERE stem = ?1",
+        [stem],
+    )
+    .unwrap();
+    // A camera in doubt proves nothing about what it no longer holds.
+    let doubtful = Options {
+        usb_serial: Some("SNTL-00042".into()),
+        ..Options::default()
+    };
+    let mut spec_other_ini = CameraSpec::new(SERIAL);
+    spec_other_ini.device_ini = Some(device_ini("SNTL-00099", FIRMWARE));
+    let other = build_dir(&spec_other_ini, dir.path());
+    ingest::ingest(&config, &other, &doubtful).unwrap();
+    let state = |conn: &Connection| -> String {
+        conn.query_row(
+            "SELECT state FROM recordings WHERE stem = ?1",
+            [stem],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(state(&conn), "confirmed");
+
+    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    assert_eq!(report.exit_code(), 0, "{}", report.summary());
+    assert_eq!(state(&conn), "wiped");
+    let detail: String = conn
+        .query_row(
+            "SELECT detail FROM recording_events ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        detail.contains("the wipe's commit had been cut off"),
+        "{detail}"
+    );
+}

@@ -220,6 +220,7 @@ impl Session<'_> {
             tracing::info!(label = ?scan.label, "volume label differs from the profile's");
         }
         let (candidates, mut ignored) = discover(profile, &scan.files);
+        let on_camera: Vec<String> = candidates.iter().map(|c| c.name.stem()).collect();
         ignored.extend(scan.ignored.iter().map(|i| IgnoredReport {
             path: i.path.clone(),
             reason: i.reason.clone(),
@@ -256,6 +257,7 @@ impl Session<'_> {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
         self.wipe_confirmed(&mut outcomes, &mut warnings)?;
+        self.record_cut_off_wipes(&on_camera, &ignored)?;
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -837,6 +839,42 @@ impl Session<'_> {
             warnings.push(format!(
                 "flushing the camera after the wipe failed; dock it again to finish: {e}"
             ));
+        }
+        Ok(())
+    }
+
+    /// Records as wiped the confirmed recordings this camera no longer holds: a run killed
+    /// between its wipe and the wipe's commit leaves them so (the crash harness found it),
+    /// and the register must say what the camera holds. Anything the scan mentioned, even
+    /// as ignored, is left alone, and so is a camera whose identity is in doubt.
+    fn record_cut_off_wipes(
+        &mut self,
+        on_camera: &[String],
+        ignored: &[IgnoredReport],
+    ) -> Result<(), IngestError> {
+        if !self.identity.conflicts.is_empty() {
+            return Ok(());
+        }
+        let serial = self.identity.camera.serial.clone();
+        for row in self
+            .register
+            .recordings_in_state(&serial, RecordingState::Confirmed)?
+        {
+            let mentioned =
+                on_camera.contains(&row.stem) || ignored.iter().any(|i| i.path.contains(&row.stem));
+            if mentioned {
+                continue;
+            }
+            tracing::warn!(recording = %row.stem, "confirmed, and no longer on the camera: recording the wipe whose commit was cut off");
+            let detail =
+                "not on the camera at its next docking: the wipe's commit had been cut off";
+            self.register.record_state(
+                row.id,
+                self.id,
+                RecordingState::Wiped,
+                detail,
+                self.clock.now(),
+            )?;
         }
         Ok(())
     }
