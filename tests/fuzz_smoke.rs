@@ -39,7 +39,7 @@ impl Mutator {
 
     /// An offset, half the time within the first `hot` bytes (headers, FATs, directories).
     fn offset(&mut self, len: usize, hot: usize) -> usize {
-        if self.next() % 2 == 0 {
+        if self.next().is_multiple_of(2) {
             self.below(len.min(hot))
         } else {
             self.below(len)
