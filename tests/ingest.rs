@@ -544,6 +544,16 @@ fn a_copy_corrupted_before_read_back_is_never_trusted_nor_wiped() {
     assert_eq!(r.status, Status::Failed, "{r:#?}");
     assert!(!r.wiped);
     assert_eq!(report.exit_code(), 3);
+    // The technician is told what happened and what to check.
+    let why = r.reasons.join("; ");
+    assert!(
+        why.contains("read back from disk differs from the camera's bytes"),
+        "{why}"
+    );
+    assert!(
+        why.contains("check the RAID and the machine's memory"),
+        "{why}"
+    );
     assert!(list_fat_image(&image, Layout::Superfloppy).contains(&spec.recordings[0].video_path()));
     let videos: Vec<_> = bench
         .stored_files()

@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use sentinel_dock::config::Config;
 use sentinel_dock::ingest::{self, Options, ReadThrottle};
-use sentinel_dock::{logging, service, usb};
+use sentinel_dock::register::Register;
+use sentinel_dock::store::Store;
+use sentinel_dock::{logging, scrub, service, usb};
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;
@@ -61,6 +63,16 @@ enum Command {
     },
     /// Print the udev rule for the configured [usb] vendor_id and product_id.
     UdevRule,
+    /// Read every stored file back from disk and compare it with the register.
+    ///
+    /// Reports changed, missing, unexpected and unreadable files by recording name. Exit
+    /// status: 0 the store holds exactly what the register says; 1 problems found (each
+    /// also logged as an alarm); 2 configuration error; 3 the scrub could not run.
+    Scrub {
+        /// Print one JSON document describing the result on standard output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -107,6 +119,13 @@ fn main() -> ExitCode {
             print!("{}", usb::udev_rule(&config.usb));
             ExitCode::SUCCESS
         }
+        Command::Scrub { json } => match run_scrub(&config, json) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("sentinel-dockd: {e:#}");
+                ExitCode::from(EXIT_UNFINISHED)
+            }
+        },
     }
 }
 
@@ -171,4 +190,27 @@ fn run_ingest(
         );
     }
     Ok(report.exit_code())
+}
+
+fn run_scrub(config: &Config, json: bool) -> anyhow::Result<u8> {
+    let store =
+        Store::open_existing(&config.store.path).context("opening the store to scrub it")?;
+    let path = &config.register.path;
+    // Register::open would create an empty register, and every stored file would then
+    // look unexpected: a missing register is its own error.
+    anyhow::ensure!(
+        path.is_file(),
+        "the register {} does not exist: check register.path, or restore it from a backup",
+        path.display()
+    );
+    let mut register = Register::open(path)?;
+    let report = scrub::scrub(&store, &mut register)?;
+    eprint!("{}", report.summary());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the JSON report")?
+        );
+    }
+    Ok(if report.is_clean() { 0 } else { 1 })
 }

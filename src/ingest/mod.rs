@@ -8,6 +8,7 @@
 
 mod checks;
 mod copy;
+mod faults;
 mod identity;
 mod persist;
 mod progress;
@@ -31,6 +32,7 @@ use crate::store::{Area, Store, StoreError, StoreFaults, StorePath};
 use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
 
 pub use checks::{Verdict, VideoFacts};
+pub use faults::ReadFaults;
 pub use identity::{Identity, IdentityError, parse_device_ini};
 pub use progress::{Cancel, Progress, ProgressSnapshot};
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
@@ -99,6 +101,8 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Faults injected into the store (tests and harnesses only).
     pub store_faults: Option<Arc<dyn StoreFaults>>,
+    /// Faults injected into the reads from the camera (tests and harnesses only).
+    pub read_faults: Option<Arc<dyn ReadFaults>>,
     /// Stops the ingest at the next buffer when cancelled.
     pub cancel: Cancel,
     /// Counters updated as bytes are read, for status displays.
@@ -117,6 +121,7 @@ impl Default for Options {
             usb_serial: None,
             clock: Arc::new(SystemClock),
             store_faults: None,
+            read_faults: None,
             cancel: Cancel::new(),
             progress: None,
             throttle: None,
@@ -180,6 +185,7 @@ pub fn ingest(
         cancel: &options.cancel,
         progress: options.progress.as_deref(),
         throttle: options.throttle,
+        read_faults: options.read_faults.as_deref(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -205,6 +211,7 @@ struct Session<'a> {
     cancel: &'a Cancel,
     progress: Option<&'a Progress>,
     throttle: Option<ReadThrottle>,
+    read_faults: Option<&'a dyn ReadFaults>,
 }
 
 /// A recording found on the camera: its parsed name and the files that carry it.
@@ -235,6 +242,7 @@ impl Session<'_> {
             tracing::info!(label = ?scan.label, "volume label differs from the profile's");
         }
         let (candidates, mut ignored) = discover(profile, &scan.files);
+        let on_camera: Vec<String> = candidates.iter().map(|c| c.name.stem()).collect();
         ignored.extend(scan.ignored.iter().map(|i| IgnoredReport {
             path: i.path.clone(),
             reason: i.reason.clone(),
@@ -260,6 +268,7 @@ impl Session<'_> {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
         self.wipe_confirmed(&mut outcomes, &mut warnings)?;
+        self.record_cut_off_wipes(&on_camera, &ignored)?;
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -353,10 +362,16 @@ impl Session<'_> {
             if rows.iter().any(|r| r.video.is_some()) {
                 continue; // a re-run: hashed and compared, not copied again
             }
-            let size = |f: &Option<VolumeFile>| f.as_ref().map_or(0, |f| f.size);
+            // A size over the profile's limit is never copied (that recording is refused on
+            // its own): a hostile entry must not make the store look full for the others.
+            let size = |f: &Option<VolumeFile>, max: u64| {
+                f.as_ref()
+                    .map_or(0, |f| if f.size > max { 0 } else { f.size })
+            };
+            let profile = &self.config.profile;
             needed = needed
-                .saturating_add(size(&c.video))
-                .saturating_add(size(&c.sidecar));
+                .saturating_add(size(&c.video, profile.max_video_bytes.0))
+                .saturating_add(size(&c.sidecar, profile.max_sidecar_bytes.0));
         }
         let free = self.store.free_bytes()?;
         let reserve = self.config.store.reserve.0;
@@ -382,7 +397,12 @@ impl Session<'_> {
         let serial = self.identity.camera.serial.clone();
         let stem = candidate.name.stem();
         let mut report = blank_report(&self.config.profile, &candidate);
-        let sidecar = match read_sidecar(&self.config.profile, volume, candidate.sidecar.as_ref()) {
+        let sidecar = match read_sidecar(
+            &self.config.profile,
+            volume,
+            candidate.sidecar.as_ref(),
+            self.read_faults,
+        ) {
             Ok(s) => s,
             Err(why) => {
                 tracing::warn!(recording = %stem, "{why}");
@@ -514,16 +534,40 @@ impl Session<'_> {
         sidecar: &SidecarRead,
         stored_before: &[&'r RecordingRow],
     ) -> Result<Option<(&'r RecordingRow, Verdict, Digests)>, String> {
-        let Some(video) = &candidate.video else {
-            return Ok(None);
+        // What an interrupted wipe leaves looks like this (the crash harness found both): a
+        // sidecar alone, or a video whose cluster chain fatfs had begun to free, beside a
+        // row confirmed with that very sidecar. The recording is stored and proven; only
+        // its wipe is to finish. Any other read error stays a failure.
+        let mut unreadable = None;
+        let streamed = match &candidate.video {
+            Some(video) => match self.stream_video(volume, video, None) {
+                Ok(s) => Some(s),
+                Err(why) if self.cancel.is_cancelled() => return Err(why),
+                Err(why) => {
+                    unreadable = Some(why);
+                    None
+                }
+            },
+            None => None,
         };
-        let streamed = self.stream_video(volume, video, None)?;
+        let camera_size = candidate.video.as_ref().map(|v| v.size);
         let same = stored_before.iter().find(|r| {
-            r.video.as_ref().map(|f| f.digests) == Some(streamed.digests)
-                && r.sidecar.as_ref().map(|f| f.digests) == sidecar.digests
+            let video_same = match &streamed {
+                Some(s) => r.video.as_ref().map(|f| f.digests) == Some(s.digests),
+                None => {
+                    matches!(r.state, RecordingState::Confirmed | RecordingState::Wiped)
+                        && r.video
+                            .as_ref()
+                            .is_some_and(|f| camera_size.is_none_or(|size| size == f.size))
+                }
+            };
+            video_same && r.sidecar.as_ref().map(|f| f.digests) == sidecar.digests
         });
         let Some(row) = same else {
-            return Ok(None); // other content under a known name: stored as a conflict
+            return match unreadable {
+                Some(why) => Err(why),
+                None => Ok(None), // other content under a known name: stored as a conflict
+            };
         };
         for file in [row.video.as_ref(), row.sidecar.as_ref()]
             .into_iter()
@@ -538,8 +582,23 @@ impl Session<'_> {
                 }
             }
         }
-        let verdict = self.judge(candidate, sidecar, Ok(&streamed));
-        Ok(Some((row, verdict, streamed.digests)))
+        match (streamed, &row.video) {
+            (Some(streamed), _) => {
+                let verdict = self.judge(candidate, sidecar, Ok(&streamed));
+                Ok(Some((row, verdict, streamed.digests)))
+            }
+            (None, Some(video)) => {
+                let verdict = Verdict {
+                    reasons: Vec::new(),
+                    flags: vec![format!(
+                        "wipe-resumed: an earlier wipe was cut off ({}); the sidecar equals the stored one, whose video is proven",
+                        unreadable.as_deref().unwrap_or("the video is already gone")
+                    )],
+                };
+                Ok(Some((row, verdict, video.digests)))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// Copies, proves and commits a recording from attempt `first` on, synchronously: the
@@ -712,8 +771,19 @@ impl Session<'_> {
             cancel: Some(self.cancel),
             progress: self.progress,
         };
-        let s = copy::stream(reader, video.size, sink, true, buffer, watch)
-            .map_err(|e| format!("{}: {e}", video.path))?;
+        let streamed = match self.read_faults {
+            Some(faults) => {
+                let reader = faults::FaultyReader {
+                    inner: reader,
+                    faults,
+                    file: video.path.clone(),
+                    offset: 0,
+                };
+                copy::stream(reader, video.size, sink, true, buffer, watch)
+            }
+            None => copy::stream(reader, video.size, sink, true, buffer, watch),
+        };
+        let s = streamed.map_err(|e| format!("{}: {e}", video.path))?;
         Ok(VideoFacts {
             file_name: video.name.clone(),
             size: s.size,
@@ -833,6 +903,42 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Records as wiped the confirmed recordings this camera no longer holds: a run killed
+    /// between its wipe and the wipe's commit leaves them so (the crash harness found it),
+    /// and the register must say what the camera holds. Anything the scan mentioned, even
+    /// as ignored, is left alone, and so is a camera whose identity is in doubt.
+    fn record_cut_off_wipes(
+        &mut self,
+        on_camera: &[String],
+        ignored: &[IgnoredReport],
+    ) -> Result<(), IngestError> {
+        if !self.identity.conflicts.is_empty() {
+            return Ok(());
+        }
+        let serial = self.identity.camera.serial.clone();
+        for row in self
+            .register
+            .recordings_in_state(&serial, RecordingState::Confirmed)?
+        {
+            let mentioned =
+                on_camera.contains(&row.stem) || ignored.iter().any(|i| i.path.contains(&row.stem));
+            if mentioned {
+                continue;
+            }
+            tracing::warn!(recording = %row.stem, "confirmed, and no longer on the camera: recording the wipe whose commit was cut off");
+            let detail =
+                "not on the camera at its next docking: the wipe's commit had been cut off";
+            self.register.record_state(
+                row.id,
+                self.id,
+                RecordingState::Wiped,
+                detail,
+                self.clock.now(),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Whether the register's committed row still says confirmed (or wiped) with the hashes just read.
     fn still_proven(
         &self,
@@ -893,6 +999,7 @@ fn read_sidecar(
     profile: &Profile,
     volume: &mut dyn Volume,
     file: Option<&VolumeFile>,
+    faults: Option<&dyn ReadFaults>,
 ) -> Result<SidecarRead, String> {
     let Some(file) = file else {
         return Ok(SidecarRead {
@@ -913,6 +1020,11 @@ fn read_sidecar(
                 file.path, file.size
             ),
         });
+    }
+    if let Some(faults) = faults {
+        faults
+            .before_read(&file.path, 0)
+            .map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
     }
     let bytes = volume
         .read_small(&file.path, max)

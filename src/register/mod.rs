@@ -337,6 +337,21 @@ impl Register {
         rows.map(|r| r?.into_row()).collect()
     }
 
+    /// The recordings of a camera in one state, oldest first.
+    pub fn recordings_in_state(
+        &self,
+        camera: &str,
+        state: RecordingState,
+    ) -> Result<Vec<RecordingRow>, RegisterError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, camera, stem, state, video_size, video_blake3, video_sha256, video_path,
+                    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path, flags, reasons
+             FROM recordings WHERE camera = ?1 AND state = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![camera, state.as_str()], read_row)?;
+        rows.map(|r| r?.into_row()).collect()
+    }
+
     /// One recording by id.
     pub fn recording(&self, id: RecordingId) -> Result<Option<RecordingRow>, RegisterError> {
         self.conn

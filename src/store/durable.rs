@@ -269,7 +269,14 @@ impl PendingFile {
     fn note_failure(&mut self, e: io::Error) -> io::Error {
         self.failed.get_or_insert(e.kind());
         // io::Write can only return io::Error: keep the kind, add the path to the message.
-        io::Error::new(e.kind(), format!("writing {}: {e}", self.temp.display()))
+        io::Error::new(
+            e.kind(),
+            format!(
+                "writing {}: {e}; {}",
+                self.temp.display(),
+                super::error::advice(&e)
+            ),
+        )
     }
 }
 

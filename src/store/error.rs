@@ -193,7 +193,8 @@ fn needs_technician(e: &io::Error) -> bool {
     )
 }
 
-fn advice(e: &io::Error) -> &'static str {
+/// What a technician should do about an OS error met while storing.
+pub(super) fn advice(e: &io::Error) -> &'static str {
     match e.raw_os_error() {
         Some(libc::ENOSPC | libc::EDQUOT) => {
             "the store is full: free space or add disks, then copy again from the camera"

@@ -67,6 +67,30 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens an existing store for reading only (scrub, consultation): creates nothing and
+    /// leaves temp files alone, since a running ingest may own them.
+    pub fn open_existing(root: &Path) -> Result<Store, StoreError> {
+        let listing = |source| StoreError::ListFolder {
+            path: root.to_owned(),
+            source,
+        };
+        let root = std::path::absolute(root).map_err(listing)?;
+        for area in Area::ALL {
+            let folder = root.join(area.dir_name());
+            if !fs::metadata(&folder).map_err(listing)?.is_dir() {
+                return Err(listing(io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} is not a folder", folder.display()),
+                )));
+            }
+        }
+        Ok(Store {
+            root,
+            faults: Arc::new(NoFaults),
+            durable_folders: Mutex::new(HashSet::new()),
+        })
+    }
+
     /// The store's root folder (absolute).
     pub fn root(&self) -> &Path {
         &self.root
@@ -229,6 +253,11 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Whether a file name is that of a copy still being written (or cut off by a crash).
+pub fn is_temp_file_name(name: &str) -> bool {
+    is_partial_name(name)
 }
 
 /// Creates the root and any missing parent, fsyncing each new folder's parent.
