@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 mod service;
 
-pub use service::{ControlConfig, DockConfig, SimulateConfig, StatusConfig};
+pub use service::{ControlConfig, DockConfig, ExtractConfig, SimulateConfig, StatusConfig};
 
 /// Why a configuration could not be used; each message names the key or file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,9 @@ pub struct Config {
     /// How long recordings are kept, and the brake on large purges.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Where extraction bags may be written.
+    #[serde(default)]
+    pub extract: ExtractConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -425,6 +428,7 @@ impl Config {
         config.dock.path = base.join(&config.dock.path);
         config.control.socket = base.join(&config.control.socket);
         config.status.mdstat = base.join(&config.status.mdstat);
+        config.extract.root = base.join(&config.extract.root);
         config.validate()?;
         Ok(config)
     }
@@ -704,6 +708,7 @@ mod documented_defaults {
         assert_eq!(c.dock.enrolled_only, dock.enrolled_only);
         assert_eq!(c.control.socket, control.socket);
         assert_eq!(c.status.mdstat, status.mdstat);
+        assert_eq!(c.extract.root, ExtractConfig::default().root);
         let simulate = SimulateConfig::default();
         assert_eq!(c.simulate.read_bytes_per_sec, simulate.read_bytes_per_sec);
         assert_eq!(c.simulate.read_latency_ms, simulate.read_latency_ms);

@@ -175,7 +175,8 @@ fn the_default_configuration_keeps_its_state_where_the_unit_allows_writing() {
     let path = |section: &str, key: &str| -> Option<String> {
         Some(config.get(section)?.get(key)?.as_str()?.to_owned())
     };
-    // ProtectSystem=strict: only StateDirectory= and RuntimeDirectory= are writable.
+    // ProtectSystem=strict: only StateDirectory=, RuntimeDirectory= and ReadWritePaths=
+    // are writable.
     for (section, key) in [("store", "path"), ("register", "path")] {
         let value = path(section, key).unwrap();
         assert!(
@@ -183,6 +184,13 @@ fn the_default_configuration_keeps_its_state_where_the_unit_allows_writing() {
             "{section}.{key} = {value}"
         );
     }
+    // The export folder is the one other place the unit lets the service write.
+    let exports = path("extract", "root").unwrap();
+    let unit = service_settings(&unit_text());
+    assert!(
+        unit["ReadWritePaths"].contains(&format!("-{exports}")),
+        "extract.root = {exports} must be in ReadWritePaths= (with `-`: it may not exist yet)"
+    );
     if let Some(socket) = path("control", "socket") {
         assert!(
             socket.starts_with("/run/sentinel-dock/"),

@@ -79,11 +79,14 @@ pub fn authorise(
     allowed: &[Role],
     recordings: &[String],
 ) -> Result<Actor, CommandError> {
-    let role = role_of(&ctx.config.access, &caller.user);
+    let role = caller
+        .user
+        .as_deref()
+        .and_then(|user| role_of(&ctx.config.access, user));
     let author = author_of(ctx, caller)?;
     match role {
         Some(role) if allowed.contains(&role) => Ok(Actor {
-            user: caller.user.clone(),
+            user: caller.name(),
             role,
             author,
         }),
@@ -159,9 +162,12 @@ fn refuse(
 }
 
 fn author_of(ctx: &mut Context<'_>, caller: &Caller) -> Result<String, CommandError> {
-    let agent = perception::agent_by_user(ctx.register.connection(), &caller.user)?;
+    let Some(user) = &caller.user else {
+        return Ok(caller.name());
+    };
+    let agent = perception::agent_by_user(ctx.register.connection(), user)?;
     Ok(match agent {
-        Some(a) => format!("{} (agent {})", caller.user, a.matricule),
-        None => caller.user.clone(),
+        Some(a) => format!("{user} (agent {})", a.matricule),
+        None => user.clone(),
     })
 }

@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
@@ -112,6 +112,9 @@ fn fill(
     }
     write_synced(&root.join("tagmanifest-sha256.txt"), tag_256.as_bytes())?;
     write_synced(&root.join("tagmanifest-sha512.txt"), tag_512.as_bytes())?;
+    for folder in payload.folders.iter().chain([&root.to_path_buf()]) {
+        open_to_group(folder)?;
+    }
     for folder in payload.folders.iter().rev() {
         fsync_dir(folder)?;
     }
@@ -197,6 +200,7 @@ fn copy_hashed(from: &Path, to: &Path) -> Result<(String, String, u64), CommandE
         .mode(0o444)
         .open(to)
         .map_err(io_err("creating", to))?;
+    readable_by_group(&target, to)?;
     let hashed = hash_stream(source, Some(&mut target)).map_err(io_err("copying to", to))?;
     target.sync_all().map_err(io_err("syncing", to))?;
     Ok(hashed)
@@ -229,8 +233,29 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), CommandError> {
         .mode(0o444)
         .open(path)
         .map_err(io_err("creating", path))?;
+    readable_by_group(&f, path)?;
     f.write_all(bytes).map_err(io_err("writing", path))?;
     f.sync_all().map_err(io_err("syncing", path))
+}
+
+/// A bag's files are read-only, and readable by the export folder's group: the operators
+/// who hand bags over (the folder's setgid bit gives the bag its group). Set explicitly,
+/// because the service's umask (0077) would leave them to the service alone.
+fn readable_by_group(file: &File, path: &Path) -> Result<(), CommandError> {
+    file.set_permissions(fs::Permissions::from_mode(0o440))
+        .map_err(io_err("setting the mode of", path))
+}
+
+/// A bag's folder: the service writes it, the export folder's group reads it; a setgid
+/// bit inherited from the export folder is kept, so that what is made inside stays the group's.
+fn open_to_group(folder: &Path) -> Result<(), CommandError> {
+    let setgid = fs::metadata(folder)
+        .map_err(io_err("reading the mode of", folder))?
+        .permissions()
+        .mode()
+        & 0o2000;
+    fs::set_permissions(folder, fs::Permissions::from_mode(0o750 | setgid))
+        .map_err(io_err("setting the mode of", folder))
 }
 
 fn fsync_dir(path: &Path) -> Result<(), CommandError> {

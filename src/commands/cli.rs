@@ -9,7 +9,12 @@ use serde::{Deserialize, Serialize};
 
 /// A register command, as typed on the command line and as sent to the daemon.
 #[derive(Debug, Clone, PartialEq, Subcommand, Serialize, Deserialize)]
-#[serde(tag = "command", content = "args", rename_all = "kebab-case")]
+#[serde(
+    tag = "command",
+    content = "args",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum Command {
     /// Agents of the perception register.
     #[command(subcommand)]
@@ -81,7 +86,12 @@ impl Command {
 
 /// `agent ...`
 #[derive(Debug, Clone, PartialEq, Subcommand, Serialize, Deserialize)]
-#[serde(tag = "command", content = "args", rename_all = "kebab-case")]
+#[serde(
+    tag = "command",
+    content = "args",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum AgentCommand {
     /// Add an agent who may be issued cameras.
     Add(AgentAddArgs),
@@ -89,6 +99,7 @@ pub enum AgentCommand {
 
 /// `agent add MATRICULE --name NAME --brigade B [--unix-user USER]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgentAddArgs {
     /// The agent's service number.
     pub matricule: String,
@@ -105,7 +116,12 @@ pub struct AgentAddArgs {
 
 /// `camera ...`
 #[derive(Debug, Clone, PartialEq, Subcommand, Serialize, Deserialize)]
-#[serde(tag = "command", content = "args", rename_all = "kebab-case")]
+#[serde(
+    tag = "command",
+    content = "args",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum CameraCommand {
     /// Enrol a camera: only enrolled cameras are ingested.
     Enroll(CameraEnrollArgs),
@@ -113,6 +129,7 @@ pub enum CameraCommand {
 
 /// `camera enroll SERIAL [--model M]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CameraEnrollArgs {
     /// The camera's serial, as its USB descriptor and DEVICE.INI give it.
     pub serial: String,
@@ -123,6 +140,7 @@ pub struct CameraEnrollArgs {
 
 /// `issue CAMERA AGENT [--at TIME]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IssueArgs {
     /// The camera's serial.
     pub camera: String,
@@ -135,6 +153,7 @@ pub struct IssueArgs {
 
 /// `return CAMERA [--at TIME]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReturnArgs {
     /// The camera's serial.
     pub camera: String,
@@ -145,6 +164,7 @@ pub struct ReturnArgs {
 
 /// `attribute RECORDING AGENT --reason TEXT`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AttributeArgs {
     /// The recording's stem (`STEM@ID` when a stem names several register rows).
     pub recording: String,
@@ -191,6 +211,7 @@ impl Purpose {
 
 /// `consult --purpose P --reason TEXT RECORDING`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConsultArgs {
     /// The recording's stem.
     pub recording: String,
@@ -200,10 +221,17 @@ pub struct ConsultArgs {
     /// The reason, in the caller's words.
     #[arg(long)]
     pub reason: String,
+    /// Where sentinel-dockctl writes the recording: a new file readable by the caller
+    /// alone (0600); `-` for standard output, the default when it is not a terminal.
+    /// Read by sentinel-dockctl only: never sent to the daemon.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub out: Option<PathBuf>,
 }
 
 /// `extract --purpose P (--requisition REF --opj "NAME, SERVICE" | --reference REF --recipient R) --to DIR RECORDING...`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExtractArgs {
     /// The recordings' stems.
     #[arg(required = true)]
@@ -229,13 +257,15 @@ pub struct ExtractArgs {
     /// A free-text reason, kept in the bag and the audit register.
     #[arg(long)]
     pub reason: Option<String>,
-    /// The folder the bag is written in (it must exist).
+    /// The folder the bag is written in: an existing folder inside `extract.root`
+    /// (sentinel-dockctl sends it as an absolute path).
     #[arg(long)]
     pub to: PathBuf,
 }
 
 /// `hold --procedure REF --reason TEXT RECORDING...`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HoldArgs {
     /// The recordings' stems.
     #[arg(required = true)]
@@ -250,6 +280,7 @@ pub struct HoldArgs {
 
 /// `release --procedure REF --reason TEXT RECORDING...`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReleaseArgs {
     /// The recordings' stems.
     #[arg(required = true)]
@@ -264,6 +295,7 @@ pub struct ReleaseArgs {
 
 /// `purge [--dry-run] [--confirm COUNT]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PurgeArgs {
     /// Show what would be deleted; delete nothing.
     #[arg(long)]
@@ -276,7 +308,12 @@ pub struct PurgeArgs {
 
 /// `audit ...`
 #[derive(Debug, Clone, PartialEq, Subcommand, Serialize, Deserialize)]
-#[serde(tag = "command", content = "args", rename_all = "kebab-case")]
+#[serde(
+    tag = "command",
+    content = "args",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum AuditCommand {
     /// Check the chain; exit status non-zero when it does not hold.
     Verify(AuditVerifyArgs),
@@ -284,6 +321,7 @@ pub enum AuditCommand {
 
 /// `audit verify [--head SEQ:HASH]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditVerifyArgs {
     /// A head logged to the journal (`journalctl MESSAGE_ID=ce4d363b5d354e99ac8d0c81566a55fd`),
     /// as SEQ:HASH: the chain must still hold it.
@@ -306,6 +344,7 @@ pub enum Format {
 
 /// `report --from DATE --to DATE [--format F]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReportArgs {
     /// First day (YYYY-MM-DD, UTC), included.
     #[arg(long)]
@@ -320,6 +359,7 @@ pub struct ReportArgs {
 
 /// `forecast [--from DATE --to DATE] [--format F]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ForecastArgs {
     /// First day of the observed period; 30 days before --to when omitted.
     #[arg(long)]
@@ -334,7 +374,12 @@ pub struct ForecastArgs {
 
 /// `register ...`
 #[derive(Debug, Clone, PartialEq, Subcommand, Serialize, Deserialize)]
-#[serde(tag = "command", content = "args", rename_all = "kebab-case")]
+#[serde(
+    tag = "command",
+    content = "args",
+    rename_all = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum RegisterCommand {
     /// Print the perception register for an inspection.
     Print(RegisterPrintArgs),
@@ -355,6 +400,7 @@ pub enum View {
 
 /// `register print [--camera S | --agent M] [--from DATE] [--to DATE] [--view V] [--format F]`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterPrintArgs {
     /// Only this camera.
     #[arg(long, conflicts_with = "agent")]

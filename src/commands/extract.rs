@@ -227,8 +227,16 @@ fn request(a: &ExtractArgs, today: NaiveDate) -> Result<Request, CommandError> {
     })
 }
 
-/// The folder the bag goes in: it must exist, and must not be inside the store.
+/// The folder the bag goes in: it must exist, be inside `extract.root` (the daemon never
+/// writes where the technician did not say it may), and not be inside the store.
 fn destination(ctx: &Context<'_>, to: &Path) -> Result<PathBuf, CommandError> {
+    let root_key = &ctx.config.extract.root;
+    let root = std::fs::canonicalize(root_key).map_err(|e| {
+        CommandError::Invalid(format!(
+            "the export folder {} (extract.root) cannot be used: {e}; the technician creates it (README: \"The export folder\")",
+            root_key.display()
+        ))
+    })?;
     let dest = std::fs::canonicalize(to).map_err(|source| CommandError::Io {
         what: "--to must be an existing folder;".into(),
         path: to.to_path_buf(),
@@ -238,6 +246,13 @@ fn destination(ctx: &Context<'_>, to: &Path) -> Result<PathBuf, CommandError> {
         return Err(CommandError::Invalid(format!(
             "--to {} is not a folder",
             to.display()
+        )));
+    }
+    if !dest.starts_with(&root) {
+        return Err(CommandError::Invalid(format!(
+            "--to {} is outside the export folder {} (extract.root): give that folder or one inside it",
+            to.display(),
+            root.display()
         )));
     }
     let store =

@@ -29,21 +29,13 @@ use crate::config::Config;
 use crate::register::{Register, RegisterError};
 use crate::store::Store;
 
+/// Who is asking: the control socket's caller (SO_PEERCRED), the one definition.
+pub use crate::control::Caller;
 pub use access::Role;
 pub use cli::Command;
 pub use daily::{AUDIT_RETENTION, daily};
 pub use perception::attribute_pending;
 pub use purge::{PurgePlan, plan_purge, purge_due};
-
-/// Who is asking, as the kernel told the daemon (SO_PEERCRED) and the password database
-/// named it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The caller's uid.
-    pub uid: u32,
-    /// The caller's Unix user name.
-    pub user: String,
-}
 
 /// What a command works on: the daemon's register, store, configuration and clock.
 pub struct Context<'a> {

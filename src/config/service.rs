@@ -1,4 +1,5 @@
-//! The configuration of the long-running service: `[dock]`, `[control]`, `[status]`, `[simulate]`.
+//! The configuration of the long-running service: `[dock]`, `[control]`, `[status]`,
+//! `[simulate]`, `[extract]`.
 
 use std::path::PathBuf;
 
@@ -19,7 +20,8 @@ pub struct DockConfig {
     /// Serials of the cameras this dock serves.
     #[serde(default)]
     pub enrolled: Vec<String>,
-    /// When true, a camera whose serial is not in `enrolled` is reported and not ingested.
+    /// When true, a camera enrolled neither in `enrolled` nor in the register
+    /// (`sentinel-dockctl camera enroll`) is reported and not ingested.
     #[serde(default)]
     pub enrolled_only: bool,
 }
@@ -80,6 +82,28 @@ pub struct SimulateConfig {
     pub read_latency_ms: u32,
 }
 
+/// `[extract]`: where the daemon may write the bags of `sentinel-dockctl extract`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Every `--to` must be this folder or inside it; relative paths are taken from the
+    /// configuration file's folder.
+    #[serde(default = "default_extract_root")]
+    pub root: PathBuf,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            root: default_extract_root(),
+        }
+    }
+}
+
+fn default_extract_root() -> PathBuf {
+    PathBuf::from("/var/lib/sentinel-dock-exports")
+}
+
 fn default_dock_path() -> PathBuf {
     PathBuf::from("/dev/sentinel-dock")
 }
@@ -110,10 +134,10 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             ),
         });
     }
-    if config.dock.enrolled_only && config.dock.enrolled.is_empty() {
+    if config.extract.root.starts_with(&config.store.path) {
         return Err(invalid(
-            "dock.enrolled_only",
-            "is true but dock.enrolled is empty, so no camera would ever be ingested: list the serials in dock.enrolled",
+            "extract.root",
+            "must be outside store.path: bags are handed out, the store holds only recordings",
         ));
     }
     let socket_len = config.control.socket.as_os_str().len();
@@ -158,11 +182,16 @@ mod tests {
             Path::new("/run/sentinel-dock/control.sock")
         );
         assert_eq!(c.status.mdstat, Path::new("/proc/mdstat"));
+        assert_eq!(c.extract.root, Path::new("/var/lib/sentinel-dock-exports"));
         assert_eq!(c.ingest.max_parallel, 4);
         assert!(!c.dock.enrolled_only);
         assert_eq!(c.simulate.read_bytes_per_sec, ByteSize(0));
-        let c = parse("[dock]\npath = \"dock\"\n[control]\nsocket = \"c.sock\"\n").unwrap();
+        let c = parse(
+            "[dock]\npath = \"dock\"\n[control]\nsocket = \"c.sock\"\n[extract]\nroot = \"out\"\n",
+        )
+        .unwrap();
         assert_eq!(c.dock.path, Path::new("/etc/sentinel-dock/dock"));
+        assert_eq!(c.extract.root, Path::new("/etc/sentinel-dock/out"));
         assert_eq!(c.control.socket, Path::new("/etc/sentinel-dock/c.sock"));
     }
 
@@ -171,7 +200,7 @@ mod tests {
         let cases = [
             ("[ingest]\nmax_parallel = 0\n", "ingest.max_parallel"),
             ("[dock]\nenrolled = [\"../x\"]\n", "dock.enrolled"),
-            ("[dock]\nenrolled_only = true\n", "dock.enrolled_only"),
+            ("[extract]\nroot = \"/srv/store/out\"\n", "extract.root"),
             ("[dock]\npath = \"/srv/store/dock\"\n", "dock.path"),
             (
                 "[simulate]\nread_latency_ms = 60000\n",

@@ -2,7 +2,9 @@
 //! `sentinel-dockctl` asks the daemon things. Each caller is known by its kernel-given
 //! credentials (SO_PEERCRED), never by anything it says about itself.
 
+mod caller;
 pub mod client;
+pub mod copy_out;
 mod dispatch;
 pub mod protocol;
 pub mod transport;
@@ -13,44 +15,14 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use tokio::net::{UnixListener, UnixStream};
 
+pub use caller::Caller;
 pub use dispatch::{Query, Reply, ServiceHandle, dispatch};
 
 /// A connection silent this long is closed (`sentinel-dockctl status --watch` asks every second).
 const IDLE: Duration = Duration::from_secs(60);
 use protocol::{ErrorCode, MAX_REQUEST_BYTES, Request, Response};
-
-/// Who is on the other end of a connection, as the kernel says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// User id.
-    pub uid: u32,
-    /// Primary group id.
-    pub gid: u32,
-    /// Process id when it connected.
-    pub pid: i32,
-    /// The user's name, when the user database knows the uid.
-    pub user: Option<String>,
-}
-
-impl Caller {
-    /// The credentials of the peer of a connected Unix socket.
-    pub fn of(socket: &impl AsFd) -> io::Result<Caller> {
-        let cred = getsockopt(socket, PeerCredentials).map_err(io::Error::from)?;
-        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(cred.uid()))
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        Ok(Caller {
-            uid: cred.uid(),
-            gid: cred.gid(),
-            pid: cred.pid(),
-            user,
-        })
-    }
-}
 
 /// Why the control socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -190,19 +162,6 @@ async fn send_reply(stream: &UnixStream, reply: Reply) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_caller_is_who_the_kernel_says() {
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let caller = Caller::of(&a).unwrap();
-        assert_eq!(caller.uid, nix::unistd::getuid().as_raw());
-        assert_eq!(caller.gid, nix::unistd::getgid().as_raw());
-        assert_eq!(caller.pid, std::process::id() as i32);
-        let name = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .unwrap()
-            .map(|u| u.name);
-        assert_eq!(caller.user, name);
-    }
 
     #[tokio::test]
     async fn a_stale_socket_is_replaced_and_a_live_one_refused() {

@@ -3,6 +3,7 @@
 //! systemd (READY, STATUS, WATCHDOG), until SIGTERM; SIGHUP reloads the configuration.
 
 mod cameras;
+mod desk;
 mod error;
 mod outcome;
 mod reload;

@@ -51,7 +51,7 @@ pub(crate) fn log(finished: &Finished) {
             message_id = events::CAMERA_NOT_ENROLLED.id,
             camera_serial = %serial,
             slot,
-            "camera {serial} is not enrolled (dock.enrolled) and dock.enrolled_only is set: it was not ingested; enrol it or give it to the technician"
+            "camera {serial} is not enrolled (neither in dock.enrolled nor in the register) and dock.enrolled_only is set: it was not ingested; enrol it (`sentinel-dockctl camera enroll {serial}`) or give it to the technician"
         ),
         SlotOutcome::Cancelled => tracing::info!(
             message_id = events::INGEST_CANCELLED.id,

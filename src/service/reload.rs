@@ -9,6 +9,7 @@ use crate::events;
 use crate::register::Register;
 use crate::store::Store;
 
+use super::desk::Job;
 use super::supervisor::{Supervisor, watch_dock};
 
 impl Supervisor {
@@ -71,6 +72,10 @@ impl Supervisor {
         }
         self.config = Arc::new(new);
         self.config_tx.send_replace(self.config.clone());
+        self.desk.send(Job::Reconfigure {
+            config: self.config.clone(),
+            store: self.store.clone(),
+        });
         if let Some((watcher, rx, initial)) = dock {
             // Another dock folder: the cameras of the old one are no longer seen.
             let slots: Vec<String> = self.cameras.all().map(|c| c.link.slot.clone()).collect();

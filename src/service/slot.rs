@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::dock::DockedLink;
 use crate::events;
 use crate::ingest::{self, Cancel, IngestError, IngestReport, Options, Progress, ReadThrottle};
+use crate::register::{Register, perception};
 use crate::store::Store;
 use crate::usb;
 
@@ -42,7 +43,8 @@ impl SlotJob {
 pub(crate) enum SlotOutcome {
     /// The engine finished (every recording confirmed and wiped, or some left on the camera).
     Ingested(Box<IngestReport>),
-    /// Not in `dock.enrolled` while `dock.enrolled_only` is set: not touched.
+    /// Enrolled neither in `dock.enrolled` nor in the register while `dock.enrolled_only`
+    /// is set: not touched.
     NotEnrolled { serial: String },
     /// Cancelled (undocked, or the service stopping): nothing unproven was wiped.
     Cancelled,
@@ -90,6 +92,19 @@ pub(crate) fn run(job: SlotJob) -> Finished {
     }
 }
 
+/// Whether the camera is enrolled: listed in `dock.enrolled`, or enrolled in the register
+/// (`sentinel-dockctl camera enroll`) and still in service.
+fn enrolled(config: &Config, serial: &str) -> Result<bool, String> {
+    if config.dock.enrolled.iter().any(|s| s == serial) {
+        return Ok(true);
+    }
+    let mut register = Register::open(&config.register.path)
+        .map_err(|e| format!("its enrolment could not be checked: {e}"))?;
+    let enrolment = perception::enrolment(register.connection(), serial)
+        .map_err(|e| format!("its enrolment could not be checked: {e}"))?;
+    Ok(enrolment.is_some_and(|e| e.state == "in-service"))
+}
+
 fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     let config = &job.config;
     let usb_serial = match camera_identity(&job.link.target, config) {
@@ -107,8 +122,12 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     };
     // The slot is named by the udev rule after the USB serial: it stands for it until then.
     let serial = usb_serial.clone().unwrap_or_else(|| job.link.slot.clone());
-    if config.dock.enrolled_only && !config.dock.enrolled.contains(&serial) {
-        return SlotOutcome::NotEnrolled { serial };
+    if config.dock.enrolled_only {
+        match enrolled(config, &serial) {
+            Ok(true) => {}
+            Ok(false) => return SlotOutcome::NotEnrolled { serial },
+            Err(why) => return SlotOutcome::Failed(why),
+        }
     }
     tracing::info!(
         message_id = events::INGEST_STARTED.id,

@@ -21,8 +21,9 @@ use crate::store::Store;
 
 use super::ServiceError;
 use super::cameras::{Cameras, DockingId};
+use super::desk::{Desk, Job};
 use super::outcome;
-use super::slot::{self, Finished, SlotJob};
+use super::slot::{self, Finished, SlotJob, SlotOutcome};
 use super::systemd::Systemd;
 
 /// How long in-flight ingests get to stop on SIGTERM (the unit's stop timeout is longer).
@@ -63,6 +64,8 @@ pub(crate) struct Supervisor {
     task_dockings: HashMap<Id, DockingId>,
     pub(super) register: Register,
     pub(super) store: Arc<Store>,
+    /// Operators' register commands, attributions and the daily upkeep, on their own thread.
+    pub(super) desk: Desk,
     pub(super) dock: DockWatcher,
     pub(super) dock_rx: mpsc::Receiver<DockChange>,
     pub(super) control: ControlSocket,
@@ -88,6 +91,7 @@ impl Supervisor {
         let control = ControlSocket::bind(&config.control.socket)?;
         let (dock, dock_rx, initial) = watch_dock(&config)?;
         let config = Arc::new(config);
+        let desk = Desk::start(config.clone(), store.clone())?;
         let (config_tx, config_rx) = watch::channel(config.clone());
         let (queries_tx, queries_rx) = mpsc::channel(64);
         let mut supervisor = Supervisor {
@@ -101,6 +105,7 @@ impl Supervisor {
             task_dockings: HashMap::new(),
             register,
             store,
+            desk,
             dock,
             dock_rx,
             control,
@@ -120,6 +125,8 @@ impl Supervisor {
         supervisor.check_raid();
         supervisor.refresh_status();
         supervisor.systemd.ready();
+        // Once at start (the chain's head to the journal, then the purge), then daily.
+        supervisor.desk.send(Job::Daily);
         tracing::info!(
             message_id = events::SERVICE_STARTED.id,
             dock = %supervisor.config.dock.path.display(),
@@ -295,6 +302,9 @@ impl Supervisor {
             }
         };
         outcome::log(&finished);
+        if matches!(finished.outcome, SlotOutcome::Ingested(_)) {
+            self.desk.send(Job::AttributePending);
+        }
         let state = outcome::camera_state(&finished.outcome);
         let serial = outcome::identified_serial(&finished.outcome);
         self.cameras.finish(finished.docking, state, serial);
@@ -307,6 +317,18 @@ impl Supervisor {
             Query::Status(reply) => {
                 let _ = reply.send(self.status());
             }
+            Query::StatusAllowed { caller, reply } => {
+                self.desk.send(Job::StatusAllowed { caller, reply });
+            }
+            Query::Command {
+                caller,
+                command,
+                reply,
+            } => self.desk.send(Job::Run {
+                caller,
+                command,
+                reply,
+            }),
         }
     }
 
@@ -350,6 +372,7 @@ impl Supervisor {
             }
         }
         self.refresh_status();
+        self.desk.stop(deadline).await;
         // Dropping closes the register's connection and removes the control socket.
         drop(self.register);
         drop(self.control);

@@ -77,7 +77,8 @@ pub enum CameraState {
     },
     /// Finished, but some recordings stay on the camera.
     NeedsAttention(Attention),
-    /// Its serial is not in `dock.enrolled` and `dock.enrolled_only` is set: not touched.
+    /// Its serial is enrolled neither in `dock.enrolled` nor in the register, and
+    /// `dock.enrolled_only` is set: not touched.
     NotEnrolled,
     /// The ingest could not finish; nothing unproven was wiped.
     Failed {

@@ -85,7 +85,7 @@ fn camera_line(state: &CameraState) -> String {
         ),
         CameraState::NeedsAttention(a) => attention_line(a),
         CameraState::NotEnrolled => {
-            "not enrolled: left untouched (dock.enrolled); give it to the technician".into()
+            "not enrolled: left untouched (sentinel-dockctl camera enroll, or dock.enrolled); give it to the technician".into()
         }
         CameraState::Failed { error } => {
             format!(

@@ -3,9 +3,11 @@
 //! renamed into place), ask its control socket, signal it, read its log.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -15,6 +17,8 @@ use sentinel_dock::control::client::Client;
 use sentinel_dock::control::protocol::{Request, Response};
 use sentinel_dock::events::EventKind;
 use serde_json::Value;
+
+use super::users::TestUser;
 
 /// How long any wait in these tests may last before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -109,11 +113,7 @@ impl Daemon {
     /// The status document, through the control socket.
     pub fn status(&self) -> Result<Value, String> {
         let mut client = Client::connect(&self.path("control.sock")).map_err(|e| e.to_string())?;
-        match client
-            .call(&Request::Status {})
-            .map_err(|e| e.to_string())?
-            .0
-        {
+        match client.call(&Request::Status).map_err(|e| e.to_string())?.0 {
             Response::Status(report) => Ok(serde_json::to_value(report).unwrap()),
             other => Err(format!("{other:?}")),
         }
@@ -154,6 +154,27 @@ impl Daemon {
             })
         });
         camera(&status, slot).unwrap().clone()
+    }
+
+    /// Lets other Unix users reach the socket and read the configuration file (the
+    /// temporary folder is 0700): the socket's own mode and SO_PEERCRED do the rest.
+    pub fn open_to_other_users(&self) {
+        fs::set_permissions(self.dir.path(), fs::Permissions::from_mode(0o711)).unwrap();
+    }
+
+    /// Runs `sentinel-dockctl --config <this daemon's file> ARGS`, as `user` when given
+    /// (uid and gid set, supplementary groups dropped), as this process otherwise.
+    pub fn dockctl(&self, user: Option<&TestUser>, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sentinel-dockctl"));
+        command
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .stdin(Stdio::null());
+        if let Some(user) = user {
+            command.uid(user.uid).gid(user.gid);
+        }
+        command.output().unwrap()
     }
 
     /// The daemon's stderr so far.

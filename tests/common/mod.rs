@@ -7,7 +7,9 @@
 
 pub mod daemon;
 mod fat;
+pub mod operators;
 mod sidecar;
+pub mod users;
 
 // Each test binary uses some of these re-exports.
 #[allow(unused_imports)]

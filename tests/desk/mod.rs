@@ -79,6 +79,7 @@ impl Desk {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[store]\npath = \"store\"\nreserve = 0\n[register]\npath = \"register.sqlite\"\n\
+             [extract]\nroot = \".\"\n\
              [access]\nhead = [\"{HEAD}\"]\nauthorised = [\"{AGENT}\"]\ntechnicians = [\"{TECH}\"]\n{extra}"
         );
         let config = Config::from_toml(&text, dir.path()).unwrap();
@@ -116,10 +117,7 @@ impl Desk {
     /// Runs a command line as `user`.
     pub fn run(&mut self, user: &str, line: &[&str]) -> Result<Reply, CommandError> {
         let command = command(line);
-        let caller = Caller {
-            uid: 1000 + user.len() as u32,
-            user: user.to_string(),
-        };
+        let caller = Caller::named(1000 + user.len() as u32, user);
         let mut ctx = Context {
             register: &mut self.register,
             store: &self.store,

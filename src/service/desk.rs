@@ -1,0 +1,211 @@
+//! The registers desk: one thread owning the daemon's command context (its own register
+//! connection, the store the supervisor opened, the configuration in force). It serves
+//! operators' register commands one at a time, attributes recordings after each ingest,
+//! and runs the daily upkeep. A long extraction runs here, never on the supervisor's loop,
+//! and SQLite sees one writer per connection, as it prefers.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::clock::SystemClock;
+use crate::commands::{self, Caller, Command, CommandError, Context, Reply, access};
+use crate::config::Config;
+use crate::register::Register;
+use crate::store::Store;
+
+use super::ServiceError;
+
+/// How often the daily upkeep runs after the first, which follows READY.
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Work for the desk.
+pub(crate) enum Job {
+    /// A register command, for a caller whose role `commands::run` checks first.
+    Run {
+        caller: Caller,
+        command: Box<Command>,
+        reply: oneshot::Sender<Result<Reply, CommandError>>,
+    },
+    /// May this caller see the status?
+    StatusAllowed {
+        caller: Caller,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    /// An ingest ended: attribute what it stored to the agents who held the camera.
+    AttributePending,
+    /// The daily upkeep now; then every `DAY`.
+    Daily,
+    /// The configuration was reloaded (and maybe the store or register moved).
+    Reconfigure {
+        config: Arc<Config>,
+        store: Arc<Store>,
+    },
+}
+
+/// The desk's thread, seen from the supervisor.
+pub(crate) struct Desk {
+    jobs: Option<mpsc::Sender<Job>>,
+    done: oneshot::Receiver<()>,
+}
+
+impl Desk {
+    /// Opens the desk's own register connection and starts its thread.
+    pub fn start(config: Arc<Config>, store: Arc<Store>) -> Result<Desk, ServiceError> {
+        let register = Register::open(&config.register.path)?;
+        let (jobs, rx) = mpsc::channel();
+        let (done_tx, done) = oneshot::channel();
+        let state = State {
+            register,
+            store,
+            config,
+        };
+        std::thread::Builder::new()
+            .name("registers-desk".into())
+            .spawn(move || {
+                serve(state, rx);
+                let _ = done_tx.send(());
+            })
+            .map_err(ServiceError::Runtime)?;
+        Ok(Desk {
+            jobs: Some(jobs),
+            done,
+        })
+    }
+
+    /// Hands a job to the desk (its reply, if any, comes on the job's own channel).
+    pub fn send(&self, job: Job) {
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if !sent {
+            tracing::error!("the registers desk has stopped: a register command was not served");
+        }
+    }
+
+    /// Takes no more work and waits, until `deadline`, for the job in hand to end (an
+    /// extraction mid-way finishes its bag rather than leave a partial one).
+    pub async fn stop(mut self, deadline: tokio::time::Instant) {
+        self.jobs = None;
+        if tokio::time::timeout_at(deadline, &mut self.done)
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                "the registers desk did not finish its command in time; exiting anyway (a partial bag is a hidden folder, never handed out)"
+            );
+        }
+    }
+}
+
+/// What the desk's commands work on.
+struct State {
+    register: Register,
+    store: Arc<Store>,
+    config: Arc<Config>,
+}
+
+fn serve(mut state: State, jobs: mpsc::Receiver<Job>) {
+    let mut next_daily: Option<Instant> = None;
+    loop {
+        let job = match next_daily {
+            Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => Job::Daily,
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        if matches!(job, Job::Daily) {
+            next_daily = Some(Instant::now() + DAY);
+        }
+        // One command's bug must not take the operators' desk down for good: its caller
+        // gets "did not answer" (the reply channel is dropped), the log says why.
+        if std::panic::catch_unwind(AssertUnwindSafe(|| state.handle(job))).is_err() {
+            tracing::error!("a register command panicked inside the daemon (please report it)");
+        }
+    }
+}
+
+impl State {
+    fn context(&mut self) -> Context<'_> {
+        Context {
+            register: &mut self.register,
+            store: &self.store,
+            config: &self.config,
+            clock: &SystemClock,
+        }
+    }
+
+    fn handle(&mut self, job: Job) {
+        match job {
+            Job::Run {
+                caller,
+                command,
+                reply,
+            } => {
+                let result = commands::run(&mut self.context(), &caller, &command);
+                let _ = reply.send(result);
+            }
+            Job::StatusAllowed { caller, reply } => {
+                let _ = reply.send(self.status_allowed(&caller));
+            }
+            Job::AttributePending => self.attribute_pending(),
+            Job::Daily => self.daily(),
+            Job::Reconfigure { config, store } => self.reconfigure(config, store),
+        }
+    }
+
+    /// Technicians and the roles above them may see the status; so may the service's own
+    /// user (it owns the register: refusing it would protect nothing). Anyone else is
+    /// refused, and the refusal traced.
+    fn status_allowed(&mut self, caller: &Caller) -> Result<(), CommandError> {
+        if caller.uid == nix::unistd::geteuid().as_raw() {
+            return Ok(());
+        }
+        let mut ctx = self.context();
+        access::authorise(&mut ctx, caller, "status", access::STATUS_ROLES, &[]).map(|_| ())
+    }
+
+    fn attribute_pending(&mut self) {
+        match commands::attribute_pending(&mut self.register, &SystemClock) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "{n} recording(s) attributed to the agents who held their cameras (perception register)"
+            ),
+            Err(e) => tracing::error!(
+                "attributing the new recordings failed (the daily upkeep and `register print` try again): {e}"
+            ),
+        }
+    }
+
+    fn daily(&mut self) {
+        match commands::daily(&mut self.context()) {
+            Ok(reply) if reply.success => tracing::info!("daily upkeep: {}", reply.message),
+            Ok(reply) => tracing::warn!("daily upkeep: {}", reply.message),
+            Err(e) => tracing::error!("daily upkeep failed (tried again in 24 h): {e}"),
+        }
+    }
+
+    fn reconfigure(&mut self, config: Arc<Config>, store: Arc<Store>) {
+        if config.register.path != self.config.register.path {
+            match Register::open(&config.register.path) {
+                Ok(register) => self.register = register,
+                Err(e) => {
+                    // The supervisor opened it a moment ago; keep serving the old one.
+                    tracing::error!("the registers desk cannot open the new register: {e}");
+                    return;
+                }
+            }
+        }
+        self.config = config;
+        self.store = store;
+    }
+}
