@@ -558,6 +558,10 @@ fn a_register_locked_by_another_process_stops_the_ingest_before_any_wipe() {
         text.contains("register") && text.contains("locked"),
         "{text}"
     );
+    assert!(
+        text.contains("sqlite3 shell"),
+        "the message says what to close: {text}"
+    );
     assert_eq!(fs::read(&image).unwrap(), pristine, "nothing wiped");
     let states = bench.states();
     assert!(

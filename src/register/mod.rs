@@ -48,7 +48,7 @@ pub enum RegisterError {
         supported: u32,
     },
     /// A query failed (disk full, file locked, corrupt database...).
-    #[error("register query failed: {0}")]
+    #[error("register query failed: {0}{advice}", advice = sql_advice(.0))]
     Sql(#[from] rusqlite::Error),
     /// A migration left rows pointing at rows that do not exist; nothing was changed.
     #[error(
@@ -78,6 +78,21 @@ pub enum RegisterError {
         /// What it holds.
         value: String,
     },
+}
+
+/// What a technician can do about the SQLite errors that have a cause outside the service.
+fn sql_advice(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            " (another process holds the register's write lock: another sentinel-dockd, or an open sqlite3 shell; close it, then dock the camera again)"
+        }
+        Some(ErrorCode::ReadOnly) => {
+            " (the register or its folder is read-only to the service: check their owner and mode, and the file system's mount options)"
+        }
+        Some(ErrorCode::DiskFull) => " (the disk holding the register is full: free space on it)",
+        _ => "",
+    }
 }
 
 /// Where a recording is in its way through the system; the register stores it by name.
