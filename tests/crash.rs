@@ -3,6 +3,7 @@
 //! or while fatfs was freeing a video's clusters, left a camera no later run could finish.
 
 #[path = "../examples/crash_test/camera.rs"]
+#[allow(dead_code)] // what only the daemon mode uses
 mod camera;
 #[path = "../examples/crash_test/check.rs"]
 mod check;
