@@ -48,6 +48,7 @@ fn twenty_kills_of_the_daemon_with_cameras_docked_and_undocked_at_random_lose_no
     };
     let target = daemon::Daemon {
         dockd: opts.dockd.clone(),
+        dockctl: PathBuf::from(env!("CARGO_BIN_EXE_sentinel-dockctl")),
         read_bytes_per_sec: 64 << 20,
     };
     let summary = run::run(&opts, &target).unwrap();

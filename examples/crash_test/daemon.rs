@@ -3,6 +3,10 @@
 //! does: a temporary link renamed into place; undocking removes it), SIGKILLed at random.
 //! A run is finished when every camera is docked and the status says each is safe to
 //! undock (or needs a person); it is then stopped with SIGTERM, which must exit 0.
+//!
+//! The store is never damaged here, so every scrub must find it clean: the one the daemon
+//! runs by itself at its first start, and one `sentinel-dockctl scrub` asked at a random
+//! moment of most runs, beside the ingests. A scrub that reports a problem is a violation.
 
 use std::collections::VecDeque;
 use std::fs;
@@ -29,6 +33,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// `sentinel-dockd --config F` on the cell's dock folder.
 pub struct Daemon {
     pub dockd: PathBuf,
+    /// `sentinel-dockctl`, to ask for scrubs while the daemon ingests.
+    pub dockctl: PathBuf,
     /// `[simulate] read_bytes_per_sec`: slow camera reads, so that kills and undockings
     /// land mid-copy more often (0: as fast as the disk).
     pub read_bytes_per_sec: u64,
@@ -46,9 +52,15 @@ impl Target for Daemon {
 
     fn config(&self) -> String {
         // The fixtures date from 2018: the daily upkeep must not purge them mid-test (the
-        // purge brake would stop it anyway; this keeps the register's states simple).
+        // purge brake would stop it anyway; this keeps the register's states simple). The
+        // harness's own user runs the scrubs, as a technician.
+        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_default();
         format!(
-            "[dock]\npath = \"dock\"\n[control]\nsocket = \"control.sock\"\n[status]\nmdstat = \"/dev/null\"\n[retention]\ndays = 3660\n[simulate]\nread_bytes_per_sec = {}\n",
+            "[dock]\npath = \"dock\"\n[control]\nsocket = \"control.sock\"\n[status]\nmdstat = \"/dev/null\"\n[retention]\ndays = 3660\n[access]\ntechnicians = [{user:?}]\n[simulate]\nread_bytes_per_sec = {}\n",
             self.read_bytes_per_sec
         )
     }
@@ -61,6 +73,7 @@ impl Target for Daemon {
     ) -> Result<Box<dyn Running>, String> {
         let dock = cell.dir.join("dock");
         fs::create_dir_all(&dock).map_err(|e| format!("{}: {e}", dock.display()))?;
+        let log = cell.dir.join("daemon.log");
         let mut run = DaemonRun {
             child: None,
             dock,
@@ -69,7 +82,18 @@ impl Target for Daemon {
             changes: 0,
             query: None,
             last_query: None,
-            log: cell.dir.join("daemon.log"),
+            log_from: fs::metadata(&log).map_or(0, |m| m.len()),
+            log,
+            scrub: Scrub {
+                dockctl: self.dockctl.clone(),
+                config: cell.config.clone(),
+                output: cell.dir.join("scrub.out"),
+                at: None,
+                child: None,
+                asked: 0,
+                done: 0,
+            },
+            violations: Vec::new(),
         };
         for (serial, image) in self.serials().iter().zip(&cell.sources) {
             let image = fs::canonicalize(image).map_err(|e| format!("{}: {e}", image.display()))?;
@@ -93,6 +117,15 @@ impl Target for Daemon {
         for (i, docked) in initial.into_iter().enumerate() {
             run.set_docked(i, docked)?;
         }
+        // A scrub soon after the start of a run to the end; in three runs of four before
+        // the kill.
+        run.scrub.at = match kill_at {
+            None => Some(Duration::from_millis(200)),
+            Some(k) => {
+                let unit = (splitmix(rng) >> 11) as f64 / (1u64 << 53) as f64;
+                (!splitmix(rng).is_multiple_of(4)).then(|| k.mul_f64(unit))
+            }
+        };
         if let Some(kill_at) = kill_at {
             run.plan = toggles(rng, run.slots.len(), kill_at);
         }
@@ -145,6 +178,94 @@ struct DaemonRun {
     query: Option<(Instant, mpsc::Receiver<Result<StatusReport, String>>)>,
     last_query: Option<Instant>,
     log: PathBuf,
+    /// Where this run's part of the log starts.
+    log_from: u64,
+    scrub: Scrub,
+    violations: Vec<String>,
+}
+
+/// `sentinel-dockctl scrub`, asked once in a run.
+struct Scrub {
+    dockctl: PathBuf,
+    config: PathBuf,
+    /// Its stdout and stderr.
+    output: PathBuf,
+    /// When to ask (`None`: not in this run, or already asked).
+    at: Option<Duration>,
+    child: Option<Child>,
+    /// Asked, and answered with a whole report (exit status 0 or 1).
+    asked: u64,
+    done: u64,
+}
+
+impl Scrub {
+    fn start(&mut self) -> Result<(), String> {
+        let out = fs::File::create(&self.output).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(&self.dockctl)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("scrub")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", self.dockctl.display()))?;
+        self.at = None;
+        self.child = Some(child);
+        self.asked += 1;
+        Ok(())
+    }
+
+    /// Whether a scrub is asked for and not answered yet.
+    fn pending(&self) -> bool {
+        self.at.is_some() || self.child.is_some()
+    }
+
+    /// Judges the scrub once it has ended (waiting at most `wait` for it): on a store
+    /// nobody damaged it must find nothing; being refused service by a daemon that is
+    /// starting, stopping, killed or already scrubbing is no fault.
+    fn judge(&mut self, wait: Duration, violations: &mut Vec<String>) {
+        let Some(child) = &mut self.child else {
+            return;
+        };
+        let asked = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if asked.elapsed() < wait => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(None) => return, // still reading the store back: judged later
+                Err(e) => {
+                    violations.push(format!("waiting for sentinel-dockctl scrub: {e}"));
+                    self.child = None;
+                    return;
+                }
+            }
+        };
+        self.child = None;
+        let output = fs::read_to_string(&self.output).unwrap_or_default();
+        let excused = [
+            "hung up without answering",
+            "cannot reach sentinel-dockd",
+            "did not answer",
+            "a scrub is already running",
+        ];
+        if matches!(status.code(), Some(0 | 1)) {
+            self.done += 1;
+        }
+        let fine = match status.code() {
+            Some(0) => true,
+            Some(3) => excused.iter().any(|e| output.contains(e)),
+            _ => false,
+        };
+        if !fine {
+            violations.push(format!(
+                "sentinel-dockctl scrub beside the ingests, on a store nobody damaged, exited with {status}:\n{output}"
+            ));
+        }
+    }
 }
 
 /// Each camera changes state 0 to 2 times at uniform moments before the kill.
@@ -288,7 +409,11 @@ impl Running for DaemonRun {
             let flip = !self.slots[slot].docked;
             self.set_docked(slot, flip)?;
         }
-        if !self.plan.is_empty() || self.slots.iter().any(|s| !s.docked) {
+        if self.scrub.at.is_some_and(|at| at <= elapsed) {
+            self.scrub.start()?;
+        }
+        self.scrub.judge(Duration::ZERO, &mut self.violations);
+        if !self.plan.is_empty() || self.slots.iter().any(|s| !s.docked) || self.scrub.pending() {
             return Ok(None); // more to do, or the kill will come first
         }
         let Some(report) = self.poll_status()? else {
@@ -304,21 +429,49 @@ impl Running for DaemonRun {
         // std's kill is SIGKILL, to this child's pid only.
         self.child().kill().map_err(|e| format!("kill: {e}"))?;
         self.child().wait().map_err(|e| e.to_string())?;
+        // The socket closed with the daemon: a scrub asked for ends now.
+        self.scrub.judge(PATIENCE, &mut self.violations);
         Ok(())
     }
 
     fn dock_changes(&self) -> u64 {
         self.changes
     }
+
+    fn scrubs(&self) -> (u64, u64) {
+        (self.scrub.asked, self.scrub.done)
+    }
+
+    fn violations(&mut self) -> Vec<String> {
+        // Every scrub, the daemon's own included, raises an alarm per problem it finds.
+        let text = fs::read(&self.log).unwrap_or_default();
+        let start = (self.log_from as usize).min(text.len());
+        let text = String::from_utf8_lossy(&text[start..]);
+        let alarms: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("event=scrub-problem"))
+            .collect();
+        if !alarms.is_empty() {
+            self.violations.push(format!(
+                "a scrub beside the ingests raised {} alarm(s) on a store nobody damaged:\n{}",
+                alarms.len(),
+                alarms.join("\n")
+            ));
+        }
+        std::mem::take(&mut self.violations)
+    }
 }
 
 impl Drop for DaemonRun {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child
-            && child.try_wait().ok().flatten().is_none()
+        for child in [self.child.as_mut(), self.scrub.child.as_mut()]
+            .into_iter()
+            .flatten()
         {
-            let _ = child.kill();
-            let _ = child.wait();
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }

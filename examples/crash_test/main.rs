@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     );
     let target: Box<dyn run::Target> = if mode.daemon {
         Box::new(daemon::Daemon {
+            dockctl: opts.dockd.with_file_name("sentinel-dockctl"),
             dockd: opts.dockd.clone(),
             read_bytes_per_sec: mode.read_mib_per_sec << 20,
         })
@@ -68,8 +69,8 @@ fn main() -> ExitCode {
             );
             if mode.daemon {
                 eprintln!(
-                    "crash-test: {} dockings and undockings while the daemon ran",
-                    summary.dock_changes
+                    "crash-test: {} dockings and undockings while the daemon ran; {} scrubs asked beside the ingests, {} ran to the end",
+                    summary.dock_changes, summary.scrubs_asked, summary.scrubs_done
                 );
             }
             println!("seed {}", opts.seed);

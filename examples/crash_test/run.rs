@@ -48,6 +48,9 @@ pub struct Summary {
     pub clean_run_secs: f64,
     /// Dockings and undockings done while the target ran (the daemon mode's).
     pub dock_changes: u64,
+    /// Scrubs asked beside the ingests (the daemon mode's), and those that ran to the end.
+    pub scrubs_asked: u64,
+    pub scrubs_done: u64,
 }
 
 /// How a run that ended by itself ended: `Err` says why it was not clean (with its log).
@@ -80,6 +83,15 @@ pub trait Running {
     /// Dockings and undockings done so far.
     fn dock_changes(&self) -> u64 {
         0
+    }
+    /// Scrubs asked, and scrubs that ran to the end (clean or not).
+    fn scrubs(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    /// What the run itself saw go wrong, whether it finished or was killed (a false alarm
+    /// of a scrub run beside the ingests, say); taken once the run has ended.
+    fn violations(&mut self) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -401,6 +413,11 @@ impl Harness<'_> {
             std::thread::sleep(Duration::from_millis(2));
         };
         self.summary.dock_changes += run.dock_changes();
+        let (asked, done) = run.scrubs();
+        self.summary.scrubs_asked += asked;
+        self.summary.scrubs_done += done;
+        let seen = run.violations();
+        blame(&mut self.summary, cell, "while it ran", seen);
         Ok(ended)
     }
 }
