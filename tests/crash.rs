@@ -11,6 +11,8 @@ mod common;
 #[path = "hostile/fat_edit.rs"]
 #[allow(dead_code)]
 mod fat_edit;
+#[path = "../examples/crash_test/oneshot.rs"]
+mod oneshot;
 #[path = "../examples/crash_test/run.rs"]
 mod run;
 
@@ -46,7 +48,7 @@ fn twenty_kills_at_random_moments_lose_nothing() {
         work: work.path().join("crash"),
         verbose: false,
     };
-    let target = run::OneShot {
+    let target = oneshot::OneShot {
         dockd: opts.dockd.clone(),
     };
     let summary = run::run(&opts, &target).unwrap();

@@ -17,6 +17,8 @@ mod daemon;
 #[path = "../examples/crash_test/run.rs"]
 #[allow(dead_code)]
 mod run;
+#[path = "../examples/crash_test/scrub.rs"]
+mod scrub;
 
 use std::fs;
 use std::path::PathBuf;

@@ -24,6 +24,7 @@ use sentinel_dock::status::{CameraState, StatusReport};
 
 use crate::camera::{self, SourceKind, splitmix};
 use crate::run::{Cell, Finished, Running, Target};
+use crate::scrub::{self, Scrub};
 
 /// How often a settled run's status is asked for.
 const STATUS_EVERY: Duration = Duration::from_millis(50);
@@ -71,50 +72,10 @@ impl Target for Daemon {
         rng: &mut u64,
         kill_at: Option<Duration>,
     ) -> Result<Box<dyn Running>, String> {
-        let dock = cell.dir.join("dock");
-        fs::create_dir_all(&dock).map_err(|e| format!("{}: {e}", dock.display()))?;
-        let log = cell.dir.join("daemon.log");
-        let mut run = DaemonRun {
-            child: None,
-            dock,
-            slots: Vec::new(),
-            plan: VecDeque::new(),
-            changes: 0,
-            query: None,
-            last_query: None,
-            log_from: fs::metadata(&log).map_or(0, |m| m.len()),
-            log,
-            scrub: Scrub {
-                dockctl: self.dockctl.clone(),
-                config: cell.config.clone(),
-                output: cell.dir.join("scrub.out"),
-                at: None,
-                child: None,
-                asked: 0,
-                done: 0,
-            },
-            violations: Vec::new(),
-        };
-        for (serial, image) in self.serials().iter().zip(&cell.sources) {
-            let image = fs::canonicalize(image).map_err(|e| format!("{}: {e}", image.display()))?;
-            let docked = run.dock.join(serial).symlink_metadata().is_ok();
-            run.slots.push(Slot {
-                serial,
-                image,
-                docked,
-                docked_since: Utc::now(),
-            });
-        }
+        let mut run = self.prepare(cell)?;
         // Before the start: what is docked then is taken by the start-up scan.
-        let initial: Vec<bool> = match kill_at {
-            None => vec![true; run.slots.len()],
-            Some(_) => run
-                .slots
-                .iter()
-                .map(|_| !splitmix(rng).is_multiple_of(4))
-                .collect(),
-        };
-        for (i, docked) in initial.into_iter().enumerate() {
+        for i in 0..run.slots.len() {
+            let docked = kill_at.is_none() || !splitmix(rng).is_multiple_of(4);
             run.set_docked(i, docked)?;
         }
         // A scrub soon after the start of a run to the end; in three runs of four before
@@ -129,31 +90,67 @@ impl Target for Daemon {
         if let Some(kill_at) = kill_at {
             run.plan = toggles(rng, run.slots.len(), kill_at);
         }
-        let mut log = fs::OpenOptions::new()
+        run.child = Some(self.spawn(cell, &run.log, kill_at)?);
+        Ok(Box::new(run))
+    }
+}
+
+impl Daemon {
+    /// A run on the cell, before anything is docked or started.
+    fn prepare(&self, cell: &Cell) -> Result<DaemonRun, String> {
+        let dock = cell.dir.join("dock");
+        fs::create_dir_all(&dock).map_err(|e| format!("{}: {e}", dock.display()))?;
+        let mut slots = Vec::new();
+        for (serial, image) in self.serials().iter().zip(&cell.sources) {
+            let image = fs::canonicalize(image).map_err(|e| format!("{}: {e}", image.display()))?;
+            slots.push(Slot {
+                serial,
+                image,
+                docked: dock.join(serial).symlink_metadata().is_ok(),
+                docked_since: Utc::now(),
+            });
+        }
+        let log = cell.dir.join("daemon.log");
+        Ok(DaemonRun {
+            child: None,
+            dock,
+            slots,
+            plan: VecDeque::new(),
+            changes: 0,
+            query: None,
+            last_query: None,
+            log_from: fs::metadata(&log).map_or(0, |m| m.len()),
+            log,
+            scrub: Scrub::new(&self.dockctl, &cell.config, &cell.dir.join("scrub.out")),
+            violations: Vec::new(),
+        })
+    }
+
+    /// `sentinel-dockd --config F`, its stderr appended to the cell's `daemon.log`.
+    fn spawn(&self, cell: &Cell, log: &Path, kill_at: Option<Duration>) -> Result<Child, String> {
+        let mut file = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&run.log)
-            .map_err(|e| format!("{}: {e}", run.log.display()))?;
+            .open(log)
+            .map_err(|e| format!("{}: {e}", log.display()))?;
         let _ = writeln!(
-            log,
+            file,
             "=== crash-test: daemon started{}",
             kill_at.map_or(" to finish".into(), |k| format!(
                 ", kill at {:.3} s",
                 k.as_secs_f64()
             ))
         );
-        let child = Command::new(&self.dockd)
+        Command::new(&self.dockd)
             .arg("--config")
             .arg(&cell.config)
             .env("SENTINEL_DOCK_LOG", "info")
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(file)
             .spawn()
-            .map_err(|e| format!("starting {}: {e}", self.dockd.display()))?;
-        run.child = Some(child);
-        Ok(Box::new(run))
+            .map_err(|e| format!("starting {}: {e}", self.dockd.display()))
     }
 }
 
@@ -182,93 +179,6 @@ struct DaemonRun {
     log_from: u64,
     scrub: Scrub,
     violations: Vec<String>,
-}
-
-/// `sentinel-dockctl scrub`, asked once in a run.
-struct Scrub {
-    dockctl: PathBuf,
-    config: PathBuf,
-    /// Its stdout and stderr.
-    output: PathBuf,
-    /// When to ask (`None`: not in this run, or already asked).
-    at: Option<Duration>,
-    child: Option<Child>,
-    /// Asked, and answered with a whole report (exit status 0 or 1).
-    asked: u64,
-    done: u64,
-}
-
-impl Scrub {
-    fn start(&mut self) -> Result<(), String> {
-        let out = fs::File::create(&self.output).map_err(|e| e.to_string())?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(&self.dockctl)
-            .arg("--config")
-            .arg(&self.config)
-            .arg("scrub")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", self.dockctl.display()))?;
-        self.at = None;
-        self.child = Some(child);
-        self.asked += 1;
-        Ok(())
-    }
-
-    /// Whether a scrub is asked for and not answered yet.
-    fn pending(&self) -> bool {
-        self.at.is_some() || self.child.is_some()
-    }
-
-    /// Judges the scrub once it has ended (waiting at most `wait` for it): on a store
-    /// nobody damaged it must find nothing; being refused service by a daemon that is
-    /// starting, stopping, killed or already scrubbing is no fault.
-    fn judge(&mut self, wait: Duration, violations: &mut Vec<String>) {
-        let Some(child) = &mut self.child else {
-            return;
-        };
-        let asked = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if asked.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Ok(None) => return, // still reading the store back: judged later
-                Err(e) => {
-                    violations.push(format!("waiting for sentinel-dockctl scrub: {e}"));
-                    self.child = None;
-                    return;
-                }
-            }
-        };
-        self.child = None;
-        let output = fs::read_to_string(&self.output).unwrap_or_default();
-        // Exit status 3 never hides a problem found: it means no answer came.
-        let excused = [
-            "hung up without answering",
-            "cannot reach sentinel-dockd",
-            "did not answer",
-            "a scrub is already running",
-            "Connection reset by peer",
-            "Broken pipe",
-        ];
-        if matches!(status.code(), Some(0 | 1)) {
-            self.done += 1;
-        }
-        let fine = match status.code() {
-            Some(0) => true,
-            Some(3) => excused.iter().any(|e| output.contains(e)),
-            _ => false,
-        };
-        if !fine {
-            violations.push(format!(
-                "sentinel-dockctl scrub beside the ingests, on a store nobody damaged, exited with {status}:\n{output}"
-            ));
-        }
-    }
 }
 
 /// Each camera changes state 0 to 2 times at uniform moments before the kill.
@@ -446,35 +356,19 @@ impl Running for DaemonRun {
     }
 
     fn violations(&mut self) -> Vec<String> {
-        // Every scrub, the daemon's own included, raises an alarm per problem it finds.
-        let text = fs::read(&self.log).unwrap_or_default();
-        let start = (self.log_from as usize).min(text.len());
-        let text = String::from_utf8_lossy(&text[start..]);
-        let alarms: Vec<&str> = text
-            .lines()
-            .filter(|l| l.contains("event=scrub-problem"))
-            .collect();
-        if !alarms.is_empty() {
-            self.violations.push(format!(
-                "a scrub beside the ingests raised {} alarm(s) on a store nobody damaged:\n{}",
-                alarms.len(),
-                alarms.join("\n")
-            ));
-        }
+        self.violations
+            .extend(scrub::alarms_in_log(&self.log, self.log_from));
         std::mem::take(&mut self.violations)
     }
 }
 
 impl Drop for DaemonRun {
     fn drop(&mut self) {
-        for child in [self.child.as_mut(), self.scrub.child.as_mut()]
-            .into_iter()
-            .flatten()
+        if let Some(child) = &mut self.child
+            && child.try_wait().ok().flatten().is_none()
         {
-            if child.try_wait().ok().flatten().is_none() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

@@ -11,7 +11,9 @@
 mod camera;
 mod check;
 mod daemon;
+mod oneshot;
 mod run;
+mod scrub;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,7 +51,7 @@ fn main() -> ExitCode {
             read_bytes_per_sec: mode.read_mib_per_sec << 20,
         })
     } else {
-        Box::new(run::OneShot {
+        Box::new(oneshot::OneShot {
             dockd: opts.dockd.clone(),
         })
     };
