@@ -3,9 +3,9 @@
 //! caller the kernel names (SO_PEERCRED), if the caller's role allows it.
 //!
 //! Exit status: 0 done; 1 the command ran and found something wrong (`audit verify` on a
-//! broken chain, a `scrub` that found problems); 2 usage or configuration error; 3 refused, failed (a purge above
-//! `retention.max_purge_share` without `--confirm`, say), or the service could not be
-//! reached: the message says which.
+//! broken chain, a `scrub` that found problems); 2 usage or configuration error; 3 refused,
+//! failed (a purge above `retention.max_purge_share` without `--confirm`, say), or the
+//! service could not be reached: the message says which.
 
 use std::io::{IsTerminal, Write};
 use std::os::fd::OwnedFd;
