@@ -13,7 +13,9 @@ use serde::{Deserialize, Deserializer};
 
 mod service;
 
-pub use service::{ControlConfig, DockConfig, ExtractConfig, SimulateConfig, StatusConfig};
+pub use service::{
+    ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
+};
 
 /// Why a configuration could not be used; each message names the key or file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,9 @@ pub struct Config {
     /// Where extraction bags may be written.
     #[serde(default)]
     pub extract: ExtractConfig,
+    /// How often the daemon scrubs the store by itself.
+    #[serde(default)]
+    pub scrub: ScrubConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -97,7 +102,7 @@ pub struct AccessConfig {
     /// Agents individually designated and authorised: consult, extract, attribute, hold...
     #[serde(default)]
     pub authorised: Vec<String>,
-    /// Technicians: the service's status (and scrub), never a recording.
+    /// Technicians: the service's status and the scrub, never a recording.
     #[serde(default)]
     pub technicians: Vec<String>,
 }
@@ -712,5 +717,7 @@ mod documented_defaults {
         let simulate = SimulateConfig::default();
         assert_eq!(c.simulate.read_bytes_per_sec, simulate.read_bytes_per_sec);
         assert_eq!(c.simulate.read_latency_ms, simulate.read_latency_ms);
+        assert_eq!(c.scrub, ScrubConfig::default());
+        assert_eq!(c.scrub.every_days, 7);
     }
 }

@@ -3,6 +3,7 @@
 //! or while fatfs was freeing a video's clusters, left a camera no later run could finish.
 
 #[path = "../examples/crash_test/camera.rs"]
+#[allow(dead_code)] // what only the daemon mode uses
 mod camera;
 #[path = "../examples/crash_test/check.rs"]
 mod check;
@@ -10,6 +11,8 @@ mod common;
 #[path = "hostile/fat_edit.rs"]
 #[allow(dead_code)]
 mod fat_edit;
+#[path = "../examples/crash_test/oneshot.rs"]
+mod oneshot;
 #[path = "../examples/crash_test/run.rs"]
 mod run;
 
@@ -45,7 +48,7 @@ fn twenty_kills_at_random_moments_lose_nothing() {
         work: work.path().join("crash"),
         verbose: false,
     };
-    let target = run::OneShot {
+    let target = oneshot::OneShot {
         dockd: opts.dockd.clone(),
     };
     let summary = run::run(&opts, &target).unwrap();

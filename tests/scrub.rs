@@ -160,3 +160,49 @@ fn a_missing_register_or_store_is_exit_status_3_with_words_to_act_on() {
     assert!(stderr.contains("store"), "{stderr}");
     assert!(!dir.path().join("store").exists(), "scrub creates nothing");
 }
+
+#[test]
+fn a_copy_renamed_into_place_before_its_commit_awaits_it_and_is_no_problem() {
+    // Killed (or still running) between the rename of a copy and the commit of its row:
+    // the row is still `discovered`, the camera keeps the recording, its next docking
+    // finishes. A scrub beside the ingests sees this every time a copy is persisted.
+    let dir = tempfile::tempdir().unwrap();
+    let (config, report) = ingested(dir.path());
+    let pending = &report.recordings[0];
+    rusqlite::Connection::open(dir.path().join("register.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE recordings SET state = 'discovered', video_path = NULL, video_size = NULL,
+                    video_blake3 = NULL, video_sha256 = NULL, sidecar_path = NULL,
+                    sidecar_size = NULL, sidecar_blake3 = NULL, sidecar_sha256 = NULL
+             WHERE stem = ?1",
+            [&pending.stem],
+        )
+        .unwrap();
+    let out = dockd(&config, &["scrub", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc = json(&out);
+    assert!(recordings_of(&doc, "unexpected").is_empty(), "{doc}");
+    let awaiting = doc["awaiting_commit"].as_array().unwrap();
+    assert_eq!(awaiting.len(), 2, "video and sidecar: {doc}");
+    assert!(
+        awaiting
+            .iter()
+            .all(|p| p.as_str().unwrap().contains(&pending.stem)),
+        "{doc}"
+    );
+    assert!(stderr.contains("awaiting their commit"), "{stderr}");
+
+    // Without any row for it, the same file is unexpected.
+    rusqlite::Connection::open(dir.path().join("register.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE recordings SET stem = 'SNTL-00042_20990101_000000_9999' WHERE stem = ?1",
+            [&pending.stem],
+        )
+        .unwrap();
+    let out = dockd(&config, &["scrub", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(recordings_of(&json(&out), "unexpected").len(), 2);
+}

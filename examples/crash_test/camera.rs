@@ -9,8 +9,10 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-/// The fixture camera's serial; the large recording is filed under it too.
+/// The fixture camera the one-shot mode ingests; the large recording is filed under it too.
 pub const SERIAL: &str = "SNTL-00042";
+/// The second fixture camera, docked beside the first in the daemon mode.
+pub const SERIAL_2: &str = "SNTL-00007";
 
 /// What the harness knows about one file of a recording: what its stored copy must hold.
 #[derive(Debug, Clone)]
@@ -50,19 +52,38 @@ pub enum SourceKind {
     Directory,
 }
 
-/// Builds the pristine camera under `dir`: fixture recordings plus a `big_mib` MiB one.
-pub fn build(fixtures: &Path, dir: &Path, big_mib: u64, seed: u64) -> Result<Camera, String> {
-    let folder = dir.join("camera");
+/// Builds the pristine camera `serial` under `dir`: its fixture recordings plus a
+/// `big_mib` MiB one (`dir/camera` and `dir/camera.img` for the first camera, suffixed by
+/// the serial for the others).
+pub fn build(
+    fixtures: &Path,
+    dir: &Path,
+    serial: &str,
+    big_mib: u64,
+    seed: u64,
+) -> Result<Camera, String> {
+    let suffix = if serial == SERIAL {
+        String::new()
+    } else {
+        format!("-{serial}")
+    };
+    let folder = dir.join(format!("camera{suffix}"));
     let _ = fs::remove_dir_all(&folder);
-    let fixture = fixtures.join("cameras").join(SERIAL);
+    let fixture = fixtures.join("cameras").join(serial);
     copy_tree(&fixture, &folder).map_err(|e| format!("copying {}: {e}", fixture.display()))?;
-    let stem = format!("{SERIAL}_20180315_120000_0005");
+    let firmware = firmware_of(&folder.join("DEVICE.INI"))?;
+    let big = BigRecording {
+        serial,
+        firmware: &firmware,
+        stem: format!("{serial}_20180315_120000_0005"),
+        payload: big_mib << 20,
+    };
     let day = folder.join("DCIM/20180315");
     fs::create_dir_all(&day).map_err(|e| e.to_string())?;
-    write_big_recording(&day, &stem, big_mib << 20, seed)
+    write_big_recording(&day, &big, seed)
         .map_err(|e| format!("writing the large recording: {e}"))?;
     let recordings = recordings_in(&folder).map_err(|e| format!("listing the camera: {e}"))?;
-    let image = dir.join("camera.img");
+    let image = dir.join(format!("camera{suffix}.img"));
     build_image(&folder, &image, big_mib)?;
     Ok(Camera {
         folder,
@@ -71,16 +92,26 @@ pub fn build(fixtures: &Path, dir: &Path, big_mib: u64, seed: u64) -> Result<Cam
     })
 }
 
+/// The firmware `DEVICE.INI` names, which the sidecars must name too.
+fn firmware_of(ini: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(ini).map_err(|e| format!("{}: {e}", ini.display()))?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("firmware="))
+        .map(|f| f.trim().to_string())
+        .ok_or(format!("{} names no firmware", ini.display()))
+}
+
 /// A fresh copy of the camera for one cycle, as the given kind of source.
 pub fn place(camera: &Camera, kind: SourceKind, cell: &Path) -> Result<PathBuf, String> {
+    let name = |path: &Path| path.file_name().map(PathBuf::from).unwrap_or_default();
     match kind {
         SourceKind::FatImage => {
-            let to = cell.join("camera.img");
+            let to = cell.join(name(&camera.image));
             fs::copy(&camera.image, &to).map_err(|e| format!("copying the image: {e}"))?;
             Ok(to)
         }
         SourceKind::Directory => {
-            let to = cell.join("camera");
+            let to = cell.join(name(&camera.folder));
             copy_tree(&camera.folder, &to).map_err(|e| format!("copying the folder: {e}"))?;
             Ok(to)
         }
@@ -120,10 +151,20 @@ pub fn present(source: &Path, kind: SourceKind) -> Result<Vec<String>, String> {
     }
 }
 
+/// The generated recording of a camera.
+struct BigRecording<'a> {
+    serial: &'a str,
+    firmware: &'a str,
+    stem: String,
+    /// Bytes of its `mdat` payload.
+    payload: u64,
+}
+
 /// An ISO BMFF file that the profile's checks accept: `ftyp`, a 64-bit `mdat` of seeded
 /// pseudo-random bytes, and a `moov` whose `mvhd` lasts 60 s; and its sidecar, whose
 /// header and trailer declare that duration, the size and the SHA-256.
-fn write_big_recording(day: &Path, stem: &str, payload: u64, seed: u64) -> std::io::Result<()> {
+fn write_big_recording(day: &Path, big: &BigRecording<'_>, seed: u64) -> std::io::Result<()> {
+    let (stem, payload) = (&big.stem, big.payload);
     let mut sha = Sha256::new();
     let mut file = std::io::BufWriter::new(fs::File::create(day.join(format!("{stem}.MP4")))?);
     let mut put = |bytes: &[u8]| -> std::io::Result<()> {
@@ -135,7 +176,8 @@ fn write_big_recording(day: &Path, stem: &str, payload: u64, seed: u64) -> std::
     mdat.extend_from_slice(b"mdat");
     mdat.extend_from_slice(&(16 + payload).to_be_bytes());
     put(&mdat)?;
-    let mut state = seed ^ 0x5EED_CAFE;
+    // The first camera's bytes are what they always were for a seed; others differ.
+    let mut state = seed ^ 0x5EED_CAFE ^ (big.serial != SERIAL) as u64;
     let mut chunk = vec![0u8; 1 << 20];
     let mut left = payload;
     while left > 0 {
@@ -155,7 +197,10 @@ fn write_big_recording(day: &Path, stem: &str, payload: u64, seed: u64) -> std::
     let size = 8 + 20 + 16 + payload + moov.len() as u64;
     let sha: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
     let lines = [
-        format!("PSNTL,HDR,1,{SERIAL},2.3.1,{stem}.MP4,2018-03-15T12:00:00Z,10"),
+        format!(
+            "PSNTL,HDR,1,{},{},{stem}.MP4,2018-03-15T12:00:00Z,10",
+            big.serial, big.firmware
+        ),
         format!("PSNTL,END,2018-03-15T12:01:00Z,{size},{sha}"),
     ];
     let text: String = lines

@@ -49,32 +49,61 @@ impl HashCache {
     }
 }
 
-/// Everything one check needs to look at.
-pub struct World<'a> {
+/// One camera as a check sees it: what it held when it was made, and where it is now.
+pub struct Source<'a> {
     pub recordings: &'a [RecordingSpec],
-    pub source: &'a Path,
+    pub path: &'a Path,
     pub kind: SourceKind,
+}
+
+/// Everything one check needs to look at: the cameras, the store, the register.
+pub struct World<'a> {
+    pub sources: Vec<Source<'a>>,
     pub store: &'a Path,
     pub register: &'a Path,
+}
+
+impl World<'_> {
+    fn recordings(&self) -> impl Iterator<Item = &RecordingSpec> {
+        self.sources.iter().flat_map(|s| s.recordings.iter())
+    }
 }
 
 /// Checks the invariants that must hold at any instant, crash or not; returns what was
 /// seen, and pushes one sentence per violation.
 pub fn after_kill(w: &World<'_>, cache: &mut HashCache, violations: &mut Vec<String>) -> Seen {
     let mut seen = Seen::default();
-    let present = match camera::present(w.source, w.kind) {
-        Ok(p) => p,
-        Err(e) => {
-            violations.push(format!("the camera cannot be listed: {e}"));
-            return seen;
+    let mut present = Vec::new();
+    for source in &w.sources {
+        match camera::present(source.path, source.kind) {
+            Ok(p) => present.push(p),
+            Err(e) => {
+                violations.push(format!("the camera cannot be listed: {e}"));
+                return seen;
+            }
         }
-    };
+    }
     let visible = store_files(w, cache, &mut seen, violations);
     let rows = match register_rows(w.register, violations) {
         Some(rows) => rows,
         None => return seen,
     };
-    for rec in w.recordings {
+    for (source, present) in w.sources.iter().zip(&present) {
+        check_camera(source, present, &visible, &rows, &mut seen, violations);
+    }
+    seen
+}
+
+/// The per-recording invariants of one camera against the store and the register.
+fn check_camera(
+    source: &Source<'_>,
+    present: &[String],
+    visible: &BTreeMap<String, PathBuf>,
+    rows: &BTreeMap<String, Vec<Row>>,
+    seen: &mut Seen,
+    violations: &mut Vec<String>,
+) {
+    for rec in source.recordings {
         let on_camera = |f: &FileSpec| present.contains(&f.volume_path);
         let (video_there, sidecar_there) = (on_camera(&rec.video), on_camera(&rec.sidecar));
         let row = match rows.get(&rec.stem).map(Vec::as_slice) {
@@ -145,7 +174,6 @@ pub fn after_kill(w: &World<'_>, cache: &mut HashCache, violations: &mut Vec<Str
             )),
         }
     }
-    seen
 }
 
 /// Checks what a clean run must leave: every recording stored once and wiped, the camera
@@ -159,36 +187,39 @@ pub fn after_clean_run(w: &World<'_>, cache: &mut HashCache, violations: &mut Ve
             seen.temp_files
         ));
     }
-    let present = camera::present(w.source, w.kind).unwrap_or_default();
-    for rec in w.recordings {
-        for f in [&rec.video, &rec.sidecar] {
-            if present.contains(&f.volume_path) {
+    for source in &w.sources {
+        let present = camera::present(source.path, source.kind).unwrap_or_default();
+        for rec in source.recordings {
+            for f in [&rec.video, &rec.sidecar] {
+                if present.contains(&f.volume_path) {
+                    violations.push(format!(
+                        "{}: still on the camera after a clean run",
+                        f.volume_path
+                    ));
+                }
+            }
+        }
+        for keep in ["DEVICE.INI", "LOG/camera.log"] {
+            if !present.iter().any(|p| p == keep) {
                 violations.push(format!(
-                    "{}: still on the camera after a clean run",
-                    f.volume_path
+                    "{keep} was removed from {}: it is not evidence",
+                    source.path.display()
                 ));
             }
         }
     }
-    for keep in ["DEVICE.INI", "LOG/camera.log"] {
-        if !present.iter().any(|p| p == keep) {
-            violations.push(format!(
-                "{keep} was removed from the camera: it is not evidence"
-            ));
-        }
-    }
+    let total = w.recordings().count();
     if let Some(rows) = register_rows(w.register, violations) {
         let states: Vec<&str> = rows.values().flatten().map(|r| r.state.as_str()).collect();
-        if states.len() != w.recordings.len() || states.iter().any(|s| *s != "wiped") {
+        if states.len() != total || states.iter().any(|s| *s != "wiped") {
             violations.push(format!(
-                "after a clean run the register holds {states:?}, expected {} rows `wiped`",
-                w.recordings.len()
+                "after a clean run the register holds {states:?}, expected {total} rows `wiped`"
             ));
         }
     }
     let mut files = Vec::new();
     walk(w.store, w.store, &mut files);
-    let expected = 2 * w.recordings.len();
+    let expected = 2 * total;
     if violations.len() == before && files.len() != expected {
         violations.push(format!(
             "after a clean run the store holds {} files, expected {expected}: {files:?}",
@@ -205,8 +236,7 @@ fn store_files(
     violations: &mut Vec<String>,
 ) -> BTreeMap<String, PathBuf> {
     let specs: HashMap<&str, &FileSpec> = w
-        .recordings
-        .iter()
+        .recordings()
         .flat_map(|r| {
             [
                 (r.video.name.as_str(), &r.video),

@@ -1,40 +1,61 @@
 //! The crash harness: ingests a camera with the real `sentinel-dockd`, SIGKILLs it at
 //! seeded random moments, and checks after every kill that nothing was lost, nothing
 //! half-written is visible, and the register is sound; then that a clean run finishes.
+//! `--daemon` runs the service instead, with two cameras docked and undocked at random.
 //!
 //! Usage (scripts/crash-test wraps it):
-//!   crash_test [--iterations N] [--seed S] [--big-mib M] [--dockd PATH] [--work DIR] [--verbose]
+//!   crash_test [--daemon [--read-mib-per-sec R]] [--iterations N] [--seed S] [--big-mib M]
+//!              [--dockd PATH] [--work DIR] [--verbose]
 //! Prints `N kills, V violations` and the seed; exits 1 on any violation, 2 on bad usage.
 
 mod camera;
 mod check;
+mod daemon;
+mod oneshot;
 mod run;
+mod scrub;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// How the target is chosen.
+struct Mode {
+    daemon: bool,
+    /// `[simulate] read_bytes_per_sec` for the daemon, in MiB/s (0: off).
+    read_mib_per_sec: u64,
+}
+
 fn main() -> ExitCode {
-    let opts = match parse(std::env::args().skip(1)) {
+    let (opts, mode) = match parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {
             eprintln!(
-                "crash-test: {e}\nusage: crash_test [--iterations N] [--seed S] [--big-mib M] [--dockd PATH] [--work DIR] [--verbose]"
+                "crash-test: {e}\nusage: crash_test [--daemon [--read-mib-per-sec R]] [--iterations N] [--seed S] [--big-mib M] [--dockd PATH] [--work DIR] [--verbose]"
             );
             return ExitCode::from(2);
         }
     };
     eprintln!(
-        "crash-test: seed {}, {} kills, large recording {} MiB, binary {}, work in {}",
+        "crash-test: {}seed {}, {} kills, large recording {} MiB, binary {}, work in {}",
+        if mode.daemon { "daemon mode, " } else { "" },
         opts.seed,
         opts.kills,
         opts.big_mib,
         opts.dockd.display(),
         opts.work.display()
     );
-    let target = run::OneShot {
-        dockd: opts.dockd.clone(),
+    let target: Box<dyn run::Target> = if mode.daemon {
+        Box::new(daemon::Daemon {
+            dockctl: opts.dockd.with_file_name("sentinel-dockctl"),
+            dockd: opts.dockd.clone(),
+            read_bytes_per_sec: mode.read_mib_per_sec << 20,
+        })
+    } else {
+        Box::new(oneshot::OneShot {
+            dockd: opts.dockd.clone(),
+        })
     };
-    match run::run(&opts, &target) {
+    match run::run(&opts, target.as_ref()) {
         Ok(summary) => {
             for v in &summary.violations {
                 eprintln!("VIOLATION: {v}");
@@ -48,6 +69,12 @@ fn main() -> ExitCode {
                 summary.stored_uncommitted_seen,
                 summary.wiped_uncommitted_seen
             );
+            if mode.daemon {
+                eprintln!(
+                    "crash-test: {} dockings and undockings while the daemon ran; {} scrubs asked beside the ingests, {} ran to the end",
+                    summary.dock_changes, summary.scrubs_asked, summary.scrubs_done
+                );
+            }
             println!("seed {}", opts.seed);
             println!(
                 "{} kills, {} violations",
@@ -73,7 +100,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<run::Options, String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<(run::Options, Mode), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     // target/<profile>/examples/crash_test → target/<profile>/sentinel-dockd
     let profile_dir = exe
@@ -94,6 +121,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<run::Options, String>
         work: std::env::temp_dir().join(format!("sentinel-crash-test-{}", std::process::id())),
         verbose: false,
     };
+    let mut mode = Mode {
+        daemon: false,
+        read_mib_per_sec: 64,
+    };
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
@@ -103,6 +134,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<run::Options, String>
             "--dockd" => opts.dockd = PathBuf::from(value("--dockd")?),
             "--work" => opts.work = PathBuf::from(value("--work")?),
             "--verbose" => opts.verbose = true,
+            "--daemon" => mode.daemon = true,
+            "--read-mib-per-sec" => mode.read_mib_per_sec = number(&value("--read-mib-per-sec")?)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -112,7 +145,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<run::Options, String>
             opts.dockd.display()
         ));
     }
-    Ok(opts)
+    Ok((opts, mode))
 }
 
 fn number(text: &str) -> Result<u64, String> {

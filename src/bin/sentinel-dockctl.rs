@@ -3,9 +3,9 @@
 //! caller the kernel names (SO_PEERCRED), if the caller's role allows it.
 //!
 //! Exit status: 0 done; 1 the command ran and found something wrong (`audit verify` on a
-//! broken chain); 2 usage or configuration error; 3 refused, failed (a purge above
-//! `retention.max_purge_share` without `--confirm`, say), or the service could not be
-//! reached: the message says which.
+//! broken chain, a `scrub` that found problems); 2 usage or configuration error; 3 refused,
+//! failed (a purge above `retention.max_purge_share` without `--confirm`, say), or the
+//! service could not be reached: the message says which.
 
 use std::io::{IsTerminal, Write};
 use std::os::fd::OwnedFd;
@@ -26,7 +26,7 @@ use sentinel_dock::status::{self, StatusReport};
 #[command(
     version,
     about = "Operate the dock-side evidence ingestion service",
-    after_help = "Exit status: 0 done; 1 the command ran and found something wrong (audit verify on a broken chain); 2 usage or configuration error; 3 refused, failed, or the service could not be reached (the message says which)."
+    after_help = "Exit status: 0 done; 1 the command ran and found something wrong (audit verify on a broken chain, a scrub that found problems); 2 usage or configuration error; 3 refused, failed, or the service could not be reached (the message says which)."
 )]
 struct Cli {
     /// The service's configuration file: the control socket is found from it.

@@ -1,6 +1,7 @@
 //! Who may do what (R241-12): the head of service and the agents individually authorised
-//! see and extract recordings; technicians see the service's status; nobody else anything.
-//! Every refusal is written to the audit register before it is returned.
+//! see and extract recordings; technicians see the service's status and run the scrub;
+//! nobody else anything. Every refusal is written to the audit register before it is
+//! returned.
 
 use super::cli::Command;
 use super::{Caller, CommandError, Context};
@@ -33,6 +34,9 @@ impl Role {
 
 /// Every role: the service's status is for all of them.
 pub const STATUS_ROLES: &[Role] = &[Role::Head, Role::Authorised, Role::Technician];
+/// Every role: a scrub reads the store back and reports damaged files by name, size and
+/// hash; it shows no recording's content, and looking after the disks is the technician's job.
+pub const SCRUB_ROLES: &[Role] = &[Role::Head, Role::Authorised, Role::Technician];
 /// The roles that may reach recordings and registers.
 pub const REGISTER_ROLES: &[Role] = &[Role::Head, Role::Authorised];
 /// Only the head of service (confirming a purge above `retention.max_purge_share`).
@@ -52,10 +56,13 @@ pub fn role_of(access: &AccessConfig, user: &str) -> Option<Role> {
     }
 }
 
-/// The roles that may run a register command: every one of them touches recordings or
-/// the registers, so technicians may not.
-pub fn roles_for(_command: &Command) -> &'static [Role] {
-    REGISTER_ROLES
+/// The roles that may run a command: the scrub is the technicians' too; every other
+/// command touches recordings or the registers, so technicians may not.
+pub fn roles_for(command: &Command) -> &'static [Role] {
+    match command {
+        Command::Scrub(_) => SCRUB_ROLES,
+        _ => REGISTER_ROLES,
+    }
 }
 
 /// A caller whose role allows the command: who the audit register names.

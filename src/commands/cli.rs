@@ -48,6 +48,10 @@ pub enum Command {
     /// The perception register.
     #[command(subcommand)]
     Register(RegisterCommand),
+    /// Read every stored file back from disk and compare it with the register; exit status
+    /// 1 when anything is changed, missing, unexpected or unreadable (traced, and shown in
+    /// the status until a scrub finds nothing wrong).
+    Scrub(ScrubArgs),
 }
 
 impl Command {
@@ -68,6 +72,7 @@ impl Command {
             Command::Report(_) => "report",
             Command::Forecast(_) => "forecast",
             Command::Register(RegisterCommand::Print(_)) => "register print",
+            Command::Scrub(_) => "scrub",
         }
     }
 
@@ -421,6 +426,11 @@ pub struct RegisterPrintArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
+
+/// `scrub`: no arguments (`--json` prints the report for programs).
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrubArgs {}
 
 /// Parses an RFC 3339 time, e.g. `2026-11-26T06:00:00Z` or `2026-11-26T07:00:00+01:00`.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {

@@ -1,5 +1,5 @@
 //! What operators ask of the daemon through `sentinel-dockctl`: the perception register,
-//! consultation, extraction, holds, retention, the audit register and the reports.
+//! consultation, extraction, holds, retention, the audit register, the reports and the scrub.
 //!
 //! Each command is one function `(context, caller, args) -> Result<Reply, CommandError>`;
 //! [`run`] checks the caller's role first (a refusal is traced, design invariant 4), then
@@ -19,6 +19,7 @@ mod perception_print;
 mod purge;
 mod recordings;
 mod report;
+mod scrub;
 mod table;
 
 use std::fs::File;
@@ -36,6 +37,7 @@ pub use cli::Command;
 pub use daily::{AUDIT_RETENTION, daily};
 pub use perception::attribute_pending;
 pub use purge::{PurgePlan, plan_purge, purge_due};
+pub use scrub::{last_scrub, run_scrub};
 
 /// What a command works on: the daemon's register, store, configuration and clock.
 pub struct Context<'a> {
@@ -143,5 +145,6 @@ pub fn run(
         Command::Report(a) => report::report(ctx, &actor, a),
         Command::Forecast(a) => report::forecast(ctx, &actor, a),
         Command::Register(RegisterCommand::Print(a)) => perception::print(ctx, &actor, a),
+        Command::Scrub(a) => scrub::scrub(ctx, &actor, a),
     }
 }

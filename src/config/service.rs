@@ -1,5 +1,5 @@
 //! The configuration of the long-running service: `[dock]`, `[control]`, `[status]`,
-//! `[simulate]`, `[extract]`.
+//! `[simulate]`, `[extract]`, `[scrub]`.
 
 use std::path::PathBuf;
 
@@ -100,6 +100,28 @@ impl Default for ExtractConfig {
     }
 }
 
+/// `[scrub]`: how often the daemon reads the whole store back and compares it with the register.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrubConfig {
+    /// Days between two scrubs (counted from the last one the audit register holds,
+    /// whoever ran it); 0: never by itself, only `sentinel-dockctl scrub`.
+    #[serde(default = "default_scrub_every_days")]
+    pub every_days: u32,
+}
+
+impl Default for ScrubConfig {
+    fn default() -> Self {
+        ScrubConfig {
+            every_days: default_scrub_every_days(),
+        }
+    }
+}
+
+fn default_scrub_every_days() -> u32 {
+    7
+}
+
 fn default_extract_root() -> PathBuf {
     PathBuf::from("/var/lib/sentinel-dock-exports")
 }
@@ -149,6 +171,12 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
             ),
         });
     }
+    if config.scrub.every_days > 366 {
+        return Err(invalid(
+            "scrub.every_days",
+            "must be at most 366 (a scrub a year at least); 7 for weekly, 0 for never by itself",
+        ));
+    }
     if config.simulate.read_latency_ms > 10_000 {
         return Err(invalid(
             "simulate.read_latency_ms",
@@ -186,6 +214,11 @@ mod tests {
         assert_eq!(c.ingest.max_parallel, 4);
         assert!(!c.dock.enrolled_only);
         assert_eq!(c.simulate.read_bytes_per_sec, ByteSize(0));
+        assert_eq!(c.scrub.every_days, 7);
+        assert_eq!(
+            parse("[scrub]\nevery_days = 0\n").unwrap().scrub.every_days,
+            0
+        );
         let c = parse(
             "[dock]\npath = \"dock\"\n[control]\nsocket = \"c.sock\"\n[extract]\nroot = \"out\"\n",
         )
@@ -207,6 +240,8 @@ mod tests {
                 "simulate.read_latency_ms",
             ),
             ("[dock]\npaht = \"/x\"\n", "paht"),
+            ("[scrub]\nevery_days = 400\n", "scrub.every_days"),
+            ("[scrub]\nevery = 7\n", "every"),
         ];
         for (extra, key) in cases {
             let err = parse(extra).expect_err(extra);

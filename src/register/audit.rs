@@ -1,5 +1,5 @@
 //! The audit register (R241-14): every collection, wipe, consultation, extraction,
-//! attribution, hold, release, deletion and refusal, append-only and hash-chained.
+//! attribution, hold, release, deletion, refusal and scrub, append-only and hash-chained.
 //!
 //! Each entry's hash is SHA-256 over a canonical encoding of its fields and the previous
 //! entry's hash, so changing, inserting or removing a row breaks the chain where it was
@@ -57,6 +57,8 @@ pub enum Action {
     Perception,
     /// Entries older than the audit retention dropped behind a checkpoint.
     Expiry,
+    /// The store read back and compared with the register (a person's or the weekly one).
+    Scrub,
 }
 
 impl Action {
@@ -76,6 +78,7 @@ impl Action {
             Action::Refusal => "refusal",
             Action::Perception => "perception",
             Action::Expiry => "expiry",
+            Action::Scrub => "scrub",
         }
     }
 }

@@ -1,23 +1,26 @@
 //! The registers desk: one thread owning the daemon's command context (its own register
 //! connection, the store the supervisor opened, the configuration in force). It serves
 //! operators' register commands one at a time, attributes recordings after each ingest,
-//! and runs the daily upkeep. A long extraction runs here, never on the supervisor's loop,
-//! and SQLite sees one writer per connection, as it prefers.
+//! runs the daily upkeep, and starts the scrubs (weekly, and `sentinel-dockctl scrub`) on
+//! their own thread (`scrubber`). A long extraction runs here, never on the supervisor's
+//! loop, and SQLite sees one writer per connection, as it prefers.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::clock::SystemClock;
 use crate::commands::{self, Caller, Command, CommandError, Context, Reply, access};
 use crate::config::Config;
 use crate::register::Register;
+use crate::status::ScrubStatus;
 use crate::store::Store;
 
 use super::ServiceError;
+use super::scrubber::Scrubber;
 
 /// How often the daily upkeep runs after the first, which follows READY.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -50,18 +53,22 @@ pub(crate) enum Job {
 pub(crate) struct Desk {
     jobs: Option<mpsc::Sender<Job>>,
     done: oneshot::Receiver<()>,
+    last_scrub: watch::Receiver<Option<ScrubStatus>>,
 }
 
 impl Desk {
     /// Opens the desk's own register connection and starts its thread.
     pub fn start(config: Arc<Config>, store: Arc<Store>) -> Result<Desk, ServiceError> {
-        let register = Register::open(&config.register.path)?;
+        let mut register = Register::open(&config.register.path)?;
+        let scrubber = Scrubber::new(&mut register, &config)?;
+        let last_scrub = scrubber.subscribe();
         let (jobs, rx) = mpsc::channel();
         let (done_tx, done) = oneshot::channel();
         let state = State {
             register,
             store,
             config,
+            scrubber,
         };
         std::thread::Builder::new()
             .name("registers-desk".into())
@@ -73,7 +80,13 @@ impl Desk {
         Ok(Desk {
             jobs: Some(jobs),
             done,
+            last_scrub,
         })
+    }
+
+    /// The last scrub's outcome (from the audit register at start, then each scrub's).
+    pub fn last_scrub(&self) -> Option<ScrubStatus> {
+        self.last_scrub.borrow().clone()
     }
 
     /// Hands a job to the desk (its reply, if any, comes on the job's own channel).
@@ -107,15 +120,24 @@ struct State {
     register: Register,
     store: Arc<Store>,
     config: Arc<Config>,
+    scrubber: Scrubber,
 }
 
 fn serve(mut state: State, jobs: mpsc::Receiver<Job>) {
     let mut next_daily: Option<Instant> = None;
     loop {
-        let job = match next_daily {
+        let wake = [next_daily, state.scrubber.due()]
+            .into_iter()
+            .flatten()
+            .min();
+        let job = match wake {
             Some(at) => match jobs.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(job) => job,
-                Err(RecvTimeoutError::Timeout) => Job::Daily,
+                Err(RecvTimeoutError::Timeout) if next_daily.is_some_and(|d| d <= at) => Job::Daily,
+                Err(RecvTimeoutError::Timeout) => {
+                    state.scrubber.start_due(&state.config, state.store.clone());
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => return,
             },
             None => match jobs.recv() {
@@ -150,6 +172,11 @@ impl State {
                 caller,
                 command,
                 reply,
+            } if matches!(*command, Command::Scrub(_)) => self.scrub(&caller, &command, reply),
+            Job::Run {
+                caller,
+                command,
+                reply,
             } => {
                 let result = commands::run(&mut self.context(), &caller, &command);
                 let _ = reply.send(result);
@@ -172,6 +199,32 @@ impl State {
         }
         let mut ctx = self.context();
         access::authorise(&mut ctx, caller, "status", access::STATUS_ROLES, &[]).map(|_| ())
+    }
+
+    /// `sentinel-dockctl scrub`: the caller's role checked (a refusal traced) here, the
+    /// scrub run on its own thread, which answers the caller when it ends.
+    fn scrub(
+        &mut self,
+        caller: &Caller,
+        command: &Command,
+        reply: oneshot::Sender<Result<Reply, CommandError>>,
+    ) {
+        let roles = access::roles_for(command);
+        let actor = match access::authorise(&mut self.context(), caller, command.name(), roles, &[])
+        {
+            Ok(actor) => actor,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let (config, store) = (self.config.clone(), self.store.clone());
+        if let Err(e) = self
+            .scrubber
+            .start(&actor.author, &config, store, Some(reply))
+        {
+            tracing::error!("{e}");
+        }
     }
 
     fn attribute_pending(&mut self) {
@@ -205,6 +258,7 @@ impl State {
                 }
             }
         }
+        self.scrubber.reconfigure(&config);
         self.config = config;
         self.store = store;
     }

@@ -8,6 +8,7 @@ mod error;
 mod outcome;
 mod reload;
 mod report;
+mod scrubber;
 mod slot;
 mod supervisor;
 mod systemd;

@@ -41,6 +41,8 @@ impl Supervisor {
                 self.dock.dir().display()
             ));
         }
+        let last_scrub = self.desk.last_scrub();
+        warnings.extend(last_scrub.as_ref().and_then(|s| s.warning()));
         let stored = self.recent_rate();
         let free = self.store.free_bytes().map_err(|e| e.to_string());
         let store = status::store_status(
@@ -72,12 +74,18 @@ impl Supervisor {
             store,
             raid,
             warnings,
+            last_scrub,
         }
     }
 
     /// Sends systemd the one-line status when it changed.
     pub(super) fn refresh_status(&mut self) {
-        let line = status::summary_line(&self.cameras.statuses(), !self.raid_degraded.is_empty());
+        let scrub_problems = self.desk.last_scrub().map_or(0, |s| s.problems);
+        let line = status::summary_line(
+            &self.cameras.statuses(),
+            !self.raid_degraded.is_empty(),
+            scrub_problems,
+        );
         let line = if self.stopping {
             format!("stopping · {line}")
         } else {

@@ -27,8 +27,42 @@ pub struct StatusReport {
     pub store: StoreStatus,
     /// The md RAID arrays `/proc/mdstat` lists (none: empty).
     pub raid: Vec<RaidArray>,
-    /// Things a technician should look at (a degraded array, an unreadable mdstat...).
+    /// Things a technician should look at (a degraded array, an unreadable mdstat, a
+    /// scrub that found problems...).
     pub warnings: Vec<String>,
+    /// The last scrub of the store, when there was one.
+    #[serde(default)]
+    pub last_scrub: Option<ScrubStatus>,
+}
+
+/// The last scrub of the store (from the audit register): its problems stay a warning
+/// until a later scrub finds none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScrubStatus {
+    /// When it ended.
+    pub at: DateTime<Utc>,
+    /// Files changed, missing, unexpected or unreadable; 0: the store holds exactly what
+    /// the register says.
+    pub problems: u64,
+    /// Who ran it: a user, or the service's weekly scrub.
+    pub author: String,
+    /// Its audit entry.
+    pub audit_seq: i64,
+}
+
+impl ScrubStatus {
+    /// The status's warning while the last scrub's problems stand.
+    pub fn warning(&self) -> Option<String> {
+        (self.problems > 0).then(|| {
+            format!(
+                "scrub: {} problem{} found at {} (audit entry #{}): stored files changed, missing or unexpected; `sentinel-dockctl scrub` names them, restore them from a backup and check the RAID; the warning stays until a scrub finds none",
+                self.problems,
+                if self.problems == 1 { "" } else { "s" },
+                self.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                self.audit_seq
+            )
+        })
+    }
 }
 
 /// The service's own state.
@@ -211,6 +245,23 @@ mod tests {
         assert_eq!(camera.state.name(), "ingesting");
         let json = serde_json::to_value(CameraState::SafeToUndock { recordings: 3 }).unwrap();
         assert_eq!(json["state"], "safe-to-undock");
+    }
+
+    #[test]
+    fn a_scrub_with_problems_is_a_warning_a_clean_one_is_not() {
+        let mut scrub = ScrubStatus {
+            at: "2026-11-26T07:40:00Z".parse().unwrap(),
+            problems: 3,
+            author: "technicien".into(),
+            audit_seq: 12,
+        };
+        let warning = scrub.warning().expect("a warning");
+        assert!(
+            warning.starts_with("scrub: 3 problems found at 2026-11-26 07:40:00 UTC"),
+            "{warning}"
+        );
+        scrub.problems = 0;
+        assert_eq!(scrub.warning(), None);
     }
 
     #[test]

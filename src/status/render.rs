@@ -182,11 +182,18 @@ fn store_line(report: &StatusReport) -> String {
     line
 }
 
-/// The one line systemd shows (`STATUS=`): "3 docked · SNTL-00042 61% · 1 needs attention".
-pub fn summary_line(cameras: &[CameraStatus], raid_degraded: bool) -> String {
+/// The one line systemd shows (`STATUS=`): "3 docked · SNTL-00042 61% · 1 needs attention";
+/// a degraded RAID and the last scrub's problems come first.
+pub fn summary_line(cameras: &[CameraStatus], raid_degraded: bool, scrub_problems: u64) -> String {
     let mut parts = Vec::new();
     if raid_degraded {
         parts.push("RAID DEGRADED".to_string());
+    }
+    if scrub_problems > 0 {
+        parts.push(format!(
+            "SCRUB: {scrub_problems} PROBLEM{}",
+            if scrub_problems == 1 { "" } else { "S" }
+        ));
     }
     parts.push(match cameras.len() {
         0 => "no camera docked".to_string(),
@@ -276,6 +283,7 @@ mod tests {
             },
             raid: vec![],
             warnings: vec![],
+            last_scrub: None,
         }
     }
 
@@ -351,10 +359,17 @@ mod tests {
             camera("C", CameraState::Failed { error: "x".into() }),
         ];
         assert_eq!(
-            summary_line(&cameras, false),
+            summary_line(&cameras, false, 0),
             "4 docked · SNTL-00042 61% · 1 waiting · 1 safe to undock · 1 needs attention"
         );
-        assert_eq!(summary_line(&[], true), "RAID DEGRADED · no camera docked");
+        assert_eq!(
+            summary_line(&[], true, 0),
+            "RAID DEGRADED · no camera docked"
+        );
+        assert_eq!(
+            summary_line(&[], false, 2),
+            "SCRUB: 2 PROBLEMS · no camera docked"
+        );
     }
 
     #[test]

@@ -64,7 +64,19 @@ impl Daemon {
 
     /// `start`, with environment variables for the daemon (NOTIFY_SOCKET...).
     pub fn start_with_env(extra: &[(&str, &str)], env: &[(&str, &str)]) -> Daemon {
-        let dir = tempfile::tempdir().unwrap();
+        Daemon::start_in_with_env(tempfile::tempdir().unwrap(), extra, env)
+    }
+
+    /// `start` in a folder the test prepared (a register already holding entries...).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Daemon {
+        Daemon::start_in_with_env(dir, extra, &[])
+    }
+
+    fn start_in_with_env(
+        dir: tempfile::TempDir,
+        extra: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         fs::create_dir(dir.path().join("dock")).unwrap();
         fs::create_dir(dir.path().join("cameras")).unwrap();
         fs::write(dir.path().join("sentinel-dock.toml"), config_text(extra)).unwrap();

@@ -45,6 +45,15 @@ impl From<Output> for Ctl {
 /// Starts a daemon for the test users (plus `also_authorised`) and `extra` configuration;
 /// `None` (after saying why) when the run is not root.
 pub fn start(also_authorised: &str, extra: &[(&str, &str)]) -> Option<Service> {
+    start_with_env(also_authorised, extra, &[])
+}
+
+/// `start`, with environment variables for the daemon (NOTIFY_SOCKET...).
+pub fn start_with_env(
+    also_authorised: &str,
+    extra: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Option<Service> {
     if !is_root() {
         eprintln!(
             "skipped: this test creates Unix users and runs sentinel-dockctl as them, which needs root (CI runs as root)"
@@ -65,7 +74,7 @@ pub fn start(also_authorised: &str, extra: &[(&str, &str)]) -> Option<Service> {
         ("extract", "root = \"exports\""),
     ];
     config.extend_from_slice(extra);
-    let daemon = Daemon::start(&config);
+    let daemon = Daemon::start_with_env(&config, env);
     fs::create_dir(daemon.path("exports")).unwrap();
     daemon.open_to_other_users();
     // The first daily upkeep runs once the daemon is ready: let it pass before the
