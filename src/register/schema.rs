@@ -247,6 +247,32 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'the audit register is append-only; entries leave only by expiry');
     END;
     "#,
+    // 7: the register at scale (a million recordings, `docs/performance.md`). Indexes
+    // that cover the status's 30-day total, the report's year and the store's totals
+    // (sizes inside the index, so no row is read), the purge's expiry order, commands
+    // naming a recording by stem; and whether a recording has an attribution, kept by a
+    // trigger in the transaction that attributes it, so that finding the few recordings
+    // still to attribute does not probe every recording at each ingest, report and day.
+    r#"
+    DROP INDEX recordings_by_start;
+    CREATE INDEX recordings_by_start_sizes
+        ON recordings(start_utc, state, video_size, sidecar_size);
+    CREATE INDEX recordings_by_discovery
+        ON recordings(discovered_at, state, video_size, sidecar_size);
+    CREATE INDEX recordings_by_expiry ON recordings(coalesce(end_utc, start_utc), id)
+        WHERE state IN ('confirmed', 'quarantined', 'wiped');
+    CREATE INDEX recordings_by_stem_only ON recordings(stem);
+
+    ALTER TABLE recordings ADD COLUMN attributed INTEGER NOT NULL DEFAULT 0
+        CHECK (attributed IN (0, 1));
+    UPDATE recordings SET attributed = 1 WHERE id IN (SELECT recording FROM attributions);
+    CREATE TRIGGER attributions_mark_recording AFTER INSERT ON attributions
+    BEGIN
+        UPDATE recordings SET attributed = 1 WHERE id = NEW.recording AND attributed = 0;
+    END;
+    CREATE INDEX recordings_unattributed ON recordings(start_utc, id)
+        WHERE attributed = 0 AND state != 'discovered';
+    "#,
 ];
 
 /// The schema version this build writes.
