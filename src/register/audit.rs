@@ -201,39 +201,37 @@ pub fn append(
         hash: String::new(),
     };
     stored.hash = stored.computed_hash();
-    conn.execute(
+    // Cached: a purge or an attribution run appends thousands of entries in a row.
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at, author, action, purpose, recipients, recordings, details,
                             prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            stored.seq,
-            stored.at,
-            stored.author,
-            stored.action,
-            stored.purpose,
-            stored.recipients,
-            stored.recordings,
-            stored.details,
-            stored.prev_hash,
-            stored.hash
-        ],
-    )?;
+    )?
+    .execute(params![
+        stored.seq,
+        stored.at,
+        stored.author,
+        stored.action,
+        stored.purpose,
+        stored.recipients,
+        stored.recordings,
+        stored.details,
+        stored.prev_hash,
+        stored.hash
+    ])?;
     Ok(stored)
 }
 
 /// The chain's head: the last entry, else the expiry anchor, else the genesis.
 pub fn head(conn: &Connection) -> Result<Head, RegisterError> {
     let last = conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| {
-                Ok(Head {
-                    seq: r.get(0)?,
-                    hash: r.get(1)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| {
+            Ok(Head {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        })
         .optional()?;
     match last {
         Some(h) => Ok(h),
