@@ -257,7 +257,7 @@ impl Writer<'_> {
             }
             if shift == 0 {
                 self.consultations(conn, start + Duration::hours(8))?;
-                if day.ordinal() % 3 == 0 {
+                if day.ordinal().is_multiple_of(3) {
                     self.extraction(conn, day, start + Duration::hours(9))?;
                 }
             }

@@ -369,4 +369,43 @@ mod tests {
                 .is_err()
         );
     }
+
+    /// Schema 7 flags the recordings already attributed when it upgrades a register, and
+    /// the trigger flags each recording attributed after.
+    #[test]
+    fn a_version_6_register_learns_which_recordings_are_attributed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("r.sqlite")).unwrap();
+        conn.execute_batch(&MIGRATIONS[..6].concat()).unwrap();
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+             INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
+             INSERT INTO recordings (id, camera, stem, session, state, start_utc, discovered_at, updated_at)
+                 VALUES (1, 'S', 'S_1', 7, 'wiped', 't1', 't', 't'),
+                        (2, 'S', 'S_2', 7, 'wiped', 't2', 't', 't');
+             INSERT INTO agents VALUES ('M1', 'A', 'B', NULL, 't', 'x');
+             INSERT INTO attributions (recording, agent, kind, attributed_by, attributed_at)
+                 VALUES (1, 'M1', 'manual', 'x', 't');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let flags = |conn: &Connection| -> Vec<i64> {
+            let mut stmt = conn
+                .prepare("SELECT attributed FROM recordings ORDER BY id")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(flags(&conn), [1, 0]);
+        conn.execute(
+            "INSERT INTO attributions (recording, agent, kind, attributed_by, attributed_at)
+             VALUES (2, 'M1', 'automatic', 'x', 't')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(flags(&conn), [1, 1]);
+    }
 }

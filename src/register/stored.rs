@@ -125,12 +125,16 @@ fn query(
 /// The stored rows (not `discovered`) with this stem, oldest first (more than one after a
 /// store conflict).
 pub fn by_stem(conn: &Connection, stem: &str) -> Result<Vec<StoredRecording>, RegisterError> {
-    query(
-        conn,
-        "stem = ?1 AND state != 'discovered' ORDER BY id",
-        params![stem],
-    )
+    query(conn, BY_STEM, params![stem])
 }
+
+/// The filter of [`by_stem`] (index `recordings_by_stem_only`).
+pub(crate) const BY_STEM: &str = "stem = ?1 AND state != 'discovered' ORDER BY id";
+
+/// The filter of [`expired`]: the terms of the partial index `recordings_by_expiry`, so
+/// the purge reads the recordings due, not every recording.
+pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
+    AND coalesce(end_utc, start_utc) < ?1 ORDER BY coalesce(end_utc, start_utc), id";
 
 /// One recording by register id.
 pub fn by_id(conn: &Connection, id: RecordingId) -> Result<Option<StoredRecording>, RegisterError> {
@@ -143,12 +147,7 @@ pub fn expired(
     conn: &Connection,
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<StoredRecording>, RegisterError> {
-    query(
-        conn,
-        "state IN ('confirmed', 'quarantined', 'wiped')
-         AND coalesce(end_utc, start_utc) < ?1 ORDER BY coalesce(end_utc, start_utc), id",
-        params![format_time(cutoff)],
-    )
+    query(conn, EXPIRED, params![format_time(cutoff)])
 }
 
 /// Every recording whose files are in the store.
