@@ -80,7 +80,7 @@ fn a_filled_register_holds_together_and_its_chain_verifies() {
     assert_eq!(
         count(
             &mut d,
-            "SELECT count(*) FROM recordings WHERE attributed = 0"
+            "SELECT count(*) FROM recordings WHERE attribution_pending = 1"
         ),
         0
     );

@@ -398,11 +398,11 @@ pub struct Unattributed {
     pub start: DateTime<Utc>,
 }
 
-/// Stored recordings with no attribution yet: read from the partial index of the
-/// recordings whose `attributed` flag (set by a trigger on `attributions`) is still 0, so
-/// the cost follows the recordings waiting, not the register's size.
+/// Stored recordings with no attribution yet: read from the partial index of the recordings
+/// whose `attribution_pending` flag (kept by triggers) is set, so the cost follows the
+/// recordings waiting, not the register's size.
 pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_utc FROM recordings r
-     WHERE r.attributed = 0 AND r.state != 'discovered'
+     WHERE r.attribution_pending = 1 AND r.state != 'discovered'
        AND NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = r.id)
      ORDER BY r.start_utc, r.id";
 

@@ -250,9 +250,12 @@ const MIGRATIONS: &[&str] = &[
     // 7: the register at scale (a million recordings, `docs/performance.md`). Indexes
     // that cover the status's 30-day total, the report's year and the store's totals
     // (sizes inside the index, so no row is read), the purge's expiry order, commands
-    // naming a recording by stem; and whether a recording has an attribution, kept by a
-    // trigger in the transaction that attributes it, so that finding the few recordings
-    // still to attribute does not probe every recording at each ingest, report and day.
+    // naming a recording by stem. And which recordings still await an attribution, kept
+    // by triggers inside the transactions that insert a recording or attribute it, so
+    // that finding the few still to attribute (at each ingest, report and day) does not
+    // probe every recording. The flag says "pending" rather than "attributed" so that
+    // this upgrade writes only the few rows pending, not a million: a long migration at
+    // start could outlast systemd's start timeout, and be rolled back at each restart.
     r#"
     DROP INDEX recordings_by_start;
     CREATE INDEX recordings_by_start_sizes
@@ -263,15 +266,21 @@ const MIGRATIONS: &[&str] = &[
         WHERE state IN ('confirmed', 'quarantined', 'wiped');
     CREATE INDEX recordings_by_stem_only ON recordings(stem);
 
-    ALTER TABLE recordings ADD COLUMN attributed INTEGER NOT NULL DEFAULT 0
-        CHECK (attributed IN (0, 1));
-    UPDATE recordings SET attributed = 1 WHERE id IN (SELECT recording FROM attributions);
-    CREATE TRIGGER attributions_mark_recording AFTER INSERT ON attributions
+    ALTER TABLE recordings ADD COLUMN attribution_pending INTEGER NOT NULL DEFAULT 0
+        CHECK (attribution_pending IN (0, 1));
+    UPDATE recordings SET attribution_pending = 1
+        WHERE NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = recordings.id);
+    CREATE TRIGGER recordings_await_attribution AFTER INSERT ON recordings
     BEGIN
-        UPDATE recordings SET attributed = 1 WHERE id = NEW.recording AND attributed = 0;
+        UPDATE recordings SET attribution_pending = 1 WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER attributions_end_waiting AFTER INSERT ON attributions
+    BEGIN
+        UPDATE recordings SET attribution_pending = 0
+            WHERE id = NEW.recording AND attribution_pending = 1;
     END;
     CREATE INDEX recordings_unattributed ON recordings(start_utc, id)
-        WHERE attributed = 0 AND state != 'discovered';
+        WHERE attribution_pending = 1 AND state != 'discovered';
     "#,
 ];
 

@@ -54,8 +54,8 @@ fn a_version_2_register_upgrades_keeping_its_rows() {
     );
 }
 
-/// Schema 7 flags the recordings already attributed when it upgrades a register, and
-/// the trigger flags each recording attributed after.
+/// Schema 7 flags the recordings that await an attribution when it upgrades a register;
+/// the triggers flag each recording inserted after, and unflag it once attributed.
 #[test]
 fn a_version_6_register_learns_which_recordings_are_attributed() {
     let dir = tempfile::tempdir().unwrap();
@@ -76,19 +76,26 @@ fn a_version_6_register_learns_which_recordings_are_attributed() {
     migrate(&mut conn).unwrap();
     let flags = |conn: &Connection| -> Vec<i64> {
         let mut stmt = conn
-            .prepare("SELECT attributed FROM recordings ORDER BY id")
+            .prepare("SELECT attribution_pending FROM recordings ORDER BY id")
             .unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap()
     };
-    assert_eq!(flags(&conn), [1, 0]);
+    assert_eq!(flags(&conn), [0, 1]);
     conn.execute(
         "INSERT INTO attributions (recording, agent, kind, attributed_by, attributed_at)
          VALUES (2, 'M1', 'automatic', 'x', 't')",
         [],
     )
     .unwrap();
-    assert_eq!(flags(&conn), [1, 1]);
+    assert_eq!(flags(&conn), [0, 0]);
+    conn.execute(
+        "INSERT INTO recordings (id, camera, stem, session, state, start_utc, discovered_at, updated_at)
+         VALUES (3, 'S', 'S_3', 7, 'discovered', 't3', 't', 't')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(flags(&conn), [0, 0, 1]);
 }
