@@ -13,7 +13,7 @@ mod rows;
 #[path = "shift.rs"]
 mod shift;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 
 use anyhow::ensure;
@@ -94,6 +94,7 @@ struct Writer<'p> {
     seq: Vec<u32>,
     last: DateTime<Utc>,
     recent: VecDeque<Recent>,
+    held: HashSet<i64>,
     summary: Summary,
 }
 
@@ -116,6 +117,7 @@ pub fn fill(register: &mut Register, plan: &Plan) -> anyhow::Result<Summary> {
         seq: vec![0; plan.cameras as usize],
         last: at(first.pred_opt().unwrap_or(first), 8, 0),
         recent: VecDeque::new(),
+        held: HashSet::new(),
         summary: Summary::default(),
     };
     let tx = conn.transaction()?;
@@ -253,7 +255,15 @@ impl Writer<'_> {
             for (c, issue) in issues.into_iter().enumerate() {
                 let docked = start + Duration::minutes(450 + 2 * c as i64);
                 let n = counts[shift * cameras + c];
-                self.shift(conn, c, issue, start, docked, n, due)?;
+                let shift = shift::Shift {
+                    camera: c,
+                    issue,
+                    start,
+                    docked,
+                    recordings: n,
+                    due,
+                };
+                self.shift(conn, &shift)?;
             }
             if shift == 0 {
                 self.consultations(conn, start + Duration::hours(8))?;

@@ -13,35 +13,69 @@ use sentinel_dock::register::{format_time, holds};
 
 use super::{HEAD, PURPOSES, Recent, Recording, Writer};
 
+/// A camera's shift: which camera, its issue, when it went out and came back, how many
+/// recordings it brought, and whether they are past retention now.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shift {
+    pub camera: usize,
+    pub issue: i64,
+    pub start: DateTime<Utc>,
+    pub docked: DateTime<Utc>,
+    pub recordings: u64,
+    pub due: bool,
+}
+
 /// How many recent recordings operators pick from (a few days' worth).
 const RECENT: usize = 8_000;
 /// The store's write rate during an ingest, for the register's times.
 const INGEST_BYTES_PER_SEC: f64 = 90e6;
 
 impl Writer<'_> {
-    /// Camera `c` out from `start`, docked at `docked` with `n` recordings.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn shift(
+    /// One camera's shift: out from its issue, docked with its recordings, each ingested
+    /// and then attributed.
+    pub(super) fn shift(&mut self, conn: &Connection, s: &Shift) -> anyhow::Result<()> {
+        let recordings = self.recordings(s.camera, s.start, s.recordings);
+        let (stored, t) = self.ingest(conn, s, &recordings)?;
+        for (r, id) in recordings.into_iter().zip(stored) {
+            self.attribute(conn, &r, id, s.issue, s.start, t)?;
+            self.summary.recordings += 1;
+            self.summary.due += u64::from(s.due);
+            if !r.quarantined {
+                self.recent.push_back(Recent {
+                    id,
+                    sha256: r.hashes[1].clone(),
+                    stem: r.stem,
+                    camera: r.camera,
+                    video_path: r.video_path,
+                    due: s.due,
+                });
+            }
+        }
+        while self.recent.len() > RECENT {
+            self.recent.pop_front();
+        }
+        Ok(())
+    }
+
+    /// The docking and its ingest session: each recording stored (and its files made when
+    /// due). Returns their ids and when the session ended.
+    fn ingest(
         &mut self,
         conn: &Connection,
-        c: usize,
-        issue: i64,
-        start: DateTime<Utc>,
-        docked: DateTime<Utc>,
-        n: u64,
-        due: bool,
-    ) -> anyhow::Result<()> {
-        let serial = self.serials[c].clone();
-        let recordings = self.recordings(c, start, n);
+        s: &Shift,
+        recordings: &[Recording],
+    ) -> anyhow::Result<(Vec<i64>, DateTime<Utc>)> {
+        let serial = self.serials[s.camera].clone();
+        let docked = format_time(s.docked);
         conn.execute(
             "INSERT INTO dock_events (camera, event, at, slot) VALUES (?1, 'docked', ?2, ?1)",
-            params![serial, format_time(docked)],
+            params![serial, docked],
         )?;
         conn.execute(
             "UPDATE cameras SET last_seen = ?2 WHERE serial = ?1",
-            params![serial, format_time(docked)],
+            params![serial, docked],
         )?;
-        let began = docked + Duration::seconds(2);
+        let began = s.docked + Duration::seconds(2);
         conn.execute(
             "INSERT INTO sessions (camera, source, profile, started_at) VALUES (?1, ?2, 'sentinel-v1', ?3)",
             params![serial, format!("/dev/sentinel-dock/{serial}"), format_time(began)],
@@ -50,13 +84,12 @@ impl Writer<'_> {
         let listed = began + Duration::seconds(1);
         let mut t = listed;
         let mut stored = Vec::new();
-        for r in &recordings {
+        for r in recordings {
             t += Duration::milliseconds((r.video_size as f64 / INGEST_BYTES_PER_SEC * 1e3) as i64);
-            let id = self.store_one(conn, r, session, listed, t)?;
-            if due {
+            stored.push(self.store_one(conn, r, session, listed, t)?);
+            if s.due {
                 self.create_files(r)?;
             }
-            stored.push(id);
         }
         let outcome = if recordings.iter().any(|r| r.quarantined) {
             "attention"
@@ -68,26 +101,7 @@ impl Writer<'_> {
             "UPDATE sessions SET finished_at = ?2, outcome = ?3 WHERE id = ?1",
             params![session, format_time(t), outcome],
         )?;
-        let t = t + Duration::seconds(1);
-        for (r, id) in recordings.into_iter().zip(stored) {
-            self.attribute(conn, &r, id, issue, start, t)?;
-            self.summary.recordings += 1;
-            self.summary.due += u64::from(due);
-            if !r.quarantined {
-                self.recent.push_back(Recent {
-                    id,
-                    sha256: r.hashes[1].clone(),
-                    stem: r.stem,
-                    camera: r.camera,
-                    video_path: r.video_path,
-                    due,
-                });
-            }
-        }
-        while self.recent.len() > RECENT {
-            self.recent.pop_front();
-        }
-        Ok(())
+        Ok((stored, t + Duration::seconds(1)))
     }
 
     /// `n` recordings spread over the shift's patrol time (06:10 to 13:30, or 14:10 to 21:30).
@@ -257,15 +271,11 @@ impl Writer<'_> {
         };
         let seq = self.append(conn, entry.about(about), t)?;
         let t = self.stamp(t);
-        if holds::place(
-            conn,
-            r.id,
-            &requisition,
-            HEAD,
-            &format!("extraction #{seq}"),
-            t,
-        )? {
-            self.summary.held_due += u64::from(r.due);
+        let why = format!("extraction #{seq}");
+        let placed = holds::place(conn, r.id, &requisition, HEAD, &why, t)?;
+        // A recording extracted twice is one recording kept.
+        if placed && r.due && self.held.insert(r.id) {
+            self.summary.held_due += 1;
         }
         let held = format!("{} held for {requisition} (extraction #{seq})", r.stem);
         self.append(
