@@ -167,9 +167,12 @@ def main():
         rows.insert(0, ("daemon start + daily upkeep", upkeep, "before any command is served"))
     finally:
         if daemon is not None:
-            with open(f"/proc/{daemon.pid}/status") as f:
-                hwm = [l.split()[1] for l in f if l.startswith("VmHWM")]
-            peak = f"daemon peak RSS: {int(hwm[0]) / 1024:.0f} MiB" if hwm else ""
+            try:
+                with open(f"/proc/{daemon.pid}/status") as f:
+                    hwm = [l.split()[1] for l in f if l.startswith("VmHWM")]
+                peak = f"daemon peak RSS: {int(hwm[0]) / 1024:.0f} MiB" if hwm else ""
+            except OSError:
+                pass  # it has exited; the error above says why
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=120)
             log.close()
