@@ -56,6 +56,19 @@ pub fn role_of(access: &AccessConfig, user: &str) -> Option<Role> {
     }
 }
 
+/// Whether `caller` may see the service's status: the service's own user (it owns the
+/// register: refusing it would protect nothing) or a holder of a status role. Read from
+/// the configuration alone, so the daemon answers the status without waiting for the
+/// registers desk (a purge may hold it for seconds); only a refusal goes there, to be traced.
+pub fn may_see_status(access: &AccessConfig, caller: &Caller) -> bool {
+    caller.uid == nix::unistd::geteuid().as_raw()
+        || caller
+            .user
+            .as_deref()
+            .and_then(|user| role_of(access, user))
+            .is_some_and(|role| STATUS_ROLES.contains(&role))
+}
+
 /// The roles that may run a command: the scrub is the technicians' too; every other
 /// command touches recordings or the registers, so technicians may not.
 pub fn roles_for(command: &Command) -> &'static [Role] {
@@ -177,4 +190,35 @@ fn author_of(ctx: &mut Context<'_>, caller: &Caller) -> Result<String, CommandEr
         Some(a) => format!("{user} (agent {})", a.matricule),
         None => user.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The supervisor answers the status from this alone: every role, and the service's
+    /// own user, may; a user with no role, or a uid without a name, may not.
+    #[test]
+    fn who_may_see_the_status_is_read_from_the_configuration() {
+        let access = AccessConfig {
+            head: vec!["chef".into()],
+            authorised: vec!["agent1".into()],
+            technicians: vec!["tech".into()],
+        };
+        let me = nix::unistd::geteuid().as_raw();
+        let other = me.wrapping_add(4242);
+        for user in ["chef", "agent1", "tech"] {
+            assert!(
+                may_see_status(&access, &Caller::named(other, user)),
+                "{user}"
+            );
+        }
+        assert!(!may_see_status(&access, &Caller::named(other, "visitor")));
+        let nameless = Caller {
+            user: None,
+            ..Caller::named(other, "x")
+        };
+        assert!(!may_see_status(&access, &nameless));
+        assert!(may_see_status(&access, &Caller::named(me, "anyone")));
+    }
 }

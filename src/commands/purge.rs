@@ -3,9 +3,10 @@
 //! store stops and waits for the head of service: the big deletion incidents in this field
 //! came from one wrong click or setting.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
@@ -65,21 +66,16 @@ pub fn plan_purge(
         delete: Vec::new(),
         held: Vec::new(),
         bytes: 0,
-        store_bytes: stored::in_store(conn)?
-            .iter()
-            .map(StoredRecording::bytes)
-            .sum(),
+        store_bytes: stored::in_store_totals(conn)?.bytes,
     };
+    let mut held = holds::active_by_recording(conn)?;
     for r in stored::expired(conn, cutoff)? {
-        let procedures: Vec<String> = holds::active(conn, r.id)?
-            .into_iter()
-            .map(|h| h.procedure)
-            .collect();
-        if procedures.is_empty() {
-            plan.bytes += r.bytes();
-            plan.delete.push(r);
-        } else {
-            plan.held.push((r, procedures));
+        match held.remove(&r.id) {
+            Some(procedures) => plan.held.push((r, procedures)),
+            None => {
+                plan.bytes += r.bytes();
+                plan.delete.push(r);
+            }
         }
     }
     Ok(plan)
@@ -141,8 +137,17 @@ pub fn purge_due(ctx: &mut Context<'_>) -> Result<Reply, CommandError> {
     Ok(Reply::ok(message, data))
 }
 
-/// Deletes each recording of the plan: the register commits `purged` and the audit entry
-/// first, then the files go (a crash between leaves files that the next purge removes).
+/// Recordings deleted per transaction. Each keeps its own `purged` state and its own
+/// deletion entry, committed together before any of its files goes; a batch shares one
+/// commit (one fsync of the register) and one fsync per store folder, where one per
+/// recording made a purge of 100,000 recordings take minutes (docs/performance.md). A crash
+/// loses at most the batch in hand: before its commit nothing of it happened; after, the
+/// next purge removes the files left.
+const BATCH: usize = 500;
+
+/// Deletes the recordings of the plan, batch by batch: the register commits `purged` and
+/// the audit entries first, then the files go (a crash between leaves files that the next
+/// purge removes).
 fn execute(
     ctx: &mut Context<'_>,
     author: &str,
@@ -150,20 +155,13 @@ fn execute(
 ) -> Result<(String, serde_json::Value), CommandError> {
     let mut deleted = Vec::new();
     let mut problems = Vec::new();
-    for r in &plan.delete {
-        if !commit_deletion(ctx, author, r, plan.cutoff)? {
-            continue; // held or changed since the plan: kept
-        }
-        if let Err(e) = remove_files(ctx, r) {
-            problems.push(format!("{}: {e}", r.stem));
-        }
-        deleted.push(r.stem.clone());
+    for batch in plan.delete.chunks(BATCH) {
+        let committed = commit_deletions(ctx, author, batch, plan.cutoff)?;
+        remove_files(ctx, &committed, &mut problems);
+        deleted.extend(committed.iter().map(|r| r.stem.clone()));
     }
-    for r in stored::purged(ctx.register.connection())? {
-        if let Err(e) = remove_files(ctx, &r) {
-            problems.push(format!("{}: {e}", r.stem));
-        }
-    }
+    let leftovers = stored::purged(ctx.register.connection())?;
+    remove_files(ctx, &leftovers.iter().collect::<Vec<_>>(), &mut problems);
     let message = format!(
         "{} recording(s) deleted ({} bytes), {} kept on hold{}",
         deleted.len(),
@@ -186,20 +184,37 @@ fn execute(
     Ok((message, data))
 }
 
-/// One transaction: still due and not held → `purged` and its deletion entry.
-fn commit_deletion(
+/// One transaction for a batch: each recording still due and not held → `purged` and its
+/// own deletion entry. Returns those committed (the others are kept).
+fn commit_deletions<'a>(
     ctx: &mut Context<'_>,
     author: &str,
-    r: &StoredRecording,
+    batch: &'a [StoredRecording],
     cutoff: DateTime<Utc>,
-) -> Result<bool, CommandError> {
+) -> Result<Vec<&'a StoredRecording>, CommandError> {
     let now = ctx.clock.now();
     let days = ctx.config.retention.days;
     let tx = ctx.register.write()?;
-    let current = stored::by_id(&tx, r.id)?;
-    if !current.is_some_and(|c| c.in_store()) || !holds::active(&tx, r.id)?.is_empty() {
-        return Ok(false);
+    let mut committed = Vec::new();
+    for r in batch {
+        let current = stored::by_id(&tx, r.id)?;
+        if !current.is_some_and(|c| c.in_store()) || !holds::active(&tx, r.id)?.is_empty() {
+            continue; // held or changed since the plan: kept
+        }
+        stored::mark_purged(&tx, r.id, &format!("retention of {days} days over"), now)?;
+        let entry = NewEntry {
+            purpose: "retention".into(),
+            ..NewEntry::new(author, Action::Deletion, deletion_details(r, days, cutoff))
+        }
+        .about(std::slice::from_ref(&r.stem));
+        audit::append(&tx, &entry, now)?;
+        committed.push(r);
     }
+    tx.commit()?;
+    Ok(committed)
+}
+
+fn deletion_details(r: &StoredRecording, days: u32, cutoff: DateTime<Utc>) -> String {
     let mut details = format!(
         "register id {}, camera {}, ended {} (retention {days} days: before {}) deleted from the store",
         r.id,
@@ -218,44 +233,54 @@ fn commit_deletion(
             ));
         }
     }
-    stored::mark_purged(&tx, r.id, &format!("retention of {days} days over"), now)?;
-    let entry = NewEntry {
-        purpose: "retention".into(),
-        ..NewEntry::new(author, Action::Deletion, details)
-    }
-    .about(std::slice::from_ref(&r.stem));
-    audit::append(&tx, &entry, now)?;
-    tx.commit()?;
-    Ok(true)
+    details
 }
 
-/// Removes a purged recording's files that are still there, and makes the removal durable.
-fn remove_files(ctx: &Context<'_>, r: &StoredRecording) -> Result<(), CommandError> {
-    for f in [&r.video, &r.sidecar].into_iter().flatten() {
-        let path = store_file(ctx.store, &f.path)?;
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(CommandError::Io {
-                    what: "removing".into(),
-                    path,
-                    source,
-                });
+/// Removes the purged recordings' files that are still there, then makes the removals
+/// durable: each folder touched is fsynced once (and pruned when empty). A folder already
+/// gone (pruned by an earlier purge) is looked at once, not once per file. What cannot be
+/// removed is named in `problems`.
+fn remove_files(ctx: &Context<'_>, recordings: &[&StoredRecording], problems: &mut Vec<String>) {
+    let mut folders: BTreeMap<PathBuf, bool> = BTreeMap::new();
+    let mut touched = BTreeSet::new();
+    for r in recordings {
+        for f in [&r.video, &r.sidecar].into_iter().flatten() {
+            let path = match store_file(ctx.store, &f.path) {
+                Ok(path) => path,
+                Err(e) => {
+                    problems.push(format!("{}: {e}", r.stem));
+                    break;
+                }
+            };
+            let Some(folder) = path.parent().map(Path::to_path_buf) else {
+                continue;
+            };
+            let exists = *folders
+                .entry(folder.clone())
+                .or_insert_with(|| folder.is_dir());
+            if !exists {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => {
+                    touched.insert(folder);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    problems.push(format!("{}: removing {}: {e}", r.stem, path.display()));
+                    break;
+                }
             }
         }
-        if let Some(folder) = path.parent() {
-            sync_and_prune(folder, ctx.store.root()).map_err(|source| CommandError::Io {
-                what: "syncing the folder".into(),
-                path: folder.to_path_buf(),
-                source,
-            })?;
+    }
+    for folder in touched {
+        if let Err(e) = sync_and_prune(&folder, ctx.store.root()) {
+            problems.push(format!("syncing the folder {}: {e}", folder.display()));
         }
     }
-    Ok(())
 }
 
-/// fsyncs a folder after a removal; removes it when empty (serial, then day folder) and
+/// fsyncs a folder after removals; removes it when empty (serial, then day folder) and
 /// fsyncs its parent, never above the store's areas.
 fn sync_and_prune(folder: &Path, root: &Path) -> io::Result<()> {
     fs::File::open(folder)?.sync_all()?;

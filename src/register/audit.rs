@@ -8,6 +8,7 @@
 //! the database, each day and at each extraction. Entries older than three years expire
 //! ([`expire`]) behind an anchor and a checkpoint entry that keep the rest verifiable.
 
+mod expire;
 mod verify;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::{RegisterError, format_time};
 use crate::events;
 
+pub use expire::{Checkpoint, expire};
 pub use verify::{Problem, Verification, verify};
 
 /// The author of the entries the service writes by itself (ingest, wipe, purge...).
@@ -204,39 +206,37 @@ pub fn append(
         hash: String::new(),
     };
     stored.hash = stored.computed_hash();
-    conn.execute(
+    // Cached: a purge or an attribution run appends thousands of entries in a row.
+    conn.prepare_cached(
         "INSERT INTO audit (seq, at, author, action, purpose, recipients, recordings, details,
                             prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            stored.seq,
-            stored.at,
-            stored.author,
-            stored.action,
-            stored.purpose,
-            stored.recipients,
-            stored.recordings,
-            stored.details,
-            stored.prev_hash,
-            stored.hash
-        ],
-    )?;
+    )?
+    .execute(params![
+        stored.seq,
+        stored.at,
+        stored.author,
+        stored.action,
+        stored.purpose,
+        stored.recipients,
+        stored.recordings,
+        stored.details,
+        stored.prev_hash,
+        stored.hash
+    ])?;
     Ok(stored)
 }
 
 /// The chain's head: the last entry, else the expiry anchor, else the genesis.
 pub fn head(conn: &Connection) -> Result<Head, RegisterError> {
     let last = conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| {
-                Ok(Head {
-                    seq: r.get(0)?,
-                    hash: r.get(1)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| {
+            Ok(Head {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        })
         .optional()?;
     match last {
         Some(h) => Ok(h),
@@ -269,12 +269,28 @@ fn genesis() -> Head {
 
 /// Every entry in chain order, or those from `from_seq` on.
 pub fn entries(conn: &Connection, from_seq: i64) -> Result<Vec<AuditEntry>, RegisterError> {
+    let mut all = Vec::new();
+    each_entry(conn, from_seq, |e| {
+        all.push(e);
+        true
+    })?;
+    Ok(all)
+}
+
+/// Calls `each` with every entry in chain order from `from_seq` on, one at a time, until
+/// it returns false: three million entries are walked without being held in memory.
+pub fn each_entry(
+    conn: &Connection,
+    from_seq: i64,
+    mut each: impl FnMut(AuditEntry) -> bool,
+) -> Result<(), RegisterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, at, author, action, purpose, recipients, recordings, details, prev_hash, hash
          FROM audit WHERE seq >= ?1 ORDER BY seq",
     )?;
-    let rows = stmt.query_map(params![from_seq], |r| {
-        Ok(AuditEntry {
+    let mut rows = stmt.query(params![from_seq])?;
+    while let Some(r) = rows.next()? {
+        let entry = AuditEntry {
             seq: r.get(0)?,
             at: r.get(1)?,
             author: r.get(2)?,
@@ -285,9 +301,12 @@ pub fn entries(conn: &Connection, from_seq: i64) -> Result<Vec<AuditEntry>, Regi
             details: r.get(7)?,
             prev_hash: r.get(8)?,
             hash: r.get(9)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        };
+        if !each(entry) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// How many entries of an action were written in `[from, to)`, per purpose.
@@ -324,77 +343,15 @@ pub fn log_head(conn: &Connection, occasion: &str) -> Result<Head, RegisterError
     Ok(head)
 }
 
-/// What an expiry dropped: the checkpoint written in its place.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Checkpoint {
-    /// First and last sequence numbers dropped.
-    pub dropped: (i64, i64),
-    /// The last dropped entry's hash: the chain's new anchor.
-    pub anchor_hash: String,
-    /// SHA-256 over the dropped entries' hashes, in order: a fingerprint of what went.
-    pub dropped_digest: String,
-    /// The checkpoint entry appended to the chain.
-    pub entry_seq: i64,
-}
-
-/// Drops the entries written before `cutoff` (a prefix of the chain), after checking the
-/// whole chain: expiring a broken chain would hide the break. Run it in an IMMEDIATE
-/// transaction; `at` is now.
-pub fn expire(
-    conn: &Connection,
-    cutoff: DateTime<Utc>,
-    at: DateTime<Utc>,
-) -> Result<Option<Checkpoint>, RegisterError> {
-    let check = verify(conn, None)?;
-    if !check.problems.is_empty() {
-        return Err(RegisterError::ChainBroken {
-            problems: check.describe(),
-        });
-    }
-    let cutoff = format_time(cutoff);
-    let all = entries(conn, 0)?;
-    let dropped: Vec<&AuditEntry> = all.iter().take_while(|e| e.at < cutoff).collect();
-    let (Some(first), Some(last)) = (dropped.first(), dropped.last()) else {
-        return Ok(None);
-    };
-    let mut digest = Sha256::new();
-    for e in &dropped {
-        digest.update(e.hash.as_bytes());
-    }
-    let dropped_digest = hex(&digest.finalize());
-    conn.execute("INSERT INTO audit_expiring (id) VALUES (1)", [])?;
-    conn.execute("DELETE FROM audit WHERE seq <= ?1", params![last.seq])?;
-    conn.execute("DELETE FROM audit_expiring", [])?;
-    conn.execute(
-        "INSERT INTO audit_anchor (id, last_dropped_seq, last_dropped_hash) VALUES (1, ?1, ?2)
-         ON CONFLICT(id) DO UPDATE SET last_dropped_seq = excluded.last_dropped_seq,
-                                       last_dropped_hash = excluded.last_dropped_hash",
-        params![last.seq, last.hash],
-    )?;
-    let details = serde_json::json!({
-        "dropped_first_seq": first.seq,
-        "dropped_last_seq": last.seq,
-        "dropped_count": dropped.len(),
-        "anchor_hash": last.hash,
-        "dropped_digest": dropped_digest,
-        "written_before": cutoff,
-    });
-    let entry = append(
-        conn,
-        &NewEntry::new(SERVICE_AUTHOR, Action::Expiry, details.to_string()),
-        at,
-    )?;
-    Ok(Some(Checkpoint {
-        dropped: (first.seq, last.seq),
-        anchor_hash: last.hash.clone(),
-        dropped_digest,
-        entry_seq: entry.seq,
-    }))
-}
-
-/// Lower-case hex.
+/// Lower-case hex (written by hand: `audit verify` turns three million hashes into hex).
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Holds: a recording kept past its retention because a procedure needs it. Placed by an
 //! extraction or by hand, released by hand; a recording with an active hold is never purged.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
@@ -75,4 +77,21 @@ pub fn active(conn: &Connection, recording: RecordingId) -> Result<Vec<Hold>, Re
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The procedures of every active hold, by recording: one query for a whole purge plan,
+/// rather than one per recording past its retention.
+pub fn active_by_recording(
+    conn: &Connection,
+) -> Result<HashMap<RecordingId, Vec<String>>, RegisterError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT recording, procedure_ref FROM holds WHERE released_at IS NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut held: HashMap<RecordingId, Vec<String>> = HashMap::new();
+    for row in rows {
+        let (recording, procedure) = row?;
+        held.entry(recording).or_default().push(procedure);
+    }
+    Ok(held)
 }

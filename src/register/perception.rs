@@ -398,14 +398,17 @@ pub struct Unattributed {
     pub start: DateTime<Utc>,
 }
 
+/// Stored recordings with no attribution yet: read from the partial index of the recordings
+/// whose `attribution_pending` flag (kept by triggers) is set, so the cost follows the
+/// recordings waiting, not the register's size.
+pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_utc FROM recordings r
+     WHERE r.attribution_pending = 1 AND r.state != 'discovered'
+       AND NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = r.id)
+     ORDER BY r.start_utc, r.id";
+
 /// Stored recordings (any state but `discovered`) with no attribution yet, oldest first.
 pub fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterError> {
-    let mut stmt = conn.prepare(
-        "SELECT r.id, r.camera, r.stem, r.start_utc FROM recordings r
-         WHERE r.state != 'discovered'
-           AND NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = r.id)
-         ORDER BY r.start_utc, r.id",
-    )?;
+    let mut stmt = conn.prepare(UNATTRIBUTED)?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,

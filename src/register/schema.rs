@@ -247,6 +247,41 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'the audit register is append-only; entries leave only by expiry');
     END;
     "#,
+    // 7: the register at scale (a million recordings, `docs/performance.md`). Indexes
+    // that cover the status's 30-day total, the report's year and the store's totals
+    // (sizes inside the index, so no row is read), the purge's expiry order, commands
+    // naming a recording by stem. And which recordings still await an attribution, kept
+    // by triggers inside the transactions that insert a recording or attribute it, so
+    // that finding the few still to attribute (at each ingest, report and day) does not
+    // probe every recording. The flag says "pending" rather than "attributed" so that
+    // this upgrade writes only the few rows pending, not a million: a long migration at
+    // start could outlast systemd's start timeout, and be rolled back at each restart.
+    r#"
+    DROP INDEX recordings_by_start;
+    CREATE INDEX recordings_by_start_sizes
+        ON recordings(start_utc, state, video_size, sidecar_size);
+    CREATE INDEX recordings_by_discovery
+        ON recordings(discovered_at, state, video_size, sidecar_size);
+    CREATE INDEX recordings_by_expiry ON recordings(coalesce(end_utc, start_utc), id)
+        WHERE state IN ('confirmed', 'quarantined', 'wiped');
+    CREATE INDEX recordings_by_stem_only ON recordings(stem);
+
+    ALTER TABLE recordings ADD COLUMN attribution_pending INTEGER NOT NULL DEFAULT 0
+        CHECK (attribution_pending IN (0, 1));
+    UPDATE recordings SET attribution_pending = 1
+        WHERE NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = recordings.id);
+    CREATE TRIGGER recordings_await_attribution AFTER INSERT ON recordings
+    BEGIN
+        UPDATE recordings SET attribution_pending = 1 WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER attributions_end_waiting AFTER INSERT ON attributions
+    BEGIN
+        UPDATE recordings SET attribution_pending = 0
+            WHERE id = NEW.recording AND attribution_pending = 1;
+    END;
+    CREATE INDEX recordings_unattributed ON recordings(start_utc, id)
+        WHERE attribution_pending = 1 AND state != 'discovered';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -289,58 +324,4 @@ fn apply(conn: &mut Connection, found: u32) -> Result<(), RegisterError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A register written by the first release (schema 2) keeps every row through the
-    /// rebuild of `recordings`, and its foreign keys still hold.
-    #[test]
-    fn a_version_2_register_upgrades_keeping_its_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.sqlite");
-        let mut conn = Connection::open(&path).unwrap();
-        conn.execute_batch(&format!("{}{}", MIGRATIONS[0], MIGRATIONS[1]))
-            .unwrap();
-        conn.pragma_update(None, "user_version", 2).unwrap();
-        conn.execute_batch(
-            "PRAGMA foreign_keys=ON;
-             INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
-             INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
-             INSERT INTO recordings (id, camera, stem, session, state, start_utc, video_size,
-                                     discovered_at, updated_at)
-                 VALUES (3, 'S', 'S_20180312_143015_0001', 7, 'wiped', 't', 42, 't', 't');
-             INSERT INTO recording_events (recording, session, at, state) VALUES (3, 7, 't', 'wiped');",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let version: u32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, CURRENT_VERSION);
-        let (stem, size): (String, i64) = conn
-            .query_row(
-                "SELECT stem, video_size FROM recordings WHERE id = 3",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!((stem.as_str(), size), ("S_20180312_143015_0001", 42));
-        conn.execute("UPDATE recordings SET state = 'purged' WHERE id = 3", [])
-            .unwrap();
-        let fk: bool = conn
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
-        assert!(fk, "foreign keys are back on after the migration");
-        let dangling: i64 = conn
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(dangling, 0);
-        // Still refused: a state nobody knows.
-        assert!(
-            conn.execute("UPDATE recordings SET state = 'gone' WHERE id = 3", [])
-                .is_err()
-        );
-    }
-}
+mod tests;

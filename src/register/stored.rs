@@ -1,7 +1,7 @@
 //! Recordings as the operators' commands see them: found by stem, with their stored files,
 //! chosen for deletion when their retention is over, and marked purged.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, Row, params};
 
 use super::{Digests, FileFacts, RecordingId, RecordingState, RegisterError, format_time};
@@ -117,7 +117,7 @@ fn query(
     args: impl rusqlite::Params,
 ) -> Result<Vec<StoredRecording>, RegisterError> {
     let sql = format!("SELECT {COLUMNS} FROM recordings WHERE {filter}");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let raws: Vec<Raw> = stmt.query_map(args, read)?.collect::<Result<_, _>>()?;
     raws.into_iter().map(check).collect()
 }
@@ -125,12 +125,16 @@ fn query(
 /// The stored rows (not `discovered`) with this stem, oldest first (more than one after a
 /// store conflict).
 pub fn by_stem(conn: &Connection, stem: &str) -> Result<Vec<StoredRecording>, RegisterError> {
-    query(
-        conn,
-        "stem = ?1 AND state != 'discovered' ORDER BY id",
-        params![stem],
-    )
+    query(conn, BY_STEM, params![stem])
 }
+
+/// The filter of [`by_stem`] (index `recordings_by_stem_only`).
+pub(crate) const BY_STEM: &str = "stem = ?1 AND state != 'discovered' ORDER BY id";
+
+/// The filter of [`expired`]: the terms of the partial index `recordings_by_expiry`, so
+/// the purge reads the recordings due, not every recording.
+pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
+    AND coalesce(end_utc, start_utc) < ?1 ORDER BY coalesce(end_utc, start_utc), id";
 
 /// One recording by register id.
 pub fn by_id(conn: &Connection, id: RecordingId) -> Result<Option<StoredRecording>, RegisterError> {
@@ -143,12 +147,7 @@ pub fn expired(
     conn: &Connection,
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<StoredRecording>, RegisterError> {
-    query(
-        conn,
-        "state IN ('confirmed', 'quarantined', 'wiped')
-         AND coalesce(end_utc, start_utc) < ?1 ORDER BY coalesce(end_utc, start_utc), id",
-        params![format_time(cutoff)],
-    )
+    query(conn, EXPIRED, params![format_time(cutoff)])
 }
 
 /// Every recording whose files are in the store.
@@ -171,6 +170,91 @@ pub fn started_between(
         "state != 'discovered' AND start_utc >= ?1 AND start_utc < ?2 ORDER BY start_utc, id",
         params![format_time(from), format_time(to)],
     )
+}
+
+/// How many recordings, videos and bytes a set of stored recordings holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Recordings.
+    pub recordings: u64,
+    /// Of them, those with a stored video.
+    pub videos: u64,
+    /// Their bytes in the store, video and sidecar ([`StoredRecording::bytes`]).
+    pub bytes: u64,
+}
+
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, other: Totals) {
+        self.recordings += other.recordings;
+        self.videos += other.videos;
+        self.bytes += other.bytes;
+    }
+}
+
+// Counted by SQLite from the covering indexes of schema 7, without reading a row: a file's
+// size, hashes and path are written together from one value (`Register::record_stored`),
+// so a size that is not NULL is a stored file, as `StoredRecording::video` says.
+
+/// The totals of the recordings in the store (see [`in_store`]).
+pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
+    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
+    FROM recordings WHERE state IN ('confirmed', 'quarantined', 'wiped')";
+
+/// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day.
+pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(start_utc, 1, 10), count(*),
+    count(video_size), coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
+    FROM recordings WHERE state != 'discovered' AND start_utc >= ?1 AND start_utc < ?2
+    GROUP BY 1 ORDER BY 1";
+
+fn read_totals(r: &Row<'_>, first: usize) -> rusqlite::Result<(i64, i64, i64)> {
+    Ok((r.get(first)?, r.get(first + 1)?, r.get(first + 2)?))
+}
+
+fn check_totals((recordings, videos, bytes): (i64, i64, i64)) -> Result<Totals, RegisterError> {
+    let count = |n: i64, column: &'static str| {
+        u64::try_from(n).map_err(|_| RegisterError::Corrupt {
+            table: "recordings",
+            id: 0,
+            column,
+            value: n.to_string(),
+        })
+    };
+    Ok(Totals {
+        recordings: count(recordings, "id")?,
+        videos: count(videos, "video_size")?,
+        bytes: count(bytes, "video_size + sidecar_size")?,
+    })
+}
+
+/// What the store holds now: its recordings, videos and bytes.
+pub fn in_store_totals(conn: &Connection) -> Result<Totals, RegisterError> {
+    check_totals(conn.query_row(IN_STORE_TOTALS, [], |r| read_totals(r, 0))?)
+}
+
+/// The recordings stored that started in `[from, to)`, totalled per UTC day of their start
+/// (days without any are left out), oldest first.
+pub fn started_by_day(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(NaiveDate, Totals)>, RegisterError> {
+    let mut stmt = conn.prepare_cached(STARTED_BY_DAY)?;
+    let rows = stmt.query_map(params![format_time(from), format_time(to)], |r| {
+        Ok((r.get::<_, String>(0)?, read_totals(r, 1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (day, totals) = row?;
+        let date =
+            NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| RegisterError::Corrupt {
+                table: "recordings",
+                id: 0,
+                column: "start_utc",
+                value: day.clone(),
+            })?;
+        out.push((date, check_totals(totals)?));
+    }
+    Ok(out)
 }
 
 /// Recordings marked purged, for removing files a crash left behind after the commit.

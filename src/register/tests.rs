@@ -156,3 +156,47 @@ fn an_unknown_state_written_by_hand_is_reported_not_trusted() {
     let err = reg.recording(id).unwrap_err();
     assert!(err.to_string().contains("flags"), "{err}");
 }
+
+/// The queries that must stay fast with a million recordings (docs/performance.md) read
+/// an index, never every row: a changed query or a lost index shows here, not at a dock.
+#[test]
+fn the_queries_run_at_scale_read_indexes_not_every_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+    let filtered = |filter: &str| format!("SELECT id FROM recordings WHERE {filter}");
+    let queries = [
+        ("status: 30-day total", usage::STORED_SINCE.to_string()),
+        ("report: store totals", stored::IN_STORE_TOTALS.to_string()),
+        ("report: totals per day", stored::STARTED_BY_DAY.to_string()),
+        ("purge: expired", filtered(stored::EXPIRED)),
+        ("commands: by stem", filtered(stored::BY_STEM)),
+        ("attribution: pending", perception::UNATTRIBUTED.to_string()),
+    ];
+    for (what, sql) in queries {
+        let mut stmt = reg
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // A SCAN reads every entry of what it scans: only a narrow covering index, or a
+        // partial index holding just the rows wanted, may be scanned.
+        let partial = ["recordings_unattributed", "recordings_by_expiry"];
+        for step in plan.iter().filter(|s| s.starts_with("SCAN")) {
+            assert!(
+                step.contains("COVERING INDEX") || partial.iter().any(|p| step.contains(p)),
+                "{what}: `{step}` reads every recording\n{sql}"
+            );
+        }
+        assert!(
+            plan.iter().any(|s| s.contains("INDEX recordings_")),
+            "{what}: no index of recordings used: {plan:?}"
+        );
+    }
+}

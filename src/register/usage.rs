@@ -14,17 +14,22 @@ pub struct StoredSince {
     pub first: Option<DateTime<Utc>>,
 }
 
+/// Read from the covering index `recordings_by_discovery`: the supervisor asks it for the
+/// status, on its own loop, so it must not read a million rows.
+pub(crate) const STORED_SINCE: &str =
+    "SELECT coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0),
+            min(discovered_at)
+     FROM recordings
+     WHERE discovered_at >= ?1 AND state IN ('confirmed', 'quarantined', 'wiped')";
+
 impl Register {
     /// The bytes of the recordings discovered at or after `since` that reached the store.
     pub fn stored_since(&self, since: DateTime<Utc>) -> Result<StoredSince, RegisterError> {
-        let (bytes, first): (i64, Option<String>) = self.conn.query_row(
-            "SELECT coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0),
-                    min(discovered_at)
-             FROM recordings
-             WHERE discovered_at >= ?1 AND state IN ('confirmed', 'quarantined', 'wiped')",
-            params![format_time(since)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (bytes, first): (i64, Option<String>) =
+            self.conn
+                .query_row(STORED_SINCE, params![format_time(since)], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
         let first = match first {
             Some(text) => {
                 Some(

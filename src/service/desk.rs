@@ -191,10 +191,10 @@ impl State {
     }
 
     /// Technicians and the roles above them may see the status; so may the service's own
-    /// user (it owns the register: refusing it would protect nothing). Anyone else is
+    /// user (`access::may_see_status`, which the supervisor asks first). Anyone else is
     /// refused, and the refusal traced.
     fn status_allowed(&mut self, caller: &Caller) -> Result<(), CommandError> {
-        if caller.uid == nix::unistd::geteuid().as_raw() {
+        if access::may_see_status(&self.config.access, caller) {
             return Ok(());
         }
         let mut ctx = self.context();

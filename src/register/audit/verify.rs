@@ -2,7 +2,7 @@
 
 use rusqlite::Connection;
 
-use super::{AuditEntry, GENESIS, Head, anchor, entries};
+use super::{AuditEntry, GENESIS, Head, anchor, each_entry};
 use crate::register::RegisterError;
 
 /// One place where the chain does not hold, named by sequence number.
@@ -130,84 +130,119 @@ impl Verification {
 }
 
 /// Checks every entry's hash and link from the anchor to the head, the anchor against the
-/// checkpoint entries, and, when given, a head logged to the journal.
+/// checkpoint entries, and, when given, a head logged to the journal. The entries are read
+/// one at a time (with the next one in hand), never all held in memory.
 pub fn verify(conn: &Connection, logged: Option<&Head>) -> Result<Verification, RegisterError> {
     let start = anchor(conn)?.unwrap_or(Head {
         seq: 0,
         hash: GENESIS.to_string(),
     });
-    let rows = entries(conn, 0)?;
-    let mut problems = walk(&start, &rows);
-    problems.extend(check_anchor(&start, &rows));
-    if let Some(logged) = logged {
-        problems.extend(check_logged(logged, &start, &rows));
+    let mut walk = Walk::new(&start, logged.map(|h| h.seq));
+    let mut held: Option<AuditEntry> = None;
+    each_entry(conn, 0, |next| {
+        if let Some(row) = held.take() {
+            walk.step(row, Some(&next));
+        }
+        held = Some(next);
+        true
+    })?;
+    if let Some(row) = held {
+        walk.step(row, None);
     }
-    let head = rows
-        .last()
-        .map(|e| Head {
-            seq: e.seq,
-            hash: e.hash.clone(),
-        })
-        .unwrap_or_else(|| start.clone());
+    let mut problems = walk.problems;
+    problems.extend(check_anchor(&start, walk.last_expiry.as_ref()));
+    if let Some(logged) = logged {
+        problems.extend(check_logged(logged, &start, walk.logged_hash));
+    }
     Ok(Verification {
-        entries: rows.len(),
+        entries: walk.entries,
         starts_after: start.seq,
-        head,
+        head: walk.last.unwrap_or_else(|| start.clone()),
         problems,
     })
 }
 
-/// Follows the links; an entry that the next one skips over is an insertion.
-fn walk(start: &Head, rows: &[AuditEntry]) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut prev = start.clone();
-    let mut after_insertion = false;
-    for (i, row) in rows.iter().enumerate() {
+/// Follows the links entry by entry; an entry that the next one skips over is an insertion.
+struct Walk {
+    prev: Head,
+    after_insertion: bool,
+    problems: Vec<Problem>,
+    entries: usize,
+    last: Option<Head>,
+    last_expiry: Option<AuditEntry>,
+    logged_seq: Option<i64>,
+    logged_hash: Option<String>,
+}
+
+impl Walk {
+    fn new(start: &Head, logged_seq: Option<i64>) -> Walk {
+        Walk {
+            prev: start.clone(),
+            after_insertion: false,
+            problems: Vec::new(),
+            entries: 0,
+            last: None,
+            last_expiry: None,
+            logged_seq,
+            logged_hash: None,
+        }
+    }
+
+    fn step(&mut self, row: AuditEntry, next: Option<&AuditEntry>) {
+        self.entries += 1;
+        self.last = Some(Head {
+            seq: row.seq,
+            hash: row.hash.clone(),
+        });
+        if self.logged_seq == Some(row.seq) && self.logged_hash.is_none() {
+            self.logged_hash = Some(row.hash.clone());
+        }
+        if row.action == "expiry" {
+            self.last_expiry = Some(row.clone());
+        }
+        let prev = &self.prev;
         let content_ok = row.computed_hash() == row.hash;
-        let skipped_over = rows
-            .get(i + 1)
-            .is_some_and(|next| next.prev_hash == prev.hash && next.prev_hash != row.hash);
+        let skipped_over =
+            next.is_some_and(|next| next.prev_hash == prev.hash && next.prev_hash != row.hash);
         if skipped_over {
-            problems.push(Problem::Inserted { seq: row.seq });
-            after_insertion = true;
-            continue;
+            self.problems.push(Problem::Inserted { seq: row.seq });
+            self.after_insertion = true;
+            return;
         }
         if row.prev_hash == prev.hash {
-            if row.seq != prev.seq + 1 && !after_insertion {
-                problems.push(Problem::Renumbered {
+            if row.seq != prev.seq + 1 && !self.after_insertion {
+                self.problems.push(Problem::Renumbered {
                     seq: row.seq,
                     expected: prev.seq + 1,
                 });
             }
             if !content_ok {
-                problems.push(Problem::Changed { seq: row.seq });
+                self.problems.push(Problem::Changed { seq: row.seq });
             }
         } else if !content_ok {
             // Its prev_hash was edited, or the whole row: either way, this row changed.
-            problems.push(Problem::Changed { seq: row.seq });
+            self.problems.push(Problem::Changed { seq: row.seq });
         } else if row.seq > prev.seq + 1 {
-            problems.push(Problem::Removed {
+            self.problems.push(Problem::Removed {
                 after: prev.seq,
                 before: row.seq,
             });
         } else {
-            problems.push(Problem::Unlinked {
+            self.problems.push(Problem::Unlinked {
                 seq: row.seq,
                 after: prev.seq,
             });
         }
-        after_insertion = false;
-        prev = Head {
+        self.after_insertion = false;
+        self.prev = Head {
             seq: row.seq,
-            hash: row.hash.clone(),
+            hash: row.hash,
         };
     }
-    problems
 }
 
 /// The anchor must be what the last expiry entry says it dropped, and exist only then.
-fn check_anchor(start: &Head, rows: &[AuditEntry]) -> Option<Problem> {
-    let last_expiry = rows.iter().rev().find(|e| e.action == "expiry");
+fn check_anchor(start: &Head, last_expiry: Option<&AuditEntry>) -> Option<Problem> {
     let Some(expiry) = last_expiry else {
         return (start.seq != 0).then(|| Problem::Anchor {
             message: format!(
@@ -235,16 +270,15 @@ fn check_anchor(start: &Head, rows: &[AuditEntry]) -> Option<Problem> {
     }
 }
 
-/// A head logged to the journal must still be in the chain with the same hash.
-fn check_logged(logged: &Head, start: &Head, rows: &[AuditEntry]) -> Option<Problem> {
+/// A head logged to the journal must still be in the chain with the same hash (`in_chain`:
+/// the hash of the entry with the logged number, if there is one).
+fn check_logged(logged: &Head, start: &Head, in_chain: Option<String>) -> Option<Problem> {
     let found = if logged.seq == start.seq {
         Some(start.hash.clone())
     } else if logged.seq < start.seq {
         return None; // expired since: nothing left to compare with
     } else {
-        rows.iter()
-            .find(|e| e.seq == logged.seq)
-            .map(|e| e.hash.clone())
+        in_chain
     };
     if found.as_deref() == Some(logged.hash.as_str()) {
         return None;

@@ -1,0 +1,101 @@
+//! Schema upgrades on real SQLite files: rows kept, flags and triggers set.
+
+use super::*;
+
+/// A register written by the first release (schema 2) keeps every row through the
+/// rebuild of `recordings`, and its foreign keys still hold.
+#[test]
+fn a_version_2_register_upgrades_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    let mut conn = Connection::open(&path).unwrap();
+    conn.execute_batch(&format!("{}{}", MIGRATIONS[0], MIGRATIONS[1]))
+        .unwrap();
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys=ON;
+         INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+         INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
+         INSERT INTO recordings (id, camera, stem, session, state, start_utc, video_size,
+                                 discovered_at, updated_at)
+             VALUES (3, 'S', 'S_20180312_143015_0001', 7, 'wiped', 't', 42, 't', 't');
+         INSERT INTO recording_events (recording, session, at, state) VALUES (3, 7, 't', 'wiped');",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, CURRENT_VERSION);
+    let (stem, size): (String, i64) = conn
+        .query_row(
+            "SELECT stem, video_size FROM recordings WHERE id = 3",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((stem.as_str(), size), ("S_20180312_143015_0001", 42));
+    conn.execute("UPDATE recordings SET state = 'purged' WHERE id = 3", [])
+        .unwrap();
+    let fk: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(fk, "foreign keys are back on after the migration");
+    let dangling: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    // Still refused: a state nobody knows.
+    assert!(
+        conn.execute("UPDATE recordings SET state = 'gone' WHERE id = 3", [])
+            .is_err()
+    );
+}
+
+/// Schema 7 flags the recordings that await an attribution when it upgrades a register;
+/// the triggers flag each recording inserted after, and unflag it once attributed.
+#[test]
+fn a_version_6_register_learns_which_recordings_are_attributed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("r.sqlite")).unwrap();
+    conn.execute_batch(&MIGRATIONS[..6].concat()).unwrap();
+    conn.pragma_update(None, "user_version", 6).unwrap();
+    conn.execute_batch(
+        "INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+         INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
+         INSERT INTO recordings (id, camera, stem, session, state, start_utc, discovered_at, updated_at)
+             VALUES (1, 'S', 'S_1', 7, 'wiped', 't1', 't', 't'),
+                    (2, 'S', 'S_2', 7, 'wiped', 't2', 't', 't');
+         INSERT INTO agents VALUES ('M1', 'A', 'B', NULL, 't', 'x');
+         INSERT INTO attributions (recording, agent, kind, attributed_by, attributed_at)
+             VALUES (1, 'M1', 'manual', 'x', 't');",
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let flags = |conn: &Connection| -> Vec<i64> {
+        let mut stmt = conn
+            .prepare("SELECT attribution_pending FROM recordings ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(flags(&conn), [0, 1]);
+    conn.execute(
+        "INSERT INTO attributions (recording, agent, kind, attributed_by, attributed_at)
+         VALUES (2, 'M1', 'automatic', 'x', 't')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(flags(&conn), [0, 0]);
+    conn.execute(
+        "INSERT INTO recordings (id, camera, stem, session, state, start_utc, discovered_at, updated_at)
+         VALUES (3, 'S', 'S_3', 7, 'discovered', 't3', 't', 't')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(flags(&conn), [0, 0, 1]);
+}
