@@ -29,15 +29,7 @@ use sentinel_dock::ingest::{self, IngestReport, Options, Status};
 fn twenty_kills_at_random_moments_lose_nothing() {
     // A new seed each run explores more; the seed is printed to replay a failure with
     // SENTINEL_CRASH_SEED=S or `scripts/crash-test --seed S`.
-    let seed = std::env::var("SENTINEL_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(7)
-        });
+    let seed = run::fresh_seed();
     let work = tempfile::tempdir().unwrap();
     let opts = run::Options {
         kills: 20,

@@ -111,10 +111,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(run::Options, Mode),
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut opts = run::Options {
         kills: 50,
-        seed: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1),
+        seed: run::fresh_seed(),
         big_mib: 300,
         dockd: profile_dir.join("sentinel-dockd"),
         fixtures: manifest.join("fixtures"),

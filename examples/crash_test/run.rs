@@ -168,6 +168,20 @@ struct Harness<'a> {
     summary: Summary,
 }
 
+/// A seed for a run: `SENTINEL_CRASH_SEED` replays one; otherwise a new one each run (it is
+/// printed, so a failure can be replayed with `--seed S`).
+pub fn fresh_seed() -> u64 {
+    std::env::var("SENTINEL_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(7)
+        })
+}
+
 /// Runs the whole harness: builds the cameras, calibrates, then kills until `opts.kills`.
 pub fn run(opts: &Options, target: &dyn Target) -> Result<Summary, String> {
     fs::create_dir_all(&opts.work).map_err(|e| format!("{}: {e}", opts.work.display()))?;
