@@ -61,13 +61,7 @@ pub fn agent_add(
             .map(|u| format!(", Unix user {u}"))
             .unwrap_or_default()
     );
-    audit::append(
-        &tx,
-        &NewEntry::new(&actor.author, Action::Perception, details.clone()),
-        now,
-    )?;
-    tx.commit()?;
-    Ok(Reply::ok(details, json!({ "agent": agent })))
+    commit_traced(tx, actor, details, now, json!({ "agent": agent }))
 }
 
 /// `camera enroll`: only enrolled cameras are ingested.
@@ -97,16 +91,13 @@ pub fn camera_enroll(
     }
     reg::insert_enrolment(&tx, &a.serial, model.as_deref(), &actor.author, now)?;
     let details = format!("camera {} enrolled", a.serial);
-    audit::append(
-        &tx,
-        &NewEntry::new(&actor.author, Action::Perception, details.clone()),
-        now,
-    )?;
-    tx.commit()?;
-    Ok(Reply::ok(
+    commit_traced(
+        tx,
+        actor,
         details,
+        now,
         json!({ "serial": a.serial, "model": model }),
-    ))
+    )
 }
 
 /// `issue CAMERA AGENT [--at TIME]`: the camera leaves with the agent.
@@ -148,16 +139,13 @@ pub fn issue(ctx: &mut Context<'_>, actor: &Actor, a: &IssueArgs) -> Result<Repl
         agent.brigade,
         format_time(at)
     );
-    audit::append(
-        &tx,
-        &NewEntry::new(&actor.author, Action::Perception, details.clone()),
-        now,
-    )?;
-    tx.commit()?;
-    Ok(Reply::ok(
+    commit_traced(
+        tx,
+        actor,
         details,
+        now,
         json!({ "issue": id, "camera": a.camera, "agent": agent.matricule, "at": format_time(at) }),
-    ))
+    )
 }
 
 /// `return CAMERA [--at TIME]`: the camera's return, by hand.
@@ -201,16 +189,13 @@ pub fn return_camera(
         format_time(at),
         format_time(held.issued_at)
     );
-    audit::append(
-        &tx,
-        &NewEntry::new(&actor.author, Action::Perception, details.clone()),
-        now,
-    )?;
-    tx.commit()?;
-    Ok(Reply::ok(
+    commit_traced(
+        tx,
+        actor,
         details,
+        now,
         json!({ "issue": held.id, "camera": a.camera, "agent": held.agent, "returned_at": format_time(at) }),
-    ))
+    )
 }
 
 /// `attribute RECORDING AGENT --reason TEXT`: by hand, for a recording that needs it.
@@ -339,4 +324,21 @@ fn word(what: &str, value: &str) -> Result<String, CommandError> {
             "{what} `{value}` must be 1 to 32 ASCII letters, digits, `_`, `-` or `.`"
         )))
     }
+}
+
+/// Traces a perception-register change in its own transaction, commits both, and replies.
+fn commit_traced(
+    tx: rusqlite::Transaction<'_>,
+    actor: &Actor,
+    details: String,
+    now: DateTime<Utc>,
+    data: serde_json::Value,
+) -> Result<Reply, CommandError> {
+    audit::append(
+        &tx,
+        &NewEntry::new(&actor.author, Action::Perception, details.clone()),
+        now,
+    )?;
+    tx.commit()?;
+    Ok(Reply::ok(details, data))
 }
