@@ -50,17 +50,7 @@ fn twenty_kills_at_random_moments_lose_nothing() {
         summary.kills,
         summary.violations.len()
     );
-    if !summary.violations.is_empty() {
-        // Keep the evidence for whoever reads the CI log.
-        let kept = std::env::temp_dir().join(format!("sentinel-crash-{seed}"));
-        let _ = fs::rename(&opts.work, &kept);
-        panic!(
-            "seed {seed}: {} violation(s), cells kept in {}:\n{}",
-            summary.violations.len(),
-            kept.display(),
-            summary.violations.join("\n")
-        );
-    }
+    fail_keeping_cells(seed, "crash", &opts.work, &summary.violations);
     assert!(summary.kills >= 20);
 }
 

@@ -20,10 +20,9 @@ mod run;
 #[path = "../examples/crash_test/scrub.rs"]
 mod scrub;
 
-use std::fs;
 use std::path::PathBuf;
 
-use common::fixtures_dir;
+use common::{fail_keeping_cells, fixtures_dir};
 
 #[test]
 fn twenty_kills_of_the_daemon_with_cameras_docked_and_undocked_at_random_lose_nothing() {
@@ -53,17 +52,7 @@ fn twenty_kills_of_the_daemon_with_cameras_docked_and_undocked_at_random_lose_no
         summary.violations.len(),
         summary.dock_changes
     );
-    if !summary.violations.is_empty() {
-        // Keep the evidence for whoever reads the CI log.
-        let kept = std::env::temp_dir().join(format!("sentinel-crash-daemon-{seed}"));
-        let _ = fs::rename(&opts.work, &kept);
-        panic!(
-            "seed {seed}: {} violation(s), cells kept in {}:\n{}",
-            summary.violations.len(),
-            kept.display(),
-            summary.violations.join("\n")
-        );
-    }
+    fail_keeping_cells(seed, "crash-daemon", &opts.work, &summary.violations);
     assert!(summary.kills >= 20);
     // The cameras really came and went while the daemon ran.
     assert!(summary.dock_changes >= 10, "{summary:?}");

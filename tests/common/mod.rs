@@ -245,3 +245,19 @@ pub fn build_dir(spec: &CameraSpec, dir: &Path) -> PathBuf {
     }
     root
 }
+
+/// Fails a crash-harness test on any violation, first moving its cells to
+/// `$TMPDIR/sentinel-<label>-<seed>` so that whoever reads the CI log can inspect them.
+pub fn fail_keeping_cells(seed: u64, label: &str, work: &Path, violations: &[String]) {
+    if violations.is_empty() {
+        return;
+    }
+    let kept = std::env::temp_dir().join(format!("sentinel-{label}-{seed}"));
+    let _ = fs::rename(work, &kept);
+    panic!(
+        "seed {seed}: {} violation(s), cells kept in {}:\n{}",
+        violations.len(),
+        kept.display(),
+        violations.join("\n")
+    );
+}
