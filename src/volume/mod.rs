@@ -85,6 +85,37 @@ pub struct Scan {
     pub files: Vec<VolumeFile>,
     /// Everything unexpected in `recordings_dir` (and an unusable identity file), with why.
     pub ignored: Vec<Ignored>,
+    /// What the ownership map found wrong with the volume's structure; when not empty the
+    /// volume is damaged and nothing on it may be wiped automatically (invariant 9).
+    pub damage: Vec<Damage>,
+}
+
+/// One structural fault of a volume: clusters not each owned by exactly one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// A stable code: `cross-linked`, `chain-loop`, `chain-out-of-volume`,
+    /// `chain-too-short`, `chain-too-long`, `bitmap-mismatch`, `set-checksum`, ...
+    pub code: &'static str,
+    /// The clusters concerned (bounded: the first few, for a person to look at).
+    pub clusters: Vec<u64>,
+    /// The files and folders concerned, as volume paths escaped for display.
+    pub files: Vec<String>,
+    /// One sentence saying what was found.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)?;
+        if !self.files.is_empty() {
+            write!(f, " (files: {})", self.files.join(", "))?;
+        }
+        if !self.clusters.is_empty() {
+            let shown: Vec<String> = self.clusters.iter().map(u64::to_string).collect();
+            write!(f, " (clusters: {})", shown.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// A regular file found in a day directory of the recordings directory.
