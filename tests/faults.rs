@@ -79,7 +79,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let path = e.path();
         if path.is_dir() {
             walk(root, &path, out);
-        } else {
+        } else if !is_store_owner_file(root, &path) {
             out.push(
                 path.strip_prefix(root)
                     .unwrap()

@@ -25,6 +25,7 @@ use super::cameras::{Cameras, DockingId};
 use super::desk::{Desk, Job};
 use super::outcome;
 use super::slot::{self, Finished, SlotJob, SlotOutcome};
+use super::store_wait;
 use super::systemd::Systemd;
 
 /// How long in-flight ingests get to stop on SIGTERM (the unit's stop timeout is longer).
@@ -36,9 +37,9 @@ const TICK: Duration = Duration::from_secs(1);
 const MAX_CONNECTIONS: usize = 32;
 
 /// The signals the service obeys, registered before it says READY.
-struct Signals {
-    term: Signal,
-    int: Signal,
+pub(super) struct Signals {
+    pub(super) term: Signal,
+    pub(super) int: Signal,
     hup: Signal,
 }
 
@@ -83,13 +84,24 @@ pub(crate) struct Supervisor {
 }
 
 impl Supervisor {
-    /// Opens the store and register, listens on the control socket, scans the dock.
-    pub async fn start(config_path: PathBuf, config: Config) -> Result<Supervisor, ServiceError> {
-        let signals = Signals::register()?;
-        // Opened once for all ingests: opening removes a crash's temp files.
-        let store = Arc::new(Store::open(&config.store.path)?);
-        let register = Register::open(&config.register.path)?;
-        let control = ControlSocket::bind(&config.control.socket)?;
+    /// Listens on the control socket, opens the store and register as their owner (waiting
+    /// while the store's disk is not mounted), scans the dock; `None` if stopped meanwhile.
+    pub async fn start(
+        config_path: PathBuf,
+        config: Config,
+    ) -> Result<Option<Supervisor>, ServiceError> {
+        let mut signals = Signals::register()?;
+        let mut systemd = Systemd::new();
+        // Opened once for all ingests: opening removes a crash's temp files, under the
+        // store's lock held for the service's whole life.
+        let Some(owned) =
+            store_wait::open_when_mounted(&config, &mut signals, &mut systemd).await?
+        else {
+            return Ok(None);
+        };
+        let store = Arc::new(owned.store);
+        let register = owned.register;
+        let control = owned.control;
         let (dock, dock_rx, initial) = watch_dock(&config)?;
         let config = Arc::new(config);
         let desk = Desk::start(config.clone(), store.clone())?;
@@ -114,7 +126,7 @@ impl Supervisor {
             signals,
             queries_rx,
             handle: ServiceHandle::new(queries_tx, config_rx),
-            systemd: Systemd::new(),
+            systemd,
             raid_degraded: BTreeSet::new(),
             rate_cache: None,
             dock_was_healthy: true,
@@ -136,7 +148,7 @@ impl Supervisor {
             supervisor.cameras.all().count(),
             supervisor.config.dock.path.display()
         );
-        Ok(supervisor)
+        Ok(Some(supervisor))
     }
 
     /// Runs until SIGTERM or SIGINT, then stops cleanly.
