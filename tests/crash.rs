@@ -1,6 +1,10 @@
 //! Crashes: the short version of the crash harness (`scripts/crash-test` runs the long one)
 //! and regression tests for what it found: a wipe cut off between a video and its sidecar,
 //! or while fatfs was freeing a video's clusters, left a camera no later run could finish.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 #[path = "../examples/crash_test/camera.rs"]
 #[allow(dead_code)] // what only the daemon mode uses

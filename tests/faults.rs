@@ -5,6 +5,10 @@
 //! Faults come through the ingest's hooks (`Options::read_faults`, `Options::store_faults`)
 //! or real mechanisms: an image truncated while it is read, a real full tmpfs, the `sqlite3`
 //! CLI holding a write lock, a read-only mount.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -1,5 +1,9 @@
 //! The verified ingestion of one camera, end to end, on real FAT images made by mkfs.vfat
 //! and mtools, real folders, a real SQLite register and a real store.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -2,6 +2,10 @@
 //! command beside the running service, an unmounted store (a loop-mounted ext4 image),
 //! a folder that holds another store, and ingests that create or fill one register at
 //! the same time (real processes, repeated until the races of the earlier code showed).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

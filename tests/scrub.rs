@@ -1,5 +1,9 @@
 //! `sentinel-dockd scrub` on a real store and register filled by a real ingest, then
 //! damaged the ways a disk or a person damages it: a flipped byte, a deleted file, an extra file.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -4,6 +4,10 @@
 //!
 //! Every test binary uses a different subset of these helpers.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic, with its message, is how a test fails"
+)]
 
 pub mod daemon;
 mod fat;

@@ -1,6 +1,10 @@
 //! The operators' desk for the register tests: a real store and SQLite register filled by
 //! the real ingest of the fixture cameras, a clock the test moves, and commands typed as
 //! on the command line and run as a given Unix user.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic, with its message, is how a test fails"
+)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
