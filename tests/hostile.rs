@@ -180,6 +180,9 @@ fn assert_only_recordings_stored(dir: &Path, spec: &CameraSpec) {
                 stack.push(path);
                 continue;
             }
+            if is_store_owner_file(&dir.join("store"), &path) {
+                continue;
+            }
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let stem = name.split('.').next().unwrap();
             assert!(

@@ -52,6 +52,7 @@ fn files_under(dir: &Path) -> usize {
     };
     entries
         .map(|e| e.unwrap().path())
+        .filter(|p| !common::is_store_owner_file(dir, p))
         .map(|p| if p.is_dir() { files_under(&p) } else { 1 })
         .sum()
 }

@@ -73,7 +73,8 @@ pub struct Desk {
     pub dir: tempfile::TempDir,
     pub config: Config,
     pub register: Register,
-    pub store: Store,
+    /// Shared with the ingests, as the service shares it: its lock is held once.
+    pub store: Arc<Store>,
     pub clock: Arc<TestClock>,
 }
 
@@ -88,7 +89,7 @@ impl Desk {
         );
         let config = Config::from_toml(&text, dir.path()).unwrap();
         let register = Register::open(&config.register.path).unwrap();
-        let store = Store::open(&config.store.path).unwrap();
+        let store = Arc::new(Store::open(&config.store.path).unwrap());
         let clock = Arc::new(TestClock(Mutex::new(time("2018-03-15T00:00:00Z"))));
         Desk {
             dir,
@@ -112,6 +113,7 @@ impl Desk {
         let root = build_dir(spec, self.dir.path());
         let options = Options {
             clock: self.clock.clone(),
+            store: Some(self.store.clone()),
             ..Options::default()
         };
         let report = ingest::ingest(&self.config, &root, &options).unwrap();
