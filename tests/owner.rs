@@ -448,6 +448,40 @@ fn an_unmounted_store_creates_nothing_and_the_service_waits_then_resumes_by_itse
         "{stored:?}"
     );
     assert!(camera(&daemon.status().unwrap(), SERIAL).is_some());
+
+    // The disk goes while the service runs (a lazy unmount: the service's open files keep
+    // the old mount alive, the path shows the folder below): cameras wait, untouched.
+    let out = Command::new("umount")
+        .arg("-l")
+        .arg(&raid)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "umount -l: {}", stderr(&out));
+    daemon.wait_for("the status to say the store is not mounted", |s| {
+        s["warnings"].to_string().contains("store not mounted")
+    });
+    let second = build_fat_image(
+        &CameraSpec::fixture(SERIAL_2),
+        &daemon.path("cameras"),
+        Layout::Superfloppy,
+    );
+    let second_before = fs::read(&second).unwrap();
+    daemon.dock(SERIAL_2, &second);
+    daemon.wait_state(SERIAL_2, "waiting");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(daemon.wait_state(SERIAL_2, "waiting")["state"], "waiting");
+    assert_eq!(fs::read(&second).unwrap(), second_before, "camera touched");
+    assert!(
+        tree(&raid).is_empty(),
+        "created on the system disk: {:?}",
+        tree(&raid)
+    );
+    disk2.mount();
+    let state = daemon.wait_state(SERIAL_2, "safe-to-undock");
+    assert_eq!(state["recordings"], fixture_recordings(SERIAL_2).len());
+    let stored = daemon.stored_files();
+    let all = fixture_recordings(SERIAL).len() + fixture_recordings(SERIAL_2).len();
+    assert_eq!(stored.len(), 2 * all, "{stored:?}");
     drop(daemon);
     drop(disk2);
     drop(disk);

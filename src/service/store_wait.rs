@@ -137,3 +137,26 @@ async fn answer_not_mounted(stream: UnixStream, why: String) {
         let _ = transport::send_line(&stream, &line, None).await;
     }
 }
+
+/// Whether the store the service holds is still where it was opened: the mount point is
+/// mounted and the store's identity file is the one it opened (a disk gone while the
+/// service runs leaves the folder of the disk below at the same path).
+pub(super) fn store_missing(config: &Config, store: &Store) -> Option<String> {
+    if let Err(e) = owner::check_mounted(&config.store) {
+        return Some(e.to_string());
+    }
+    let expected = store.identity()?;
+    let path = store.root().join(crate::store::IDENTITY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(found) if found.trim() == expected => None,
+        Ok(found) => Some(format!(
+            "the store is not mounted: {} holds store {}, not store {expected}",
+            store.root().display(),
+            found.trim()
+        )),
+        Err(e) => Some(format!(
+            "the store is not mounted: {} cannot be read ({e}); it should hold store {expected}",
+            path.display()
+        )),
+    }
+}
