@@ -116,7 +116,7 @@ fn a_one_shot_ingest_beside_the_running_service_exits_3_and_its_temp_files_stay(
     );
     let pid = daemon.pid();
     assert!(
-        text.contains(&format!("running sentinel-dockd service (pid {pid})")),
+        text.contains(&format!("running sentinel-dockd service (pid {pid},")),
         "names the service and its pid: {text}"
     );
     assert!(text.contains("dock the camera"), "says what to do: {text}");

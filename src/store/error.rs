@@ -101,13 +101,7 @@ pub enum StoreError {
         root: PathBuf,
     },
     /// Another process owns the store: the running service, or another one-shot ingest.
-    #[error(
-        "the store {root} is in use by {} (it holds {lock}): nothing was touched; while the \
-         service runs, dock the camera instead of running `sentinel-dockd ingest` beside it \
-         (and ask the service for a scrub with `sentinel-dockctl scrub`)",
-        owner(*.pid),
-        lock = super::owner::LOCK_FILE
-    )]
+    #[error("{}", owned(.root, *.pid))]
     Owned {
         /// The store's root.
         root: PathBuf,
@@ -178,22 +172,37 @@ impl StoreError {
     }
 }
 
-/// Who holds the lock, as its command line says: the service, or a one-shot command.
-fn owner(pid: Option<u32>) -> String {
+/// Who holds the store's lock, as its command line says, and what to do about it.
+fn owned(root: &std::path::Path, pid: Option<u32>) -> String {
+    let lock = super::owner::LOCK_FILE;
+    let service = "while the service runs, dock the camera instead of running `sentinel-dockd \
+                   ingest` beside it (and ask the service for a scrub with `sentinel-dockctl scrub`)";
     let Some(pid) = pid else {
-        return "another sentinel-dockd (the running service, or a one-shot command)".to_string();
+        return format!(
+            "the store {} is in use by another sentinel-dockd, the service or a one-shot \
+             command (it holds {lock}): nothing was touched; {service}",
+            root.display()
+        );
     };
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let words: Vec<String> = cmdline
         .split(|b| *b == 0)
         .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect();
-    match ["ingest", "scrub"]
-        .iter()
-        .find(|c| words.iter().skip(1).any(|w| w == *c))
-    {
-        Some(command) => format!("a one-shot `sentinel-dockd {command}` (pid {pid})"),
-        None => format!("the running sentinel-dockd service (pid {pid})"),
+    let one_shot = ["ingest", "scrub"]
+        .into_iter()
+        .find(|c| words.iter().skip(1).any(|w| w == c));
+    match one_shot {
+        Some(command) => format!(
+            "the store {} is in use by a one-shot `sentinel-dockd {command}` (pid {pid}, it \
+             holds {lock}): nothing was touched; let it finish, then try again",
+            root.display()
+        ),
+        None => format!(
+            "the store {} is in use by the running sentinel-dockd service (pid {pid}, it \
+             holds {lock}): nothing was touched; {service}",
+            root.display()
+        ),
     }
 }
 
