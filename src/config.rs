@@ -192,6 +192,17 @@ pub struct StoreConfig {
     /// Raw disk bytes per byte stored (2.0 for RAID 1), for the storage forecasts.
     #[serde(default = "default_raid_overhead")]
     pub raid_overhead: f64,
+    /// The store's disk's mount point: when it is not mounted, nothing is created, copied
+    /// or wiped (unset: no check). `path`, and `register.path` if under it, lie inside.
+    #[serde(default)]
+    pub mount: Option<PathBuf>,
+}
+
+impl StoreConfig {
+    /// The mount point the register depends on: `mount`, when the register lies under it.
+    pub fn register_mount<'a>(&'a self, register: &Path) -> Option<&'a Path> {
+        self.mount.as_deref().filter(|m| register.starts_with(m))
+    }
 }
 
 /// `[register]`: the SQLite register.
@@ -430,6 +441,7 @@ impl Config {
         let base = absolute(base);
         config.store.path = base.join(&config.store.path);
         config.register.path = base.join(&config.register.path);
+        config.store.mount = config.store.mount.map(|m| base.join(m));
         config.dock.path = base.join(&config.dock.path);
         config.control.socket = base.join(&config.control.socket);
         config.status.mdstat = base.join(&config.status.mdstat);
@@ -446,6 +458,14 @@ impl Config {
             return Err(invalid(
                 "register.path",
                 "must be outside store.path: the store holds only recordings",
+            ));
+        }
+        if let Some(mount) = &self.store.mount
+            && !self.store.path.starts_with(mount)
+        {
+            return Err(invalid(
+                "store.mount",
+                "must be the mount point of the disk holding store.path (store.path lies under it), or be left unset",
             ));
         }
         let buffer = self.ingest.copy_buffer.0;
@@ -693,6 +713,8 @@ mod documented_defaults {
         assert_eq!(c.ingest.copy_buffer, default_copy_buffer());
         assert_eq!(c.wipe.mode, WipeMode::default());
         assert_eq!(c.store.raid_overhead, default_raid_overhead());
+        // Unset by default; the packaged file names the RAID's mount point.
+        assert_eq!(c.store.mount.as_deref(), Some(c.store.path.as_path()));
         assert_eq!(c.retention.days, default_retention_days());
         assert_eq!(c.retention.max_purge_share, default_max_purge_share());
         // Nobody is let in until the service names its people.

@@ -159,6 +159,18 @@ pub const PURGE: EventKind = EventKind {
     name: "purge",
     meaning: "recordings past their retention were deleted",
 };
+/// The store's disk is not mounted (or is another disk): the service waits for it.
+pub const STORE_NOT_MOUNTED: EventKind = EventKind {
+    id: "74bfc7f96b9f49ff8ed9b8cc18c422af",
+    name: "store-not-mounted",
+    meaning: "the store's disk is not mounted: nothing is created, copied or wiped until it is",
+};
+/// The store's disk is mounted again: the service resumes.
+pub const STORE_MOUNTED: EventKind = EventKind {
+    id: "88d636419a0344b5bafbc5803cc6a62b",
+    name: "store-mounted",
+    meaning: "the store's disk is mounted again: the service resumes",
+};
 
 /// Every event kind, for the catalog and its tests.
 pub const ALL: &[EventKind] = &[
@@ -186,6 +198,8 @@ pub const ALL: &[EventKind] = &[
     ACCESS_REFUSED,
     SCRUB_PROBLEM,
     PURGE,
+    STORE_NOT_MOUNTED,
+    STORE_MOUNTED,
 ];
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod events;
 pub mod evidence;
 pub mod ingest;
 pub mod logging;
+pub mod owner;
 pub mod register;
 pub mod scrub;
 pub mod service;

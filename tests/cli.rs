@@ -1,4 +1,8 @@
 //! `sentinel-dockd ingest` as an operator runs it: exit statuses, JSON output, errors.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! Consultation and extraction: traced before any data leaves the store (a data step made
 //! to fail leaves the entry behind), the bag checked by the reference BagIt validator
 //! (`bagit.py --validate`, from PyPI), the extracted recordings held for their procedure.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 mod desk;

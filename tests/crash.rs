@@ -1,6 +1,10 @@
 //! Crashes: the short version of the crash harness (`scripts/crash-test` runs the long one)
 //! and regression tests for what it found: a wipe cut off between a video and its sidecar,
 //! or while fatfs was freeing a video's clusters, left a camera no later run could finish.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 #[path = "../examples/crash_test/camera.rs"]
 #[allow(dead_code)] // what only the daemon mode uses
@@ -74,14 +78,17 @@ fn camera_before_the_wipes_commit() -> (tempfile::TempDir, Config, PathBuf, Came
     let first = ingest::ingest(&config, &image, &Options::default()).unwrap();
     assert_eq!(first.exit_code(), 0);
     fs::write(&image, pristine).unwrap();
-    Connection::open(&config.register.path)
-        .unwrap()
-        .execute(
-            "UPDATE recordings SET state = 'confirmed' WHERE stem = ?1",
-            [&spec.recordings[0].stem],
-        )
-        .unwrap();
+    back_to_confirmed(&config.register.path, &spec.recordings[0].stem);
     (dir, config, image, spec)
+}
+
+/// The register as a kill before the wipe's commit leaves it: the row still `confirmed`.
+fn back_to_confirmed(register: &Path, stem: &str) {
+    rewrite_history(
+        register,
+        "UPDATE recordings SET state = 'confirmed' WHERE stem = ?1",
+        [stem],
+    );
 }
 
 fn assert_wipe_finished(config: &Config, image: &Path, spec: &CameraSpec, report: &IngestReport) {
@@ -179,12 +186,8 @@ fn a_wipe_whose_commit_was_cut_off_is_recorded_at_the_next_docking() {
     );
     // The camera was wiped, but the kill came before the commit saying so.
     let stem = &spec.recordings[0].stem;
+    back_to_confirmed(&config.register.path, stem);
     let conn = Connection::open(&config.register.path).unwrap();
-    conn.execute(
-        "UPDATE recordings SET state = 'confirmed' WHERE stem = ?1",
-        [stem],
-    )
-    .unwrap();
     // A camera in doubt proves nothing about what it no longer holds.
     let doubtful = Options {
         usb_serial: Some("SNTL-00042".into()),

@@ -1,6 +1,10 @@
 //! The service end to end: the real `sentinel-dockd` process on a temporary dock folder,
 //! camera volumes (real FAT images from mkfs.vfat and mtools) linked in and out as udev
 //! does, real signals, the real control socket and `sentinel-dockctl`, a real register.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

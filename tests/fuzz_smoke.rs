@@ -2,6 +2,10 @@
 //! builds would cost minutes: the same properties as the `fuzz/` targets (no panic, no
 //! hang, bounded output), checked on mutations of the fixtures for a few seconds each.
 //! `scripts/fuzz` runs the real coverage-guided fuzzers for as long as wanted.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -4,6 +4,10 @@
 //!
 //! The journal here is a datagram socket the test owns (see `journal/mod.rs`), except in
 //! `journalctl_x_explains_an_event_with_the_catalog`, which runs the real systemd-journald.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 mod journal;

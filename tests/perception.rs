@@ -1,5 +1,9 @@
 //! The perception register across shift changes: issues, returns by hand and by docking,
 //! automatic attribution at each recording's start, and what needs an operator.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 mod desk;

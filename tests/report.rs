@@ -1,6 +1,10 @@
 //! The report the service sends upward, on a known data set: the two fixture cameras
 //! (6 recordings, 500 279 bytes with their sidecars, recorded on 12, 13 and 14 March
 //! 2018), known consultations and extractions.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 mod desk;

@@ -1,6 +1,10 @@
 //! Retention with a clock the test moves: what is due is shown first, held recordings are
 //! kept, a purge of more than `retention.max_purge_share` waits for the head of service,
 //! and each deletion removes the files and is traced with its hashes.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 mod desk;

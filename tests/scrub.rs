@@ -1,5 +1,9 @@
 //! `sentinel-dockd scrub` on a real store and register filled by a real ingest, then
 //! damaged the ways a disk or a person damages it: a flipped byte, a deleted file, an extra file.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 
@@ -169,16 +173,14 @@ fn a_copy_renamed_into_place_before_its_commit_awaits_it_and_is_no_problem() {
     let dir = tempfile::tempdir().unwrap();
     let (config, report) = ingested(dir.path());
     let pending = &report.recordings[0];
-    rusqlite::Connection::open(dir.path().join("register.sqlite"))
-        .unwrap()
-        .execute(
-            "UPDATE recordings SET state = 'discovered', video_path = NULL, video_size = NULL,
-                    video_blake3 = NULL, video_sha256 = NULL, sidecar_path = NULL,
-                    sidecar_size = NULL, sidecar_blake3 = NULL, sidecar_sha256 = NULL
-             WHERE stem = ?1",
-            [&pending.stem],
-        )
-        .unwrap();
+    rewrite_history(
+        &dir.path().join("register.sqlite"),
+        "UPDATE recordings SET state = 'discovered', video_path = NULL, video_size = NULL,
+                video_blake3 = NULL, video_sha256 = NULL, sidecar_path = NULL,
+                sidecar_size = NULL, sidecar_blake3 = NULL, sidecar_sha256 = NULL
+         WHERE stem = ?1",
+        [&pending.stem],
+    );
     let out = dockd(&config, &["scrub", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

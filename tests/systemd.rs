@@ -2,6 +2,10 @@
 //! (`systemd-analyze verify` and `security`), the sysusers entry (`systemd-sysusers`), the
 //! journal catalog (`journalctl --update-catalog`), and their agreement with the code
 //! (`events::ALL`) and the default configuration.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -4,6 +4,10 @@
 //! `/dev/bus/usb/001/005` come from a description in `tests/umockdev/`, and libusb's
 //! string descriptor requests are answered from a usbmon capture (`usbmon.rs`), so the
 //! sysfs walk and the libusb code run unchanged against a device they believe is real.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 #[path = "umockdev/usbmon.rs"]
 mod usbmon;

@@ -253,6 +253,15 @@ fn store_files(
             seen.temp_files += 1;
             continue;
         }
+        // The owner's lock and the store's identity, in the root: not evidence.
+        if [
+            sentinel_dock::store::LOCK_FILE,
+            sentinel_dock::store::IDENTITY_FILE,
+        ]
+        .contains(&relative.as_str())
+        {
+            continue;
+        }
         let path = w.store.join(&relative);
         let Some(spec) = specs.get(name.as_str()) else {
             violations.push(format!(
@@ -389,7 +398,16 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             walk(root, &path, out);
         } else if let Ok(rel) = path.strip_prefix(root) {
-            out.push(rel.to_string_lossy().into_owned());
+            // The owner's lock and the store's identity, in the root: not evidence.
+            let owner_file = [
+                sentinel_dock::store::LOCK_FILE,
+                sentinel_dock::store::IDENTITY_FILE,
+            ]
+            .iter()
+            .any(|f| rel == Path::new(f));
+            if !owner_file {
+                out.push(rel.to_string_lossy().into_owned());
+            }
         }
     }
     out.sort();

@@ -103,7 +103,7 @@ fn main() -> ExitCode {
         } => match run_ingest(&config, source, json, serial) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("sentinel-dockd: {e:#}");
+                eprintln!("sentinel-dockd: {}", causes(&e));
                 ExitCode::from(EXIT_UNFINISHED)
             }
         },
@@ -122,11 +122,29 @@ fn main() -> ExitCode {
         Command::Scrub { json } => match run_scrub(&config, json) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("sentinel-dockd: {e:#}");
+                eprintln!("sentinel-dockd: {}", causes(&e));
                 ExitCode::from(EXIT_UNFINISHED)
             }
         },
     }
+}
+
+/// The error and its causes on one line, each said once: several library errors already
+/// carry their cause in their message, and the refusals of the store's owner (exit 3)
+/// must read as one sentence a technician acts on.
+fn causes(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Prints who the camera behind `device` is; a refusal is an error.

@@ -141,17 +141,26 @@ pub fn ingest(
     source: &Path,
     options: &Options,
 ) -> Result<IngestReport, IngestError> {
-    let store = match (&options.store, &options.store_faults) {
-        (Some(shared), None) => shared.clone(),
+    let (store, mut register) = match (&options.store, &options.store_faults) {
+        (Some(shared), None) => {
+            // The service opened the store as its owner; a register under the store's
+            // mount point is not created on the disk below.
+            crate::owner::check_mounted(&config.store)?;
+            (shared.clone(), Register::open(&config.register.path)?)
+        }
         (_, faults) => {
-            let mut store = Store::open(&config.store.path)?;
+            let (mut store, register) =
+                crate::owner::open(&config.store, &config.register.path, options.clock.now())
+                    .map_err(|e| match e {
+                        crate::owner::OwnerError::Store(e) => IngestError::from(e),
+                        crate::owner::OwnerError::Register(e) => IngestError::from(e),
+                    })?;
             if let Some(faults) = faults {
                 store = store.with_faults(faults.clone());
             }
-            Arc::new(store)
+            (Arc::new(store), register)
         }
     };
-    let mut register = Register::open(&config.register.path)?;
     let profile = &config.profile;
     let volume_err = |error| IngestError::Volume {
         source_path: source.to_path_buf(),

@@ -28,14 +28,28 @@ pub use usage::StoredSince;
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     /// The file could not be opened or set up.
-    #[error(
-        "cannot open the register {path}: {source} (check that its folder exists and belongs to the service user)"
-    )]
+    #[error("cannot open the register {path}: {source} ({advice})")]
     Open {
         /// The register file.
         path: PathBuf,
         /// What SQLite said.
         source: rusqlite::Error,
+        /// What to do, from the real cause (busy, permissions, a missing folder...).
+        advice: String,
+    },
+    /// The register refused a state change itself (a trigger or a guarded update): the
+    /// state machine forbids it (`wiped` is final), or another ingest running at the same
+    /// time has already recorded this recording.
+    #[error("recording {stem} (register id {id}) cannot become {to}: {why}; nothing was changed")]
+    StateRefused {
+        /// The row.
+        id: RecordingId,
+        /// The recording's stem.
+        stem: String,
+        /// The refused state.
+        to: &'static str,
+        /// Why, as the register says it.
+        why: String,
     },
     /// The file was written by a newer sentinel-dock.
     #[error(
@@ -255,20 +269,79 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// What to do about a register that cannot be opened, from what is really wrong.
+fn open_advice(path: &Path, e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "another process held the register's lock for longer than the wait: another \
+             sentinel-dockd or an open sqlite3 shell; close it, then try again"
+                .into()
+        }
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => format!(
+            "the register or its folder {} is not writable by this user: check their owner and mode",
+            folder.display()
+        ),
+        Some(ErrorCode::DiskFull) => {
+            "the disk holding the register is full: free space on it".into()
+        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            "the file is not a readable SQLite register: check register.path, or restore a backup"
+                .into()
+        }
+        _ if !folder.is_dir() => format!(
+            "its folder {} does not exist: create it (owned by the service user) or fix register.path",
+            folder.display()
+        ),
+        _ if nix::unistd::access(folder, nix::unistd::AccessFlags::W_OK).is_err() => format!(
+            "its folder {} is not writable by this user: check its owner and mode",
+            folder.display()
+        ),
+        _ => "check register.path and the disk holding it".into(),
+    }
+}
+
+/// Runs a setup step that needs the database's lock once more when a concurrent opener
+/// held it: SQLite does not call the busy handler for every lock (switching to WAL, or a
+/// snapshot gone stale), so waiting is done here, within the same bound.
+fn retry_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    use rusqlite::ErrorCode;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match step() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Register {
-    /// Opens (creating if needed) the register and brings its schema up to date.
+    /// Opens (creating if needed) the register and brings its schema up to date; safe
+    /// when several processes do it at once.
     pub fn open(path: &Path) -> Result<Register, RegisterError> {
-        let open_err = |source| RegisterError::Open {
+        let open_err = |source: rusqlite::Error| RegisterError::Open {
             path: path.to_path_buf(),
+            advice: open_advice(path, &source),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(open_err)?;
         // The pragmas are per connection: set them on every open, before anything else.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(open_err)?;
+        let mode: String =
+            retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)))
+                .map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(rusqlite::Error::InvalidParameterName(format!(
                 "journal_mode is {mode}, WAL is required"
@@ -276,8 +349,40 @@ impl Register {
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
             .map_err(open_err)?;
-        schema::migrate(&mut conn)?;
+        let mut migrated = schema::migrate(&mut conn);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while is_busy(&migrated) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            migrated = schema::migrate(&mut conn);
+        }
+        migrated?;
         Ok(Register { conn })
+    }
+
+    /// The store identity the register records, if any (see `store::IDENTITY_FILE`).
+    pub fn store_identity(&self) -> Result<Option<String>, RegisterError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT identity FROM store_identity WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Records the store's identity the first time; afterwards only the same one is accepted.
+    pub fn record_store_identity(
+        &mut self,
+        identity: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RegisterError> {
+        self.conn.execute(
+            "INSERT INTO store_identity (id, identity, recorded_at) VALUES (1, ?1, ?2)
+             ON CONFLICT(id) DO NOTHING",
+            params![identity, format_time(at)],
+        )?;
+        Ok(())
     }
 
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
@@ -382,7 +487,8 @@ impl Register {
             .transpose()
     }
 
-    /// Records a recording seen on a camera, before anything is copied.
+    /// Records a recording seen on a camera, before anything is copied; returns the row
+    /// already in flight for it (left by an interrupted run, or another ingest's), if any.
     pub fn insert_discovered(
         &mut self,
         session: SessionId,
@@ -391,7 +497,20 @@ impl Register {
         start: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> Result<RecordingId, RegisterError> {
-        let tx = self.conn.transaction()?;
+        // Under the write lock, so that two ingests of one camera at once share one row
+        // (the trigger `recordings_one_in_flight` refuses a second).
+        let tx = self.write()?;
+        let in_flight: Option<RecordingId> = tx
+            .query_row(
+                "SELECT id FROM recordings WHERE camera = ?1 AND stem = ?2 AND state = 'discovered'
+                 ORDER BY id LIMIT 1",
+                params![camera, stem],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = in_flight {
+            return Ok(id);
+        }
         let at = format_time(at);
         tx.execute(
             "INSERT INTO recordings (camera, stem, session, state, start_utc, discovered_at, updated_at)
@@ -423,7 +542,7 @@ impl Register {
         let first = gps.first;
         let last = gps.last;
         let bbox = gps.bbox;
-        tx.execute(
+        let changed = tx.execute(
             "UPDATE recordings SET state = ?2, end_utc = ?3, prerecord_secs = ?4, duration_secs = ?5,
                 video_size = ?6, video_blake3 = ?7, video_sha256 = ?8, video_path = ?9,
                 sidecar_size = ?10, sidecar_blake3 = ?11, sidecar_sha256 = ?12, sidecar_path = ?13,
@@ -432,7 +551,7 @@ impl Register {
                 gps_last_at = ?19, gps_last_lat = ?20, gps_last_lon = ?21,
                 gps_min_lat = ?22, gps_max_lat = ?23, gps_min_lon = ?24, gps_max_lon = ?25,
                 flags = ?26, reasons = ?27, updated_at = ?28
-             WHERE id = ?1",
+             WHERE id = ?1 AND state = 'discovered'",
             params![
                 id,
                 state.as_str(),
@@ -463,7 +582,8 @@ impl Register {
                 json_list(&facts.reasons),
                 at,
             ],
-        )?;
+        );
+        refused_unless_one(&tx, changed, id, state)?;
         let detail = facts.reasons.join("; ");
         insert_event(&tx, id, Some(session), &at, state, &detail)?;
         audit::append(&tx, &collection_entry(&tx, id, session, state, facts)?, now)?;
@@ -484,10 +604,11 @@ impl Register {
         let now = at;
         let tx = self.write()?;
         let at = format_time(at);
-        tx.execute(
+        let changed = tx.execute(
             "UPDATE recordings SET state = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, state.as_str(), at],
-        )?;
+        );
+        refused_unless_one(&tx, changed, id, state)?;
         insert_event(&tx, id, Some(session), &at, state, detail)?;
         if state == RecordingState::Wiped {
             let (camera, stem) = camera_and_stem(&tx, id)?;
@@ -543,6 +664,49 @@ impl Register {
         let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Whether a step failed only because a concurrent opener held the lock.
+fn is_busy(result: &Result<(), RegisterError>) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(result, Err(RegisterError::Sql(e)) if matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    ))
+}
+
+/// Turns a state change the register refused (a trigger, or a guarded update that
+/// changed no row) into [`RegisterError::StateRefused`], naming the state found.
+fn refused_unless_one(
+    tx: &Connection,
+    changed: rusqlite::Result<usize>,
+    id: RecordingId,
+    to: RecordingState,
+) -> Result<(), RegisterError> {
+    let why = match changed {
+        Ok(1) => return Ok(()),
+        Ok(_) => None,
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Some(e.to_string())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let found: Option<(String, String)> = tx
+        .query_row(
+            "SELECT stem, state FROM recordings WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (stem, state) = found.unwrap_or_else(|| ("?".into(), "missing".into()));
+    Err(RegisterError::StateRefused {
+        id,
+        stem,
+        to: to.as_str(),
+        why: why.unwrap_or_else(|| {
+            format!("it is {state} already (another ingest running at the same time?), and the state machine goes only forward")
+        }),
+    })
 }
 
 /// The audit entry of a collection: the recording, its state, hashes and stored paths.
@@ -680,5 +844,7 @@ impl RawRow {
     }
 }
 
+#[cfg(test)]
+mod state_machine_tests;
 #[cfg(test)]
 mod tests;

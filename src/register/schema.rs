@@ -3,7 +3,7 @@
 //! `PRAGMA user_version` holds the number of the last migration applied. A migration is
 //! never edited once released: a change is a new migration.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::RegisterError;
 
@@ -282,13 +282,73 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX recordings_unattributed ON recordings(start_utc, id)
         WHERE attribution_pending = 1 AND state != 'discovered';
     "#,
+    // One owner, and no going back (issue 9). The store's identity, recorded at its first
+    // opening, so that an empty folder where the store's disk should be mounted is refused.
+    // The state machine in SQL, so that no writer (another process, a hand edit, a future
+    // bug) can move a recording backwards: `wiped` is final on the camera's side (a wipe
+    // recorded again, when a camera shows a wiped recording once more, is no step back),
+    // and only the purge follows it. One in-flight row per recording, and no second stored row with
+    // the same content while the session that stored the first is still running: these
+    // are triggers rather than UNIQUE indexes because registers in the field may already
+    // hold such rows (races before this version, copies made again after a damaged stored
+    // copy); they are left as they are, and only new ones are refused.
+    r#"
+    CREATE TABLE store_identity (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        identity     TEXT NOT NULL,
+        recorded_at  TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TRIGGER recordings_state_machine BEFORE UPDATE OF state ON recordings
+        WHEN NOT ((OLD.state = 'discovered' AND NEW.state IN ('confirmed', 'quarantined'))
+               OR (OLD.state = 'confirmed' AND NEW.state IN ('wiped', 'purged'))
+               OR (OLD.state = 'wiped' AND NEW.state IN ('wiped', 'purged'))
+               OR (OLD.state = 'quarantined' AND NEW.state = 'purged'))
+    BEGIN
+        SELECT RAISE(ABORT, 'recording state change refused: it does not follow the state machine');
+    END;
+
+    CREATE TRIGGER recordings_one_in_flight BEFORE INSERT ON recordings
+        WHEN NEW.state = 'discovered' AND EXISTS (SELECT 1 FROM recordings o
+            WHERE o.camera = NEW.camera AND o.stem = NEW.stem AND o.state = 'discovered')
+    BEGIN
+        SELECT RAISE(ABORT, 'recording already discovered: one row per recording in flight');
+    END;
+
+    CREATE TRIGGER recordings_one_per_content BEFORE UPDATE OF state ON recordings
+        WHEN OLD.state = 'discovered' AND EXISTS (SELECT 1 FROM recordings o
+            JOIN sessions s ON s.id = o.session
+            WHERE o.id != NEW.id AND o.camera = NEW.camera AND o.stem = NEW.stem
+              AND o.state != 'discovered' AND o.session != NEW.session
+              AND s.finished_at IS NULL
+              AND o.video_sha256 IS NEW.video_sha256 AND o.sidecar_sha256 IS NEW.sidecar_sha256)
+    BEGIN
+        SELECT RAISE(ABORT, 'recording already stored by another ingest running at the same time');
+    END;
+    "#,
 ];
+
+/// The migrations, for tests that build a register as an earlier release left it.
+#[cfg(test)]
+pub(super) const MIGRATIONS_FOR_TESTS: &[&str] = MIGRATIONS;
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Brings the schema up to `CURRENT_VERSION`, refusing a register made by a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<(), RegisterError> {
+    if version(conn)? == CURRENT_VERSION {
+        return Ok(());
+    }
+    // A table rebuild drops a table others refer to; foreign keys cannot be switched off
+    // inside a transaction, so they are off around it and checked before the commit.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply(conn);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    applied
+}
+
+fn version(conn: &Connection) -> Result<u32, RegisterError> {
     let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > CURRENT_VERSION {
         return Err(RegisterError::TooNew {
@@ -296,19 +356,15 @@ pub fn migrate(conn: &mut Connection) -> Result<(), RegisterError> {
             supported: CURRENT_VERSION,
         });
     }
-    if found == CURRENT_VERSION {
-        return Ok(());
-    }
-    // A table rebuild drops a table others refer to; foreign keys cannot be switched off
-    // inside a transaction, so they are off around it and checked before the commit.
-    conn.pragma_update(None, "foreign_keys", false)?;
-    let applied = apply(conn, found);
-    conn.pragma_update(None, "foreign_keys", true)?;
-    applied
+    Ok(found)
 }
 
-fn apply(conn: &mut Connection, found: u32) -> Result<(), RegisterError> {
-    let tx = conn.transaction()?;
+fn apply(conn: &mut Connection) -> Result<(), RegisterError> {
+    // Two processes may create or upgrade the register at once: the write lock is taken
+    // first (waiting for the other), and the version read again under it, so that the
+    // second finds the work done instead of creating the tables again.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = version(&tx)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as u32 + 1)?;

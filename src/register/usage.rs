@@ -97,9 +97,17 @@ mod tests {
             ("d", recent, 0, RecordingState::Discovered),
         ] {
             let id = reg.insert_discovered(s, "S", stem, when, when).unwrap();
+            // The state machine: a wiped recording was confirmed first.
+            let stored_as = match state {
+                RecordingState::Wiped => RecordingState::Confirmed,
+                other => other,
+            };
             if state != RecordingState::Discovered {
-                reg.record_stored(id, s, state, &stored(size), when)
+                reg.record_stored(id, s, stored_as, &stored(size), when)
                     .unwrap();
+            }
+            if state == RecordingState::Wiped {
+                reg.record_state(id, s, state, "", when).unwrap();
             }
         }
         let got = reg.stored_since(at("2026-11-01T00:00:00Z")).unwrap();

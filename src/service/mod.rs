@@ -10,6 +10,7 @@ mod reload;
 mod report;
 mod scrubber;
 mod slot;
+mod store_wait;
 mod supervisor;
 mod systemd;
 
@@ -31,10 +32,10 @@ pub fn run(config_path: &Path) -> Result<(), ServiceError> {
         .build()
         .map_err(ServiceError::Runtime)?;
     let result = runtime.block_on(async {
-        supervisor::Supervisor::start(config_path.to_path_buf(), config)
-            .await?
-            .run()
-            .await
+        match supervisor::Supervisor::start(config_path.to_path_buf(), config).await? {
+            Some(supervisor) => supervisor.run().await,
+            None => Ok(()), // stopped while waiting for the store's disk
+        }
     });
     // An ingest thread that did not stop in time must not hold the exit up.
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -42,14 +42,28 @@ impl Supervisor {
     /// Opens whatever the new configuration moves first, so that a failure changes nothing.
     fn apply(&mut self, new: Config) -> Result<(), String> {
         let old = self.config.clone();
-        let store = (new.store.path != old.store.path)
-            .then(|| Store::open(&new.store.path).map(Arc::new))
-            .transpose()
-            .map_err(|e| e.to_string())?;
+        crate::owner::check_mounted(&new.store).map_err(|e| e.to_string())?;
         let register = (new.register.path != old.register.path)
             .then(|| Register::open(&new.register.path))
             .transpose()
             .map_err(|e| e.to_string())?;
+        // Another store is opened as the one its register records, under its own lock.
+        let store = (new.store.path != old.store.path)
+            .then(|| {
+                let recorded = register
+                    .as_ref()
+                    .unwrap_or(&self.register)
+                    .store_identity()
+                    .map_err(|e| e.to_string())?;
+                Store::open_checked(
+                    &new.store.path,
+                    new.store.mount.as_deref(),
+                    recorded.as_deref(),
+                )
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+            })
+            .transpose()?;
         let control = (new.control.socket != old.control.socket)
             .then(|| ControlSocket::bind(&new.control.socket))
             .transpose()

@@ -41,6 +41,11 @@ impl Supervisor {
                 self.dock.dir().display()
             ));
         }
+        if let Some(why) = &self.store_missing {
+            warnings.push(format!(
+                "store not mounted: {why}; docked cameras wait, untouched, until the disk is back"
+            ));
+        }
         let last_scrub = self.desk.last_scrub();
         warnings.extend(last_scrub.as_ref().and_then(|s| s.warning()));
         let stored = self.recent_rate();
@@ -88,6 +93,8 @@ impl Supervisor {
         );
         let line = if self.stopping {
             format!("stopping · {line}")
+        } else if self.store_missing.is_some() {
+            format!("store not mounted · {line}")
         } else {
             line
         };

@@ -25,6 +25,7 @@ use super::cameras::{Cameras, DockingId};
 use super::desk::{Desk, Job};
 use super::outcome;
 use super::slot::{self, Finished, SlotJob, SlotOutcome};
+use super::store_wait;
 use super::systemd::Systemd;
 
 /// How long in-flight ingests get to stop on SIGTERM (the unit's stop timeout is longer).
@@ -36,9 +37,9 @@ const TICK: Duration = Duration::from_secs(1);
 const MAX_CONNECTIONS: usize = 32;
 
 /// The signals the service obeys, registered before it says READY.
-struct Signals {
-    term: Signal,
-    int: Signal,
+pub(super) struct Signals {
+    pub(super) term: Signal,
+    pub(super) int: Signal,
     hup: Signal,
 }
 
@@ -79,17 +80,30 @@ pub(crate) struct Supervisor {
     pub(super) raid_degraded: BTreeSet<String>,
     pub(super) rate_cache: Option<(Instant, Result<StoredSince, String>)>,
     dock_was_healthy: bool,
+    /// Why the store's disk is gone while the service runs, if it is: nothing starts.
+    pub(super) store_missing: Option<String>,
     pub(super) stopping: bool,
 }
 
 impl Supervisor {
-    /// Opens the store and register, listens on the control socket, scans the dock.
-    pub async fn start(config_path: PathBuf, config: Config) -> Result<Supervisor, ServiceError> {
-        let signals = Signals::register()?;
-        // Opened once for all ingests: opening removes a crash's temp files.
-        let store = Arc::new(Store::open(&config.store.path)?);
-        let register = Register::open(&config.register.path)?;
-        let control = ControlSocket::bind(&config.control.socket)?;
+    /// Listens on the control socket, opens the store and register as their owner (waiting
+    /// while the store's disk is not mounted), scans the dock; `None` if stopped meanwhile.
+    pub async fn start(
+        config_path: PathBuf,
+        config: Config,
+    ) -> Result<Option<Supervisor>, ServiceError> {
+        let mut signals = Signals::register()?;
+        let mut systemd = Systemd::new();
+        // Opened once for all ingests: opening removes a crash's temp files, under the
+        // store's lock held for the service's whole life.
+        let Some(owned) =
+            store_wait::open_when_mounted(&config, &mut signals, &mut systemd).await?
+        else {
+            return Ok(None);
+        };
+        let store = Arc::new(owned.store);
+        let register = owned.register;
+        let control = owned.control;
         let (dock, dock_rx, initial) = watch_dock(&config)?;
         let config = Arc::new(config);
         let desk = Desk::start(config.clone(), store.clone())?;
@@ -114,10 +128,11 @@ impl Supervisor {
             signals,
             queries_rx,
             handle: ServiceHandle::new(queries_tx, config_rx),
-            systemd: Systemd::new(),
+            systemd,
             raid_degraded: BTreeSet::new(),
             rate_cache: None,
             dock_was_healthy: true,
+            store_missing: None,
             stopping: false,
         };
         for change in initial {
@@ -136,7 +151,7 @@ impl Supervisor {
             supervisor.cameras.all().count(),
             supervisor.config.dock.path.display()
         );
-        Ok(supervisor)
+        Ok(Some(supervisor))
     }
 
     /// Runs until SIGTERM or SIGINT, then stops cleanly.
@@ -267,7 +282,8 @@ impl Supervisor {
 
     /// Starts what `ingest.max_parallel` allows.
     pub(super) fn schedule(&mut self) {
-        if self.stopping {
+        // Without the store's disk, docked cameras wait, untouched, until it is back.
+        if self.stopping || self.store_missing.is_some() {
             return;
         }
         let max = self.config.ingest.max_parallel as usize;
@@ -340,6 +356,7 @@ impl Supervisor {
 
     fn on_tick(&mut self) {
         self.check_raid();
+        self.check_store();
         let healthy = self.dock.is_healthy();
         if healthy != self.dock_was_healthy {
             if healthy {
@@ -348,6 +365,60 @@ impl Supervisor {
                 tracing::error!(dock = %self.dock.dir().display(), "the dock watcher has not scanned the dock for several seconds (a hung device?); the watchdog keep-alives stop");
             }
             self.dock_was_healthy = healthy;
+        }
+    }
+
+    /// Notices the store's disk going away while the service runs, and coming back: logs
+    /// each once, holds the cameras meanwhile, and reopens the store (its lock, its
+    /// leftovers) before ingesting again.
+    fn check_store(&mut self) {
+        let missing = store_wait::store_missing(&self.config, &self.store);
+        match (&self.store_missing, missing) {
+            (None, Some(why)) => {
+                tracing::error!(
+                    message_id = events::STORE_NOT_MOUNTED.id,
+                    store = %self.config.store.path.display(),
+                    "{}: {why}; cameras docked meanwhile wait, untouched",
+                    store_wait::NOT_MOUNTED
+                );
+                self.store_missing = Some(why);
+            }
+            (Some(_), Some(why)) => self.store_missing = Some(why),
+            (Some(_), None) if self.tasks.is_empty() => {
+                let reopened = Store::open_checked(
+                    &self.config.store.path,
+                    self.config.store.mount.as_deref(),
+                    self.store.identity(),
+                );
+                match reopened {
+                    Ok(store) => {
+                        // The old one first: its lock is on the disk that went away.
+                        self.store = Arc::new(store);
+                        self.desk.send(Job::Reconfigure {
+                            config: self.config.clone(),
+                            store: self.store.clone(),
+                        });
+                        self.store_missing = None;
+                        self.rate_cache = None;
+                        tracing::info!(
+                            message_id = events::STORE_MOUNTED.id,
+                            store = %self.config.store.path.display(),
+                            "the store {} is mounted again: the service resumes",
+                            self.config.store.path.display()
+                        );
+                        self.schedule();
+                    }
+                    // The same store after all (a file read failed for a moment): still ours.
+                    Err(crate::store::StoreError::Owned { pid, .. })
+                        if pid == Some(std::process::id()) =>
+                    {
+                        self.store_missing = None;
+                        self.schedule();
+                    }
+                    Err(e) => self.store_missing = Some(e.to_string()),
+                }
+            }
+            (Some(_), None) | (None, None) => {}
         }
     }
 

@@ -100,6 +100,57 @@ pub enum StoreError {
         /// The store's root.
         root: PathBuf,
     },
+    /// Another process owns the store: the running service, or another one-shot ingest.
+    #[error("{}", owned(.root, *.pid))]
+    Owned {
+        /// The store's root.
+        root: PathBuf,
+        /// The owner's pid, as it wrote it in the lock file.
+        pid: Option<u32>,
+    },
+    /// The lock file could not be opened or locked.
+    #[error("cannot take the store's lock {path}: {source}; check the store's ownership")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// `[store] mount` is not a mount point: the store's disk is not there.
+    #[error(
+        "the store is not mounted: {mount} ({why}); nothing was created, copied or wiped: \
+         mount the store's disk there (see [store] mount), then dock the camera again"
+    )]
+    NotMounted {
+        /// The configured mount point.
+        mount: PathBuf,
+        /// What was found instead.
+        why: String,
+    },
+    /// The store's identity is not the one the register records: another disk, or an
+    /// empty folder where the store's disk should be mounted.
+    #[error(
+        "the store is not mounted: {root} holds {}, but the register records store {expected}; \
+         nothing was created, copied or wiped: mount the store's disk at {root} (or set \
+         store.path to where it is mounted)",
+        found.as_deref().map_or("no store identity".to_string(), |f| format!("store {f}"))
+    )]
+    WrongIdentity {
+        /// The store's root.
+        root: PathBuf,
+        /// The identity the register records.
+        expected: String,
+        /// The identity found in the store, if any.
+        found: Option<String>,
+    },
+    /// The store's identity file could not be read or written.
+    #[error("cannot read or write the store's identity {path}: {source}; check the store's disk")]
+    Identity {
+        /// The identity file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
     /// The free space of the store could not be queried.
     #[error("cannot query free space at {path}: {source}; check that the store is mounted")]
     FreeSpace {
@@ -108,6 +159,51 @@ pub enum StoreError {
         /// What the OS said.
         source: io::Error,
     },
+}
+
+impl StoreError {
+    /// Whether the store's disk is absent (not mounted, or another disk): waiting for it
+    /// to come back is the only fix, and nothing may be written meanwhile.
+    pub fn is_not_mounted(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NotMounted { .. } | StoreError::WrongIdentity { .. }
+        )
+    }
+}
+
+/// Who holds the store's lock, as its command line says, and what to do about it.
+fn owned(root: &std::path::Path, pid: Option<u32>) -> String {
+    let lock = super::owner::LOCK_FILE;
+    let service = "while the service runs, dock the camera instead of running `sentinel-dockd \
+                   ingest` beside it (and ask the service for a scrub with `sentinel-dockctl scrub`)";
+    let Some(pid) = pid else {
+        return format!(
+            "the store {} is in use by another sentinel-dockd, the service or a one-shot \
+             command (it holds {lock}): nothing was touched; {service}",
+            root.display()
+        );
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let words: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let one_shot = ["ingest", "scrub"]
+        .into_iter()
+        .find(|c| words.iter().skip(1).any(|w| w == c));
+    match one_shot {
+        Some(command) => format!(
+            "the store {} is in use by a one-shot `sentinel-dockd {command}` (pid {pid}, it \
+             holds {lock}): nothing was touched; let it finish, then try again",
+            root.display()
+        ),
+        None => format!(
+            "the store {} is in use by the running sentinel-dockd service (pid {pid}, it \
+             holds {lock}): nothing was touched; {service}",
+            root.display()
+        ),
+    }
 }
 
 /// Why a copy was not stored. In every case the temp file has been removed (or, if even

@@ -8,6 +8,7 @@
 mod durable;
 mod error;
 mod layout;
+mod owner;
 mod readback;
 #[cfg(test)]
 mod tests;
@@ -23,10 +24,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub use durable::{PendingFile, Persisted, StoreFaults};
 pub use error::{PersistError, StoreError};
 pub use layout::{Area, StorePath};
+pub use owner::{IDENTITY_FILE, LOCK_FILE, check_mounted};
 
 use crate::digest::Digests;
 use durable::{NoFaults, ensure_folder, fsync_dir};
 use layout::{is_partial_name, temp_file_name};
+use owner::{Hold, StoreLock};
 
 /// Makes temp names unique within the process; the pid makes them unique across processes.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -38,6 +41,10 @@ pub struct Store {
     /// Folders whose name is known durable in their parent, so each parent is fsynced
     /// once per process rather than once per file.
     durable_folders: Mutex<HashSet<PathBuf>>,
+    /// The store's random identity (`None` for a reader of a store never opened to write).
+    identity: Option<String>,
+    /// Held for the store's whole life: nobody else cleans or writes it meanwhile.
+    _lock: StoreLock,
 }
 
 impl std::fmt::Debug for Store {
@@ -47,18 +54,48 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at root; creates recordings/ and quarantine/;
-    /// removes `.partial-` leftovers of a crash (logging each with `tracing::warn!`).
+    /// Opens (creating if needed) the store at root, as its only owner (see
+    /// [`Store::open_checked`]); removes `.partial-` leftovers of a crash (logging each).
     pub fn open(root: &Path) -> Result<Store, StoreError> {
+        Store::open_checked(root, None, None)
+    }
+
+    /// Opens the store at root for writing, refusing before anything is created when the
+    /// store's disk is absent: `mount` (if set) must be a mount point, and `recorded` (the
+    /// identity the register holds, if any) must be the store's. Then takes the store's
+    /// exclusive lock (refused at once if another process holds it), and only then creates
+    /// the folders and the identity and removes `.partial-` leftovers of a crash.
+    pub fn open_checked(
+        root: &Path,
+        mount: Option<&Path>,
+        recorded: Option<&str>,
+    ) -> Result<Store, StoreError> {
+        if let Some(mount) = mount {
+            check_mounted(mount)?;
+        }
         let root = std::path::absolute(root).map_err(|source| StoreError::CreateFolder {
             path: root.to_owned(),
             source,
         })?;
+        if let Some(expected) = recorded {
+            check_identity(&root, expected)?;
+        }
         create_root(&root)?;
+        let lock = owner::lock(&root, Hold::Exclusive)?;
+        let identity = match owner::read_identity(&root)? {
+            Some(id) => id,
+            None => owner::write_identity(&root)?,
+        };
+        if let Some(expected) = recorded {
+            // Another writer could have put its identity there before the lock was taken.
+            check_identity(&root, expected)?;
+        }
         let store = Store {
             root,
             faults: Arc::new(NoFaults),
             durable_folders: Mutex::new(HashSet::new()),
+            identity: Some(identity),
+            _lock: lock,
         };
         for area in Area::ALL {
             store.ensure_durable(&store.root.join(area.dir_name()))?;
@@ -68,7 +105,7 @@ impl Store {
     }
 
     /// Opens an existing store for reading only (scrub, consultation): creates nothing and
-    /// leaves temp files alone, since a running ingest may own them.
+    /// leaves temp files alone. Refused while a writer (the service) owns the store.
     pub fn open_existing(root: &Path) -> Result<Store, StoreError> {
         let listing = |source| StoreError::ListFolder {
             path: root.to_owned(),
@@ -84,11 +121,21 @@ impl Store {
                 )));
             }
         }
+        let lock = owner::lock(&root, Hold::Shared)?;
+        let identity = owner::read_identity(&root)?;
         Ok(Store {
             root,
             faults: Arc::new(NoFaults),
             durable_folders: Mutex::new(HashSet::new()),
+            identity,
+            _lock: lock,
         })
+    }
+
+    /// The store's identity, to be recorded in the register (`None` only for a reader of a
+    /// store that no writer has opened since identities were introduced).
+    pub fn identity(&self) -> Option<&str> {
+        self.identity.as_deref()
     }
 
     /// The store's root folder (absolute).
@@ -258,6 +305,19 @@ impl Store {
 /// Whether a file name is that of a copy still being written (or cut off by a crash).
 pub fn is_temp_file_name(name: &str) -> bool {
     is_partial_name(name)
+}
+
+/// Refuses a root whose identity is not `expected`; reads only, creates nothing.
+fn check_identity(root: &Path, expected: &str) -> Result<(), StoreError> {
+    let found = owner::read_identity(root)?;
+    if found.as_deref() == Some(expected) {
+        return Ok(());
+    }
+    Err(StoreError::WrongIdentity {
+        root: root.to_owned(),
+        expected: expected.to_string(),
+        found,
+    })
 }
 
 /// Creates the root and any missing parent, fsyncing each new folder's parent.

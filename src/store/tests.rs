@@ -84,7 +84,10 @@ fn store_happy_path_is_read_only_named_and_alone() {
     assert_eq!(mode & 0o777, 0o444);
     assert_eq!(fs::read(&path).expect("read"), bytes);
     assert_eq!(listing(&serial_folder(&store, Area::Recordings)), [NAME]);
-    assert_eq!(listing(store.root()), ["quarantine", "recordings"]);
+    assert_eq!(
+        listing(store.root()),
+        [IDENTITY_FILE, LOCK_FILE, "quarantine", "recordings"]
+    );
     assert_eq!(store.find(&p), Some(path.clone()));
     assert_eq!(store.read_back(&path).expect("read back"), digests(&bytes));
     assert_eq!(store.find(&at(Area::Quarantine, NAME)), None);

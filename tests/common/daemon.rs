@@ -86,6 +86,21 @@ impl Daemon {
         daemon
     }
 
+    /// Starts a daemon in a folder the test prepared without waiting for its status to
+    /// answer (a daemon waiting for its store's disk answers every request with an error).
+    pub fn spawn_in(dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Daemon {
+        fs::create_dir_all(dir.path().join("dock")).unwrap();
+        fs::create_dir_all(dir.path().join("cameras")).unwrap();
+        fs::write(dir.path().join("sentinel-dock.toml"), config_text(extra)).unwrap();
+        let child = spawn(dir.path(), &[]);
+        Daemon { dir, child }
+    }
+
+    /// Whether the daemon process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_some()
+    }
+
     /// Starts the daemon again on the same folder, once the previous one has exited.
     pub fn restart(&mut self) {
         assert!(self.child.try_wait().unwrap().is_some(), "still running");
@@ -256,7 +271,7 @@ impl Daemon {
                 let path = entry.path();
                 if path.is_dir() {
                     walk(root, &path, out);
-                } else {
+                } else if !super::is_store_owner_file(root, &path) {
                     out.push(path.strip_prefix(root).unwrap().display().to_string());
                 }
             }

@@ -4,6 +4,10 @@
 //!
 //! Every test binary uses a different subset of these helpers.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic, with its message, is how a test fails"
+)]
 
 pub mod daemon;
 mod fat;
@@ -31,6 +35,37 @@ pub const FIRMWARE: &str = "2.3.1";
 pub const MODEL: &str = "SENTINEL-BWC2";
 /// The second fixture camera (firmware 2.2.0), for tests with several cameras.
 pub const SERIAL_2: &str = "SNTL-00007";
+
+/// Whether `path` is one of the files the store's owner keeps in its root (the lock and
+/// the identity): not stored evidence, and not a temp file.
+pub fn is_store_owner_file(root: &Path, path: &Path) -> bool {
+    use sentinel_dock::store::{IDENTITY_FILE, LOCK_FILE};
+    path.parent() == Some(root)
+        && path
+            .file_name()
+            .is_some_and(|n| n == LOCK_FILE || n == IDENTITY_FILE)
+}
+
+/// Rewrites a register's history the way a kill between two steps leaves it (a row still
+/// `confirmed`, or back to `discovered`): the register refuses such changes itself
+/// (trigger `recordings_state_machine`), so the trigger is set aside for this one
+/// statement, inside one transaction, then put back.
+pub fn rewrite_history(register: &Path, sql: &str, params: impl rusqlite::Params) {
+    let mut conn = rusqlite::Connection::open(register).unwrap();
+    let tx = conn.transaction().unwrap();
+    let trigger: String = tx
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'recordings_state_machine'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    tx.execute_batch("DROP TRIGGER recordings_state_machine")
+        .unwrap();
+    tx.execute(sql, params).unwrap();
+    tx.execute_batch(&trigger).unwrap();
+    tx.commit().unwrap();
+}
 
 /// `fixtures/` at the crate's root.
 pub fn fixtures_dir() -> PathBuf {

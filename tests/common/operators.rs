@@ -42,9 +42,9 @@ impl From<Output> for Ctl {
     }
 }
 
-/// Starts a daemon for the test users (plus `also_authorised`) and `extra` configuration;
-/// `None` (after saying why) when the run is not root.
-pub fn start(also_authorised: &str, extra: &[(&str, &str)]) -> Option<Service> {
+/// Starts a daemon for the test users (plus `also_authorised`) and `extra` configuration.
+/// It creates Unix users: the tests that call it are `#[ignore = "needs root"]`.
+pub fn start(also_authorised: &str, extra: &[(&str, &str)]) -> Service {
     start_with_env(also_authorised, extra, &[])
 }
 
@@ -53,13 +53,12 @@ pub fn start_with_env(
     also_authorised: &str,
     extra: &[(&str, &str)],
     env: &[(&str, &str)],
-) -> Option<Service> {
-    if !is_root() {
-        eprintln!(
-            "skipped: this test creates Unix users and runs sentinel-dockctl as them, which needs root (CI runs as root)"
-        );
-        return None;
-    }
+) -> Service {
+    assert!(
+        is_root(),
+        "needs root: this test creates Unix users and runs sentinel-dockctl as them \
+         (run it as root with --include-ignored, as scripts/test does)"
+    );
     let people = People {
         head: test_user("sdtest-head"),
         agent: test_user("sdtest-agent"),
@@ -80,7 +79,7 @@ pub fn start_with_env(
     // The first daily upkeep runs once the daemon is ready: let it pass before the
     // cameras come, so that it never purges what a test has just ingested.
     daemon.wait_log("daily upkeep");
-    Some(Service { daemon, people })
+    Service { daemon, people }
 }
 
 impl Service {

@@ -1,6 +1,10 @@
 //! The operators' desk for the register tests: a real store and SQLite register filled by
 //! the real ingest of the fixture cameras, a clock the test moves, and commands typed as
 //! on the command line and run as a given Unix user.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic, with its message, is how a test fails"
+)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -69,7 +73,8 @@ pub struct Desk {
     pub dir: tempfile::TempDir,
     pub config: Config,
     pub register: Register,
-    pub store: Store,
+    /// Shared with the ingests, as the service shares it: its lock is held once.
+    pub store: Arc<Store>,
     pub clock: Arc<TestClock>,
 }
 
@@ -84,7 +89,7 @@ impl Desk {
         );
         let config = Config::from_toml(&text, dir.path()).unwrap();
         let register = Register::open(&config.register.path).unwrap();
-        let store = Store::open(&config.store.path).unwrap();
+        let store = Arc::new(Store::open(&config.store.path).unwrap());
         let clock = Arc::new(TestClock(Mutex::new(time("2018-03-15T00:00:00Z"))));
         Desk {
             dir,
@@ -108,6 +113,7 @@ impl Desk {
         let root = build_dir(spec, self.dir.path());
         let options = Options {
             clock: self.clock.clone(),
+            store: Some(self.store.clone()),
             ..Options::default()
         };
         let report = ingest::ingest(&self.config, &root, &options).unwrap();
