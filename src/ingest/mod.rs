@@ -15,6 +15,7 @@ mod identity;
 mod outcome;
 mod persist;
 mod progress;
+mod reason;
 mod report;
 mod rerun;
 mod throttle;
@@ -26,9 +27,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::digest::Digests;
-use crate::register::{
-    RecordingId, RecordingRow, RecordingState, Register, RegisterError, SessionId, StoredFacts,
-};
+use crate::register::{RecordingId, Register, RegisterError, SessionId, StoredFacts};
 use crate::store::{Store, StoreError, StoreFaults};
 use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
 
@@ -36,15 +35,13 @@ pub use checks::{Verdict, VideoFacts};
 pub use faults::ReadFaults;
 pub use identity::{Identity, IdentityError, parse_device_ini};
 pub use progress::{Cancel, Progress, ProgressSnapshot};
+pub use reason::{Reason, joined as joined_reasons};
+
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
 pub use throttle::ReadThrottle;
 
-use discover::{Candidate, SidecarRead, discover, read_sidecar};
-use outcome::{blank_report, fail};
-use rerun::recognised_report;
-
-/// How often a copy is taken again from the camera after the store failed to prove it.
-const COPY_ATTEMPTS: u32 = 3;
+use attempt::Attempt;
+use discover::{Candidate, SidecarRead, discover};
 
 /// Why an ingest could not finish; nothing unproven was wiped.
 #[derive(Debug, thiserror::Error)]
@@ -384,108 +381,6 @@ impl Session<'_> {
         }
         Ok(())
     }
-
-    /// Reads one recording from the camera into the store; what is left to do (persist and
-    /// commit) is returned for the pipeline. Per-recording failures become its outcome.
-    fn begin_recording(
-        &mut self,
-        volume: &mut dyn Volume,
-        candidate: Candidate,
-    ) -> Result<Begun, IngestError> {
-        let serial = self.identity.camera.serial.clone();
-        let stem = candidate.name.stem();
-        let mut report = blank_report(&self.config.profile, &candidate);
-        let sidecar = match read_sidecar(
-            &self.config.profile,
-            volume,
-            candidate.sidecar.as_ref(),
-            self.read_faults,
-        ) {
-            Ok(s) => s,
-            Err(why) => {
-                tracing::warn!(recording = %stem, "{why}");
-                fail(&mut report, "read-error", &why);
-                return Ok(done(candidate, None, report, None));
-            }
-        };
-        if let (Some(p), Some(bytes)) = (self.progress, &sidecar.bytes) {
-            p.add_bytes(bytes.len() as u64);
-        }
-        let prior = self.register.recordings_by_stem(&serial, &stem)?;
-        let stored_before: Vec<&RecordingRow> =
-            prior.iter().filter(|r| r.video.is_some()).collect();
-        if !stored_before.is_empty() {
-            match self.recognise_stored(volume, &candidate, &sidecar, &stored_before) {
-                Ok(Some((row, verdict, digests))) => {
-                    let id = row.id;
-                    recognised_report(&mut report, self.store, row, verdict);
-                    return Ok(done(candidate, Some(id), report, Some(digests)));
-                }
-                Ok(None) => {}
-                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
-                Err(why) => {
-                    fail(&mut report, "read-error", &why);
-                    return Ok(done(candidate, None, report, None));
-                }
-            }
-        }
-        // A row left `discovered` by an interrupted run is this recording's row.
-        let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
-            Some(r) => r.id,
-            None => self.register.insert_discovered(
-                self.id,
-                &serial,
-                &stem,
-                candidate.name.start,
-                self.clock.now(),
-            )?,
-        };
-        report.register_id = Some(row);
-        let mut outcome = Outcome {
-            candidate,
-            row: Some(row),
-            report,
-            video_digests: None,
-        };
-        let first = self.stream_copy(volume, &outcome, &sidecar);
-        match first {
-            Ok(copied) => Ok(Begun::Copied(Box::new(ReadIn {
-                outcome,
-                sidecar,
-                copied,
-            }))),
-            Err(attempt) => match self.settle(&mut outcome, Err(attempt), 1, &stem)? {
-                Some(()) => Ok(Begun::Done(Box::new(outcome))),
-                None => Ok(Begun::Done(Box::new(
-                    self.copy_and_prove(volume, outcome, &sidecar, 2)?,
-                ))),
-            },
-        }
-    }
-
-    /// Waits for a recording's persist (run beside the next recording's read), commits it,
-    /// and copies it again from the camera if the store could not prove it.
-    fn finish_recording(
-        &mut self,
-        volume: &mut dyn Volume,
-        in_flight: InFlight<'_>,
-    ) -> Result<Outcome, IngestError> {
-        let InFlight {
-            mut outcome,
-            sidecar,
-            persisting,
-        } = in_flight;
-        let persisted = match persisting.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let result = persisted.and_then(|facts| self.commit_copy(&mut outcome, facts));
-        let stem = outcome.report.stem.clone();
-        match self.settle(&mut outcome, result, 1, &stem)? {
-            Some(()) => Ok(outcome),
-            None => self.copy_and_prove(volume, outcome, &sidecar, 2),
-        }
-    }
 }
 
 /// A recording after its read from the camera.
@@ -524,14 +419,4 @@ struct InFlight<'scope> {
     /// Kept for a copy again from the camera, should the store fail to prove this one.
     sidecar: SidecarRead,
     persisting: std::thread::ScopedJoinHandle<'scope, Result<StoredFacts, Attempt>>,
-}
-
-/// How one copy attempt ended when it did not end with a commit.
-enum Attempt {
-    /// The store could not prove the copy: copy again from the camera.
-    Retry(String),
-    /// This recording cannot be copied now (read error, impossible name): leave it.
-    GiveUp(String),
-    /// The register failed: stop the whole ingest.
-    Fatal(IngestError),
 }

@@ -12,7 +12,7 @@ use crate::evidence::name::{FileKind, RecordingName};
 use crate::register::{FileFacts, StoredFacts};
 use crate::store::{Area, PendingFile, PersistError, Persisted, Store, StorePath};
 
-use super::Attempt;
+use super::{Attempt, Reason};
 
 /// A recording whose bytes are read and judged, waiting to be persisted.
 pub(super) struct Copied {
@@ -103,11 +103,12 @@ pub(super) fn persisted(
     match result {
         Ok(Persisted::Stored { path }) | Ok(Persisted::AlreadyPresent { path }) => Ok(path),
         Ok(Persisted::Conflict { existing, path }) => {
-            conflicts.push(format!(
-                "store-conflict: {} already holds other content under this name; this copy was kept as {}",
+            let detail = format!(
+                "{} already holds other content under this name; this copy was kept as {}",
                 existing.display(),
                 path.display()
-            ));
+            );
+            conflicts.push(Reason::new("store-conflict", detail).stored());
             Ok(path)
         }
         Err(e) if e.retry_from_camera() => Err(Attempt::Retry(e.to_string())),

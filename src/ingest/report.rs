@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::Reason;
+
 /// The outcome of one recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -65,7 +67,7 @@ pub struct RecordingReport {
     /// Reported facts that do not block confirmation.
     pub flags: Vec<String>,
     /// Why it was not confirmed.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// The register's row id.
     pub register_id: Option<i64>,
 }
@@ -148,7 +150,7 @@ impl IngestReport {
             let why = if r.reasons.is_empty() {
                 "not wiped".to_string()
             } else {
-                r.reasons.join("; ")
+                super::reason::joined(&r.reasons)
             };
             let _ = writeln!(out, "  {} {:?}: {}", r.stem, r.status, why);
         }

@@ -91,7 +91,7 @@ fn log_report(slot: &str, report: &IngestReport) {
                 blake3 = r.blake3.as_deref(),
                 sha256 = r.sha256.as_deref(),
                 "recording {stem} is quarantined and kept on the camera: {}",
-                r.reasons.join("; ")
+                crate::ingest::joined_reasons(&r.reasons)
             ),
             Status::Failed => tracing::error!(
                 message_id = events::RECORDING_FAILED.id,
@@ -99,7 +99,7 @@ fn log_report(slot: &str, report: &IngestReport) {
                 slot,
                 recording = stem,
                 "recording {stem} could not be copied and proven; it stays on the camera: {}",
-                r.reasons.join("; ")
+                crate::ingest::joined_reasons(&r.reasons)
             ),
         }
         if r.wiped {
