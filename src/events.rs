@@ -111,6 +111,13 @@ pub const CAMERA_ATTENTION: EventKind = EventKind {
     name: "camera-attention",
     meaning: "the camera needs attention: some recordings stay on it",
 };
+/// The camera's FAT volume is damaged (cross-linked or broken cluster chains): every
+/// recording was stored in quarantine and nothing was wiped.
+pub const VOLUME_DAMAGED: EventKind = EventKind {
+    id: "a7e8563ee9bf45a1840604d1297f5b02",
+    name: "volume-damaged",
+    meaning: "the camera's volume is damaged: its recordings were stored in quarantine and nothing was wiped",
+};
 /// The ingestion of a camera could not finish; nothing unproven was wiped.
 pub const INGEST_FAILED: EventKind = EventKind {
     id: "80df6b35ccc145cb804b9157e216ed07",
@@ -178,6 +185,7 @@ pub const ALL: &[EventKind] = &[
     RECORDING_WIPED,
     CAMERA_SAFE,
     CAMERA_ATTENTION,
+    VOLUME_DAMAGED,
     INGEST_FAILED,
     INGEST_CANCELLED,
     STORE_LOW,

@@ -354,7 +354,7 @@ impl Session<'_> {
     ) -> Verdict {
         let profile = &self.config.profile;
         let video_name = candidate.name.file_name(profile, FileKind::Video);
-        checks::judge(
+        let mut verdict = checks::judge(
             profile,
             &checks::Evidence {
                 camera_serial: &self.identity.camera.serial,
@@ -367,6 +367,16 @@ impl Session<'_> {
                     .ok_or_else(|| sidecar.missing.clone()),
                 video,
             },
-        )
+        );
+        if !self.volume_damage.is_empty() {
+            verdict.fail(
+                "volume-damaged",
+                format_args!(
+                    "the camera's volume is damaged, so nothing on it is wiped: {}",
+                    self.volume_damage
+                ),
+            );
+        }
+        verdict
     }
 }

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::digest::Digests;
-use crate::register::{RecordingId, Register, RegisterError, SessionId, StoredFacts};
+use crate::register::{
+    RecordingId, RecordingState, Register, RegisterError, SessionId, StoredFacts,
+};
 use crate::store::{Store, StoreError, StoreFaults};
 use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
 
@@ -188,6 +190,7 @@ pub fn ingest(
         progress: options.progress.as_deref(),
         throttle: options.throttle,
         read_faults: options.read_faults.as_deref(),
+        volume_damage: String::new(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -214,6 +217,8 @@ struct Session<'a> {
     progress: Option<&'a Progress>,
     throttle: Option<ReadThrottle>,
     read_faults: Option<&'a dyn ReadFaults>,
+    /// What the ownership map found wrong with the volume, on one line; empty when sound.
+    volume_damage: String,
 }
 
 /// What happened to one recording, kept until the wipe step and the report.
@@ -243,6 +248,23 @@ impl Session<'_> {
             reason: i.reason.clone(),
         }));
         self.ensure_room(&candidates)?;
+        let mut blocking = Vec::new();
+        for d in &scan.damage {
+            if self.is_cut_off_wipe_trace(d, &candidates)? {
+                tracing::info!(damage = %d, "the remains of a cut-off wipe of a confirmed recording; the wipe is finished");
+            } else {
+                blocking.push(d.clone());
+            }
+        }
+        let damage: Vec<String> = blocking.iter().map(ToString::to_string).collect();
+        if !damage.is_empty() {
+            self.volume_damage = volume::damage_summary(&blocking);
+            tracing::error!(damage = %self.volume_damage, "the camera's volume is damaged: every recording is kept on it and stored in quarantine");
+            warnings.push(format!(
+                "the camera's volume is damaged ({}): every recording was read and stored in quarantine and nothing was wiped; keep the camera aside, untouched, for the technician",
+                self.volume_damage
+            ));
+        }
 
         if let Some(p) = self.progress {
             let bytes = candidates
@@ -262,8 +284,14 @@ impl Session<'_> {
         if let Err(e) = volume.close() {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
-        self.wipe_confirmed(&mut outcomes, &mut warnings)?;
-        self.record_cut_off_wipes(&on_camera, &ignored)?;
+        // A damaged volume is never wiped: freeing a shared cluster destroys its other owner.
+        if damage.is_empty() {
+            self.wipe_confirmed(&mut outcomes, &mut warnings)?;
+        }
+        // A damaged volume's listing may miss files that are still there.
+        if damage.is_empty() {
+            self.record_cut_off_wipes(&on_camera, &ignored)?;
+        }
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -277,6 +305,7 @@ impl Session<'_> {
             recordings: outcomes.into_iter().map(|o| o.report).collect(),
             ignored,
             warnings,
+            damage,
         })
     }
 
@@ -346,6 +375,35 @@ impl Session<'_> {
         } else {
             Ok(())
         }
+    }
+
+    /// Whether a finding is only what a wipe cut off while freeing a file leaves: one file's
+    /// own chain ending early, the file of a recording the register holds as confirmed
+    /// (its clusters are claimed by no other file, and the rerun finishes that wipe).
+    fn is_cut_off_wipe_trace(
+        &self,
+        damage: &volume::Damage,
+        candidates: &[Candidate],
+    ) -> Result<bool, IngestError> {
+        let [file] = damage.files.as_slice() else {
+            return Ok(false);
+        };
+        if !matches!(damage.code, "chain-too-short" | "chain-broken") {
+            return Ok(false);
+        }
+        let owner = candidates.iter().find(|c| {
+            [&c.video, &c.sidecar]
+                .into_iter()
+                .flatten()
+                .any(|f| f.path.to_string() == *file)
+        });
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        let rows = self
+            .register
+            .recordings_by_stem(&self.identity.camera.serial, &owner.name.stem())?;
+        Ok(rows.iter().any(|r| r.state == RecordingState::Confirmed))
     }
 
     /// Refuses to start when the store cannot take what the camera holds plus the reserve.

@@ -107,6 +107,9 @@ pub struct IngestReport {
     pub ignored: Vec<IgnoredReport>,
     /// Facts about the camera as a whole (identity conflicts, label, wipe problems).
     pub warnings: Vec<String>,
+    /// What the ownership map found wrong with the camera's volume; nothing was wiped
+    /// from a damaged volume.
+    pub damage: Vec<String>,
 }
 
 impl IngestReport {
@@ -115,6 +118,7 @@ impl IngestReport {
         self.recordings.iter().all(|r| r.wiped)
             && self.ignored.is_empty()
             && self.warnings.is_empty()
+            && self.damage.is_empty()
     }
 
     /// Process exit status: 0 all confirmed and wiped; 1 finished, but something quarantined or

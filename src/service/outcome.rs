@@ -113,6 +113,15 @@ fn log_report(slot: &str, report: &IngestReport) {
         }
     }
     let n = report.recordings.len();
+    if !report.damage.is_empty() {
+        tracing::error!(
+            message_id = events::VOLUME_DAMAGED.id,
+            camera_serial = serial,
+            slot,
+            "camera {serial}'s volume is damaged, so nothing was wiped and its {n} recording(s) are stored in quarantine; keep it aside, untouched, for the technician: {}",
+            report.damage.join("; ")
+        );
+    }
     if report.all_clear() {
         tracing::info!(
             message_id = events::CAMERA_SAFE.id,

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use fatfs::{FileSystem, FsOptions};
 
+use super::fat_table::Geometry;
 use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, reader_error};
 use super::guard::Guard;
+use super::ownership;
 use super::storage::{SharedWriteBack, Storage};
 use super::{
     Access, FatType, Scan, Volume, VolumeError, VolumeInfo, VolumeKind, VolumePath, layout, scan,
@@ -28,6 +30,13 @@ pub(crate) struct FatVolume {
     sync: Option<File>,
     /// The storage's held-back writes, flushed before each fsync (writable volumes only).
     write_back: Option<SharedWriteBack>,
+    /// A descriptor of the device for the ownership map, which reads the FAT itself.
+    raw: File,
+    /// Where the file system starts on the device.
+    offset: u64,
+    /// What the ownership map found at the last scan (made before the first wipe when
+    /// there was none); a wipe is refused while it shows damage that could spread.
+    findings: Option<ownership::Findings>,
 }
 
 impl FatVolume {
@@ -60,8 +69,10 @@ impl FatVolume {
         } else {
             None
         };
+        let raw = file.try_clone().map_err(open_err)?;
         let guard = Arc::new(Guard::new());
-        let ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
+        let mut ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
+        ctx.geometry = Geometry::read(&raw, layout.offset).ok();
         let mut storage = Storage::new(file, layout.offset, layout.len, writable, guard);
         let write_back = if writable {
             Some(storage.hold_writes().map_err(open_err)?)
@@ -94,6 +105,9 @@ impl FatVolume {
             access,
             sync,
             write_back,
+            raw,
+            offset: layout.offset,
+            findings: None,
         })
     }
 
@@ -144,7 +158,11 @@ impl Volume for FatVolume {
             .guard
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
         let label = self.info.label.clone();
-        scan::scan(&mut self.walk(), &self.profile, label)
+        let mut scan = scan::scan(&mut self.walk(), &self.profile, label)?;
+        let findings = ownership::map(&self.raw, self.offset, &self.ctx.source, self.ctx.deadline)?;
+        scan.damage = findings.damage.clone();
+        self.findings = Some(findings);
+        Ok(scan)
     }
 
     fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + '_>, VolumeError> {
@@ -195,6 +213,22 @@ impl Volume for FatVolume {
             });
         }
         scan::check_wipeable(path, &self.profile, &self.ctx.source)?;
+        // Defence in depth: the ingest skips the wipe of a damaged volume, and the volume
+        // refuses it too, whoever asks. A volume never scanned is mapped now.
+        let findings = match self.findings.take() {
+            Some(findings) => findings,
+            None => ownership::map(&self.raw, self.offset, &self.ctx.source, self.ctx.deadline)?,
+        };
+        let blocked = findings.blocks_wipes;
+        let damage = super::damage_summary(&findings.damage);
+        self.findings = Some(findings);
+        if blocked {
+            return Err(VolumeError::Damaged {
+                path: self.ctx.source.clone(),
+                file: path.to_string(),
+                damage,
+            });
+        }
         let ctx = &self.ctx;
         ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
         let mut walk = FatWalk { fs: &self.fs, ctx };

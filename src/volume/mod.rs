@@ -11,9 +11,11 @@
 mod dir;
 mod error;
 mod fat;
+mod fat_table;
 mod fat_walk;
 mod guard;
 mod layout;
+mod ownership;
 mod path;
 mod scan;
 mod storage;
@@ -116,6 +118,12 @@ impl std::fmt::Display for Damage {
         }
         Ok(())
     }
+}
+
+/// The findings of an ownership map, on one line, for messages.
+pub fn damage_summary(damage: &[Damage]) -> String {
+    let shown: Vec<String> = damage.iter().map(Damage::to_string).collect();
+    shown.join("; ")
 }
 
 /// A regular file found in a day directory of the recordings directory.

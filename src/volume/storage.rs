@@ -259,12 +259,101 @@ impl Read for Storage {
             let pos = self.pos + done as u64;
             match self.cached(pos, &mut buf[done..]) {
                 Some(n) => done += n,
-                None => self.fill(pos)?,
+                None => match self.fill(pos) {
+                    Ok(()) => {}
+                    // The window failed, perhaps on a neighbour's bad sector: read only what
+                    // fatfs asked for (one cluster at most), so that a bad sector fails only
+                    // the file that holds it.
+                    Err(e) if e.raw_os_error().is_some() => {
+                        done += self.read_exactly(pos, &mut buf[done..])?;
+                    }
+                    Err(e) => return Err(e),
+                },
             }
         }
         self.pos += done as u64;
         Ok(done)
     }
+}
+
+/// Bytes of the volume the device could not read, even when asked for them alone.
+#[derive(Debug, thiserror::Error)]
+#[error("the device could not read {len} bytes at byte {start} of the volume: {source}")]
+pub(crate) struct Unreadable {
+    /// Offset from the volume's start.
+    pub start: u64,
+    /// Bytes asked for.
+    pub len: u64,
+    /// What the device said.
+    #[source]
+    pub source: io::Error,
+}
+
+impl Storage {
+    /// Reads exactly `buf.len()` bytes at `pos` straight from the device, past the page
+    /// cache: after a failed window the kernel's cache may hold the bad sector's error for
+    /// a whole large page, and with it the good bytes around it.
+    fn read_exactly(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len() as u64;
+        tracing::debug!(
+            pos,
+            len,
+            "a read-ahead window failed; reading only what is needed"
+        );
+        let result = match direct_read(&self.file, buf, self.base + pos) {
+            // A file system without O_DIRECT (an image on tmpfs): its cache is per page.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                read_full_at(&self.file, buf, self.base + pos)
+            }
+            other => other,
+        };
+        match result {
+            Ok(got) if got == buf.len() => {
+                self.with_write_back(|wb| wb.overlay(pos, buf));
+                // The next miss is not the continuation of a fill: start small again.
+                self.last_fill_end = u64::MAX;
+                Ok(got)
+            }
+            Ok(_) => Err(past_end("the device is shorter than its file system says")),
+            Err(source) => Err(io::Error::other(Unreadable {
+                start: pos,
+                len,
+                source,
+            })),
+        }
+    }
+}
+
+/// Reads `buf.len()` bytes at `offset` with `O_DIRECT`, through a second descriptor of
+/// the same file, in whole 512-byte (else 4 KiB) blocks.
+fn direct_read(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let direct = File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let mut last = None;
+    for block in [512u64, 4096] {
+        let start = offset - offset % block;
+        let end = (offset + buf.len() as u64).next_multiple_of(block);
+        let span = (end - start) as usize;
+        // O_DIRECT wants the buffer aligned too: take an aligned slice of a larger one.
+        let mut raw = vec![0u8; span + block as usize];
+        let skew = raw.as_ptr().align_offset(block as usize);
+        let aligned = &mut raw[skew..skew + span];
+        match read_full_at(&direct, aligned, start) {
+            Ok(got) => {
+                let from = (offset - start) as usize;
+                let n = got.saturating_sub(from).min(buf.len());
+                buf[..n].copy_from_slice(&aligned[from..from + n]);
+                return Ok(n);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
 impl Write for Storage {
