@@ -585,7 +585,9 @@ fn a_one_gigabyte_sidecar_and_a_one_terabyte_video_are_left_unread() {
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert_eq!(run.status(&r0.stem), "quarantined");
     assert!(
-        run.reasons(&r0.stem).contains("max_sidecar_bytes"),
+        run.reasons(&r0.stem).contains("max_sidecar_bytes")
+            && run.reasons(&r0.stem).contains("\"sidecar-too-large\"")
+            && !run.reasons(&r0.stem).contains("sidecar-missing"),
         "{}",
         run.reasons(&r0.stem)
     );

@@ -37,8 +37,8 @@ pub struct Evidence<'a> {
     pub name: &'a RecordingName,
     /// The name the video must have (rebuilt from the parsed name).
     pub video_name: &'a str,
-    /// The parsed sidecar, or why it could not be read.
-    pub sidecar: Result<&'a SidecarReport, String>,
+    /// The parsed sidecar, or why there is none (`sidecar-missing`, `sidecar-too-large`).
+    pub sidecar: Result<&'a SidecarReport, Reason>,
     /// The streamed video, or why there is none.
     pub video: Result<&'a VideoFacts, String>,
 }
@@ -82,7 +82,7 @@ pub fn judge(profile: &Profile, ev: &Evidence<'_>) -> Verdict {
     let window = match &ev.sidecar {
         Ok(sidecar) => judge_sidecar(ev, sidecar, &mut v),
         Err(why) => {
-            v.fail("sidecar-missing", why);
+            v.reasons.push(why.clone());
             None
         }
     };

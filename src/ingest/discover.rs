@@ -8,7 +8,7 @@ use crate::evidence::name::{FileKind, RecordingName};
 use crate::evidence::sidecar::{self, SidecarReport};
 use crate::volume::{Volume, VolumeFile};
 
-use super::{IgnoredReport, ReadFaults};
+use super::{IgnoredReport, ReadFaults, Reason};
 
 /// A recording found on the camera: its parsed name and the files that carry it.
 pub(super) struct Candidate {
@@ -22,7 +22,8 @@ pub(super) struct SidecarRead {
     pub(super) bytes: Option<Vec<u8>>,
     pub(super) digests: Option<Digests>,
     pub(super) report: Option<SidecarReport>,
-    pub(super) missing: String,
+    /// Why there is no parsed sidecar (`sidecar-missing`, `sidecar-too-large`).
+    pub(super) missing: Reason,
 }
 
 pub(super) fn read_sidecar(
@@ -36,7 +37,10 @@ pub(super) fn read_sidecar(
             bytes: None,
             digests: None,
             report: None,
-            missing: "the camera has no sidecar for this video".into(),
+            missing: Reason::new(
+                "sidecar-missing",
+                "the camera has no sidecar for this video",
+            ),
         });
     };
     let max = profile.max_sidecar_bytes.0;
@@ -45,9 +49,12 @@ pub(super) fn read_sidecar(
             bytes: None,
             digests: None,
             report: None,
-            missing: format!(
-                "the sidecar {} declares {} bytes, more than profile.max_sidecar_bytes ({max}); it was left on the camera unread",
-                file.path, file.size
+            missing: Reason::new(
+                "sidecar-too-large",
+                format_args!(
+                    "the sidecar {} declares {} bytes, more than profile.max_sidecar_bytes ({max}); it was left on the camera unread",
+                    file.path, file.size
+                ),
             ),
         });
     }
@@ -66,7 +73,7 @@ pub(super) fn read_sidecar(
         digests: Some(h.finish()),
         bytes: Some(bytes),
         report: Some(report),
-        missing: String::new(),
+        missing: Reason::new("sidecar-missing", ""),
     })
 }
 
