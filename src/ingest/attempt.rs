@@ -4,13 +4,14 @@
 //! at most [`COPY_ATTEMPTS`] times. Where a recording stands is a [`Way`], whose attempt
 //! counter is the only one.
 
+use crate::digest::Digests;
 use crate::evidence::name::FileKind;
 use crate::register::{RecordingRow, RecordingState, StoredFacts};
-use crate::store::{Area, StorePath};
+use crate::store::{Area, PendingFile, StorePath};
 use crate::volume::{Volume, VolumeFile};
 
 use super::checks::{self, Verdict, VideoFacts};
-use super::discover::{Candidate, SidecarRead, read_sidecar};
+use super::discover::{Candidate, SidecarRead, read_sidecar, stream_sidecar};
 use super::outcome::{blank_report, fail, fill_files, gps_summary};
 use super::reason::{self, Reason};
 use super::rerun::recognised_report;
@@ -74,8 +75,8 @@ impl Session<'_> {
                 return Ok(done(candidate, None, report, None));
             }
         };
-        if let (Some(p), Some(bytes)) = (self.progress, &sidecar.bytes) {
-            p.add_bytes(bytes.len() as u64);
+        if let (Some(p), Some(size)) = (self.progress, sidecar.size) {
+            p.add_bytes(size);
         }
         let prior = self.register.recordings_by_stem(&serial, &stem)?;
         let stored_before: Vec<&RecordingRow> =
@@ -253,9 +254,46 @@ impl Session<'_> {
                 Area::Quarantine
             },
             video: video.map(|(pending, f)| (pending, f.size, f.digests)),
-            sidecar: sidecar.bytes.clone().zip(sidecar.digests),
+            sidecar: self.copy_sidecar(volume, outcome, sidecar)?,
             facts,
         })
+    }
+
+    /// Streams the sidecar from the camera into a temporary copy in the store, proving it
+    /// holds the bytes that were parsed and judged.
+    fn copy_sidecar(
+        &self,
+        volume: &mut dyn Volume,
+        outcome: &Outcome,
+        sidecar: &SidecarRead,
+    ) -> Result<Option<(PendingFile, u64, Digests)>, Attempt> {
+        let (Some(file), Some(judged)) = (&outcome.candidate.sidecar, sidecar.digests) else {
+            return Ok(None);
+        };
+        let name = &outcome.candidate.name;
+        let file_name = name.file_name(&self.config.profile, FileKind::Sidecar);
+        let serial = &self.identity.camera.serial;
+        let at = StorePath::new(Area::Recordings, name.day(), serial, &file_name)
+            .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+        let mut pending = self
+            .store
+            .create(&at)
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
+        let mut written: std::io::Result<()> = Ok(());
+        let digests = stream_sidecar(volume, file, &mut |chunk| {
+            if written.is_ok() {
+                written = std::io::Write::write_all(&mut pending, chunk);
+            }
+        })
+        .map_err(Attempt::GiveUp)?;
+        written.map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
+        if digests != judged {
+            return Err(Attempt::GiveUp(format!(
+                "the sidecar {} changed on the camera since it was read",
+                file.path
+            )));
+        }
+        Ok(Some((pending, file.size, digests)))
     }
 
     /// Commits a persisted recording as confirmed or quarantined, and reports it.
