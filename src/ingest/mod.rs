@@ -157,7 +157,12 @@ pub fn ingest(
         error,
     };
 
-    let mut volume = volume::open(source, profile, Access::ReadOnly).map_err(volume_err)?;
+    let watch = volume::ReadWatch::new();
+    if let Some(p) = &options.progress {
+        p.watch_device(Some(watch.clone()));
+    }
+    let mut volume =
+        volume::open_watched(source, profile, Access::ReadOnly, watch).map_err(volume_err)?;
     let scan = volume.scan().map_err(volume_err)?;
     let identity = identity::establish(
         options.usb_serial.as_deref(),

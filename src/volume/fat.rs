@@ -14,6 +14,7 @@ use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, reader_error};
 use super::guard::Guard;
 use super::ownership;
 use super::storage::{SharedWriteBack, Storage};
+use super::watch::ReadWatch;
 use super::{
     Access, FatType, Scan, Volume, VolumeError, VolumeInfo, VolumeKind, VolumePath, layout, scan,
 };
@@ -37,6 +38,8 @@ pub(crate) struct FatVolume {
     /// What the ownership map found at the last scan (made before the first wipe when
     /// there was none); a wipe is refused while it shows damage that could spread.
     findings: Option<ownership::Findings>,
+    /// Marks every device read in flight, for the read deadline.
+    watch: ReadWatch,
 }
 
 impl FatVolume {
@@ -45,6 +48,7 @@ impl FatVolume {
         source: &Path,
         profile: &Profile,
         access: Access,
+        watch: ReadWatch,
     ) -> Result<FatVolume, VolumeError> {
         let open_err = |e| VolumeError::Open {
             path: source.to_path_buf(),
@@ -63,7 +67,10 @@ impl FatVolume {
             options.custom_flags(libc::O_EXCL);
         }
         let file = options.open(source).map_err(open_err)?;
-        let layout = layout::detect(&file, source)?;
+        let layout = {
+            let _reading = watch.begin();
+            layout::detect(&file, source)?
+        };
         let sync = if writable {
             Some(file.try_clone().map_err(open_err)?)
         } else {
@@ -72,8 +79,12 @@ impl FatVolume {
         let raw = file.try_clone().map_err(open_err)?;
         let guard = Arc::new(Guard::new());
         let mut ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
-        ctx.geometry = Geometry::read(&raw, layout.offset).ok();
-        let mut storage = Storage::new(file, layout.offset, layout.len, writable, guard);
+        ctx.geometry = {
+            let _reading = watch.begin();
+            Geometry::read(&raw, layout.offset).ok()
+        };
+        let mut storage =
+            Storage::new(file, layout.offset, layout.len, writable, guard).watched(watch.clone());
         let write_back = if writable {
             Some(storage.hold_writes().map_err(open_err)?)
         } else {
@@ -108,6 +119,7 @@ impl FatVolume {
             raw,
             offset: layout.offset,
             findings: None,
+            watch,
         })
     }
 
@@ -120,6 +132,7 @@ impl FatVolume {
 
     fn sync_device(&self, what: &str) -> Result<(), VolumeError> {
         flush_held(self.write_back.as_ref(), &self.ctx.source, what)?;
+        let _syncing = self.watch.begin();
         match &self.sync {
             Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
                 path: self.ctx.source.clone(),
@@ -159,7 +172,13 @@ impl Volume for FatVolume {
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
         let label = self.info.label.clone();
         let mut scan = scan::scan(&mut self.walk(), &self.profile, label)?;
-        let findings = ownership::map(&self.raw, self.offset, &self.ctx.source, self.ctx.deadline)?;
+        let findings = ownership::map(
+            &self.raw,
+            self.offset,
+            &self.ctx.source,
+            self.ctx.deadline,
+            &self.watch,
+        )?;
         scan.damage = findings.damage.clone();
         self.findings = Some(findings);
         Ok(scan)
@@ -217,7 +236,13 @@ impl Volume for FatVolume {
         // refuses it too, whoever asks. A volume never scanned is mapped now.
         let findings = match self.findings.take() {
             Some(findings) => findings,
-            None => ownership::map(&self.raw, self.offset, &self.ctx.source, self.ctx.deadline)?,
+            None => ownership::map(
+                &self.raw,
+                self.offset,
+                &self.ctx.source,
+                self.ctx.deadline,
+                &self.watch,
+            )?,
         };
         let blocked = findings.blocks_wipes;
         let damage = super::damage_summary(&findings.damage);

@@ -9,6 +9,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 use super::FatType;
+use super::watch::ReadWatch;
 
 const WINDOW: u64 = 64 * 1024;
 const WINDOWS: usize = 8;
@@ -118,13 +119,20 @@ pub(crate) struct Table<'f> {
     geometry: Geometry,
     windows: Vec<(u64, Vec<u8>)>,
     next_slot: usize,
+    watch: &'f ReadWatch,
     /// Bytes read from the device so far, for the caller's budget.
     pub read: u64,
 }
 
 impl<'f> Table<'f> {
-    pub(crate) fn new(file: &'f File, base: u64, geometry: Geometry) -> Table<'f> {
+    pub(crate) fn new(
+        file: &'f File,
+        base: u64,
+        geometry: Geometry,
+        watch: &'f ReadWatch,
+    ) -> Table<'f> {
         Table {
+            watch,
             file,
             base,
             geometry,
@@ -141,8 +149,10 @@ impl<'f> Table<'f> {
         }
         let len = WINDOW.min(self.geometry.fat_len.saturating_sub(start));
         let mut data = vec![0u8; len as usize];
+        let reading = self.watch.begin();
         self.file
             .read_exact_at(&mut data, self.base + self.geometry.fat_start + start)?;
+        drop(reading);
         self.read += len;
         let value = data.get((at - start) as usize).copied().unwrap_or(0);
         if self.windows.len() < WINDOWS {

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::fat_table::{Geometry, Next, Table};
+use super::watch::ReadWatch;
 use super::{Damage, VolumeError, VolumePath};
 
 /// A FAT directory holds at most 65,536 entries of 32 bytes.
@@ -46,18 +47,22 @@ pub(crate) fn map(
     base: u64,
     source: &Path,
     deadline: Duration,
+    watch: &ReadWatch,
 ) -> Result<Findings, VolumeError> {
     let io_err = |source_err: io::Error| VolumeError::Io {
         path: source.to_path_buf(),
         what: "reading the FAT for the ownership map".into(),
         source: source_err,
     };
-    let geometry = Geometry::read(file, base).map_err(io_err)?;
+    let geometry = {
+        let _reading = watch.begin();
+        Geometry::read(file, base).map_err(io_err)?
+    };
     let mut map = Map {
         file,
         base,
         geometry,
-        table: Table::new(file, base, geometry),
+        table: Table::new(file, base, geometry, watch),
         claimed: vec![0u64; (geometry.clusters as usize + 2).div_ceil(64)],
         owners: Vec::new(),
         conflicts: Vec::new(),
@@ -65,6 +70,7 @@ pub(crate) fn map(
         blocks_wipes: false,
         steps: 0,
         deadline: Instant::now() + deadline,
+        watch,
         limit: deadline,
     };
     map.walk().map_err(|e| match e {
@@ -125,6 +131,7 @@ struct Map<'f> {
     steps: u64,
     deadline: Instant,
     limit: Duration,
+    watch: &'f ReadWatch,
 }
 
 /// How following a chain ended, in the first pass.
@@ -351,6 +358,7 @@ impl Map<'_> {
     /// The entries of a directory (`.`, `..`, labels and deleted entries left out).
     fn entries(&mut self, at: &DirAt) -> Result<Vec<Entry>, Stop> {
         let mut bytes = Vec::new();
+        let _reading = self.watch.begin();
         match at {
             DirAt::Fixed(offset, len) => {
                 bytes.resize(*len as usize, 0);

@@ -19,6 +19,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::guard::Guard;
+use super::watch::ReadWatch;
 
 const SLOTS: usize = 4;
 const SMALL_WINDOW: u64 = 64 * 1024;
@@ -129,6 +130,8 @@ pub(crate) struct Storage {
     clock: u64,
     last_fill_end: u64,
     write_back: Option<SharedWriteBack>,
+    /// Marks each device read in flight, for the read deadline.
+    watch: ReadWatch,
 }
 
 impl Storage {
@@ -146,7 +149,14 @@ impl Storage {
             clock: 0,
             last_fill_end: u64::MAX,
             write_back: None,
+            watch: ReadWatch::new(),
         }
+    }
+
+    /// Marks its device reads on `watch`.
+    pub(crate) fn watched(mut self, watch: ReadWatch) -> Self {
+        self.watch = watch;
+        self
     }
 
     /// Holds writes back until flushed (see the module's comment); returns the handle the
@@ -210,7 +220,10 @@ impl Storage {
         };
         let mut data = std::mem::take(&mut self.slots[index].data);
         data.resize(want, 0);
-        let got = read_full_at(&self.file, &mut data, self.base + start)?;
+        let got = {
+            let _reading = self.watch.begin();
+            read_full_at(&self.file, &mut data, self.base + start)?
+        };
         data.truncate(got);
         self.with_write_back(|wb| wb.overlay(start, &mut data));
         self.slots[index] = Slot {
@@ -300,6 +313,7 @@ impl Storage {
             len,
             "a read-ahead window failed; reading only what is needed"
         );
+        let reading = self.watch.begin();
         let result = match direct_read(&self.file, buf, self.base + pos) {
             // A file system without O_DIRECT (an image on tmpfs): its cache is per page.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
@@ -307,6 +321,7 @@ impl Storage {
             }
             other => other,
         };
+        drop(reading);
         match result {
             Ok(got) if got == buf.len() => {
                 self.with_write_back(|wb| wb.overlay(pos, buf));

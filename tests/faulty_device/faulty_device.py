@@ -3,7 +3,10 @@
 but fails with EIO on chosen byte ranges (bad sectors) and never answers on others (a
 stalled device). Put behind a loop device (losetup), it is a camera with worn-out flash.
 
-usage: faulty_device.py IMAGE MOUNTPOINT [--bad START:LEN]... [--stall START:LEN]...
+usage: faulty_device.py IMAGE MOUNTPOINT [--bad START:LEN]... [--stall START:LEN]... [--cached]
+
+--cached lets the kernel cache what was read (no direct_io): a read waiting on a stalled
+range then waits killably, as on a real block device, so that its process can exit.
 """
 
 import errno
@@ -77,8 +80,8 @@ def main():
     rest = sys.argv[3:]
     device = FaultyDevice(image, ranges(rest, "--bad"), ranges(rest, "--stall"))
     # direct_io: every read reaches this process, none is answered from the page cache.
-    fuse.FUSE(device, mountpoint, foreground=True, nothreads=False, direct_io=True,
-              allow_other=True)
+    fuse.FUSE(device, mountpoint, foreground=True, nothreads=False,
+              direct_io="--cached" not in rest, allow_other=True)
 
 
 if __name__ == "__main__":
