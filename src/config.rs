@@ -243,6 +243,10 @@ pub struct IngestConfig {
     /// How many docked cameras the service ingests at once; the others wait their turn.
     #[serde(default = "default_max_parallel")]
     pub max_parallel: u32,
+    /// Seconds a read from the camera's device may take before the camera is "not
+    /// responding": its ingest ends, nothing unproven is wiped, the stuck read is abandoned.
+    #[serde(default = "default_read_timeout_secs")]
+    pub read_timeout_secs: u32,
 }
 
 impl Default for IngestConfig {
@@ -250,6 +254,7 @@ impl Default for IngestConfig {
         IngestConfig {
             copy_buffer: default_copy_buffer(),
             max_parallel: default_max_parallel(),
+            read_timeout_secs: default_read_timeout_secs(),
         }
     }
 }
@@ -415,6 +420,10 @@ fn default_max_parallel() -> u32 {
     4
 }
 
+fn default_read_timeout_secs() -> u32 {
+    30
+}
+
 impl Config {
     /// Reads, parses and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -503,6 +512,12 @@ impl Config {
         }
         if !(1..=64).contains(&self.ingest.max_parallel) {
             return Err(invalid("ingest.max_parallel", "must be between 1 and 64"));
+        }
+        if self.ingest.read_timeout_secs == 0 {
+            return Err(invalid(
+                "ingest.read_timeout_secs",
+                "must be at least 1 (seconds a camera read may take; 30 is the default)",
+            ));
         }
         self.profile.validate()?;
         service::validate(self)
@@ -725,6 +740,7 @@ mod documented_defaults {
         );
         assert_eq!(c.usb, UsbConfig::default());
         assert_eq!(c.ingest.max_parallel, default_max_parallel());
+        assert_eq!(c.ingest.read_timeout_secs, default_read_timeout_secs());
         let (dock, control, status) = (
             DockConfig::default(),
             ControlConfig::default(),

@@ -111,6 +111,19 @@ pub const CAMERA_ATTENTION: EventKind = EventKind {
     name: "camera-attention",
     meaning: "the camera needs attention: some recordings stay on it",
 };
+/// The camera's FAT volume is damaged (cross-linked or broken cluster chains): every
+/// recording was stored in quarantine and nothing was wiped.
+pub const VOLUME_DAMAGED: EventKind = EventKind {
+    id: "a7e8563ee9bf45a1840604d1297f5b02",
+    name: "volume-damaged",
+    meaning: "the camera's volume is damaged: its recordings were stored in quarantine and nothing was wiped",
+};
+/// A read from a camera did not return in time: its ingest was ended, nothing unproven wiped.
+pub const CAMERA_NOT_RESPONDING: EventKind = EventKind {
+    id: "a92fa8c6e45e4ad2be73a58a239ff7fe",
+    name: "camera-not-responding",
+    meaning: "a read from the camera did not return in time: its ingest was ended and nothing unproven was wiped",
+};
 /// The ingestion of a camera could not finish; nothing unproven was wiped.
 pub const INGEST_FAILED: EventKind = EventKind {
     id: "80df6b35ccc145cb804b9157e216ed07",
@@ -190,6 +203,8 @@ pub const ALL: &[EventKind] = &[
     RECORDING_WIPED,
     CAMERA_SAFE,
     CAMERA_ATTENTION,
+    VOLUME_DAMAGED,
+    CAMERA_NOT_RESPONDING,
     INGEST_FAILED,
     INGEST_CANCELLED,
     STORE_LOW,

@@ -132,13 +132,8 @@ fn status_of(report: &IngestReport, stem: &str) -> Status {
 }
 
 fn reasons_of(report: &IngestReport, stem: &str) -> String {
-    report
-        .recordings
-        .iter()
-        .find(|r| r.stem == stem)
-        .unwrap()
-        .reasons
-        .join("; ")
+    let r = report.recordings.iter().find(|r| r.stem == stem).unwrap();
+    sentinel_dock::ingest::joined_reasons(&r.reasons)
 }
 
 /// Acts once when the large video is read at or past `at` bytes; counts its streams.

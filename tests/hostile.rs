@@ -218,17 +218,33 @@ fn fat_chains_that_cross_or_loop_are_never_trusted() {
     let run = ingest(dir.path(), &image, None);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     for bad in [&r1, &r2] {
-        assert_eq!(run.status(&bad.stem), "quarantined", "{}", run.json);
         assert!(
             run.reasons(&bad.stem).contains("sha256-mismatch"),
             "{}",
             run.reasons(&bad.stem)
         );
-        assert!(on_image(&image, &bad.video_path()), "{} wiped", bad.stem);
     }
-    assert_eq!(run.status(&r0.stem), "confirmed");
-    assert_eq!(run.status(&r3.stem), "confirmed");
-    assert_eq!(run.recording(&r3.stem)["wiped"], true);
+    // The ownership map finds the volume damaged: every recording is stored in
+    // quarantine, even those whose bytes are right, and nothing is wiped.
+    for r in [&r0, &r1, &r2, &r3] {
+        assert_eq!(run.status(&r.stem), "quarantined", "{}", run.json);
+        assert!(
+            run.reasons(&r.stem).contains("\"volume-damaged\""),
+            "{}",
+            run.reasons(&r.stem)
+        );
+        assert_eq!(run.recording(&r.stem)["wiped"], false);
+        assert!(on_image(&image, &r.video_path()), "{} wiped", r.stem);
+    }
+    let damage = run.json["damage"].to_string();
+    assert!(
+        damage.contains("cross-linked") && damage.contains(&r1.video_path()),
+        "{damage}"
+    );
+    assert!(
+        damage.contains("chain-loop") && damage.contains(&r3.video_path()),
+        "{damage}"
+    );
     assert_only_recordings_stored(dir.path(), &spec);
 }
 
@@ -291,11 +307,24 @@ fn fat_directories_that_point_back_at_their_parents_are_not_followed() {
     let looped = fat.find("DCIM/20180320");
     fat.set_first_cluster(&looped, dcim.first_cluster); // DCIM/20180320 is DCIM again
     drop(fat);
+    let before = fs::read(&image).unwrap();
     let run = ingest(dir.path(), &image, None);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
+    // DCIM's clusters are claimed twice: the volume is damaged, nothing is wiped.
     for r in &spec.recordings {
-        assert_eq!(run.status(&r.stem), "confirmed");
+        assert_eq!(run.status(&r.stem), "quarantined");
+        assert_eq!(run.recording(&r.stem)["wiped"], false);
     }
+    // mdir cannot list this volume (it follows the loop): compare the bytes instead.
+    assert!(
+        fs::read(&image).unwrap() == before,
+        "the camera is only read"
+    );
+    let damage = run.json["damage"].to_string();
+    assert!(
+        damage.contains("cross-linked") && damage.contains("DCIM/20180320"),
+        "{damage}"
+    );
     let ignored = run.ignored();
     assert!(
         ignored
@@ -331,7 +360,15 @@ fn absurd_fat_sizes_are_refused_without_being_read_whole() {
         "{why}"
     );
     assert!(on_image(&image, &r0.video_path()) && on_image(&image, &r1.sidecar_path()));
-    assert_eq!(run.status(&spec.recordings[2].stem), "confirmed");
+    // Sizes past their chains make the volume damaged: the sound recording is kept too.
+    let r2 = &spec.recordings[2];
+    assert_eq!(run.status(&r2.stem), "quarantined");
+    assert!(
+        run.reasons(&r2.stem).contains("chain-too-short"),
+        "{}",
+        run.reasons(&r2.stem)
+    );
+    assert!(on_image(&image, &r2.video_path()));
 }
 
 #[test]
@@ -555,7 +592,9 @@ fn a_one_gigabyte_sidecar_and_a_one_terabyte_video_are_left_unread() {
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert_eq!(run.status(&r0.stem), "quarantined");
     assert!(
-        run.reasons(&r0.stem).contains("max_sidecar_bytes"),
+        run.reasons(&r0.stem).contains("max_sidecar_bytes")
+            && run.reasons(&r0.stem).contains("\"sidecar-too-large\"")
+            && !run.reasons(&r0.stem).contains("sidecar-missing"),
         "{}",
         run.reasons(&r0.stem)
     );

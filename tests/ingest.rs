@@ -107,10 +107,7 @@ fn by_stem<'a>(report: &'a IngestReport, stem: &str) -> &'a RecordingReport {
 }
 
 fn reason_codes(r: &RecordingReport) -> Vec<String> {
-    r.reasons
-        .iter()
-        .map(|x| x.split(':').next().unwrap_or("").to_string())
-        .collect()
+    r.reasons.iter().map(|x| x.code.clone()).collect()
 }
 
 /// Checks a report where every recording was confirmed and wiped, against the camera, the store and the register.
@@ -549,7 +546,7 @@ fn a_copy_corrupted_before_read_back_is_never_trusted_nor_wiped() {
     assert!(!r.wiped);
     assert_eq!(report.exit_code(), 3);
     // The technician is told what happened and what to check.
-    let why = r.reasons.join("; ");
+    let why = sentinel_dock::ingest::joined_reasons(&r.reasons);
     assert!(
         why.contains("read back from disk differs from the camera's bytes"),
         "{why}"

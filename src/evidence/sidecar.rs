@@ -114,6 +114,143 @@ pub fn parse(profile: &Profile, bytes: &[u8]) -> SidecarReport {
     parser.finish()
 }
 
+/// The longest line a streamed sidecar keeps whole; a longer one is kept this long
+/// (plus one byte), still far past `MAX_LINE_LEN`, so it is reported as too long.
+const STREAM_LINE_CAP: usize = 64 * 1024;
+
+/// Splits a byte stream into lines (without `\n` and a final `\r`) of bounded length.
+#[derive(Debug, Default)]
+struct Lines {
+    current: Vec<u8>,
+    /// Lines completed so far.
+    count: usize,
+}
+
+impl Lines {
+    /// Feeds `bytes`; calls `each(index, line)` for every line completed (0-based index).
+    fn feed(&mut self, bytes: &[u8], mut each: impl FnMut(usize, &[u8])) {
+        for piece in bytes.split_inclusive(|&b| b == b'\n') {
+            let (body, ends) = match piece.strip_suffix(b"\n") {
+                Some(body) => (body, true),
+                None => (piece, false),
+            };
+            let room = (STREAM_LINE_CAP + 1).saturating_sub(self.current.len());
+            self.current
+                .extend_from_slice(&body[..body.len().min(room)]);
+            if ends {
+                each(self.count, strip_cr(&self.current));
+                self.count += 1;
+                self.current.clear();
+            }
+        }
+    }
+
+    /// The last line, which has no `\n` after it (possibly empty).
+    fn end(&mut self, mut each: impl FnMut(usize, &[u8])) {
+        each(self.count, strip_cr(&self.current));
+        self.current.clear();
+    }
+}
+
+/// The first of the two passes a streamed sidecar needs: where its last sentence is.
+///
+/// The time window that fixes are checked against ends at the trailer, the last line, so
+/// the trailer must be known before the first fix is read: a whole sidecar in memory can
+/// look ahead; a streamed one is read twice (the caller proves both reads equal).
+#[derive(Debug, Default)]
+pub struct TailScan {
+    lines: Lines,
+    last: Option<(usize, Vec<u8>)>,
+}
+
+impl TailScan {
+    /// Feeds the next bytes of the sidecar.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let last = &mut self.last;
+        self.lines.feed(bytes, |i, line| {
+            if !line.is_empty() {
+                *last = Some((i, line.to_vec()));
+            }
+        });
+    }
+
+    fn finish(mut self) -> Option<(usize, Vec<u8>)> {
+        let mut last = self.last.take();
+        self.lines.end(|i, line| {
+            if !line.is_empty() {
+                last = Some((i, line.to_vec()));
+            }
+        });
+        last
+    }
+}
+
+/// The second pass over a streamed sidecar: every line parsed as `parse` would.
+pub struct StreamParse<'p> {
+    parser: Parser<'p>,
+    lines: Lines,
+    /// Index of the last non-empty line; `None`: the sidecar is empty.
+    last_index: Option<usize>,
+}
+
+impl<'p> StreamParse<'p> {
+    /// Starts the second pass with what the first found; `size` is the sidecar's size.
+    pub fn new(profile: &'p Profile, size: u64, tail: TailScan) -> StreamParse<'p> {
+        let mut parser = Parser::new(profile);
+        if size > profile.max_sidecar_bytes.0 {
+            parser.problem(SidecarProblem::TooLarge {
+                size,
+                max: profile.max_sidecar_bytes.0,
+            });
+        }
+        let last = tail.finish();
+        if let Some((_, line)) = &last {
+            parser.window_end = nmea::frame(line)
+                .ok()
+                .and_then(|body| parse_trailer(profile, &split_fields(body)).ok())
+                .map(|t| t.end);
+        }
+        StreamParse {
+            parser,
+            lines: Lines::default(),
+            last_index: last.map(|(i, _)| i),
+        }
+    }
+
+    /// Feeds the next bytes of the sidecar (the same bytes, in the same order, as the first pass).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let (parser, last) = (&mut self.parser, self.last_index);
+        self.lines
+            .feed(bytes, |i, line| Self::line(parser, last, i, line));
+    }
+
+    fn line(parser: &mut Parser<'_>, last: Option<usize>, index: usize, line: &[u8]) {
+        if let Some(last) = last
+            && index <= last
+        {
+            parser.line(index + 1, line, index == last);
+        }
+    }
+
+    /// The report, once every byte was fed.
+    pub fn finish(mut self) -> SidecarReport {
+        if !self.parser.report.problems.is_empty()
+            && matches!(
+                self.parser.report.problems.first(),
+                Some(SidecarProblem::TooLarge { .. })
+            )
+        {
+            return self.parser.report;
+        }
+        let (parser, last) = (&mut self.parser, self.last_index);
+        self.lines.end(|i, line| Self::line(parser, last, i, line));
+        if self.last_index.is_none() {
+            self.parser.problem(SidecarProblem::Empty);
+        }
+        self.parser.finish()
+    }
+}
+
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -737,5 +874,72 @@ mod tests {
         let long = format!("{}{}", line(&"A".repeat(2000)), good());
         let expected = ["sidecar-line-too-long", "sidecar-header-not-first"];
         assert_eq!(codes(&check(&long)), expected);
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+
+    fn streamed(profile: &Profile, bytes: &[u8], chunk: usize) -> SidecarReport {
+        let mut tail = TailScan::default();
+        bytes.chunks(chunk).for_each(|c| tail.feed(c));
+        let mut parse = StreamParse::new(profile, bytes.len() as u64, tail);
+        bytes.chunks(chunk).for_each(|c| parse.feed(c));
+        parse.finish()
+    }
+
+    #[test]
+    fn a_streamed_sidecar_reads_as_the_whole_one_whatever_the_chunks() {
+        let profile = Profile::default();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut samples: Vec<Vec<u8>> = Vec::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("nmea"))
+                {
+                    samples.push(std::fs::read(&path).unwrap_or_default());
+                }
+            }
+        }
+        assert!(!samples.is_empty(), "no fixture sidecars found");
+        let first = samples[0].clone();
+        let crlf: Vec<u8> = String::from_utf8_lossy(&first)
+            .replace('\n', "\r\n")
+            .into_bytes();
+        let mut trailing = first.clone();
+        trailing.extend_from_slice(b"\n\n\n");
+        let mut long = first.clone();
+        long.extend(std::iter::repeat_n(b'$', 200_000));
+        let mut no_final_newline = first.clone();
+        no_final_newline.pop();
+        samples.extend([
+            crlf,
+            trailing,
+            long,
+            no_final_newline,
+            Vec::new(),
+            b"\n\n".to_vec(),
+        ]);
+        for (i, bytes) in samples.iter().enumerate() {
+            let whole = parse(&profile, bytes);
+            for chunk in [1, 7, 4096, 1 << 20] {
+                let mut s = streamed(&profile, bytes, chunk);
+                let mut w = whole.clone();
+                // A line past the stream's cap is reported at its kept length.
+                for p in s.problems.iter_mut().chain(w.problems.iter_mut()) {
+                    if let SidecarProblem::LineTooLong { len, .. } = p {
+                        *len = (*len).min(STREAM_LINE_CAP + 1);
+                    }
+                }
+                assert_eq!(s, w, "sample {i}, chunks of {chunk}");
+            }
+        }
     }
 }

@@ -1,62 +1,196 @@
-//! One recording's copy attempts: stream from the camera into the store while hashing and
-//! walking its structure, judge the rules, commit; copy again when the store cannot prove it.
+//! One recording's way, top to bottom: read its sidecar, recognise it if already stored,
+//! take a copy from the camera (streamed into the store while hashing and walking its
+//! structure), judge the rules, commit; copy again when the store cannot prove the copy,
+//! at most [`COPY_ATTEMPTS`] times. Where a recording stands is a [`Way`], whose attempt
+//! counter is the only one.
 
+use crate::digest::Digests;
 use crate::evidence::name::FileKind;
-use crate::register::{RecordingState, StoredFacts};
-use crate::store::{Area, StorePath};
+use crate::register::{RecordingRow, RecordingState, StoredFacts};
+use crate::store::{Area, PendingFile, StorePath};
 use crate::volume::{Volume, VolumeFile};
 
 use super::checks::{self, Verdict, VideoFacts};
-use super::discover::{Candidate, SidecarRead};
-use super::outcome::{fail, fill_files, gps_summary};
+use super::discover::{Candidate, SidecarRead, read_sidecar, stream_sidecar};
+use super::outcome::{blank_report, fail, fill_files, gps_summary};
+use super::reason::{self, Reason};
+use super::rerun::recognised_report;
 use super::{
-    Attempt, COPY_ATTEMPTS, IngestError, Outcome, Session, Status, copy, faults, persist, throttle,
+    Begun, InFlight, IngestError, Outcome, ReadIn, Session, Status, copy, done, faults, persist,
+    throttle,
 };
 
+/// How many copies of one recording are taken from the camera, at most, when the store
+/// cannot prove them.
+const COPY_ATTEMPTS: u32 = 3;
+
+/// How one copy attempt ended when it did not end with a commit.
+pub(super) enum Attempt {
+    /// The store could not prove the copy: copy again from the camera.
+    Retry(String),
+    /// This recording cannot be copied now (read error, impossible name): leave it.
+    GiveUp(String),
+    /// The register failed: stop the whole ingest.
+    Fatal(IngestError),
+}
+
+/// Where one recording stands after a copy attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Way {
+    /// Nothing more to do: committed, or left on the camera with its reason.
+    Settled,
+    /// Copy number `attempt` (counted from 1) is to be taken from the camera.
+    Copy {
+        /// Which copy this is.
+        attempt: u32,
+    },
+}
+
+impl Way {
+    /// The first copy, the one the pipeline persists beside the next recording's read.
+    const FIRST: u32 = 1;
+}
+
 impl Session<'_> {
-    /// Copies, proves and commits a recording from attempt `first` on, synchronously: the
-    /// store could not prove an earlier copy, or the pipeline's first read failed.
-    pub(super) fn copy_and_prove(
+    /// Reads one recording from the camera into the store; what is left to do (persist and
+    /// commit) is returned for the pipeline. Per-recording failures become its outcome.
+    pub(super) fn begin_recording(
+        &mut self,
+        volume: &mut dyn Volume,
+        candidate: Candidate,
+    ) -> Result<Begun, IngestError> {
+        let serial = self.identity.camera.serial.clone();
+        let stem = candidate.name.stem();
+        let mut report = blank_report(&self.config.profile, &candidate);
+        let sidecar = match read_sidecar(
+            &self.config.profile,
+            volume,
+            candidate.sidecar.as_ref(),
+            self.read_faults,
+        ) {
+            Ok(s) => s,
+            Err(why) => {
+                tracing::warn!(recording = %stem, "{why}");
+                fail(&mut report, "read-error", &why);
+                return Ok(done(candidate, None, report, None));
+            }
+        };
+        if let (Some(p), Some(size)) = (self.progress, sidecar.size) {
+            p.add_bytes(size);
+        }
+        let prior = self.register.recordings_by_stem(&serial, &stem)?;
+        let stored_before: Vec<&RecordingRow> =
+            prior.iter().filter(|r| r.video.is_some()).collect();
+        if !stored_before.is_empty() {
+            match self.recognise_stored(volume, &candidate, &sidecar, &stored_before) {
+                Ok(Some((row, verdict, digests))) => {
+                    let id = row.id;
+                    recognised_report(&mut report, self.store, row, verdict);
+                    return Ok(done(candidate, Some(id), report, Some(digests)));
+                }
+                Ok(None) => {}
+                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
+                Err(why) => {
+                    fail(&mut report, "read-error", &why);
+                    return Ok(done(candidate, None, report, None));
+                }
+            }
+        }
+        // A row left `discovered` by an interrupted run is this recording's row.
+        let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
+            Some(r) => r.id,
+            None => self.register.insert_discovered(
+                self.id,
+                &serial,
+                &stem,
+                candidate.name.start,
+                self.clock.now(),
+            )?,
+        };
+        report.register_id = Some(row);
+        let mut outcome = Outcome {
+            candidate,
+            row: Some(row),
+            report,
+            video_digests: None,
+        };
+        // The first copy is persisted on the pipeline's second thread; a read that
+        // failed settles here, and any copy again is taken synchronously.
+        match self.stream_copy(volume, &outcome, &sidecar) {
+            Ok(copied) => Ok(Begun::Copied(Box::new(ReadIn {
+                outcome,
+                sidecar,
+                copied,
+            }))),
+            Err(why) => {
+                let way = self.settle(&mut outcome, Way::FIRST, Err(why))?;
+                let outcome = self.copy_until_settled(volume, outcome, &sidecar, way)?;
+                Ok(Begun::Done(Box::new(outcome)))
+            }
+        }
+    }
+
+    /// Waits for a recording's persist (run beside the next recording's read), commits it,
+    /// and copies it again from the camera if the store could not prove it.
+    pub(super) fn finish_recording(
+        &mut self,
+        volume: &mut dyn Volume,
+        in_flight: InFlight<'_>,
+    ) -> Result<Outcome, IngestError> {
+        let InFlight {
+            mut outcome,
+            sidecar,
+            persisting,
+        } = in_flight;
+        let persisted = match persisting.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let result = persisted.and_then(|facts| self.commit_copy(&mut outcome, facts));
+        let way = self.settle(&mut outcome, Way::FIRST, result)?;
+        self.copy_until_settled(volume, outcome, &sidecar, way)
+    }
+
+    /// Takes copies from the camera, synchronously, until the recording settles.
+    fn copy_until_settled(
         &mut self,
         volume: &mut dyn Volume,
         mut outcome: Outcome,
         sidecar: &SidecarRead,
-        first: u32,
+        mut way: Way,
     ) -> Result<Outcome, IngestError> {
-        let stem = outcome.candidate.name.stem();
-        for attempt in first..=COPY_ATTEMPTS {
+        while let Way::Copy { attempt } = way {
             let result = self
                 .stream_copy(volume, &outcome, sidecar)
                 .and_then(|copied| persist::persist(self.store, copied))
                 .and_then(|facts| self.commit_copy(&mut outcome, facts));
-            match self.settle(&mut outcome, result, attempt, &stem)? {
-                Some(()) => return Ok(outcome),
-                None => continue,
-            }
+            way = self.settle(&mut outcome, attempt, result)?;
         }
         Ok(outcome)
     }
 
-    /// What an attempt's result means: done (`Some`), try again (`None`), or stop (`Err`).
-    pub(super) fn settle(
+    /// Where copy number `attempt`'s result leaves the recording; `Err` stops the ingest.
+    fn settle(
         &self,
         outcome: &mut Outcome,
-        result: Result<(), Attempt>,
         attempt: u32,
-        stem: &str,
-    ) -> Result<Option<()>, IngestError> {
+        result: Result<(), Attempt>,
+    ) -> Result<Way, IngestError> {
+        let stem = &outcome.report.stem;
         match result {
-            Ok(()) => Ok(Some(())),
+            Ok(()) => Ok(Way::Settled),
             // A cancelled read looks like a failed one: it must not mark the recording failed.
             Err(_) if self.cancel.is_cancelled() => Err(IngestError::Cancelled),
             Err(Attempt::Retry(why)) if attempt < COPY_ATTEMPTS => {
                 tracing::warn!(recording = %stem, attempt, "copy not proven, copying again from the camera: {why}");
-                Ok(None)
+                Ok(Way::Copy {
+                    attempt: attempt + 1,
+                })
             }
             Err(Attempt::Retry(why)) | Err(Attempt::GiveUp(why)) => {
                 tracing::error!(recording = %stem, "left on the camera: {why}");
                 fail(&mut outcome.report, "not-stored", &why);
-                Ok(Some(()))
+                Ok(Way::Settled)
             }
             Err(Attempt::Fatal(e)) => Err(e),
         }
@@ -108,7 +242,7 @@ impl Session<'_> {
             sidecar: None,
             gps: report.map(gps_summary).unwrap_or_default(),
             flags: verdict.flags.clone(),
-            reasons: verdict.reasons.clone(),
+            reasons: reason::stored(&verdict.reasons),
         };
         Ok(persist::Copied {
             name: name.clone(),
@@ -120,9 +254,46 @@ impl Session<'_> {
                 Area::Quarantine
             },
             video: video.map(|(pending, f)| (pending, f.size, f.digests)),
-            sidecar: sidecar.bytes.clone().zip(sidecar.digests),
+            sidecar: self.copy_sidecar(volume, outcome, sidecar)?,
             facts,
         })
+    }
+
+    /// Streams the sidecar from the camera into a temporary copy in the store, proving it
+    /// holds the bytes that were parsed and judged.
+    fn copy_sidecar(
+        &self,
+        volume: &mut dyn Volume,
+        outcome: &Outcome,
+        sidecar: &SidecarRead,
+    ) -> Result<Option<(PendingFile, u64, Digests)>, Attempt> {
+        let (Some(file), Some(judged)) = (&outcome.candidate.sidecar, sidecar.digests) else {
+            return Ok(None);
+        };
+        let name = &outcome.candidate.name;
+        let file_name = name.file_name(&self.config.profile, FileKind::Sidecar);
+        let serial = &self.identity.camera.serial;
+        let at = StorePath::new(Area::Recordings, name.day(), serial, &file_name)
+            .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+        let mut pending = self
+            .store
+            .create(&at)
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
+        let mut written: std::io::Result<()> = Ok(());
+        let digests = stream_sidecar(volume, file, &mut |chunk| {
+            if written.is_ok() {
+                written = std::io::Write::write_all(&mut pending, chunk);
+            }
+        })
+        .map_err(Attempt::GiveUp)?;
+        written.map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
+        if digests != judged {
+            return Err(Attempt::GiveUp(format!(
+                "the sidecar {} changed on the camera since it was read",
+                file.path
+            )));
+        }
+        Ok(Some((pending, file.size, digests)))
     }
 
     /// Commits a persisted recording as confirmed or quarantined, and reports it.
@@ -155,7 +326,11 @@ impl Session<'_> {
             facts.sidecar.as_ref(),
         );
         report.flags = facts.flags;
-        report.reasons = facts.reasons;
+        report.reasons = facts
+            .reasons
+            .iter()
+            .map(|r| Reason::from_stored(r))
+            .collect();
         outcome.video_digests = facts.video.as_ref().map(|f| f.digests);
         tracing::info!(recording = %report.stem, status = ?report.status, "recording stored");
         Ok(())
@@ -217,7 +392,7 @@ impl Session<'_> {
     ) -> Verdict {
         let profile = &self.config.profile;
         let video_name = candidate.name.file_name(profile, FileKind::Video);
-        checks::judge(
+        let mut verdict = checks::judge(
             profile,
             &checks::Evidence {
                 camera_serial: &self.identity.camera.serial,
@@ -230,6 +405,16 @@ impl Session<'_> {
                     .ok_or_else(|| sidecar.missing.clone()),
                 video,
             },
-        )
+        );
+        if !self.volume_damage.is_empty() {
+            verdict.fail(
+                "volume-damaged",
+                format_args!(
+                    "the camera's volume is damaged, so nothing on it is wiped: {}",
+                    self.volume_damage
+                ),
+            );
+        }
+        verdict
     }
 }

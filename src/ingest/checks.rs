@@ -1,7 +1,7 @@
 //! The profile's "integrity confirmed" rules 1 to 3, judged on what was read from the camera.
 //!
 //! Rule 4 (the stored copy read back with equal hashes, and committed) is proven by the
-//! store and the register, not here. Each failed rule becomes one reason, `code: sentence`,
+//! store and the register, not here. Each failed rule becomes one [`Reason`], a code and a sentence,
 //! so that the JSON output can be filtered by code and a person can read the sentence.
 
 use chrono::{DateTime, Utc};
@@ -11,6 +11,8 @@ use crate::digest::{Digests, hex};
 use crate::evidence::bmff::BmffReport;
 use crate::evidence::name::RecordingName;
 use crate::evidence::sidecar::SidecarReport;
+
+use super::Reason;
 
 /// What was learnt about one video while it was streamed from the camera.
 #[derive(Debug)]
@@ -35,8 +37,8 @@ pub struct Evidence<'a> {
     pub name: &'a RecordingName,
     /// The name the video must have (rebuilt from the parsed name).
     pub video_name: &'a str,
-    /// The parsed sidecar, or why it could not be read.
-    pub sidecar: Result<&'a SidecarReport, String>,
+    /// The parsed sidecar, or why there is none (`sidecar-missing`, `sidecar-too-large`).
+    pub sidecar: Result<&'a SidecarReport, Reason>,
     /// The streamed video, or why there is none.
     pub video: Result<&'a VideoFacts, String>,
 }
@@ -45,7 +47,7 @@ pub struct Evidence<'a> {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Verdict {
     /// Why the recording is not confirmed.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// Reported facts that do not block confirmation.
     pub flags: Vec<String>,
 }
@@ -56,8 +58,9 @@ impl Verdict {
         self.reasons.is_empty()
     }
 
-    fn fail(&mut self, code: &str, sentence: impl std::fmt::Display) {
-        self.reasons.push(format!("{code}: {sentence}"));
+    /// Adds the reason `code` with its sentence: the recording is not confirmed.
+    pub fn fail(&mut self, code: &str, sentence: impl std::fmt::Display) {
+        self.reasons.push(Reason::new(code, sentence));
     }
 }
 
@@ -79,7 +82,7 @@ pub fn judge(profile: &Profile, ev: &Evidence<'_>) -> Verdict {
     let window = match &ev.sidecar {
         Ok(sidecar) => judge_sidecar(ev, sidecar, &mut v),
         Err(why) => {
-            v.fail("sidecar-missing", why);
+            v.reasons.push(why.clone());
             None
         }
     };

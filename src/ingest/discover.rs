@@ -6,9 +6,11 @@ use crate::config::Profile;
 use crate::digest::{Digests, Hasher};
 use crate::evidence::name::{FileKind, RecordingName};
 use crate::evidence::sidecar::{self, SidecarReport};
+use std::io::Read;
+
 use crate::volume::{Volume, VolumeFile};
 
-use super::{IgnoredReport, ReadFaults};
+use super::{IgnoredReport, ReadFaults, Reason};
 
 /// A recording found on the camera: its parsed name and the files that carry it.
 pub(super) struct Candidate {
@@ -19,10 +21,12 @@ pub(super) struct Candidate {
 
 /// A sidecar as read from the camera: its bytes, hashes and parse, or why there is none.
 pub(super) struct SidecarRead {
-    pub(super) bytes: Option<Vec<u8>>,
+    /// Its size, when it was read (its bytes are streamed again for each copy).
+    pub(super) size: Option<u64>,
     pub(super) digests: Option<Digests>,
     pub(super) report: Option<SidecarReport>,
-    pub(super) missing: String,
+    /// Why there is no parsed sidecar (`sidecar-missing`, `sidecar-too-large`).
+    pub(super) missing: Reason,
 }
 
 pub(super) fn read_sidecar(
@@ -33,21 +37,27 @@ pub(super) fn read_sidecar(
 ) -> Result<SidecarRead, String> {
     let Some(file) = file else {
         return Ok(SidecarRead {
-            bytes: None,
+            size: None,
             digests: None,
             report: None,
-            missing: "the camera has no sidecar for this video".into(),
+            missing: Reason::new(
+                "sidecar-missing",
+                "the camera has no sidecar for this video",
+            ),
         });
     };
     let max = profile.max_sidecar_bytes.0;
     if file.size > max {
         return Ok(SidecarRead {
-            bytes: None,
+            size: None,
             digests: None,
             report: None,
-            missing: format!(
-                "the sidecar {} declares {} bytes, more than profile.max_sidecar_bytes ({max}); it was left on the camera unread",
-                file.path, file.size
+            missing: Reason::new(
+                "sidecar-too-large",
+                format_args!(
+                    "the sidecar {} declares {} bytes, more than profile.max_sidecar_bytes ({max}); it was left on the camera unread",
+                    file.path, file.size
+                ),
             ),
         });
     }
@@ -56,18 +66,59 @@ pub(super) fn read_sidecar(
             .before_read(&file.path, 0)
             .map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
     }
-    let bytes = volume
-        .read_small(&file.path, max)
-        .map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
-    let mut h = Hasher::new();
-    h.update(&bytes);
-    let report = sidecar::parse(profile, &bytes);
+    // Streamed twice, never held whole (a sidecar may hold up to max_sidecar_bytes): once
+    // to find its trailer, once to parse it; both reads must hash the same.
+    let mut tail = sidecar::TailScan::default();
+    let first = stream_sidecar(volume, file, &mut |chunk| tail.feed(chunk))?;
+    let mut parse = sidecar::StreamParse::new(profile, file.size, tail);
+    let second = stream_sidecar(volume, file, &mut |chunk| parse.feed(chunk))?;
+    if first != second {
+        return Err(format!(
+            "the sidecar {} read differently twice in a row: the camera is not returning stable bytes",
+            file.path
+        ));
+    }
     Ok(SidecarRead {
-        digests: Some(h.finish()),
-        bytes: Some(bytes),
-        report: Some(report),
-        missing: String::new(),
+        digests: Some(first),
+        size: Some(file.size),
+        report: Some(parse.finish()),
+        missing: Reason::new("sidecar-missing", ""),
     })
+}
+
+/// Bytes of a sidecar handed on at once while it is streamed.
+const SIDECAR_CHUNK: usize = 64 * 1024;
+
+/// Streams a sidecar from the camera through `each`, returning its hashes; refuses one
+/// that does not hold exactly the size its entry declares.
+pub(super) fn stream_sidecar(
+    volume: &mut dyn Volume,
+    file: &VolumeFile,
+    each: &mut dyn FnMut(&[u8]),
+) -> Result<Digests, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("reading {} from the camera: {e}", file.path);
+    let mut reader = volume.open_file(&file.path).map_err(|e| failed(&e))?;
+    let mut h = Hasher::new();
+    let mut buf = vec![0u8; SIDECAR_CHUNK];
+    let mut total: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(&e)),
+        };
+        total += n as u64;
+        h.update(&buf[..n]);
+        each(&buf[..n]);
+    }
+    if total != file.size {
+        return Err(failed(&format_args!(
+            "{total} bytes read, but its entry declares {}",
+            file.size
+        )));
+    }
+    Ok(h.finish())
 }
 
 /// Pairs videos and sidecars by their parsed names; anything else is reported, never used.

@@ -15,6 +15,7 @@ mod identity;
 mod outcome;
 mod persist;
 mod progress;
+mod reason;
 mod report;
 mod rerun;
 mod throttle;
@@ -27,7 +28,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::digest::Digests;
 use crate::register::{
-    RecordingId, RecordingRow, RecordingState, Register, RegisterError, SessionId, StoredFacts,
+    RecordingId, RecordingState, Register, RegisterError, SessionId, StoredFacts,
 };
 use crate::store::{Store, StoreError, StoreFaults};
 use crate::volume::{self, Access, Volume, VolumeError, VolumeFile};
@@ -36,15 +37,13 @@ pub use checks::{Verdict, VideoFacts};
 pub use faults::ReadFaults;
 pub use identity::{Identity, IdentityError, parse_device_ini};
 pub use progress::{Cancel, Progress, ProgressSnapshot};
+pub use reason::{Reason, joined as joined_reasons};
+
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
 pub use throttle::ReadThrottle;
 
-use discover::{Candidate, SidecarRead, discover, read_sidecar};
-use outcome::{blank_report, fail};
-use rerun::recognised_report;
-
-/// How often a copy is taken again from the camera after the store failed to prove it.
-const COPY_ATTEMPTS: u32 = 3;
+use attempt::Attempt;
+use discover::{Candidate, SidecarRead, discover};
 
 /// Why an ingest could not finish; nothing unproven was wiped.
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +166,12 @@ pub fn ingest(
         error,
     };
 
-    let mut volume = volume::open(source, profile, Access::ReadOnly).map_err(volume_err)?;
+    let watch = volume::ReadWatch::new();
+    if let Some(p) = &options.progress {
+        p.watch_device(Some(watch.clone()));
+    }
+    let mut volume =
+        volume::open_watched(source, profile, Access::ReadOnly, watch).map_err(volume_err)?;
     let scan = volume.scan().map_err(volume_err)?;
     let identity = identity::establish(
         options.usb_serial.as_deref(),
@@ -200,6 +204,7 @@ pub fn ingest(
         progress: options.progress.as_deref(),
         throttle: options.throttle,
         read_faults: options.read_faults.as_deref(),
+        volume_damage: String::new(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -226,6 +231,8 @@ struct Session<'a> {
     progress: Option<&'a Progress>,
     throttle: Option<ReadThrottle>,
     read_faults: Option<&'a dyn ReadFaults>,
+    /// What the ownership map found wrong with the volume, on one line; empty when sound.
+    volume_damage: String,
 }
 
 /// What happened to one recording, kept until the wipe step and the report.
@@ -255,6 +262,23 @@ impl Session<'_> {
             reason: i.reason.clone(),
         }));
         self.ensure_room(&candidates)?;
+        let mut blocking = Vec::new();
+        for d in &scan.damage {
+            if self.is_cut_off_wipe_trace(d, &candidates)? {
+                tracing::info!(damage = %d, "the remains of a cut-off wipe of a confirmed recording; the wipe is finished");
+            } else {
+                blocking.push(d.clone());
+            }
+        }
+        let damage: Vec<String> = blocking.iter().map(ToString::to_string).collect();
+        if !damage.is_empty() {
+            self.volume_damage = volume::damage_summary(&blocking);
+            tracing::error!(damage = %self.volume_damage, "the camera's volume is damaged: every recording is kept on it and stored in quarantine");
+            warnings.push(format!(
+                "the camera's volume is damaged ({}): every recording was read and stored in quarantine and nothing was wiped; keep the camera aside, untouched, for the technician",
+                self.volume_damage
+            ));
+        }
 
         if let Some(p) = self.progress {
             let bytes = candidates
@@ -274,8 +298,14 @@ impl Session<'_> {
         if let Err(e) = volume.close() {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
-        self.wipe_confirmed(&mut outcomes, &mut warnings)?;
-        self.record_cut_off_wipes(&on_camera, &ignored)?;
+        // A damaged volume is never wiped: freeing a shared cluster destroys its other owner.
+        if damage.is_empty() {
+            self.wipe_confirmed(&mut outcomes, &mut warnings)?;
+        }
+        // A damaged volume's listing may miss files that are still there.
+        if damage.is_empty() {
+            self.record_cut_off_wipes(&on_camera, &ignored)?;
+        }
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -289,6 +319,7 @@ impl Session<'_> {
             recordings: outcomes.into_iter().map(|o| o.report).collect(),
             ignored,
             warnings,
+            damage,
         })
     }
 
@@ -360,6 +391,35 @@ impl Session<'_> {
         }
     }
 
+    /// Whether a finding is only what a wipe cut off while freeing a file leaves: one file's
+    /// own chain ending early, the file of a recording the register holds as confirmed
+    /// (its clusters are claimed by no other file, and the rerun finishes that wipe).
+    fn is_cut_off_wipe_trace(
+        &self,
+        damage: &volume::Damage,
+        candidates: &[Candidate],
+    ) -> Result<bool, IngestError> {
+        let [file] = damage.files.as_slice() else {
+            return Ok(false);
+        };
+        if !matches!(damage.code, "chain-too-short" | "chain-broken") {
+            return Ok(false);
+        }
+        let owner = candidates.iter().find(|c| {
+            [&c.video, &c.sidecar]
+                .into_iter()
+                .flatten()
+                .any(|f| f.path.to_string() == *file)
+        });
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        let rows = self
+            .register
+            .recordings_by_stem(&self.identity.camera.serial, &owner.name.stem())?;
+        Ok(rows.iter().any(|r| r.state == RecordingState::Confirmed))
+    }
+
     /// Refuses to start when the store cannot take what the camera holds plus the reserve.
     fn ensure_room(&self, candidates: &[Candidate]) -> Result<(), IngestError> {
         let serial = &self.identity.camera.serial;
@@ -392,108 +452,6 @@ impl Session<'_> {
             });
         }
         Ok(())
-    }
-
-    /// Reads one recording from the camera into the store; what is left to do (persist and
-    /// commit) is returned for the pipeline. Per-recording failures become its outcome.
-    fn begin_recording(
-        &mut self,
-        volume: &mut dyn Volume,
-        candidate: Candidate,
-    ) -> Result<Begun, IngestError> {
-        let serial = self.identity.camera.serial.clone();
-        let stem = candidate.name.stem();
-        let mut report = blank_report(&self.config.profile, &candidate);
-        let sidecar = match read_sidecar(
-            &self.config.profile,
-            volume,
-            candidate.sidecar.as_ref(),
-            self.read_faults,
-        ) {
-            Ok(s) => s,
-            Err(why) => {
-                tracing::warn!(recording = %stem, "{why}");
-                fail(&mut report, "read-error", &why);
-                return Ok(done(candidate, None, report, None));
-            }
-        };
-        if let (Some(p), Some(bytes)) = (self.progress, &sidecar.bytes) {
-            p.add_bytes(bytes.len() as u64);
-        }
-        let prior = self.register.recordings_by_stem(&serial, &stem)?;
-        let stored_before: Vec<&RecordingRow> =
-            prior.iter().filter(|r| r.video.is_some()).collect();
-        if !stored_before.is_empty() {
-            match self.recognise_stored(volume, &candidate, &sidecar, &stored_before) {
-                Ok(Some((row, verdict, digests))) => {
-                    let id = row.id;
-                    recognised_report(&mut report, self.store, row, verdict);
-                    return Ok(done(candidate, Some(id), report, Some(digests)));
-                }
-                Ok(None) => {}
-                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
-                Err(why) => {
-                    fail(&mut report, "read-error", &why);
-                    return Ok(done(candidate, None, report, None));
-                }
-            }
-        }
-        // A row left `discovered` by an interrupted run is this recording's row.
-        let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
-            Some(r) => r.id,
-            None => self.register.insert_discovered(
-                self.id,
-                &serial,
-                &stem,
-                candidate.name.start,
-                self.clock.now(),
-            )?,
-        };
-        report.register_id = Some(row);
-        let mut outcome = Outcome {
-            candidate,
-            row: Some(row),
-            report,
-            video_digests: None,
-        };
-        let first = self.stream_copy(volume, &outcome, &sidecar);
-        match first {
-            Ok(copied) => Ok(Begun::Copied(Box::new(ReadIn {
-                outcome,
-                sidecar,
-                copied,
-            }))),
-            Err(attempt) => match self.settle(&mut outcome, Err(attempt), 1, &stem)? {
-                Some(()) => Ok(Begun::Done(Box::new(outcome))),
-                None => Ok(Begun::Done(Box::new(
-                    self.copy_and_prove(volume, outcome, &sidecar, 2)?,
-                ))),
-            },
-        }
-    }
-
-    /// Waits for a recording's persist (run beside the next recording's read), commits it,
-    /// and copies it again from the camera if the store could not prove it.
-    fn finish_recording(
-        &mut self,
-        volume: &mut dyn Volume,
-        in_flight: InFlight<'_>,
-    ) -> Result<Outcome, IngestError> {
-        let InFlight {
-            mut outcome,
-            sidecar,
-            persisting,
-        } = in_flight;
-        let persisted = match persisting.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let result = persisted.and_then(|facts| self.commit_copy(&mut outcome, facts));
-        let stem = outcome.report.stem.clone();
-        match self.settle(&mut outcome, result, 1, &stem)? {
-            Some(()) => Ok(outcome),
-            None => self.copy_and_prove(volume, outcome, &sidecar, 2),
-        }
     }
 }
 
@@ -533,14 +491,4 @@ struct InFlight<'scope> {
     /// Kept for a copy again from the camera, should the store fail to prove this one.
     sidecar: SidecarRead,
     persisting: std::thread::ScopedJoinHandle<'scope, Result<StoredFacts, Attempt>>,
-}
-
-/// How one copy attempt ended when it did not end with a commit.
-enum Attempt {
-    /// The store could not prove the copy: copy again from the camera.
-    Retry(String),
-    /// This recording cannot be copied now (read error, impossible name): leave it.
-    GiveUp(String),
-    /// The register failed: stop the whole ingest.
-    Fatal(IngestError),
 }

@@ -9,7 +9,7 @@ use crate::register::{FileFacts, GpsSummary};
 use crate::store::Store;
 
 use super::discover::Candidate;
-use super::{FileReport, RecordingReport, Status};
+use super::{FileReport, Reason, RecordingReport, Status};
 
 pub(super) fn gps_summary(report: &SidecarReport) -> GpsSummary {
     let f = &report.fixes;
@@ -49,7 +49,7 @@ pub(super) fn blank_report(profile: &Profile, candidate: &Candidate) -> Recordin
 
 pub(super) fn fail(report: &mut RecordingReport, code: &str, why: &str) {
     report.status = Status::Failed;
-    report.reasons.push(format!("{code}: {why}"));
+    report.reasons.push(Reason::new(code, why));
 }
 
 pub(super) fn fill_files(

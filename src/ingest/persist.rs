@@ -12,7 +12,7 @@ use crate::evidence::name::{FileKind, RecordingName};
 use crate::register::{FileFacts, StoredFacts};
 use crate::store::{Area, PendingFile, PersistError, Persisted, Store, StorePath};
 
-use super::Attempt;
+use super::{Attempt, Reason};
 
 /// A recording whose bytes are read and judged, waiting to be persisted.
 pub(super) struct Copied {
@@ -26,8 +26,8 @@ pub(super) struct Copied {
     pub area: Area,
     /// The video's temporary copy and what was learnt streaming it, when there is a video.
     pub video: Option<(PendingFile, u64, Digests)>,
-    /// The sidecar's bytes and hashes, when there is a sidecar.
-    pub sidecar: Option<(Vec<u8>, Digests)>,
+    /// The sidecar's temporary copy, size and hashes, when there is a sidecar.
+    pub sidecar: Option<(PendingFile, u64, Digests)>,
     /// Everything the register will hold, but the stored files.
     pub facts: StoredFacts,
 }
@@ -49,15 +49,10 @@ pub(super) fn persist(store: &Store, copied: Copied) -> Result<StoredFacts, Atte
             .map_err(|e| Attempt::GiveUp(e.to_string()))
     };
     let mut conflicts = Vec::new();
-    if let Some((bytes, digests)) = sidecar {
+    if let Some((pending, size, digests)) = sidecar {
         let at = place(area, &file_names.1)?;
-        let mut p = store
-            .create(&at)
-            .map_err(|e| Attempt::Retry(e.to_string()))?;
-        std::io::Write::write_all(&mut p, &bytes)
-            .map_err(|e| Attempt::Retry(format!("writing the sidecar's copy: {e}")))?;
-        let path = persisted(store.persist_as(p, &at, &digests), &mut conflicts)?;
-        facts.sidecar = Some(file_facts(store, bytes.len() as u64, digests, &path));
+        let path = persisted(store.persist_as(pending, &at, &digests), &mut conflicts)?;
+        facts.sidecar = Some(file_facts(store, size, digests, &path));
     }
     if let Some((pending, size, digests)) = video {
         let at = place(area, &file_names.0)?;
@@ -103,11 +98,12 @@ pub(super) fn persisted(
     match result {
         Ok(Persisted::Stored { path }) | Ok(Persisted::AlreadyPresent { path }) => Ok(path),
         Ok(Persisted::Conflict { existing, path }) => {
-            conflicts.push(format!(
-                "store-conflict: {} already holds other content under this name; this copy was kept as {}",
+            let detail = format!(
+                "{} already holds other content under this name; this copy was kept as {}",
                 existing.display(),
                 path.display()
-            ));
+            );
+            conflicts.push(Reason::new("store-conflict", detail).stored());
             Ok(path)
         }
         Err(e) if e.retry_from_camera() => Err(Attempt::Retry(e.to_string())),

@@ -36,6 +36,8 @@ pub struct Progress {
     recordings_total: AtomicU64,
     recordings_done: AtomicU64,
     current: Mutex<Option<String>>,
+    /// The camera volume's device reads, for the read deadline.
+    device: Mutex<Option<crate::volume::ReadWatch>>,
 }
 
 /// A consistent-enough copy of the counters at one moment.
@@ -57,6 +59,20 @@ impl Progress {
     /// Fresh counters, shared with the ingest through `Options::progress`.
     pub fn new() -> Arc<Progress> {
         Arc::new(Progress::default())
+    }
+
+    /// Follows the device reads of the camera volume the ingest opened.
+    pub fn watch_device(&self, watch: Option<crate::volume::ReadWatch>) {
+        *self.device.lock().unwrap_or_else(|p| p.into_inner()) = watch;
+    }
+
+    /// How long the camera's current device read has been waiting, if one is in flight.
+    pub fn device_read_waiting_for(&self) -> Option<std::time::Duration> {
+        self.device
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(crate::volume::ReadWatch::waiting_for)
     }
 
     /// The counters now.

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::Reason;
+
 /// The outcome of one recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -65,7 +67,7 @@ pub struct RecordingReport {
     /// Reported facts that do not block confirmation.
     pub flags: Vec<String>,
     /// Why it was not confirmed.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// The register's row id.
     pub register_id: Option<i64>,
 }
@@ -105,6 +107,9 @@ pub struct IngestReport {
     pub ignored: Vec<IgnoredReport>,
     /// Facts about the camera as a whole (identity conflicts, label, wipe problems).
     pub warnings: Vec<String>,
+    /// What the ownership map found wrong with the camera's volume; nothing was wiped
+    /// from a damaged volume.
+    pub damage: Vec<String>,
 }
 
 impl IngestReport {
@@ -113,6 +118,7 @@ impl IngestReport {
         self.recordings.iter().all(|r| r.wiped)
             && self.ignored.is_empty()
             && self.warnings.is_empty()
+            && self.damage.is_empty()
     }
 
     /// Process exit status: 0 all confirmed and wiped; 1 finished, but something quarantined or
@@ -148,7 +154,7 @@ impl IngestReport {
             let why = if r.reasons.is_empty() {
                 "not wiped".to_string()
             } else {
-                r.reasons.join("; ")
+                super::reason::joined(&r.reasons)
             };
             let _ = writeln!(out, "  {} {:?}: {}", r.stem, r.status, why);
         }

@@ -7,7 +7,7 @@ use crate::volume::Volume;
 
 use super::discover::{Candidate, SidecarRead};
 use super::outcome::fill_files;
-use super::{RecordingReport, Session, Status, Verdict};
+use super::{Reason, RecordingReport, Session, Status, Verdict};
 use crate::store::Store;
 
 impl Session<'_> {
@@ -107,7 +107,7 @@ pub(super) fn recognised_report(
     report.register_id = Some(row.id);
     report.flags = verdict.flags;
     report.reasons = if status == Status::Quarantined && verdict.reasons.is_empty() {
-        row.reasons.clone()
+        row.reasons.iter().map(|r| Reason::from_stored(r)).collect()
     } else {
         verdict.reasons
     };

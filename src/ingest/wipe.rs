@@ -20,7 +20,12 @@ impl Session<'_> {
             return Ok(());
         }
         let profile = &self.config.profile;
-        let mut volume = match volume::open(self.source, profile, Access::ReadWrite) {
+        let watch = volume::ReadWatch::new();
+        if let Some(p) = self.progress {
+            p.watch_device(Some(watch.clone()));
+        }
+        let mut volume = match volume::open_watched(self.source, profile, Access::ReadWrite, watch)
+        {
             Ok(v) => v,
             Err(e) => {
                 warnings.push(format!(

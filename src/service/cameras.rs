@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -43,6 +43,8 @@ enum Phase {
 struct Running {
     slot: String,
     cancel: Cancel,
+    /// Its counters, and the start of its camera's read in flight.
+    progress: Arc<Progress>,
 }
 
 /// What the supervisor needs to start an ingest.
@@ -127,6 +129,7 @@ impl Cameras {
                 Running {
                     slot: slot.clone(),
                     cancel: cancel.clone(),
+                    progress: progress.clone(),
                 },
             );
             started.push(Start {
@@ -153,6 +156,37 @@ impl Cameras {
                 camera.serial = serial;
             }
         }
+    }
+
+    /// Ends, without waiting for it, each ingest whose camera read has waited longer than
+    /// `timeout`: it is cancelled (so that, should the read ever return, it stops before
+    /// wiping anything), forgotten as running (so that the next docking starts afresh),
+    /// and its camera shows "not responding". Returns each one's slot and wait.
+    pub fn abandon_stalled(&mut self, timeout: Duration) -> Vec<(String, Duration)> {
+        let stalled: Vec<(DockingId, Duration)> = self
+            .running
+            .iter()
+            .filter_map(|(&docking, r)| {
+                let waited = r.progress.device_read_waiting_for()?;
+                (waited >= timeout).then_some((docking, waited))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (docking, waited) in stalled {
+            let Some(running) = self.running.remove(&docking) else {
+                continue;
+            };
+            running.cancel.cancel();
+            if let Some(camera) = self.docked.get_mut(&running.slot)
+                && camera.docking == docking
+            {
+                camera.phase = Phase::Finished(CameraState::NotResponding {
+                    waited_secs: waited.as_secs(),
+                });
+            }
+            out.push((running.slot, waited));
+        }
+        out
     }
 
     /// The slot of a docking still docked.

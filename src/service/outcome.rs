@@ -91,7 +91,7 @@ fn log_report(slot: &str, report: &IngestReport) {
                 blake3 = r.blake3.as_deref(),
                 sha256 = r.sha256.as_deref(),
                 "recording {stem} is quarantined and kept on the camera: {}",
-                r.reasons.join("; ")
+                crate::ingest::joined_reasons(&r.reasons)
             ),
             Status::Failed => tracing::error!(
                 message_id = events::RECORDING_FAILED.id,
@@ -99,7 +99,7 @@ fn log_report(slot: &str, report: &IngestReport) {
                 slot,
                 recording = stem,
                 "recording {stem} could not be copied and proven; it stays on the camera: {}",
-                r.reasons.join("; ")
+                crate::ingest::joined_reasons(&r.reasons)
             ),
         }
         if r.wiped {
@@ -113,6 +113,15 @@ fn log_report(slot: &str, report: &IngestReport) {
         }
     }
     let n = report.recordings.len();
+    if !report.damage.is_empty() {
+        tracing::error!(
+            message_id = events::VOLUME_DAMAGED.id,
+            camera_serial = serial,
+            slot,
+            "camera {serial}'s volume is damaged, so nothing was wiped and its {n} recording(s) are stored in quarantine; keep it aside, untouched, for the technician: {}",
+            report.damage.join("; ")
+        );
+    }
     if report.all_clear() {
         tracing::info!(
             message_id = events::CAMERA_SAFE.id,

@@ -357,6 +357,7 @@ impl Supervisor {
     fn on_tick(&mut self) {
         self.check_raid();
         self.check_store();
+        self.check_stalled_reads();
         let healthy = self.dock.is_healthy();
         if healthy != self.dock_was_healthy {
             if healthy {
@@ -422,6 +423,26 @@ impl Supervisor {
         }
     }
 
+    /// Ends the ingests whose camera read has not returned within `ingest.read_timeout_secs`;
+    /// their threads are abandoned, not waited on, and the next docking starts afresh.
+    fn check_stalled_reads(&mut self) {
+        let timeout = Duration::from_secs(u64::from(self.config.ingest.read_timeout_secs));
+        let stalled = self.cameras.abandon_stalled(timeout);
+        for (slot, waited) in &stalled {
+            tracing::error!(
+                message_id = events::CAMERA_NOT_RESPONDING.id,
+                camera_serial = %slot,
+                slot = %slot,
+                "camera in slot {slot} is not responding: a read from it had not returned after {} s (ingest.read_timeout_secs = {}); its ingest was ended and nothing unproven was wiped. Undock it and dock it again",
+                waited.as_secs(),
+                timeout.as_secs()
+            );
+        }
+        if !stalled.is_empty() {
+            self.schedule();
+        }
+    }
+
     /// Stops taking work, cancels in-flight ingests (safe by design), waits for them,
     /// closes the register and removes the socket.
     async fn shutdown(mut self) {
@@ -435,7 +456,8 @@ impl Supervisor {
         self.dock.stop();
         self.cameras.cancel_all();
         let deadline = tokio::time::Instant::now() + STOP_WAIT;
-        while !self.tasks.is_empty() {
+        // Ingests abandoned on a stuck camera read are not waited for: they may never end.
+        while !self.tasks.is_empty() && self.cameras.running() > 0 {
             match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
                 Ok(Some(ended)) => self.on_task_end(ended),
                 Ok(None) => break,

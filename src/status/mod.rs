@@ -121,6 +121,12 @@ pub enum CameraState {
     },
     /// The ingest was cancelled (the service is stopping); nothing unproven was wiped.
     Cancelled,
+    /// A read from the camera's device did not return within `ingest.read_timeout_secs`:
+    /// its ingest was ended and the stuck read abandoned; nothing unproven was wiped.
+    NotResponding {
+        /// How long the read had been waiting when the camera was given up on, in seconds.
+        waited_secs: u64,
+    },
 }
 
 impl CameraState {
@@ -134,6 +140,7 @@ impl CameraState {
             CameraState::NotEnrolled => "not-enrolled",
             CameraState::Failed { .. } => "failed",
             CameraState::Cancelled => "cancelled",
+            CameraState::NotResponding { .. } => "not-responding",
         }
     }
 
@@ -141,7 +148,10 @@ impl CameraState {
     pub fn needs_attention(&self) -> bool {
         matches!(
             self,
-            CameraState::NeedsAttention(_) | CameraState::NotEnrolled | CameraState::Failed { .. }
+            CameraState::NeedsAttention(_)
+                | CameraState::NotEnrolled
+                | CameraState::Failed { .. }
+                | CameraState::NotResponding { .. }
         )
     }
 }

@@ -93,6 +93,9 @@ fn camera_line(state: &CameraState) -> String {
             )
         }
         CameraState::Cancelled => "cancelled, nothing unproven was wiped; dock it again".into(),
+        CameraState::NotResponding { waited_secs } => format!(
+            "not responding: a read from the camera had not returned after {waited_secs} s; its ingest was ended and nothing unproven was wiped. Undock it and dock it again; if it stays silent, keep it aside for the technician"
+        ),
     }
 }
 

@@ -48,6 +48,20 @@ pub enum VolumeError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// Some of the volume's sectors could not be read, even cluster by cluster.
+    #[error(
+        "{path}: {what}: the camera could not read {clusters} ({detail}): bad sectors. Only what they hold is left unread; keep the camera aside for the technician, untouched"
+    )]
+    Unreadable {
+        /// The camera source.
+        path: PathBuf,
+        /// What was being read.
+        what: String,
+        /// The clusters (or bytes) that could not be read.
+        clusters: String,
+        /// What the device said.
+        detail: String,
+    },
     /// The path names no entry on the volume.
     #[error("{path}: {file} does not exist on the volume (removed since the scan?)")]
     NotFound {
@@ -65,6 +79,18 @@ pub enum VolumeError {
         file: String,
         /// What it is instead.
         reason: String,
+    },
+    /// The ownership map found the volume damaged: nothing on it is wiped automatically.
+    #[error(
+        "{path}: {file} is not wiped: the volume is damaged ({damage}); wiping would free or zero clusters another file may need. Set the camera aside for an operator"
+    )]
+    Damaged {
+        /// The camera source.
+        path: PathBuf,
+        /// The path on the volume, escaped.
+        file: String,
+        /// What the ownership map found.
+        damage: String,
     },
     /// Two entries of one directory have the same name ignoring case.
     #[error(

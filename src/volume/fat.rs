@@ -9,9 +9,12 @@ use std::sync::Arc;
 
 use fatfs::{FileSystem, FsOptions};
 
+use super::fat_table::Geometry;
 use super::fat_walk::{Ctx, FatReader, FatWalk, Fs, reader_error};
 use super::guard::Guard;
+use super::ownership;
 use super::storage::{SharedWriteBack, Storage};
+use super::watch::ReadWatch;
 use super::{
     Access, FatType, Scan, Volume, VolumeError, VolumeInfo, VolumeKind, VolumePath, layout, scan,
 };
@@ -28,6 +31,15 @@ pub(crate) struct FatVolume {
     sync: Option<File>,
     /// The storage's held-back writes, flushed before each fsync (writable volumes only).
     write_back: Option<SharedWriteBack>,
+    /// A descriptor of the device for the ownership map, which reads the FAT itself.
+    raw: File,
+    /// Where the file system starts on the device.
+    offset: u64,
+    /// What the ownership map found at the last scan (made before the first wipe when
+    /// there was none); a wipe is refused while it shows damage that could spread.
+    findings: Option<ownership::Findings>,
+    /// Marks every device read in flight, for the read deadline.
+    watch: ReadWatch,
 }
 
 impl FatVolume {
@@ -36,6 +48,7 @@ impl FatVolume {
         source: &Path,
         profile: &Profile,
         access: Access,
+        watch: ReadWatch,
     ) -> Result<FatVolume, VolumeError> {
         let open_err = |e| VolumeError::Open {
             path: source.to_path_buf(),
@@ -54,15 +67,24 @@ impl FatVolume {
             options.custom_flags(libc::O_EXCL);
         }
         let file = options.open(source).map_err(open_err)?;
-        let layout = layout::detect(&file, source)?;
+        let layout = {
+            let _reading = watch.begin();
+            layout::detect(&file, source)?
+        };
         let sync = if writable {
             Some(file.try_clone().map_err(open_err)?)
         } else {
             None
         };
+        let raw = file.try_clone().map_err(open_err)?;
         let guard = Arc::new(Guard::new());
-        let ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
-        let mut storage = Storage::new(file, layout.offset, layout.len, writable, guard);
+        let mut ctx = Ctx::new(source.to_path_buf(), guard.clone(), profile);
+        ctx.geometry = {
+            let _reading = watch.begin();
+            Geometry::read(&raw, layout.offset).ok()
+        };
+        let mut storage =
+            Storage::new(file, layout.offset, layout.len, writable, guard).watched(watch.clone());
         let write_back = if writable {
             Some(storage.hold_writes().map_err(open_err)?)
         } else {
@@ -94,6 +116,10 @@ impl FatVolume {
             access,
             sync,
             write_back,
+            raw,
+            offset: layout.offset,
+            findings: None,
+            watch,
         })
     }
 
@@ -106,6 +132,7 @@ impl FatVolume {
 
     fn sync_device(&self, what: &str) -> Result<(), VolumeError> {
         flush_held(self.write_back.as_ref(), &self.ctx.source, what)?;
+        let _syncing = self.watch.begin();
         match &self.sync {
             Some(file) => file.sync_all().map_err(|source| VolumeError::Io {
                 path: self.ctx.source.clone(),
@@ -144,7 +171,17 @@ impl Volume for FatVolume {
             .guard
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
         let label = self.info.label.clone();
-        scan::scan(&mut self.walk(), &self.profile, label)
+        let mut scan = scan::scan(&mut self.walk(), &self.profile, label)?;
+        let findings = ownership::map(
+            &self.raw,
+            self.offset,
+            &self.ctx.source,
+            self.ctx.deadline,
+            &self.watch,
+        )?;
+        scan.damage = findings.damage.clone();
+        self.findings = Some(findings);
+        Ok(scan)
     }
 
     fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + '_>, VolumeError> {
@@ -195,6 +232,28 @@ impl Volume for FatVolume {
             });
         }
         scan::check_wipeable(path, &self.profile, &self.ctx.source)?;
+        // Defence in depth: the ingest skips the wipe of a damaged volume, and the volume
+        // refuses it too, whoever asks. A volume never scanned is mapped now.
+        let findings = match self.findings.take() {
+            Some(findings) => findings,
+            None => ownership::map(
+                &self.raw,
+                self.offset,
+                &self.ctx.source,
+                self.ctx.deadline,
+                &self.watch,
+            )?,
+        };
+        let blocked = findings.blocks_wipes;
+        let damage = super::damage_summary(&findings.damage);
+        self.findings = Some(findings);
+        if blocked {
+            return Err(VolumeError::Damaged {
+                path: self.ctx.source.clone(),
+                file: path.to_string(),
+                damage,
+            });
+        }
         let ctx = &self.ctx;
         ctx.guard.arm(ctx.dir_budget(), Some(ctx.deadline));
         let mut walk = FatWalk { fs: &self.fs, ctx };

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use fatfs::{Dir, DirEntry, File, FileSystem};
 
+use super::fat_table::Geometry;
 use super::guard::{Guard, Trip};
 use super::scan::{self, Backend, Kind, Listed};
-use super::storage::Storage;
+use super::storage::{Storage, Unreadable};
 use super::{VolumeError, VolumePath};
 use crate::config::Profile;
 
@@ -30,6 +31,8 @@ pub(crate) struct Ctx {
     pub guard: Arc<Guard>,
     pub max_entries: usize,
     pub deadline: Duration,
+    /// Where clusters are, to name the unreadable ones (read from the boot sector).
+    pub geometry: Option<Geometry>,
     poisoned: AtomicBool,
 }
 
@@ -40,6 +43,7 @@ impl Ctx {
             guard,
             max_entries: profile.max_dir_entries as usize,
             deadline: Duration::from_secs(u64::from(profile.scan_deadline_secs)),
+            geometry: None,
             poisoned: AtomicBool::new(false),
         }
     }
@@ -85,6 +89,14 @@ impl Ctx {
     }
 
     fn classify(&self, what: String, e: io::Error) -> VolumeError {
+        if let Some(u) = e.get_ref().and_then(|r| r.downcast_ref::<Unreadable>()) {
+            return VolumeError::Unreadable {
+                path: self.source.clone(),
+                what,
+                clusters: self.clusters_of(u.start, u.len),
+                detail: u.source.to_string(),
+            };
+        }
         match self.guard.tripped() {
             Some(trip @ Trip::Budget(_)) => {
                 self.corrupt(format!("{what} loops or is too large"), trip.describe())
@@ -99,6 +111,23 @@ impl Ctx {
                 source: e,
             },
             None => self.corrupt(what, e.to_string()),
+        }
+    }
+
+    /// Which clusters hold the volume's bytes `start..start + len`, for a person.
+    fn clusters_of(&self, start: u64, len: u64) -> String {
+        let end = start + len.max(1) - 1;
+        match self.geometry {
+            Some(g) if start >= g.data_start => {
+                let first = (start - g.data_start) / g.bytes_per_cluster + 2;
+                let last = (end - g.data_start) / g.bytes_per_cluster + 2;
+                if first == last {
+                    format!("cluster {first}")
+                } else {
+                    format!("clusters {first} to {last}")
+                }
+            }
+            _ => format!("bytes {start} to {end} of the volume (its FAT or a folder)"),
         }
     }
 

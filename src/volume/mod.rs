@@ -11,14 +11,17 @@
 mod dir;
 mod error;
 mod fat;
+mod fat_table;
 mod fat_walk;
 mod guard;
 mod layout;
+mod ownership;
 mod path;
 mod scan;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
@@ -28,6 +31,7 @@ use crate::config::{Profile, WipeMode};
 
 pub use error::VolumeError;
 pub use path::VolumePath;
+pub use watch::ReadWatch;
 
 /// Whether a volume may be written; only the wipe step opens a camera read-write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +122,12 @@ impl std::fmt::Display for Damage {
     }
 }
 
+/// The findings of an ownership map, on one line, for messages.
+pub fn damage_summary(damage: &[Damage]) -> String {
+    let shown: Vec<String> = damage.iter().map(Damage::to_string).collect();
+    shown.join("; ")
+}
+
 /// A regular file found in a day directory of the recordings directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeFile {
@@ -166,6 +176,17 @@ pub fn open(
     profile: &Profile,
     access: Access,
 ) -> Result<Box<dyn Volume>, VolumeError> {
+    open_watched(source, profile, access, ReadWatch::new())
+}
+
+/// [`open`], marking every device read (from the first sector on) on `watch`, so that
+/// another thread can see a read that never returns.
+pub fn open_watched(
+    source: &Path,
+    profile: &Profile,
+    access: Access,
+    watch: ReadWatch,
+) -> Result<Box<dyn Volume>, VolumeError> {
     let meta = std::fs::metadata(source).map_err(|e| VolumeError::Open {
         path: source.to_path_buf(),
         source: e,
@@ -174,7 +195,9 @@ pub fn open(
     if kind.is_dir() {
         Ok(Box::new(dir::DirVolume::open(source, profile, access)?))
     } else if kind.is_file() || kind.is_block_device() {
-        Ok(Box::new(fat::FatVolume::open(source, profile, access)?))
+        Ok(Box::new(fat::FatVolume::open(
+            source, profile, access, watch,
+        )?))
     } else {
         // Opening a FIFO or a tty would block or do worse; a camera is neither.
         Err(VolumeError::Open {

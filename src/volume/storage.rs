@@ -19,6 +19,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::guard::Guard;
+use super::watch::ReadWatch;
 
 const SLOTS: usize = 4;
 const SMALL_WINDOW: u64 = 64 * 1024;
@@ -129,6 +130,8 @@ pub(crate) struct Storage {
     clock: u64,
     last_fill_end: u64,
     write_back: Option<SharedWriteBack>,
+    /// Marks each device read in flight, for the read deadline.
+    watch: ReadWatch,
 }
 
 impl Storage {
@@ -146,7 +149,14 @@ impl Storage {
             clock: 0,
             last_fill_end: u64::MAX,
             write_back: None,
+            watch: ReadWatch::new(),
         }
+    }
+
+    /// Marks its device reads on `watch`.
+    pub(crate) fn watched(mut self, watch: ReadWatch) -> Self {
+        self.watch = watch;
+        self
     }
 
     /// Holds writes back until flushed (see the module's comment); returns the handle the
@@ -210,7 +220,10 @@ impl Storage {
         };
         let mut data = std::mem::take(&mut self.slots[index].data);
         data.resize(want, 0);
-        let got = read_full_at(&self.file, &mut data, self.base + start)?;
+        let got = {
+            let _reading = self.watch.begin();
+            read_full_at(&self.file, &mut data, self.base + start)?
+        };
         data.truncate(got);
         self.with_write_back(|wb| wb.overlay(start, &mut data));
         self.slots[index] = Slot {
@@ -259,12 +272,103 @@ impl Read for Storage {
             let pos = self.pos + done as u64;
             match self.cached(pos, &mut buf[done..]) {
                 Some(n) => done += n,
-                None => self.fill(pos)?,
+                None => match self.fill(pos) {
+                    Ok(()) => {}
+                    // The window failed, perhaps on a neighbour's bad sector: read only what
+                    // fatfs asked for (one cluster at most), so that a bad sector fails only
+                    // the file that holds it.
+                    Err(e) if e.raw_os_error().is_some() => {
+                        done += self.read_exactly(pos, &mut buf[done..])?;
+                    }
+                    Err(e) => return Err(e),
+                },
             }
         }
         self.pos += done as u64;
         Ok(done)
     }
+}
+
+/// Bytes of the volume the device could not read, even when asked for them alone.
+#[derive(Debug, thiserror::Error)]
+#[error("the device could not read {len} bytes at byte {start} of the volume: {source}")]
+pub(crate) struct Unreadable {
+    /// Offset from the volume's start.
+    pub start: u64,
+    /// Bytes asked for.
+    pub len: u64,
+    /// What the device said.
+    #[source]
+    pub source: io::Error,
+}
+
+impl Storage {
+    /// Reads exactly `buf.len()` bytes at `pos` straight from the device, past the page
+    /// cache: after a failed window the kernel's cache may hold the bad sector's error for
+    /// a whole large page, and with it the good bytes around it.
+    fn read_exactly(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let len = buf.len() as u64;
+        tracing::debug!(
+            pos,
+            len,
+            "a read-ahead window failed; reading only what is needed"
+        );
+        let reading = self.watch.begin();
+        let result = match direct_read(&self.file, buf, self.base + pos) {
+            // A file system without O_DIRECT (an image on tmpfs): its cache is per page.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                read_full_at(&self.file, buf, self.base + pos)
+            }
+            other => other,
+        };
+        drop(reading);
+        match result {
+            Ok(got) if got == buf.len() => {
+                self.with_write_back(|wb| wb.overlay(pos, buf));
+                // The next miss is not the continuation of a fill: start small again.
+                self.last_fill_end = u64::MAX;
+                Ok(got)
+            }
+            Ok(_) => Err(past_end("the device is shorter than its file system says")),
+            Err(source) => Err(io::Error::other(Unreadable {
+                start: pos,
+                len,
+                source,
+            })),
+        }
+    }
+}
+
+/// Reads `buf.len()` bytes at `offset` with `O_DIRECT`, through a second descriptor of
+/// the same file, in whole 512-byte (else 4 KiB) blocks.
+fn direct_read(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let direct = File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let mut last = None;
+    for block in [512u64, 4096] {
+        let start = offset - offset % block;
+        let end = (offset + buf.len() as u64).next_multiple_of(block);
+        let span = (end - start) as usize;
+        // O_DIRECT wants the buffer aligned too: take an aligned slice of a larger one.
+        let mut raw = vec![0u8; span + block as usize];
+        let skew = raw.as_ptr().align_offset(block as usize);
+        let aligned = &mut raw[skew..skew + span];
+        match read_full_at(&direct, aligned, start) {
+            Ok(got) => {
+                let from = (offset - start) as usize;
+                let n = got.saturating_sub(from).min(buf.len());
+                buf[..n].copy_from_slice(&aligned[from..from + n]);
+                return Ok(n);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
 impl Write for Storage {

@@ -198,10 +198,11 @@ fn read_only_volume_is_never_written() {
     std::fs::set_permissions(&img, std::fs::Permissions::from_mode(0o444)).expect("chmod");
     let before = std::fs::read(&img).expect("read image");
     let mut volume = open(&img, Access::ReadOnly);
-    assert_eq!(
-        access_modes(&img),
-        vec![libc::O_RDONLY],
-        "opened O_RDONLY only"
+    // Two descriptors (fatfs's and the ownership map's), both read-only.
+    let modes = access_modes(&img);
+    assert!(
+        !modes.is_empty() && modes.iter().all(|&m| m == libc::O_RDONLY),
+        "opened O_RDONLY only: {modes:?}"
     );
     check_camera_scan(&volume.scan().expect("scan"));
     check_reads(volume.as_mut());

@@ -1,0 +1,118 @@
+//! A camera whose device stops answering in the middle of a recording: the real daemon
+//! gives up on it after `ingest.read_timeout_secs`, shows its slot "not responding",
+//! answers `status` all along, wipes nothing, and still stops on SIGTERM although the
+//! stuck read never returns. The camera is a FUSE file (tests/faulty_device) that never
+//! answers reads of one page, docked as a disk image.
+
+mod common;
+#[path = "hostile/fat_edit.rs"]
+#[allow(dead_code)]
+mod fat_edit;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::daemon::{Daemon, event_mark};
+use common::*;
+use fat_edit::FatImage;
+use nix::sys::signal::Signal;
+use sentinel_dock::events;
+
+/// The FUSE server; killed and unmounted on drop.
+struct Fuse {
+    child: Child,
+    mountpoint: std::path::PathBuf,
+}
+
+impl Drop for Fuse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new("fusermount")
+            .arg("-u")
+            .arg(&self.mountpoint)
+            .status();
+    }
+}
+
+fn serve_stalling(image: &Path, mountpoint: &Path, start: u64, len: u64) -> Fuse {
+    fs::create_dir_all(mountpoint).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/faulty_device/faulty_device.py");
+    let child = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(image)
+        .arg(mountpoint)
+        .arg("--stall")
+        .arg(format!("{start}:{len}"))
+        .arg("--cached")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !mountpoint.join("disk.img").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "FUSE did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Fuse {
+        child,
+        mountpoint: mountpoint.to_path_buf(),
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_read_that_never_returns_marks_the_camera_not_responding_and_wipes_nothing() {
+    require_tool("fusermount");
+    let mut daemon = Daemon::start(&[("ingest", "read_timeout_secs = 2")]);
+    let spec = CameraSpec::fixture(SERIAL);
+    let work = tempfile::tempdir().unwrap();
+    let image = build_fat_image_with(
+        &spec,
+        work.path(),
+        Layout::Superfloppy,
+        &ImageOptions {
+            fat_bits: Some(16),
+            size_mib: None,
+        },
+    );
+    // One page in the middle of the second recording's video never answers.
+    let fat = FatImage::open(&image);
+    let video = fat.find(&spec.recordings[1].video_path());
+    let stall = (fat.cluster_offset(video.first_cluster) + 16 * 1024).next_multiple_of(4096);
+    drop(fat);
+    let before = list_fat_image(&image, Layout::Superfloppy);
+    let fuse = serve_stalling(&image, &work.path().join("fuse"), stall, 4096);
+
+    daemon.dock(SERIAL, &fuse.mountpoint.join("disk.img"));
+    let waited = Instant::now();
+    let cam = daemon.wait_state(SERIAL, "not-responding");
+    assert!(
+        waited.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        waited.elapsed()
+    );
+    assert!(cam["waited_secs"].as_u64().is_some_and(|s| s >= 2), "{cam}");
+    daemon.wait_log(&event_mark(events::CAMERA_NOT_RESPONDING));
+
+    // The service answers while the read is still stuck, and says so in words.
+    let out = daemon.dockctl(None, &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not responding"), "{text}");
+    assert!(daemon.status().is_ok());
+
+    // Nothing was wiped: the camera still holds every file it held.
+    assert_eq!(list_fat_image(&image, Layout::Superfloppy), before);
+    let wiped = daemon.query("SELECT CAST(COUNT(*) AS TEXT) FROM recordings WHERE state = 'wiped'");
+    assert_eq!(wiped, vec!["0".to_string()]);
+
+    daemon.signal(Signal::SIGTERM);
+    let (exit, took) = daemon.wait_exit(Duration::from_secs(15));
+    assert!(exit.success(), "{exit:?}\n{}", daemon.log());
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    drop(fuse);
+}
