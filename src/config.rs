@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod seconds;
 mod service;
+
+pub use seconds::Seconds;
 
 pub use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
@@ -232,6 +235,10 @@ pub struct IngestConfig {
     /// How many docked cameras the service ingests at once; the others wait their turn.
     #[serde(default = "default_max_parallel")]
     pub max_parallel: u32,
+    /// How far a camera's clock may be from GPS time and the docking before its recordings'
+    /// times are not trusted (`evidence::trusted_time`).
+    #[serde(default = "default_clock_tolerance")]
+    pub clock_tolerance: Seconds,
 }
 
 impl Default for IngestConfig {
@@ -239,6 +246,7 @@ impl Default for IngestConfig {
         IngestConfig {
             copy_buffer: default_copy_buffer(),
             max_parallel: default_max_parallel(),
+            clock_tolerance: default_clock_tolerance(),
         }
     }
 }
@@ -404,6 +412,14 @@ fn default_max_parallel() -> u32 {
     4
 }
 
+/// Two minutes: a sound camera drifts seconds a week and is docked every shift, the fixes
+/// place a recording within seconds, and a dock machine's own clock stays within seconds
+/// a day; yet it is short beside a shift, so a clock off by more cannot date a recording
+/// into another agent's issue unnoticed.
+fn default_clock_tolerance() -> Seconds {
+    Seconds(120)
+}
+
 impl Config {
     /// Reads, parses and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -483,6 +499,12 @@ impl Config {
         }
         if !(1..=64).contains(&self.ingest.max_parallel) {
             return Err(invalid("ingest.max_parallel", "must be between 1 and 64"));
+        }
+        if !(1..=86_400).contains(&self.ingest.clock_tolerance.0) {
+            return Err(invalid(
+                "ingest.clock_tolerance",
+                "must be between 1 s and 24 h, e.g. \"2 min\"",
+            ));
         }
         self.profile.validate()?;
         service::validate(self)
@@ -703,6 +725,7 @@ mod documented_defaults {
         );
         assert_eq!(c.usb, UsbConfig::default());
         assert_eq!(c.ingest.max_parallel, default_max_parallel());
+        assert_eq!(c.ingest.clock_tolerance, default_clock_tolerance());
         let (dock, control, status) = (
             DockConfig::default(),
             ControlConfig::default(),

@@ -159,6 +159,12 @@ pub const PURGE: EventKind = EventKind {
     name: "purge",
     meaning: "recordings past their retention were deleted",
 };
+/// A camera's clock is wrong: some recordings' times are taken from GPS or the docking.
+pub const CAMERA_CLOCK: EventKind = EventKind {
+    id: "d1ca85fd2c744e6ca65e1ba319763b8d",
+    name: "camera-clock",
+    meaning: "a camera's clock is wrong: its recordings' times are taken from GPS or the docking",
+};
 
 /// Every event kind, for the catalog and its tests.
 pub const ALL: &[EventKind] = &[
@@ -186,6 +192,7 @@ pub const ALL: &[EventKind] = &[
     ACCESS_REFUSED,
     SCRUB_PROBLEM,
     PURGE,
+    CAMERA_CLOCK,
 ];
 
 #[cfg(test)]

@@ -98,6 +98,9 @@ impl Session<'_> {
             streamed.ok_or_else(|| "the camera has no video for this sidecar".to_string()),
         );
         let report = sidecar.report.as_ref();
+        let clock = self.trusted_time(&outcome.candidate, report);
+        let mut flags = verdict.flags.clone();
+        flags.extend(clock.flags.iter().map(ToString::to_string));
         let facts = StoredFacts {
             end: report.and_then(|r| r.trailer.as_ref()).map(|t| t.end),
             prerecord_secs: report
@@ -107,8 +110,9 @@ impl Session<'_> {
             video: None,
             sidecar: None,
             gps: report.map(gps_summary).unwrap_or_default(),
-            flags: verdict.flags.clone(),
+            flags,
             reasons: verdict.reasons.clone(),
+            clock: Some(clock),
         };
         Ok(persist::Copied {
             name: name.clone(),
@@ -142,6 +146,7 @@ impl Session<'_> {
         self.register
             .record_stored(row, self.id, state, &facts, self.clock.now())
             .map_err(|e| Attempt::Fatal(e.into()))?;
+        self.clocks.extend(facts.clock.clone());
         let report = &mut outcome.report;
         report.status = if state == RecordingState::Confirmed {
             Status::Confirmed

@@ -8,6 +8,7 @@
 
 mod attempt;
 mod checks;
+mod clock_check;
 mod copy;
 mod discover;
 mod faults;
@@ -191,6 +192,8 @@ pub fn ingest(
         progress: options.progress.as_deref(),
         throttle: options.throttle,
         read_faults: options.read_faults.as_deref(),
+        docked_at: now,
+        clocks: Vec::new(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -217,6 +220,10 @@ struct Session<'a> {
     progress: Option<&'a Progress>,
     throttle: Option<ReadThrottle>,
     read_faults: Option<&'a dyn ReadFaults>,
+    /// The docking on the service's clock: the session's start.
+    docked_at: chrono::DateTime<chrono::Utc>,
+    /// The trusted times of the recordings stored at this docking.
+    clocks: Vec<crate::evidence::trusted_time::TrustedTime>,
 }
 
 /// What happened to one recording, kept until the wipe step and the report.
@@ -267,6 +274,8 @@ impl Session<'_> {
         }
         self.wipe_confirmed(&mut outcomes, &mut warnings)?;
         self.record_cut_off_wipes(&on_camera, &ignored)?;
+        let clock = self.conclude_camera_clock()?;
+        warnings.extend(clock.as_ref().and_then(|c| c.warning()));
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -280,6 +289,7 @@ impl Session<'_> {
             recordings: outcomes.into_iter().map(|o| o.report).collect(),
             ignored,
             warnings,
+            clock,
         })
     }
 

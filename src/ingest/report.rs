@@ -105,6 +105,9 @@ pub struct IngestReport {
     pub ignored: Vec<IgnoredReport>,
     /// Facts about the camera as a whole (identity conflicts, label, wipe problems).
     pub warnings: Vec<String>,
+    /// The camera's clock as measured at this docking, when it could be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::evidence::trusted_time::CameraClock>,
 }
 
 impl IngestReport {

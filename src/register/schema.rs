@@ -282,6 +282,34 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX recordings_unattributed ON recordings(start_utc, id)
         WHERE attribution_pending = 1 AND state != 'discovered';
     "#,
+    // 8: camera clocks (evidence::trusted_time). Each recording keeps the time its
+    // retention counts from, which clock gave it and the camera's offset from GPS; each
+    // docking (session) keeps the camera's measured offset. The purge reads the new time
+    // through its own partial index. Rows already stored are given the time their camera
+    // dated them, except where that date cannot be true or was already past a month's
+    // retention at the docking (a reset clock's 2000-01-01): those count from their docking,
+    // so that no recording already in a register becomes due earlier than it was stored
+    // plus the retention.
+    r#"
+    ALTER TABLE recordings ADD COLUMN retention_from TEXT;
+    ALTER TABLE recordings ADD COLUMN time_source TEXT
+        CHECK (time_source IN ('camera', 'gps', 'docking'));
+    ALTER TABLE recordings ADD COLUMN clock_offset_secs INTEGER;
+    UPDATE recordings SET time_source =
+        CASE WHEN coalesce(end_utc, start_utc) > discovered_at
+                OR julianday(discovered_at) - julianday(coalesce(end_utc, start_utc)) > 31
+            THEN 'docking' ELSE 'camera' END;
+    UPDATE recordings SET retention_from = CASE time_source
+        WHEN 'docking' THEN discovered_at ELSE coalesce(end_utc, start_utc) END;
+    DROP INDEX recordings_by_expiry;
+    CREATE INDEX recordings_by_retention ON recordings(retention_from, id)
+        WHERE state IN ('confirmed', 'quarantined', 'wiped');
+
+    ALTER TABLE sessions ADD COLUMN clock_offset_secs INTEGER;
+    ALTER TABLE sessions ADD COLUMN clock_offset_basis TEXT
+        CHECK (clock_offset_basis IN ('gps', 'docking'));
+    ALTER TABLE sessions ADD COLUMN clock_wrong INTEGER CHECK (clock_wrong IN (0, 1));
+    "#,
 ];
 
 /// The schema version this build writes.

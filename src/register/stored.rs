@@ -22,6 +22,10 @@ pub struct StoredRecording {
     pub start: DateTime<Utc>,
     /// End, from its sidecar's trailer, when known.
     pub end: Option<DateTime<Utc>>,
+    /// The trusted time its retention counts from (`evidence::trusted_time`), once stored.
+    pub retention_from: Option<DateTime<Utc>>,
+    /// Which clock gave `retention_from`: `camera`, `gps` or `docking`.
+    pub time_source: Option<String>,
     /// The stored video.
     pub video: Option<FileFacts>,
     /// The stored sidecar.
@@ -49,7 +53,7 @@ impl StoredRecording {
 
 const COLUMNS: &str = "id, camera, stem, state, start_utc, end_utc,
     video_size, video_blake3, video_sha256, video_path,
-    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path";
+    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path, retention_from, time_source";
 
 type Raw = (
     i64,
@@ -60,6 +64,7 @@ type Raw = (
     Option<String>,
     [Option<String>; 4],
     [Option<String>; 4],
+    [Option<String>; 2],
 );
 
 fn read(r: &Row<'_>) -> rusqlite::Result<Raw> {
@@ -75,11 +80,12 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Raw> {
         r.get(5)?,
         [size(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
         [size(10)?, r.get(11)?, r.get(12)?, r.get(13)?],
+        [r.get(14)?, r.get(15)?],
     ))
 }
 
 fn check(raw: Raw) -> Result<StoredRecording, RegisterError> {
-    let (id, camera, stem, state, start, end, video, sidecar) = raw;
+    let (id, camera, stem, state, start, end, video, sidecar, [retention_from, time_source]) = raw;
     let corrupt = |column: &'static str, value: &str| RegisterError::Corrupt {
         table: "recordings",
         id,
@@ -103,6 +109,11 @@ fn check(raw: Raw) -> Result<StoredRecording, RegisterError> {
             Some(e) => Some(parse_time(&e).ok_or_else(|| corrupt("end_utc", &e))?),
             None => None,
         },
+        retention_from: match retention_from {
+            Some(t) => Some(parse_time(&t).ok_or_else(|| corrupt("retention_from", &t))?),
+            None => None,
+        },
+        time_source,
         video: file(video, "video")?,
         sidecar: file(sidecar, "sidecar")?,
         id,
@@ -131,18 +142,19 @@ pub fn by_stem(conn: &Connection, stem: &str) -> Result<Vec<StoredRecording>, Re
 /// The filter of [`by_stem`] (index `recordings_by_stem_only`).
 pub(crate) const BY_STEM: &str = "stem = ?1 AND state != 'discovered' ORDER BY id";
 
-/// The filter of [`expired`]: the terms of the partial index `recordings_by_expiry`, so
-/// the purge reads the recordings due, not every recording.
+/// The filter of [`expired`]: the terms of the partial index `recordings_by_retention`, so
+/// the purge reads the recordings due, not every recording. The time is the trusted one
+/// (`evidence::trusted_time`), never the camera's date alone.
 pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
-    AND coalesce(end_utc, start_utc) < ?1 ORDER BY coalesce(end_utc, start_utc), id";
+    AND retention_from < ?1 ORDER BY retention_from, id";
 
 /// One recording by register id.
 pub fn by_id(conn: &Connection, id: RecordingId) -> Result<Option<StoredRecording>, RegisterError> {
     Ok(query(conn, "id = ?1", params![id])?.into_iter().next())
 }
 
-/// Recordings in the store whose end (or start, when the end is unknown) is before
-/// `cutoff`, oldest first.
+/// Recordings in the store whose retention counts from before `cutoff` (their trusted
+/// end), oldest first.
 pub fn expired(
     conn: &Connection,
     cutoff: DateTime<Utc>,
