@@ -227,6 +227,13 @@ fn a_reset_clock_with_or_without_gps_loses_nothing_to_the_next_purge() {
         "{warnings}"
     );
 
+    // The activity report counts them on the day they were made, not in 2000.
+    let today = d.ok(
+        HEAD,
+        &["report", "--from", "2026-12-04", "--to", "2026-12-04"],
+    );
+    assert_eq!(today.data["videos"], 4, "{}", today.message);
+
     // Due a retention after their true end (GPS), or after their docking (no fix).
     d.clock.set("2027-01-03T12:00:00Z");
     assert_eq!(due(&mut d), gps_stems);

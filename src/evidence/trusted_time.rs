@@ -11,7 +11,9 @@
 //!   `clock-ahead`;
 //! - without fixes, a recording the camera dates more than the retention before its docking
 //!   is flagged `clock-behind`: it would be due at once on the camera's word alone, which is
-//!   exactly the clock-reset case;
+//!   exactly the clock-reset case; unless it is dated after a recording of the same docking
+//!   whose fixes agreed with the camera (a reset dates back to the firmware's epoch, so a
+//!   later date was read from a clock already found right);
 //! - whatever the source, the time is never after the docking: a recording cannot end after
 //!   it was docked, so a future date never delays nor shortens anything, and when its true
 //!   end is unknown its retention counts from the docking (it spends the whole retention in
@@ -58,6 +60,10 @@ pub struct Rules {
     pub tolerance: Duration,
     /// How long recordings are kept (`retention.days`).
     pub retention: Duration,
+    /// The latest end, on the camera's clock, of a recording of this docking whose fixes
+    /// agreed with it: the camera's clock was right then, so a later date without fixes is
+    /// not a reset one.
+    pub verified_until: Option<DateTime<Utc>>,
 }
 
 /// Which clock the retention of a recording counts from.
@@ -148,6 +154,8 @@ impl std::fmt::Display for ClockFlag {
 pub struct TrustedTime {
     /// Retention counts from this time, never after the docking.
     pub retention_from: DateTime<Utc>,
+    /// When it started on the same clock: what reports count by day.
+    pub recorded_at: DateTime<Utc>,
     /// Which clock it comes from.
     pub source: TimeSource,
     /// The camera's clock minus GPS time, when the sidecar has satellite-dated fixes.
@@ -188,20 +196,33 @@ pub fn check(seen: &Observed, rules: &Rules) -> TrustedTime {
             (gps_end, TimeSource::Gps)
         }
         None if !flags.is_empty() => (rules.docked_at, TimeSource::Docking),
-        None if rules.docked_at - camera_end > rules.retention => {
+        None if rules.docked_at - camera_end > rules.retention
+            && rules
+                .verified_until
+                .is_none_or(|v| seen.start < v - rules.tolerance) =>
+        {
             flags.push(ClockFlag::Behind(rules.docked_at - camera_end));
             (rules.docked_at, TimeSource::Docking)
         }
         None => (camera_end, TimeSource::Camera),
     };
-    // Nothing ends after its docking: a later time is a wrong clock, not a later end.
-    let (retention_from, source) = if retention_from > rules.docked_at {
-        (rules.docked_at, TimeSource::Docking)
-    } else {
+    // Nothing ends after its docking: a later time is a wrong clock (beyond the tolerance,
+    // the docking is the only clock left), not a later end.
+    let (retention_from, source) = if retention_from <= rules.docked_at {
         (retention_from, source)
+    } else if retention_from - rules.docked_at <= rules.tolerance {
+        (rules.docked_at, source)
+    } else {
+        (rules.docked_at, TimeSource::Docking)
+    };
+    let recorded_at = match source {
+        TimeSource::Camera => seen.start,
+        TimeSource::Gps => retention_from - (camera_end - seen.start),
+        TimeSource::Docking => rules.docked_at,
     };
     TrustedTime {
         retention_from,
+        recorded_at,
         source,
         gps_offset: gps.map(|(offset, _)| offset),
         before_docking: camera_end - rules.docked_at,

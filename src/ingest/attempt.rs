@@ -99,6 +99,7 @@ impl Session<'_> {
         );
         let report = sidecar.report.as_ref();
         let clock = self.trusted_time(&outcome.candidate, report);
+        self.note_clock(name.stem(), &clock);
         let mut flags = verdict.flags.clone();
         flags.extend(clock.flags.iter().map(ToString::to_string));
         let facts = StoredFacts {
@@ -146,7 +147,6 @@ impl Session<'_> {
         self.register
             .record_stored(row, self.id, state, &facts, self.clock.now())
             .map_err(|e| Attempt::Fatal(e.into()))?;
-        self.clocks.extend(facts.clock.clone());
         let report = &mut outcome.report;
         report.status = if state == RecordingState::Confirmed {
             Status::Confirmed

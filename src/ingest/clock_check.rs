@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use crate::events;
 use crate::evidence::SidecarReport;
-use crate::evidence::trusted_time::{self, CameraClock, Observed, Rules, TrustedTime};
+use crate::evidence::trusted_time::{self, CameraClock, Observed, Rules, TimeSource, TrustedTime};
 
 use super::discover::Candidate;
 use super::{IngestError, Session};
@@ -15,11 +15,24 @@ impl Session<'_> {
     /// What this recording's times are checked against.
     fn clock_rules(&self) -> Rules {
         let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        let verified_until = self
+            .clocks
+            .borrow()
+            .values()
+            .filter(|c| c.source == TimeSource::Camera && c.gps_offset.is_some())
+            .map(|c| c.retention_from)
+            .max();
         Rules {
             docked_at: self.docked_at,
             tolerance: secs(self.config.ingest.clock_tolerance.0),
             retention: Duration::days(i64::from(self.config.retention.days)),
+            verified_until,
         }
+    }
+
+    /// Keeps a recording's trusted time for the camera's clock at the end of the docking.
+    pub(super) fn note_clock(&self, stem: String, clock: &TrustedTime) {
+        self.clocks.borrow_mut().insert(stem, clock.clone());
     }
 
     /// The time this recording's retention counts from.
@@ -36,8 +49,8 @@ impl Session<'_> {
     /// the register, and logs a wrong clock; its warning goes to the camera's report.
     pub(super) fn conclude_camera_clock(&mut self) -> Result<Option<CameraClock>, IngestError> {
         let serial = &self.identity.camera.serial;
-        let Some(clock) = trusted_time::camera_clock(serial, &self.clocks, &self.clock_rules())
-        else {
+        let checks: Vec<TrustedTime> = self.clocks.borrow().values().cloned().collect();
+        let Some(clock) = trusted_time::camera_clock(serial, &checks, &self.clock_rules()) else {
             return Ok(None);
         };
         self.register.record_camera_clock(self.id, &clock)?;

@@ -193,7 +193,7 @@ pub fn ingest(
         throttle: options.throttle,
         read_faults: options.read_faults.as_deref(),
         docked_at: now,
-        clocks: Vec::new(),
+        clocks: std::cell::RefCell::default(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -222,8 +222,12 @@ struct Session<'a> {
     read_faults: Option<&'a dyn ReadFaults>,
     /// The docking on the service's clock: the session's start.
     docked_at: chrono::DateTime<chrono::Utc>,
-    /// The trusted times of the recordings stored at this docking.
-    clocks: Vec<crate::evidence::trusted_time::TrustedTime>,
+    /// The trusted times of the recordings read at this docking, by stem (a copy taken
+    /// again replaces its first). Filled while reading, so that a recording without fixes
+    /// can lean on a camera clock already checked against GPS at this docking.
+    clocks: std::cell::RefCell<
+        std::collections::BTreeMap<String, crate::evidence::trusted_time::TrustedTime>,
+    >,
 }
 
 /// What happened to one recording, kept until the wipe step and the report.

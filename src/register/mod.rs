@@ -398,8 +398,9 @@ impl Register {
         let tx = self.conn.transaction()?;
         let at = format_time(at);
         tx.execute(
-            "INSERT INTO recordings (camera, stem, session, state, start_utc, discovered_at, updated_at)
-             VALUES (?1, ?2, ?3, 'discovered', ?4, ?5, ?5)",
+            "INSERT INTO recordings (camera, stem, session, state, start_utc, recorded_at,
+                discovered_at, updated_at)
+             VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5)",
             params![camera, stem, session, format_time(start), at],
         )?;
         let id = tx.last_insert_rowid();
@@ -438,7 +439,7 @@ impl Register {
                 gps_min_lat = ?22, gps_max_lat = ?23, gps_min_lon = ?24, gps_max_lon = ?25,
                 flags = ?26, reasons = ?27, updated_at = ?28,
                 retention_from = coalesce(?29, ?3, start_utc), time_source = ?30,
-                clock_offset_secs = ?31
+                clock_offset_secs = ?31, recorded_at = coalesce(?32, start_utc)
              WHERE id = ?1",
             params![
                 id,
@@ -472,6 +473,7 @@ impl Register {
                 clock.map(|c| format_time(c.retention_from)),
                 clock.map_or(TimeSource::Camera, |c| c.source).as_str(),
                 clock.and_then(|c| c.gps_offset).map(|o| o.num_seconds()),
+                clock.map(|c| format_time(c.recorded_at)),
             ],
         )?;
         let detail = facts.reasons.join("; ");

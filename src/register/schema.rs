@@ -283,7 +283,8 @@ const MIGRATIONS: &[&str] = &[
         WHERE attribution_pending = 1 AND state != 'discovered';
     "#,
     // 8: camera clocks (evidence::trusted_time). Each recording keeps the time its
-    // retention counts from, which clock gave it and the camera's offset from GPS; each
+    // retention counts from, its start on the same clock (what reports count by day),
+    // which clock gave them and the camera's offset from GPS; each
     // docking (session) keeps the camera's measured offset. The purge reads the new time
     // through its own partial index. Rows already stored are given the time their camera
     // dated them, except where that date cannot be true or was already past a month's
@@ -304,6 +305,14 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX recordings_by_expiry;
     CREATE INDEX recordings_by_retention ON recordings(retention_from, id)
         WHERE state IN ('confirmed', 'quarantined', 'wiped');
+
+    -- What reports count by day: the start on the same trusted clock.
+    ALTER TABLE recordings ADD COLUMN recorded_at TEXT;
+    UPDATE recordings SET recorded_at = CASE time_source
+        WHEN 'docking' THEN discovered_at ELSE start_utc END;
+    DROP INDEX recordings_by_start_sizes;
+    CREATE INDEX recordings_by_recorded_sizes
+        ON recordings(recorded_at, state, video_size, sidecar_size);
 
     ALTER TABLE sessions ADD COLUMN clock_offset_secs INTEGER;
     ALTER TABLE sessions ADD COLUMN clock_offset_basis TEXT

@@ -171,7 +171,9 @@ pub fn in_store(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError
     )
 }
 
-/// Recordings that started in `[from, to)` and were stored (in any state but discovered).
+/// Recordings that started in `[from, to)` on a clock the service trusts (their camera's,
+/// GPS time, or their docking: `evidence::trusted_time`) and were stored (in any state but
+/// discovered).
 pub fn started_between(
     conn: &Connection,
     from: DateTime<Utc>,
@@ -179,7 +181,7 @@ pub fn started_between(
 ) -> Result<Vec<StoredRecording>, RegisterError> {
     query(
         conn,
-        "state != 'discovered' AND start_utc >= ?1 AND start_utc < ?2 ORDER BY start_utc, id",
+        "state != 'discovered' AND recorded_at >= ?1 AND recorded_at < ?2 ORDER BY recorded_at, id",
         params![format_time(from), format_time(to)],
     )
 }
@@ -212,10 +214,11 @@ pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE state IN ('confirmed', 'quarantined', 'wiped')";
 
-/// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day.
-pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(start_utc, 1, 10), count(*),
+/// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day, on the
+/// trusted clock (a reset camera's recordings of today count today, not in 2000).
+pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(recorded_at, 1, 10), count(*),
     count(video_size), coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE state != 'discovered' AND start_utc >= ?1 AND start_utc < ?2
+    FROM recordings WHERE state != 'discovered' AND recorded_at >= ?1 AND recorded_at < ?2
     GROUP BY 1 ORDER BY 1";
 
 fn read_totals(r: &Row<'_>, first: usize) -> rusqlite::Result<(i64, i64, i64)> {
@@ -261,7 +264,7 @@ pub fn started_by_day(
             NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| RegisterError::Corrupt {
                 table: "recordings",
                 id: 0,
-                column: "start_utc",
+                column: "recorded_at",
                 value: day.clone(),
             })?;
         out.push((date, check_totals(totals)?));

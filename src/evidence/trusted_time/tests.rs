@@ -9,6 +9,7 @@ fn rules(docked: &str) -> Rules {
         docked_at: at(docked),
         tolerance: Duration::minutes(2),
         retention: Duration::days(30),
+        verified_until: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn a_clock_three_hours_ahead_of_gps_drifts_and_counts_from_gps_time() {
     assert_eq!(t.gps_offset, Some(Duration::hours(3)));
     // The latest end the fixes allow: the first fix plus the 70 s window.
     assert_eq!(t.retention_from, at("2026-12-04T08:01:10Z"));
+    assert_eq!(t.recorded_at, at("2026-12-04T08:00:10Z"));
     assert!(t.flags[0].to_string().contains("offset +10800 s"));
 }
 
@@ -102,6 +104,15 @@ fn an_old_recording_without_fixes_is_trusted_inside_the_retention_only() {
     s.start = at("2026-10-20T08:00:00Z");
     s.end = Some(s.start + Duration::seconds(60));
     assert_eq!(check(&s, &r).flags[0].code(), "clock-behind");
+    // Unless an earlier recording of this docking found the camera's clock right.
+    let verified = Rules {
+        verified_until: Some(at("2026-10-19T20:00:00Z")),
+        ..r
+    };
+    assert_eq!(check(&s, &verified).source, TimeSource::Camera);
+    s.start = at("2000-01-01T00:00:00Z");
+    s.end = Some(s.start + Duration::seconds(60));
+    assert_eq!(check(&s, &verified).flags[0].code(), "clock-behind");
 }
 
 #[test]
@@ -146,4 +157,17 @@ fn the_camera_clock_is_the_median_gps_offset_or_the_latest_against_the_docking()
     let c = camera_clock("SNTL-00042", &sound, &r).unwrap();
     assert_eq!((c.offset_secs, c.wrong), (0, false));
     assert_eq!(c.warning(), None);
+}
+
+#[test]
+fn a_recording_ending_seconds_after_its_docking_keeps_its_camera_clock() {
+    // The dock's and the camera's clocks a few seconds apart, the camera docked at once.
+    let r = rules("2026-12-04T08:00:57Z");
+    let t = check(&seen("2026-12-04T08:00:00Z", 0), &r);
+    assert_eq!(
+        (t.source, t.retention_from),
+        (TimeSource::Camera, r.docked_at)
+    );
+    assert_eq!(t.recorded_at, at("2026-12-04T08:00:00Z"));
+    assert!(t.camera_trusted());
 }

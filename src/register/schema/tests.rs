@@ -139,6 +139,22 @@ fn a_version_7_register_counts_impossible_camera_dates_from_their_docking() {
             row("2026-11-20T08:00:00.000Z", "camera"),
         ]
     );
+    let recorded: Vec<String> = conn
+        .prepare("SELECT recorded_at FROM recordings ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        recorded,
+        [
+            "2026-12-04T08:00:00.000Z",
+            docked,
+            docked,
+            "2026-11-20T08:00:00.000Z"
+        ]
+    );
     let offset: Option<i64> = conn
         .query_row(
             "SELECT clock_offset_secs FROM sessions WHERE id = 7",
