@@ -454,6 +454,12 @@ fn the_services_start_up_upkeep_purges_nothing_of_a_reset_camera() {
         text.contains("camera SNTL-00043's clock is wrong: 26 year(s)"),
         "{text}"
     );
+    let json = daemon.dockctl(None, &["status", "--json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let shown = common::daemon::camera(&json, "SNTL-00042").unwrap();
+    assert_eq!(shown["clock"]["serial"], "SNTL-00042", "{shown}");
+    assert_eq!(shown["clock"]["basis"], "gps", "{shown}");
+    assert_eq!(shown["clock"]["wrong"], true, "{shown}");
     let flagged = daemon.query(
         "SELECT stem FROM recordings WHERE flags LIKE '%clock-%' AND state = 'wiped' ORDER BY stem",
     );
