@@ -197,9 +197,10 @@ pub fn check(seen: &Observed, rules: &Rules) -> TrustedTime {
         }
         None if !flags.is_empty() => (rules.docked_at, TimeSource::Docking),
         None if rules.docked_at - camera_end > rules.retention
-            && rules
-                .verified_until
-                .is_none_or(|v| seen.start < v - rules.tolerance) =>
+            && rules.verified_until.is_none_or(|v| {
+                v.checked_sub_signed(rules.tolerance)
+                    .is_none_or(|v| seen.start < v)
+            }) =>
         {
             flags.push(ClockFlag::Behind(rules.docked_at - camera_end));
             (rules.docked_at, TimeSource::Docking)

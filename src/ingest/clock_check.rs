@@ -14,7 +14,9 @@ use super::{IngestError, Session};
 impl Session<'_> {
     /// What this recording's times are checked against.
     fn clock_rules(&self) -> Rules {
-        let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        let secs = |s: u64| {
+            Duration::try_seconds(i64::try_from(s).unwrap_or(i64::MAX)).unwrap_or(Duration::MAX)
+        };
         let verified_until = self
             .clocks
             .borrow()

@@ -407,7 +407,8 @@ pub struct Unattributed {
 /// whose `attribution_pending` flag (kept by triggers) is set, so the cost follows the
 /// recordings waiting, not the register's size.
 pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_utc,
-       coalesce(r.time_source, 'camera'), r.retention_from FROM recordings r
+       coalesce(r.time_source, 'camera'), coalesce(r.retention_from, r.end_utc, r.start_utc)
+     FROM recordings r
      WHERE r.attribution_pending = 1 AND r.state != 'discovered'
        AND NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = r.id)
      ORDER BY r.start_utc, r.id";

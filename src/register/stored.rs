@@ -53,7 +53,8 @@ impl StoredRecording {
 
 const COLUMNS: &str = "id, camera, stem, state, start_utc, end_utc,
     video_size, video_blake3, video_sha256, video_path,
-    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path, retention_from, time_source";
+    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path,
+    coalesce(retention_from, end_utc, start_utc), coalesce(time_source, 'camera')";
 
 type Raw = (
     i64,
@@ -146,7 +147,8 @@ pub(crate) const BY_STEM: &str = "stem = ?1 AND state != 'discovered' ORDER BY i
 /// the purge reads the recordings due, not every recording. The time is the trusted one
 /// (`evidence::trusted_time`), never the camera's date alone.
 pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
-    AND retention_from < ?1 ORDER BY retention_from, id";
+    AND coalesce(retention_from, end_utc, start_utc) < ?1
+    ORDER BY coalesce(retention_from, end_utc, start_utc), id";
 
 /// One recording by register id.
 pub fn by_id(conn: &Connection, id: RecordingId) -> Result<Option<StoredRecording>, RegisterError> {
@@ -181,7 +183,8 @@ pub fn started_between(
 ) -> Result<Vec<StoredRecording>, RegisterError> {
     query(
         conn,
-        "state != 'discovered' AND recorded_at >= ?1 AND recorded_at < ?2 ORDER BY recorded_at, id",
+        "state != 'discovered' AND coalesce(recorded_at, start_utc) >= ?1
+         AND coalesce(recorded_at, start_utc) < ?2 ORDER BY coalesce(recorded_at, start_utc), id",
         params![format_time(from), format_time(to)],
     )
 }
@@ -216,9 +219,11 @@ pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
 
 /// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day, on the
 /// trusted clock (a reset camera's recordings of today count today, not in 2000).
-pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(recorded_at, 1, 10), count(*),
-    count(video_size), coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE state != 'discovered' AND recorded_at >= ?1 AND recorded_at < ?2
+pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 10),
+    count(*), count(video_size),
+    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
+    FROM recordings WHERE state != 'discovered'
+    AND coalesce(recorded_at, start_utc) >= ?1 AND coalesce(recorded_at, start_utc) < ?2
     GROUP BY 1 ORDER BY 1";
 
 fn read_totals(r: &Row<'_>, first: usize) -> rusqlite::Result<(i64, i64, i64)> {

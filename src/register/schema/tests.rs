@@ -122,7 +122,10 @@ fn a_version_7_register_counts_impossible_camera_dates_from_their_docking() {
     .unwrap();
     migrate(&mut conn).unwrap();
     let mut stmt = conn
-        .prepare("SELECT retention_from, time_source FROM recordings ORDER BY id")
+        .prepare(
+            "SELECT coalesce(retention_from, end_utc, start_utc), coalesce(time_source, 'camera')
+             FROM recordings ORDER BY id",
+        )
         .unwrap();
     let rows: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -140,7 +143,7 @@ fn a_version_7_register_counts_impossible_camera_dates_from_their_docking() {
         ]
     );
     let recorded: Vec<String> = conn
-        .prepare("SELECT recorded_at FROM recordings ORDER BY id")
+        .prepare("SELECT coalesce(recorded_at, start_utc) FROM recordings ORDER BY id")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
