@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod seconds;
 mod service;
+
+pub use seconds::Seconds;
 
 pub use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
@@ -247,6 +250,10 @@ pub struct IngestConfig {
     /// responding": its ingest ends, nothing unproven is wiped, the stuck read is abandoned.
     #[serde(default = "default_read_timeout_secs")]
     pub read_timeout_secs: u32,
+    /// How far a camera's clock may be from GPS time and the docking before its recordings'
+    /// times are not trusted (`evidence::trusted_time`).
+    #[serde(default = "default_clock_tolerance")]
+    pub clock_tolerance: Seconds,
 }
 
 impl Default for IngestConfig {
@@ -255,6 +262,7 @@ impl Default for IngestConfig {
             copy_buffer: default_copy_buffer(),
             max_parallel: default_max_parallel(),
             read_timeout_secs: default_read_timeout_secs(),
+            clock_tolerance: default_clock_tolerance(),
         }
     }
 }
@@ -424,6 +432,14 @@ fn default_read_timeout_secs() -> u32 {
     30
 }
 
+/// Two minutes: a sound camera drifts seconds a week and is docked every shift, the fixes
+/// place a recording within seconds, and a dock machine's own clock stays within seconds
+/// a day; yet it is short beside a shift, so a clock off by more cannot date a recording
+/// into another agent's issue unnoticed.
+fn default_clock_tolerance() -> Seconds {
+    Seconds(120)
+}
+
 impl Config {
     /// Reads, parses and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -517,6 +533,12 @@ impl Config {
             return Err(invalid(
                 "ingest.read_timeout_secs",
                 "must be at least 1 (seconds a camera read may take; 30 is the default)",
+            ));
+        }
+        if !(1..=86_400).contains(&self.ingest.clock_tolerance.0) {
+            return Err(invalid(
+                "ingest.clock_tolerance",
+                "must be between 1 s and 24 h, e.g. \"2 min\"",
             ));
         }
         self.profile.validate()?;
@@ -741,6 +763,7 @@ mod documented_defaults {
         assert_eq!(c.usb, UsbConfig::default());
         assert_eq!(c.ingest.max_parallel, default_max_parallel());
         assert_eq!(c.ingest.read_timeout_secs, default_read_timeout_secs());
+        assert_eq!(c.ingest.clock_tolerance, default_clock_tolerance());
         let (dock, control, status) = (
             DockConfig::default(),
             ControlConfig::default(),

@@ -184,6 +184,12 @@ pub const STORE_MOUNTED: EventKind = EventKind {
     name: "store-mounted",
     meaning: "the store's disk is mounted again: the service resumes",
 };
+/// A camera's clock is wrong: some recordings' times are taken from GPS or the docking.
+pub const CAMERA_CLOCK: EventKind = EventKind {
+    id: "d1ca85fd2c744e6ca65e1ba319763b8d",
+    name: "camera-clock",
+    meaning: "a camera's clock is wrong: its recordings' times are taken from GPS or the docking",
+};
 
 /// Every event kind, for the catalog and its tests.
 pub const ALL: &[EventKind] = &[
@@ -215,6 +221,7 @@ pub const ALL: &[EventKind] = &[
     PURGE,
     STORE_NOT_MOUNTED,
     STORE_MOUNTED,
+    CAMERA_CLOCK,
 ];
 
 #[cfg(test)]

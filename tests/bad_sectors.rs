@@ -3,6 +3,10 @@
 //! bytes sit in the same read-ahead window, are confirmed and wiped. The device is a FUSE
 //! file (tests/faulty_device/faulty_device.py) that fails chosen byte ranges with EIO,
 //! behind a loop device, so the real `sentinel-dockd ingest` reads a real block device.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 #[path = "hostile/fat_edit.rs"]

@@ -3,6 +3,10 @@
 //! is wiped: what stays on the camera stays as it was, for a person to decide. Each case is
 //! a volume made by mkfs.vfat and mtools, edited by hand, given to the real
 //! `sentinel-dockd ingest --json`.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 #[path = "hostile/fat_edit.rs"]

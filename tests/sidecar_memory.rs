@@ -2,6 +2,10 @@
 //! stored and proven by the one-shot `sentinel-dockd ingest` with less than 64 MiB of peak
 //! memory: sidecars are streamed, never held whole (before, such a sidecar cost ~140 MiB,
 //! so four slots could take most of a gigabyte).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -3,6 +3,10 @@
 //! answers `status` all along, wipes nothing, and still stops on SIGTERM although the
 //! stuck read never returns. The camera is a FUSE file (tests/faulty_device) that never
 //! answers reads of one page, docked as a disk image.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 #[path = "hostile/fat_edit.rs"]

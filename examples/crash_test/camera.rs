@@ -201,6 +201,9 @@ fn write_big_recording(day: &Path, big: &BigRecording<'_>, seed: u64) -> std::io
             "PSNTL,HDR,1,{},{},{stem}.MP4,2018-03-15T12:00:00Z,10",
             big.serial, big.firmware
         ),
+        // One fix, whose satellite date agrees with the camera's clock: a recording of 2018
+        // without any would have its camera date doubted when docked years later.
+        "GPRMC,120000.00,A,4502.4300,N,00503.0720,E,0.0,0.0,150318,,,A".to_string(),
         format!("PSNTL,END,2018-03-15T12:01:00Z,{size},{sha}"),
     ];
     let text: String = lines

@@ -169,9 +169,10 @@ impl Recording {
                 sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path, gps_fixes, gps_no_fix,
                 gps_first_at, gps_first_lat, gps_first_lon, gps_last_at, gps_last_lat,
                 gps_last_lon, gps_min_lat, gps_max_lat, gps_min_lon, gps_max_lon, flags, reasons,
-                discovered_at, updated_at)
+                discovered_at, updated_at, retention_from, time_source, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 10, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, '[]', ?28, ?29, ?30)",
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, '[]', ?28, ?29, ?30,
+                ?6, 'camera', ?5)",
         )?;
         stmt.execute(params![
             self.camera,

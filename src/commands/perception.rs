@@ -251,8 +251,14 @@ pub fn attribute_pending(
         camera,
         stem,
         start,
+        clock_trusted,
+        ..
     } in reg::unattributed(&tx)?
     {
+        // A wrong camera clock dates it into someone else's issue: a person decides.
+        if !clock_trusted {
+            continue;
+        }
         let Holder::Agent(held) = reg::holder_at(&tx, &camera, start)? else {
             continue;
         };

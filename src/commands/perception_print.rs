@@ -152,10 +152,26 @@ fn attention(
         camera,
         stem,
         start: at,
+        clock_trusted,
+        trusted_end,
         ..
     } in reg::unattributed(conn)?
     {
-        if at < start || at >= end || a.camera.as_ref().is_some_and(|c| *c != camera) {
+        // An untrusted camera date is listed by its trusted time, where it really belongs.
+        let when = if clock_trusted {
+            at
+        } else {
+            trusted_end.unwrap_or(at)
+        };
+        if when < start || when >= end || a.camera.as_ref().is_some_and(|c| *c != camera) {
+            continue;
+        }
+        if !clock_trusted {
+            let why = format!(
+                "camera {camera}'s clock is not trusted for it (its flags say why; trusted end {}): attribute it by hand",
+                format_time(when)
+            );
+            t.push(vec![stem, camera, format_time(at), why]);
             continue;
         }
         let why = match reg::holder_at(conn, &camera, at)? {

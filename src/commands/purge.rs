@@ -26,7 +26,8 @@ use crate::register::{RegisterError, format_time, holds};
 /// What a purge would delete now, and what it keeps because of holds.
 #[derive(Debug, Clone)]
 pub struct PurgePlan {
-    /// Recordings ending before this are past their retention.
+    /// Recordings whose trusted end (`evidence::trusted_time`) is before this are past
+    /// their retention.
     pub cutoff: DateTime<Utc>,
     /// Past their retention and not held: to delete.
     pub delete: Vec<StoredRecording>,
@@ -216,10 +217,12 @@ fn commit_deletions<'a>(
 
 fn deletion_details(r: &StoredRecording, days: u32, cutoff: DateTime<Utc>) -> String {
     let mut details = format!(
-        "register id {}, camera {}, ended {} (retention {days} days: before {}) deleted from the store",
+        "register id {}, camera {}, ended {} (retention {days} days counted from {} by the {} clock: before {}) deleted from the store",
         r.id,
         r.camera,
         format_time(r.end.unwrap_or(r.start)),
+        format_time(r.retention_from.unwrap_or(r.start)),
+        r.time_source.as_deref().unwrap_or("camera"),
         format_time(cutoff)
     );
     for (what, f) in [("video", &r.video), ("sidecar", &r.sidecar)] {
@@ -299,12 +302,20 @@ fn sync_and_prune(folder: &Path, root: &Path) -> io::Result<()> {
 }
 
 fn describe(plan: &PurgePlan, config: &Config) -> String {
-    let mut t = Table::new(&["recording", "camera", "ended", "bytes", "action"]);
+    let mut t = Table::new(&[
+        "recording",
+        "camera",
+        "ended",
+        "counted from",
+        "bytes",
+        "action",
+    ]);
     for r in &plan.delete {
         t.push(vec![
             r.stem.clone(),
             r.camera.clone(),
             format_time(r.end.unwrap_or(r.start)),
+            counted_from(r),
             r.bytes().to_string(),
             "delete".into(),
         ]);
@@ -314,6 +325,7 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
             r.stem.clone(),
             r.camera.clone(),
             format_time(r.end.unwrap_or(r.start)),
+            counted_from(r),
             r.bytes().to_string(),
             format!("keep: held for {}", procedures.join(", ")),
         ]);
@@ -328,7 +340,7 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
         String::new()
     };
     format!(
-        "Dry run: retention {} days, recordings ended before {}.\n{}{} to delete ({} of {} bytes, {:.1}% of the store), {} kept on hold.{brake}\n",
+        "Dry run: retention {} days, recordings whose trusted end is before {}.\n{}{} to delete ({} of {} bytes, {:.1}% of the store), {} kept on hold.{brake}\n",
         config.retention.days,
         format_time(plan.cutoff),
         t.render(Format::Table),
@@ -338,6 +350,19 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
         plan.share() * 100.0,
         plan.held.len()
     )
+}
+
+/// The trusted time a recording's retention counts from, and its clock.
+fn counted_from(r: &StoredRecording) -> String {
+    r.retention_from
+        .map(|t| {
+            format!(
+                "{} ({})",
+                format_time(t),
+                r.time_source.as_deref().unwrap_or("camera")
+            )
+        })
+        .unwrap_or_default()
 }
 
 fn plan_json(plan: &PurgePlan, executed: bool) -> serde_json::Value {

@@ -7,6 +7,7 @@
 pub mod bmff;
 pub mod name;
 pub mod sidecar;
+pub mod trusted_time;
 
 pub use bmff::{BmffLimits, BmffProblem, BmffReport, BoxWalker, FourCc, check_reader};
 pub use name::{FileKind, NameError, NameErrorKind, RecordingName, escape_name, parse_day_dir};

@@ -69,6 +69,9 @@ pub struct FixSummary {
     pub malformed: u32,
     /// GGA fixes that could not be dated because there is no header.
     pub undated: u32,
+    /// The first and last fix dated by the satellites themselves (RMC carries its date; a
+    /// GGA takes the camera's): the independent clock of `evidence::trusted_time`.
+    pub satellite: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// Everything the sidecar says and everything wrong with it.
@@ -404,6 +407,7 @@ impl<'p> Parser<'p> {
             return;
         }
         let header = self.report.header.as_ref();
+        let satellite_dated = date.is_some();
         let Some(time) = date_fix(header.map(|h| h.start), date, time) else {
             fixes.undated = fixes.undated.saturating_add(1);
             return;
@@ -416,6 +420,11 @@ impl<'p> Parser<'p> {
             self.first_out_of_window.get_or_insert(line);
         }
         self.report.fixes.add(Fix { time, lat, lon });
+        if satellite_dated {
+            let satellite = &mut self.report.fixes.satellite;
+            let first = satellite.map_or(time, |(first, _)| first);
+            *satellite = Some((first, time));
+        }
     }
 
     fn in_window(&self, header: &Header, time: DateTime<Utc>) -> bool {

@@ -232,6 +232,10 @@ impl Session<'_> {
             streamed.ok_or_else(|| "the camera has no video for this sidecar".to_string()),
         );
         let report = sidecar.report.as_ref();
+        let clock = self.trusted_time(&outcome.candidate, report);
+        self.note_clock(name.stem(), &clock);
+        let mut flags = verdict.flags.clone();
+        flags.extend(clock.flags.iter().map(ToString::to_string));
         let facts = StoredFacts {
             end: report.and_then(|r| r.trailer.as_ref()).map(|t| t.end),
             prerecord_secs: report
@@ -241,8 +245,9 @@ impl Session<'_> {
             video: None,
             sidecar: None,
             gps: report.map(gps_summary).unwrap_or_default(),
-            flags: verdict.flags.clone(),
+            flags,
             reasons: reason::stored(&verdict.reasons),
+            clock: Some(clock),
         };
         Ok(persist::Copied {
             name: name.clone(),

@@ -8,6 +8,7 @@
 
 mod attempt;
 mod checks;
+mod clock_check;
 mod copy;
 mod discover;
 mod faults;
@@ -205,6 +206,8 @@ pub fn ingest(
         throttle: options.throttle,
         read_faults: options.read_faults.as_deref(),
         volume_damage: String::new(),
+        docked_at: now,
+        clocks: std::cell::RefCell::default(),
     };
     let result = session.run(volume, scan);
     let outcome = match &result {
@@ -233,6 +236,14 @@ struct Session<'a> {
     read_faults: Option<&'a dyn ReadFaults>,
     /// What the ownership map found wrong with the volume, on one line; empty when sound.
     volume_damage: String,
+    /// The docking on the service's clock: the session's start.
+    docked_at: chrono::DateTime<chrono::Utc>,
+    /// The trusted times of the recordings read at this docking, by stem (a copy taken
+    /// again replaces its first). Filled while reading, so that a recording without fixes
+    /// can lean on a camera clock already checked against GPS at this docking.
+    clocks: std::cell::RefCell<
+        std::collections::BTreeMap<String, crate::evidence::trusted_time::TrustedTime>,
+    >,
 }
 
 /// What happened to one recording, kept until the wipe step and the report.
@@ -298,14 +309,14 @@ impl Session<'_> {
         if let Err(e) = volume.close() {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
-        // A damaged volume is never wiped: freeing a shared cluster destroys its other owner.
+        // A damaged volume is never wiped: freeing a shared cluster destroys its other owner,
+        // and its listing may miss files that are still there.
         if damage.is_empty() {
             self.wipe_confirmed(&mut outcomes, &mut warnings)?;
-        }
-        // A damaged volume's listing may miss files that are still there.
-        if damage.is_empty() {
             self.record_cut_off_wipes(&on_camera, &ignored)?;
         }
+        let clock = self.conclude_camera_clock()?;
+        warnings.extend(clock.as_ref().and_then(|c| c.warning()));
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -320,6 +331,7 @@ impl Session<'_> {
             ignored,
             warnings,
             damage,
+            clock,
         })
     }
 

@@ -110,6 +110,9 @@ pub struct IngestReport {
     /// What the ownership map found wrong with the camera's volume; nothing was wiped
     /// from a damaged volume.
     pub damage: Vec<String>,
+    /// The camera's clock as measured at this docking, when it could be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::evidence::trusted_time::CameraClock>,
 }
 
 impl IngestReport {

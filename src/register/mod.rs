@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use crate::digest::Digests;
+use crate::evidence::trusted_time::{CameraClock, TimeSource, TrustedTime};
 
 pub use schema::CURRENT_VERSION;
 pub use usage::StoredSince;
@@ -229,6 +230,9 @@ pub struct StoredFacts {
     pub flags: Vec<String>,
     /// Why the recording is quarantined (empty when confirmed).
     pub reasons: Vec<String>,
+    /// The time its retention counts from, checked against GPS and the docking; `None`:
+    /// its end by the camera's clock (its start without a trailer).
+    pub clock: Option<TrustedTime>,
 }
 
 /// A recording as the register knows it.
@@ -513,8 +517,9 @@ impl Register {
         }
         let at = format_time(at);
         tx.execute(
-            "INSERT INTO recordings (camera, stem, session, state, start_utc, discovered_at, updated_at)
-             VALUES (?1, ?2, ?3, 'discovered', ?4, ?5, ?5)",
+            "INSERT INTO recordings (camera, stem, session, state, start_utc, recorded_at,
+                discovered_at, updated_at)
+             VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5)",
             params![camera, stem, session, format_time(start), at],
         )?;
         let id = tx.last_insert_rowid();
@@ -542,6 +547,7 @@ impl Register {
         let first = gps.first;
         let last = gps.last;
         let bbox = gps.bbox;
+        let clock = facts.clock.as_ref();
         let changed = tx.execute(
             "UPDATE recordings SET state = ?2, end_utc = ?3, prerecord_secs = ?4, duration_secs = ?5,
                 video_size = ?6, video_blake3 = ?7, video_sha256 = ?8, video_path = ?9,
@@ -550,7 +556,9 @@ impl Register {
                 gps_first_at = ?16, gps_first_lat = ?17, gps_first_lon = ?18,
                 gps_last_at = ?19, gps_last_lat = ?20, gps_last_lon = ?21,
                 gps_min_lat = ?22, gps_max_lat = ?23, gps_min_lon = ?24, gps_max_lon = ?25,
-                flags = ?26, reasons = ?27, updated_at = ?28
+                flags = ?26, reasons = ?27, updated_at = ?28,
+                retention_from = coalesce(?29, ?3, start_utc), time_source = ?30,
+                clock_offset_secs = ?31, recorded_at = coalesce(?32, start_utc)
              WHERE id = ?1 AND state = 'discovered'",
             params![
                 id,
@@ -581,6 +589,10 @@ impl Register {
                 json_list(&facts.flags),
                 json_list(&facts.reasons),
                 at,
+                clock.map(|c| format_time(c.retention_from)),
+                clock.map_or(TimeSource::Camera, |c| c.source).as_str(),
+                clock.and_then(|c| c.gps_offset).map(|o| o.num_seconds()),
+                clock.map(|c| format_time(c.recorded_at)),
             ],
         );
         refused_unless_one(&tx, changed, id, state)?;
@@ -621,6 +633,25 @@ impl Register {
             audit::append(&tx, &entry, now)?;
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Records the camera's clock as measured at this docking (ingest session).
+    pub fn record_camera_clock(
+        &mut self,
+        session: SessionId,
+        clock: &CameraClock,
+    ) -> Result<(), RegisterError> {
+        self.conn.execute(
+            "UPDATE sessions SET clock_offset_secs = ?2, clock_offset_basis = ?3, clock_wrong = ?4
+             WHERE id = ?1",
+            params![
+                session,
+                clock.offset_secs,
+                clock.basis.as_str(),
+                clock.wrong
+            ],
+        )?;
         Ok(())
     }
 

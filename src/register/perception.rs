@@ -396,12 +396,19 @@ pub struct Unattributed {
     pub stem: String,
     /// Start, from its name.
     pub start: DateTime<Utc>,
+    /// Whether the camera's clock is trusted for it (`evidence::trusted_time`): when not,
+    /// its start says nothing about who held the camera, and a person attributes it.
+    pub clock_trusted: bool,
+    /// The trusted time its retention counts from (its end on a clock the service trusts).
+    pub trusted_end: Option<DateTime<Utc>>,
 }
 
 /// Stored recordings with no attribution yet: read from the partial index of the recordings
 /// whose `attribution_pending` flag (kept by triggers) is set, so the cost follows the
 /// recordings waiting, not the register's size.
-pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_utc FROM recordings r
+pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_utc,
+       coalesce(r.time_source, 'camera'), coalesce(r.retention_from, r.end_utc, r.start_utc)
+     FROM recordings r
      WHERE r.attribution_pending = 1 AND r.state != 'discovered'
        AND NOT EXISTS (SELECT 1 FROM attributions t WHERE t.recording = r.id)
      ORDER BY r.start_utc, r.id";
@@ -415,11 +422,13 @@ pub fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterErro
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, camera, stem, start) = row?;
+        let (id, camera, stem, start, source, trusted_end) = row?;
         let start = parse_time(&start).ok_or_else(|| RegisterError::Corrupt {
             table: "recordings",
             id,
@@ -431,6 +440,8 @@ pub fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterErro
             camera,
             stem,
             start,
+            clock_trusted: source == "camera",
+            trusted_end: trusted_end.as_deref().and_then(parse_time),
         });
     }
     Ok(out)

@@ -326,6 +326,38 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'recording already stored by another ingest running at the same time');
     END;
     "#,
+    // 9: camera clocks (evidence::trusted_time). Each recording keeps the time its
+    // retention counts from, its start on the same clock (what reports count by day),
+    // which clock gave them and the camera's offset from GPS; each docking (session) keeps
+    // the camera's measured offset. NULL in the new columns means "the camera's date", so
+    // that this upgrade writes only the rows whose date cannot be true or was already past
+    // a month's retention at their docking (a reset clock's 2000-01-01: they count from
+    // their docking), not a million rows (62 to 135 s measured, beyond systemd's start
+    // timeout; this way about 20 s, mostly the two index builds). The purge and the
+    // reports read expression indexes over the trusted times.
+    r#"
+    ALTER TABLE recordings ADD COLUMN retention_from TEXT;
+    ALTER TABLE recordings ADD COLUMN time_source TEXT
+        CHECK (time_source IN ('camera', 'gps', 'docking'));
+    ALTER TABLE recordings ADD COLUMN clock_offset_secs INTEGER;
+    ALTER TABLE recordings ADD COLUMN recorded_at TEXT;
+    UPDATE recordings SET time_source = 'docking', retention_from = discovered_at,
+            recorded_at = discovered_at
+        WHERE coalesce(end_utc, start_utc) > discovered_at
+            OR julianday(discovered_at) - julianday(coalesce(end_utc, start_utc)) > 31;
+    DROP INDEX recordings_by_expiry;
+    CREATE INDEX recordings_by_retention
+        ON recordings(coalesce(retention_from, end_utc, start_utc), id)
+        WHERE state IN ('confirmed', 'quarantined', 'wiped');
+    DROP INDEX recordings_by_start_sizes;
+    CREATE INDEX recordings_by_recorded_sizes
+        ON recordings(coalesce(recorded_at, start_utc), state, video_size, sidecar_size);
+
+    ALTER TABLE sessions ADD COLUMN clock_offset_secs INTEGER;
+    ALTER TABLE sessions ADD COLUMN clock_offset_basis TEXT
+        CHECK (clock_offset_basis IN ('gps', 'docking'));
+    ALTER TABLE sessions ADD COLUMN clock_wrong INTEGER CHECK (clock_wrong IN (0, 1));
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.

@@ -28,6 +28,7 @@ fn facts() -> StoredFacts {
         gps: GpsSummary::default(),
         flags: vec![],
         reasons: vec![],
+        clock: None,
     }
 }
 

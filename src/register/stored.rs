@@ -22,6 +22,10 @@ pub struct StoredRecording {
     pub start: DateTime<Utc>,
     /// End, from its sidecar's trailer, when known.
     pub end: Option<DateTime<Utc>>,
+    /// The trusted time its retention counts from (`evidence::trusted_time`), once stored.
+    pub retention_from: Option<DateTime<Utc>>,
+    /// Which clock gave `retention_from`: `camera`, `gps` or `docking`.
+    pub time_source: Option<String>,
     /// The stored video.
     pub video: Option<FileFacts>,
     /// The stored sidecar.
@@ -49,7 +53,8 @@ impl StoredRecording {
 
 const COLUMNS: &str = "id, camera, stem, state, start_utc, end_utc,
     video_size, video_blake3, video_sha256, video_path,
-    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path";
+    sidecar_size, sidecar_blake3, sidecar_sha256, sidecar_path,
+    coalesce(retention_from, end_utc, start_utc), coalesce(time_source, 'camera')";
 
 type Raw = (
     i64,
@@ -60,6 +65,7 @@ type Raw = (
     Option<String>,
     [Option<String>; 4],
     [Option<String>; 4],
+    [Option<String>; 2],
 );
 
 fn read(r: &Row<'_>) -> rusqlite::Result<Raw> {
@@ -75,11 +81,12 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Raw> {
         r.get(5)?,
         [size(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
         [size(10)?, r.get(11)?, r.get(12)?, r.get(13)?],
+        [r.get(14)?, r.get(15)?],
     ))
 }
 
 fn check(raw: Raw) -> Result<StoredRecording, RegisterError> {
-    let (id, camera, stem, state, start, end, video, sidecar) = raw;
+    let (id, camera, stem, state, start, end, video, sidecar, [retention_from, time_source]) = raw;
     let corrupt = |column: &'static str, value: &str| RegisterError::Corrupt {
         table: "recordings",
         id,
@@ -103,6 +110,11 @@ fn check(raw: Raw) -> Result<StoredRecording, RegisterError> {
             Some(e) => Some(parse_time(&e).ok_or_else(|| corrupt("end_utc", &e))?),
             None => None,
         },
+        retention_from: match retention_from {
+            Some(t) => Some(parse_time(&t).ok_or_else(|| corrupt("retention_from", &t))?),
+            None => None,
+        },
+        time_source,
         video: file(video, "video")?,
         sidecar: file(sidecar, "sidecar")?,
         id,
@@ -131,18 +143,20 @@ pub fn by_stem(conn: &Connection, stem: &str) -> Result<Vec<StoredRecording>, Re
 /// The filter of [`by_stem`] (index `recordings_by_stem_only`).
 pub(crate) const BY_STEM: &str = "stem = ?1 AND state != 'discovered' ORDER BY id";
 
-/// The filter of [`expired`]: the terms of the partial index `recordings_by_expiry`, so
-/// the purge reads the recordings due, not every recording.
+/// The filter of [`expired`]: the terms of the partial index `recordings_by_retention`, so
+/// the purge reads the recordings due, not every recording. The time is the trusted one
+/// (`evidence::trusted_time`), never the camera's date alone.
 pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
-    AND coalesce(end_utc, start_utc) < ?1 ORDER BY coalesce(end_utc, start_utc), id";
+    AND coalesce(retention_from, end_utc, start_utc) < ?1
+    ORDER BY coalesce(retention_from, end_utc, start_utc), id";
 
 /// One recording by register id.
 pub fn by_id(conn: &Connection, id: RecordingId) -> Result<Option<StoredRecording>, RegisterError> {
     Ok(query(conn, "id = ?1", params![id])?.into_iter().next())
 }
 
-/// Recordings in the store whose end (or start, when the end is unknown) is before
-/// `cutoff`, oldest first.
+/// Recordings in the store whose retention counts from before `cutoff` (their trusted
+/// end), oldest first.
 pub fn expired(
     conn: &Connection,
     cutoff: DateTime<Utc>,
@@ -159,7 +173,9 @@ pub fn in_store(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError
     )
 }
 
-/// Recordings that started in `[from, to)` and were stored (in any state but discovered).
+/// Recordings that started in `[from, to)` on a clock the service trusts (their camera's,
+/// GPS time, or their docking: `evidence::trusted_time`) and were stored (in any state but
+/// discovered).
 pub fn started_between(
     conn: &Connection,
     from: DateTime<Utc>,
@@ -167,7 +183,8 @@ pub fn started_between(
 ) -> Result<Vec<StoredRecording>, RegisterError> {
     query(
         conn,
-        "state != 'discovered' AND start_utc >= ?1 AND start_utc < ?2 ORDER BY start_utc, id",
+        "state != 'discovered' AND coalesce(recorded_at, start_utc) >= ?1
+         AND coalesce(recorded_at, start_utc) < ?2 ORDER BY coalesce(recorded_at, start_utc), id",
         params![format_time(from), format_time(to)],
     )
 }
@@ -200,10 +217,13 @@ pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE state IN ('confirmed', 'quarantined', 'wiped')";
 
-/// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day.
-pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(start_utc, 1, 10), count(*),
-    count(video_size), coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE state != 'discovered' AND start_utc >= ?1 AND start_utc < ?2
+/// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day, on the
+/// trusted clock (a reset camera's recordings of today count today, not in 2000).
+pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 10),
+    count(*), count(video_size),
+    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
+    FROM recordings WHERE state != 'discovered'
+    AND coalesce(recorded_at, start_utc) >= ?1 AND coalesce(recorded_at, start_utc) < ?2
     GROUP BY 1 ORDER BY 1";
 
 fn read_totals(r: &Row<'_>, first: usize) -> rusqlite::Result<(i64, i64, i64)> {
@@ -249,7 +269,7 @@ pub fn started_by_day(
             NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| RegisterError::Corrupt {
                 table: "recordings",
                 id: 0,
-                column: "start_utc",
+                column: "recorded_at",
                 value: day.clone(),
             })?;
         out.push((date, check_totals(totals)?));

@@ -29,6 +29,7 @@ fn facts(path: &str) -> StoredFacts {
         },
         flags: vec!["fix out of window".into()],
         reasons: vec![],
+        clock: None,
     }
 }
 
@@ -187,7 +188,7 @@ fn the_queries_run_at_scale_read_indexes_not_every_recording() {
             .unwrap();
         // A SCAN reads every entry of what it scans: only a narrow covering index, or a
         // partial index holding just the rows wanted, may be scanned.
-        let partial = ["recordings_unattributed", "recordings_by_expiry"];
+        let partial = ["recordings_unattributed", "recordings_by_retention"];
         for step in plan.iter().filter(|s| s.starts_with("SCAN")) {
             assert!(
                 step.contains("COVERING INDEX") || partial.iter().any(|p| step.contains(p)),

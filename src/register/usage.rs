@@ -75,6 +75,7 @@ mod tests {
             gps: Default::default(),
             flags: vec![],
             reasons: vec![],
+            clock: None,
         }
     }
 

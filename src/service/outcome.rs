@@ -30,6 +30,7 @@ fn attention(report: &IngestReport) -> Attention {
         ignored: report.ignored.len() as u64,
         left_on_camera: report.recordings.iter().filter(|r| !r.wiped).count() as u64,
         warnings: report.warnings.clone(),
+        clock: report.clock.clone().filter(|c| c.wrong),
     }
 }
 

@@ -199,6 +199,9 @@ pub struct Attention {
     pub left_on_camera: u64,
     /// Facts about the camera as a whole (identity conflicts, wipe problems).
     pub warnings: Vec<String>,
+    /// The camera's clock, when it is wrong: by how much, against what (also a warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::evidence::trusted_time::CameraClock>,
 }
 
 /// A dock entry that is not a camera.

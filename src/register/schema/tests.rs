@@ -99,3 +99,74 @@ fn a_version_6_register_learns_which_recordings_are_attributed() {
     .unwrap();
     assert_eq!(flags(&conn), [0, 0, 1]);
 }
+
+/// Registers already in the field gain a retention time on a clock the service trusts: a
+/// camera's date stands where it could be true, a date after the docking or already past a
+/// month at it (a reset clock's 2000-01-01) counts from the docking instead.
+#[test]
+fn a_version_7_register_counts_impossible_camera_dates_from_their_docking() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("r.sqlite")).unwrap();
+    conn.execute_batch(&MIGRATIONS[..7].concat()).unwrap();
+    conn.pragma_update(None, "user_version", 7).unwrap();
+    let docked = "2026-12-04T18:00:00.000Z";
+    conn.execute_batch(&format!(
+        "INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+         INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', '{docked}');
+         INSERT INTO recordings (id, camera, stem, session, state, start_utc, end_utc, discovered_at, updated_at)
+             VALUES (1, 'S', 'S_1', 7, 'wiped', '2026-12-04T08:00:00.000Z', '2026-12-04T08:05:00.000Z', '{docked}', 't'),
+                    (2, 'S', 'S_2', 7, 'wiped', '2000-01-01T00:00:00.000Z', '2000-01-01T00:05:00.000Z', '{docked}', 't'),
+                    (3, 'S', 'S_3', 7, 'confirmed', '2031-06-01T08:00:00.000Z', NULL, '{docked}', 't'),
+                    (4, 'S', 'S_4', 7, 'quarantined', '2026-11-20T08:00:00.000Z', NULL, '{docked}', 't');"
+    ))
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT coalesce(retention_from, end_utc, start_utc), coalesce(time_source, 'camera')
+             FROM recordings ORDER BY id",
+        )
+        .unwrap();
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let row = |t: &str, s: &str| (t.to_string(), s.to_string());
+    assert_eq!(
+        rows,
+        [
+            row("2026-12-04T08:05:00.000Z", "camera"),
+            row(docked, "docking"),
+            row(docked, "docking"),
+            row("2026-11-20T08:00:00.000Z", "camera"),
+        ]
+    );
+    let recorded: Vec<String> = conn
+        .prepare("SELECT coalesce(recorded_at, start_utc) FROM recordings ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        recorded,
+        [
+            "2026-12-04T08:00:00.000Z",
+            docked,
+            docked,
+            "2026-11-20T08:00:00.000Z"
+        ]
+    );
+    let offset: Option<i64> = conn
+        .query_row(
+            "SELECT clock_offset_secs FROM sessions WHERE id = 7",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        offset, None,
+        "a docking before this release measured nothing"
+    );
+}
