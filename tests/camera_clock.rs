@@ -61,6 +61,8 @@ fn ingest_image(d: &Desk, spec: &CameraSpec) -> (IngestReport, Value) {
     let image = build_fat_image(spec, d.dir.path(), Layout::Superfloppy);
     let options = Options {
         clock: d.clock.clone(),
+        // The desk owns the store's lock: its ingests share the one it opened.
+        store: Some(d.store.clone()),
         ..Options::default()
     };
     let report = ingest::ingest(&d.config, &image, &options).unwrap();
