@@ -141,6 +141,9 @@ pub fn ingest(
     source: &Path,
     options: &Options,
 ) -> Result<IngestReport, IngestError> {
+    // The docking's time, read once: the store's identity, the session and the camera's
+    // clock check all count from the same instant, whatever the clock does meanwhile.
+    let now = options.clock.now();
     let (store, mut register) = match (&options.store, &options.store_faults) {
         (Some(shared), None) => {
             // The service opened the store as its owner; a register under the store's
@@ -150,7 +153,7 @@ pub fn ingest(
         }
         (_, faults) => {
             let (mut store, register) =
-                crate::owner::open(&config.store, &config.register.path, options.clock.now())
+                crate::owner::open(&config.store, &config.register.path, now)
                     .map_err(|e| match e {
                         crate::owner::OwnerError::Store(e) => IngestError::from(e),
                         crate::owner::OwnerError::Register(e) => IngestError::from(e),
@@ -185,7 +188,6 @@ pub fn ingest(
         error,
     })?;
 
-    let now = options.clock.now();
     register.upsert_camera(&identity.camera, now)?;
     let session_id = register.begin_session(
         &identity.camera.serial,
