@@ -11,6 +11,7 @@
 mod dir;
 mod error;
 mod fat;
+mod fat_entries;
 mod fat_table;
 mod fat_walk;
 mod guard;
