@@ -9,8 +9,11 @@ mod durable;
 mod error;
 mod layout;
 mod readback;
+mod regions;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_regions;
 
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
@@ -23,6 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub use durable::{PendingFile, Persisted, StoreFaults};
 pub use error::{PersistError, StoreError};
 pub use layout::{Area, StorePath};
+pub use regions::DEFAULT_PROOF_REGION;
 
 use crate::digest::Digests;
 use durable::{NoFaults, ensure_folder, fsync_dir};
