@@ -83,14 +83,19 @@ def write_recording(folder, start, seq, size, duration, serial=SERIAL):
 
 def make_camera(workdir, total_bytes, count, serial=SERIAL, name="camera.img"):
     """A FAT32 camera image holding `count` recordings of `total_bytes` in all."""
+    return make_camera_of(workdir, [total_bytes // count] * count, serial, name)
+
+
+def make_camera_of(workdir, sizes, serial=SERIAL, name="camera.img"):
+    """A FAT32 camera image holding one recording of each size, in order."""
+    total_bytes = sum(sizes)
     tree = os.path.join(workdir, "tree")
     day = datetime(2026, 11, 25, 8, 0, 0, tzinfo=timezone.utc)
     folder = os.path.join(tree, "DCIM", day.strftime("%Y%m%d"))
     os.makedirs(folder)
     with open(os.path.join(tree, "DEVICE.INI"), "w") as f:
         f.write(f"[device]\nserial={serial}\nmodel=SENTINEL-BWC2\nfirmware=2.3.1\n")
-    each = total_bytes // count
-    for i in range(count):
+    for i, each in enumerate(sizes):
         # About 3.5 GB an hour of HD video: the duration follows from the size.
         duration = max(1, round(each / (3.5e9 / 3600)))
         write_recording(folder, day + timedelta(minutes=15 * i), i + 1, each, duration, serial)
