@@ -1,9 +1,11 @@
-//! Write-once files: a hidden temp file, fsynced, read back, then renamed without replacing.
+//! Write-once files: a hidden temp file, read back (region by region, while it is still
+//! written: `regions`), fsynced, then renamed without replacing.
 //!
 //! Design invariant 2: nothing stored is ever overwritten or half-written. A copy becomes
 //! visible under its final name only after its bytes were read back from the disk and
-//! matched the camera's; the rename never replaces a name; the folder is fsynced so the
-//! name survives a power cut. The store never removes a file under a final name.
+//! matched the camera's, and it did not change between its last byte and its fsync; the
+//! rename never replaces a name; the folder is fsynced so the name survives a power cut.
+//! The store never removes a file under a final name.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
