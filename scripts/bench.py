@@ -162,7 +162,7 @@ def ours(binary, image, workdir):
     return r
 
 
-def dock(binary, work, cameras, per_camera, recordings, rate):
+def dock(binary, work, cameras, per_camera, recordings, rate, proof_region=None):
     """N throttled cameras docked at once into the running daemon; returns the ratio."""
     images = []
     for i in range(cameras):
@@ -171,10 +171,11 @@ def dock(binary, work, cameras, per_camera, recordings, rate):
     dock_dir = os.path.join(work, "dock")
     os.makedirs(dock_dir)
     config = os.path.join(work, "dock.toml")
+    region = f'proof_region = "{proof_region}"\n' if proof_region else ""
     with open(config, "w") as f:
         f.write(f"""[store]\npath = "store"\nreserve = 0\n[register]\npath = "register.sqlite"\n
 [dock]\npath = "{dock_dir}"\n[control]\nsocket = "{work}/control.sock"\n
-[ingest]\nmax_parallel = {cameras}\n[simulate]\nread_bytes_per_sec = {rate}\n""")
+[ingest]\nmax_parallel = {cameras}\n{region}[simulate]\nread_bytes_per_sec = {rate}\n""")
     drop_caches()
     log = open(os.path.join(work, "daemon.log"), "w")
     daemon = subprocess.Popen([binary, "--config", config], stderr=log)
@@ -221,6 +222,8 @@ def main():
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     ap.add_argument("--dock", type=int, default=0, metavar="N",
                     help="measure N throttled cameras docked at once instead")
+    ap.add_argument("--proof-region", default=None, metavar="SIZE",
+                    help='with --dock: [ingest] proof_region, e.g. "1 GiB" (default: the built-in 32 MiB)')
     ap.add_argument("--rate", type=int, default=35_000_000,
                     help="with --dock: bytes per second of each camera (default 35 MB/s, USB 2.0)")
     args = ap.parse_args()
@@ -229,7 +232,8 @@ def main():
     if args.dock:
         try:
             per_camera = args.bytes // args.dock
-            ratio = dock(binary, work, args.dock, per_camera, args.recordings, args.rate)
+            ratio = dock(binary, work, args.dock, per_camera, args.recordings, args.rate,
+                         args.proof_region)
             return 0 if ratio <= 1.10 else 1
         finally:
             shutil.rmtree(work, ignore_errors=True)
