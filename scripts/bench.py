@@ -83,14 +83,19 @@ def write_recording(folder, start, seq, size, duration, serial=SERIAL):
 
 def make_camera(workdir, total_bytes, count, serial=SERIAL, name="camera.img"):
     """A FAT32 camera image holding `count` recordings of `total_bytes` in all."""
+    return make_camera_of(workdir, [total_bytes // count] * count, serial, name)
+
+
+def make_camera_of(workdir, sizes, serial=SERIAL, name="camera.img"):
+    """A FAT32 camera image holding one recording of each size, in order."""
+    total_bytes = sum(sizes)
     tree = os.path.join(workdir, "tree")
     day = datetime(2026, 11, 25, 8, 0, 0, tzinfo=timezone.utc)
     folder = os.path.join(tree, "DCIM", day.strftime("%Y%m%d"))
     os.makedirs(folder)
     with open(os.path.join(tree, "DEVICE.INI"), "w") as f:
         f.write(f"[device]\nserial={serial}\nmodel=SENTINEL-BWC2\nfirmware=2.3.1\n")
-    each = total_bytes // count
-    for i in range(count):
+    for i, each in enumerate(sizes):
         # About 3.5 GB an hour of HD video: the duration follows from the size.
         duration = max(1, round(each / (3.5e9 / 3600)))
         write_recording(folder, day + timedelta(minutes=15 * i), i + 1, each, duration, serial)
@@ -157,7 +162,7 @@ def ours(binary, image, workdir):
     return r
 
 
-def dock(binary, work, cameras, per_camera, recordings, rate):
+def dock(binary, work, cameras, per_camera, recordings, rate, proof_region=None):
     """N throttled cameras docked at once into the running daemon; returns the ratio."""
     images = []
     for i in range(cameras):
@@ -166,10 +171,11 @@ def dock(binary, work, cameras, per_camera, recordings, rate):
     dock_dir = os.path.join(work, "dock")
     os.makedirs(dock_dir)
     config = os.path.join(work, "dock.toml")
+    region = f'proof_region = "{proof_region}"\n' if proof_region else ""
     with open(config, "w") as f:
         f.write(f"""[store]\npath = "store"\nreserve = 0\n[register]\npath = "register.sqlite"\n
 [dock]\npath = "{dock_dir}"\n[control]\nsocket = "{work}/control.sock"\n
-[ingest]\nmax_parallel = {cameras}\n[simulate]\nread_bytes_per_sec = {rate}\n""")
+[ingest]\nmax_parallel = {cameras}\n{region}[simulate]\nread_bytes_per_sec = {rate}\n""")
     drop_caches()
     log = open(os.path.join(work, "daemon.log"), "w")
     daemon = subprocess.Popen([binary, "--config", config], stderr=log)
@@ -216,6 +222,8 @@ def main():
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
     ap.add_argument("--dock", type=int, default=0, metavar="N",
                     help="measure N throttled cameras docked at once instead")
+    ap.add_argument("--proof-region", default=None, metavar="SIZE",
+                    help='with --dock: [ingest] proof_region, e.g. "1 GiB" (default: the built-in 32 MiB)')
     ap.add_argument("--rate", type=int, default=35_000_000,
                     help="with --dock: bytes per second of each camera (default 35 MB/s, USB 2.0)")
     args = ap.parse_args()
@@ -224,7 +232,8 @@ def main():
     if args.dock:
         try:
             per_camera = args.bytes // args.dock
-            ratio = dock(binary, work, args.dock, per_camera, args.recordings, args.rate)
+            ratio = dock(binary, work, args.dock, per_camera, args.recordings, args.rate,
+                         args.proof_region)
             return 0 if ratio <= 1.10 else 1
         finally:
             shutil.rmtree(work, ignore_errors=True)

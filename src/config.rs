@@ -254,6 +254,10 @@ pub struct IngestConfig {
     /// times are not trusted (`evidence::trusted_time`).
     #[serde(default = "default_clock_tolerance")]
     pub clock_tolerance: Seconds,
+    /// Size of the regions a copy is proven by (written out, read back from disk) while
+    /// the rest of it is still being written.
+    #[serde(default = "default_proof_region")]
+    pub proof_region: ByteSize,
 }
 
 impl Default for IngestConfig {
@@ -263,6 +267,7 @@ impl Default for IngestConfig {
             max_parallel: default_max_parallel(),
             read_timeout_secs: default_read_timeout_secs(),
             clock_tolerance: default_clock_tolerance(),
+            proof_region: default_proof_region(),
         }
     }
 }
@@ -424,6 +429,10 @@ fn default_copy_buffer() -> ByteSize {
     ByteSize(1 << 20)
 }
 
+fn default_proof_region() -> ByteSize {
+    ByteSize(crate::store::DEFAULT_PROOF_REGION)
+}
+
 fn default_max_parallel() -> u32 {
     4
 }
@@ -498,6 +507,13 @@ impl Config {
             return Err(invalid(
                 "ingest.copy_buffer",
                 "must be between 4 KiB and 64 MiB",
+            ));
+        }
+        let region = self.ingest.proof_region.0;
+        if !(1 << 20..=1 << 30).contains(&region) || !region.is_multiple_of(1 << 20) {
+            return Err(invalid(
+                "ingest.proof_region",
+                "must be a whole number of MiB between 1 MiB and 1 GiB, e.g. \"32 MiB\"",
             ));
         }
         if !(1.0..=16.0).contains(&self.store.raid_overhead) {
@@ -655,6 +671,16 @@ mod tests {
     }
 
     #[test]
+    fn a_proof_region_not_in_whole_mib_is_refused_by_name() {
+        for bad in ["\"1500 KiB\"", "\"512 KiB\"", "\"2 GiB\""] {
+            let err = parse(&format!("{MINIMAL}[ingest]\nproof_region = {bad}\n")).unwrap_err();
+            assert!(err.to_string().contains("ingest.proof_region"), "{err}");
+        }
+        let c = parse(&format!("{MINIMAL}[ingest]\nproof_region = \"4 MiB\"\n")).unwrap();
+        assert_eq!(c.ingest.proof_region, ByteSize(4 << 20));
+    }
+
+    #[test]
     fn unanchored_serial_pattern_is_refused() {
         let err = parse(&format!("{MINIMAL}[profile]\nserial_pattern = \"SNTL\"\n")).unwrap_err();
         assert!(err.to_string().contains("profile.serial_pattern"), "{err}");
@@ -764,6 +790,7 @@ mod documented_defaults {
         assert_eq!(c.ingest.max_parallel, default_max_parallel());
         assert_eq!(c.ingest.read_timeout_secs, default_read_timeout_secs());
         assert_eq!(c.ingest.clock_tolerance, default_clock_tolerance());
+        assert_eq!(c.ingest.proof_region, default_proof_region());
         let (dock, control, status) = (
             DockConfig::default(),
             ControlConfig::default(),

@@ -427,6 +427,92 @@ fn a_failed_fsync_is_never_trusted_the_copy_is_taken_again_from_the_camera() {
     assert!(temps.is_empty());
 }
 
+/// Before the final fsync, flips one byte in the large video's first 1 MiB region (proven
+/// by read-back while the rest was still copied), the first `times` times.
+struct CorruptProvenRegion {
+    times: AtomicU32,
+}
+
+impl StoreFaults for CorruptProvenRegion {
+    fn before_fsync(&self, temp: &Path) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let big = temp.to_string_lossy().contains(&format!("{BIG_STEM}.MP4"));
+        if !big || self.times.load(Ordering::SeqCst) == 0 {
+            return Ok(());
+        }
+        self.times.fetch_sub(1, Ordering::SeqCst);
+        let f = fs::OpenOptions::new().read(true).write(true).open(temp)?;
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, 4097)?;
+        b[0] ^= 0x01;
+        f.write_all_at(&b, 4097)
+    }
+}
+
+/// Test the argument of docs/proving.md, "Proof by region": a region read back while the
+/// copy went on is proof only if nothing writes into it afterwards.
+#[test]
+fn a_region_corrupted_after_its_proof_is_caught_and_copied_again_from_the_camera() {
+    let mut bench = Bench::new();
+    bench.config.ingest.proof_region = sentinel_dock::config::ByteSize(1 << 20);
+    let spec = camera();
+    let image = build_fat_image(&spec, bench.dir.path(), Layout::Superfloppy);
+    let pristine = fs::read(&image).unwrap();
+    let corrupt = |times| Options {
+        store_faults: Some(Arc::new(CorruptProvenRegion {
+            times: AtomicU32::new(times),
+        })),
+        ..with_reads(OnBigRead::counting())
+    };
+
+    // Always corrupted: three copies, none trusted, the recording stays on the camera.
+    let options = corrupt(u32::MAX);
+    let report = bench.ingest(&image, &options).unwrap();
+    assert_eq!(status_of(&report, BIG_STEM), Status::Failed);
+    let why = reasons_of(&report, BIG_STEM);
+    assert!(
+        why.contains("changed after parts of it were proven by read-back"),
+        "{why}"
+    );
+    assert!(why.contains("copy again from the camera"), "{why}");
+    let big = spec.recordings.last().unwrap();
+    assert!(list_fat_image(&image, Layout::Superfloppy).contains(&big.video_path()));
+    let (visible, temps) = bench.stored();
+    assert!(temps.is_empty(), "{temps:?}");
+    // Its sidecar, proven on its own, may stay; the video never does.
+    let video = format!("{BIG_STEM}.MP4");
+    assert!(!visible.iter().any(|f| f.ends_with(&video)), "{visible:?}");
+
+    // Corrupted once: the second copy, read again from the camera, is proven, and the
+    // hashes of its read-back are the camera's.
+    fs::write(&image, &pristine).unwrap();
+    let reads = OnBigRead::counting();
+    let options = Options {
+        read_faults: Some(reads.clone()),
+        ..corrupt(1)
+    };
+    let report = bench.ingest(&image, &options).unwrap();
+    assert_eq!(report.exit_code(), 0, "{}", report.summary());
+    assert_eq!(reads.streams.load(Ordering::SeqCst), 2, "copied again");
+    let stored = report
+        .recordings
+        .iter()
+        .find(|r| r.stem == BIG_STEM)
+        .unwrap();
+    let mut camera_hashes = sentinel_dock::digest::Hasher::new();
+    camera_hashes.update(&big.video);
+    let camera_hashes = camera_hashes.finish();
+    assert_eq!(stored.blake3.as_deref(), Some(&*camera_hashes.blake3_hex()));
+    assert_eq!(stored.sha256.as_deref(), Some(&*camera_hashes.sha256_hex()));
+    let path = bench
+        .config
+        .store
+        .path
+        .join(stored.stored_path.as_ref().unwrap());
+    assert_eq!(fs::read(path).unwrap(), big.video);
+    assert!(stored.wiped);
+}
+
 /// A tmpfs of `mib` MiB, unmounted when dropped; `None` where mounting is refused.
 struct Tmpfs(PathBuf);
 
@@ -492,7 +578,9 @@ fn a_store_that_fills_up_mid_copy_keeps_nothing_partial_and_says_it_is_full() {
     );
     let (visible, temps) = bench.stored();
     assert!(temps.is_empty(), "{temps:?}");
-    assert!(!visible.iter().any(|f| f.contains(BIG_STEM)), "{visible:?}");
+    // Its sidecar, proven on its own, may stay; the video never does.
+    let video = format!("{BIG_STEM}.MP4");
+    assert!(!visible.iter().any(|f| f.ends_with(&video)), "{visible:?}");
     let big = spec.recordings.last().unwrap();
     assert!(list_fat_image(&image, Layout::Superfloppy).contains(&big.video_path()));
 

@@ -217,7 +217,8 @@ impl Session<'_> {
                 let mut pending = self
                     .store
                     .create(&at)
-                    .map_err(|e| Attempt::Retry(e.to_string()))?;
+                    .map_err(|e| Attempt::Retry(e.to_string()))?
+                    .with_proof_region(self.config.ingest.proof_region.0);
                 let facts = self
                     .stream_video(volume, video, Some(&mut pending))
                     .map_err(Attempt::GiveUp)?;

@@ -1,9 +1,11 @@
-//! Write-once files: a hidden temp file, fsynced, read back, then renamed without replacing.
+//! Write-once files: a hidden temp file, read back (region by region, while it is still
+//! written: `regions`), fsynced, then renamed without replacing.
 //!
 //! Design invariant 2: nothing stored is ever overwritten or half-written. A copy becomes
 //! visible under its final name only after its bytes were read back from the disk and
-//! matched the camera's; the rename never replaces a name; the folder is fsynced so the
-//! name survives a power cut. The store never removes a file under a final name.
+//! matched the camera's, and it did not change between its last byte and its fsync; the
+//! rename never replaces a name; the folder is fsynced so the name survives a power cut.
+//! The store never removes a file under a final name.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -14,7 +16,8 @@ use std::sync::Arc;
 use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
 
 use super::layout::StorePath;
-use super::readback::{drop_cached_pages, read_back};
+use super::readback::{ALIGN, drop_cached_pages, read_back};
+use super::regions::{DEFAULT_PROOF_REGION, ProofError, Prover};
 use super::{PersistError, StoreError};
 use crate::digest::Digests;
 
@@ -25,7 +28,8 @@ pub trait StoreFaults: Send + Sync {
     fn after_write(&self, _temp: &Path) -> io::Result<()> {
         Ok(())
     }
-    /// Just before the temp file's fsync; an `Err` is treated exactly like a failing fsync.
+    /// Just before the temp file's fsync, once every region is proven by read-back; an
+    /// `Err` is treated exactly like a failing fsync.
     fn before_fsync(&self, _temp: &Path) -> io::Result<()> {
         Ok(())
     }
@@ -88,6 +92,10 @@ pub struct PendingFile {
     /// Bytes written so far, and the offset up to which write-out has been started.
     written: u64,
     written_out: u64,
+    /// Size of the regions proven while the copy is still written (`ingest.proof_region`).
+    region: u64,
+    /// Started with the first whole region, or at `persist` for a smaller file.
+    prover: Option<Prover>,
 }
 
 /// Write-out of a copy's bytes is started every this many bytes, while the camera is
@@ -115,7 +123,27 @@ impl PendingFile {
             temp_exists: true,
             written: 0,
             written_out: 0,
+            region: DEFAULT_PROOF_REGION,
+            prover: None,
         }
+    }
+
+    /// Proves the copy by regions of `bytes` (rounded up to whole 4 KiB blocks, which
+    /// O_DIRECT needs) rather than the default 32 MiB.
+    pub fn with_proof_region(mut self, bytes: u64) -> PendingFile {
+        self.region = bytes.max(1).next_multiple_of(ALIGN as u64);
+        self
+    }
+
+    /// Hands every whole region written so far to the prover, starting it if needed.
+    fn submit_regions(&mut self) -> io::Result<()> {
+        let whole = self.written - self.written % self.region;
+        let prover = match self.prover.as_mut() {
+            Some(p) => p,
+            None => self.prover.insert(Prover::start(&self.temp)?),
+        };
+        prover.submit(whole);
+        Ok(())
     }
 
     /// Changes the final place (same file system): the rename moves the temp file there.
@@ -135,10 +163,11 @@ impl PendingFile {
         &self.final_path
     }
 
-    /// fsync the temp file, drop its cached pages, read it back from disk and compare with
-    /// `expected` (the hashes of the bytes read from the camera); then rename it to its
-    /// final name without replacing anything and fsync the folder. If only that last fsync
-    /// fails, the proven file keeps its final name and a retry returns `AlreadyPresent`.
+    /// Proves the temp file by read-back from disk (its last region now, the others while
+    /// they were written), fsyncs it and compares what was read back with `expected` (the
+    /// hashes of the bytes read from the camera); then renames it to its final name without
+    /// replacing anything and fsyncs the folder. If only that last fsync fails, the proven
+    /// file keeps its final name and a retry returns `AlreadyPresent`.
     pub fn persist(mut self, expected: &Digests) -> Result<Persisted, PersistError> {
         // On any error, dropping `self` removes the temp file.
         if let Some(kind) = self.failed {
@@ -147,15 +176,7 @@ impl PendingFile {
                 source: io::Error::new(kind, "an earlier write to this copy failed"),
             });
         }
-        self.make_durable()?;
-        let found = read_back(&self.temp).map_err(|source| self.io(source))?;
-        if found != *expected {
-            return Err(PersistError::ReadBackMismatch {
-                path: self.temp.clone(),
-                expected: Box::new(*expected),
-                found: Box::new(found),
-            });
-        }
+        self.make_durable_and_prove(expected)?;
         let persisted = self.place(expected)?;
         fsync_dir(&self.folder).map_err(|source| PersistError::Fsync {
             path: self.folder.clone(),
@@ -164,17 +185,33 @@ impl PendingFile {
         Ok(persisted)
     }
 
-    /// Read-only mode, fsync, and the temp file's write handle closed.
-    fn make_durable(&mut self) -> Result<(), PersistError> {
+    /// Read-only mode, the last region proven, fsync, and the temp file's write handle
+    /// closed; then the proof checked: the bytes read back are the camera's, and the file
+    /// has not changed since the last byte was written (docs/proving.md, "Proof by region").
+    fn make_durable_and_prove(&mut self, expected: &Digests) -> Result<(), PersistError> {
         let Some(file) = self.file.take() else {
             return Err(self.io(io::Error::other("temp file already closed")));
         };
+        // Nothing of ours writes the file after this: any change from here on is a fault.
+        let written = Stamp::of(&file).map_err(|source| self.io(source))?;
         self.faults
             .after_write(&self.temp)
             .map_err(|source| self.io(source))?;
         // Before the fsync, so that one fsync makes the mode durable with the data.
         file.set_permissions(fs::Permissions::from_mode(0o444))
             .map_err(|source| self.io(source))?;
+        let mut prover = match self.prover.take() {
+            Some(p) => p,
+            None => Prover::start(&self.temp).map_err(|source| self.io(source))?,
+        };
+        prover.submit(self.written);
+        let proven = prover.finish().map_err(|e| match e {
+            ProofError::Durable(source) => PersistError::Fsync {
+                path: self.temp.clone(),
+                source,
+            },
+            ProofError::Read(source) => self.io(source),
+        })?;
         let synced = self
             .faults
             .before_fsync(&self.temp)
@@ -185,8 +222,22 @@ impl PendingFile {
                 source,
             });
         }
+        let now = Stamp::of(&file).map_err(|source| self.io(source))?;
         // The pages are clean now; dropping them also keeps evidence out of the cache.
         drop_cached_pages(&file).map_err(|source| self.io(source))?;
+        if proven.digests != *expected || proven.len != self.written {
+            return Err(PersistError::ReadBackMismatch {
+                path: self.temp.clone(),
+                expected: Box::new(*expected),
+                found: Box::new(proven.digests),
+            });
+        }
+        if now != written {
+            return Err(PersistError::ChangedAfterProof {
+                path: self.temp.clone(),
+                change: written.change_to(&now),
+            });
+        }
         Ok(())
     }
 
@@ -293,6 +344,12 @@ impl Write for PendingFile {
                     start_write_out(file, self.written_out, self.written - self.written_out);
                     self.written_out = self.written;
                 }
+                let submitted = self.prover.as_ref().map_or(0, Prover::submitted);
+                if self.written - submitted >= self.region
+                    && let Err(e) = self.submit_regions()
+                {
+                    return Err(self.note_failure(e));
+                }
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
@@ -319,8 +376,37 @@ fn start_write_out(file: &File, offset: u64, len: u64) {
     let _ = posix_fadvise(file, offset, len, PosixFadviseAdvice::POSIX_FADV_DONTNEED);
 }
 
+/// What the file system says of a copy's bytes: its length and when they last changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: (i64, i64),
+}
+
+impl Stamp {
+    fn of(file: &File) -> io::Result<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        Ok(Stamp {
+            len: m.len(),
+            modified: (m.mtime(), m.mtime_nsec()),
+        })
+    }
+
+    /// The change from `self` to `now`, in words.
+    fn change_to(&self, now: &Stamp) -> String {
+        if now.len != self.len {
+            format!("its length went from {} to {} bytes", self.len, now.len)
+        } else {
+            "it was written to after its last byte was copied".into()
+        }
+    }
+}
+
 impl Drop for PendingFile {
     fn drop(&mut self) {
+        // Stops the prover (it reads through its own handle) before the name goes.
+        self.prover = None;
         self.file = None;
         if self.temp_exists
             && let Err(e) = fs::remove_file(&self.temp)

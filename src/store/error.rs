@@ -236,6 +236,19 @@ pub enum PersistError {
         /// Hashes of the bytes read back from disk.
         found: Box<Digests>,
     },
+    /// The copy changed after some of it was proven by read-back (written to, truncated):
+    /// what was read back is no longer what the disk holds.
+    #[error(
+        "{path} changed after parts of it were proven by read-back ({change}); the copy was \
+         removed: copy again from the camera, and make sure nothing else writes into the \
+         store's hidden .partial- files"
+    )]
+    ChangedAfterProof {
+        /// The temp file that changed.
+        path: PathBuf,
+        /// What changed, in words.
+        change: String,
+    },
     /// Any other failure: no space, I/O error, read-only store, permissions.
     #[error("storing {path} failed: {source}; {}", advice(.source))]
     Io {
@@ -251,7 +264,9 @@ impl PersistError {
     /// technician must act first (store full, read-only, permissions, a name clash).
     pub fn retry_from_camera(&self) -> bool {
         match self {
-            PersistError::Fsync { .. } | PersistError::ReadBackMismatch { .. } => true,
+            PersistError::Fsync { .. }
+            | PersistError::ReadBackMismatch { .. }
+            | PersistError::ChangedAfterProof { .. } => true,
             PersistError::Io { source, .. } => !needs_technician(source),
         }
     }
@@ -261,6 +276,7 @@ impl PersistError {
         match self {
             PersistError::Fsync { path, .. }
             | PersistError::ReadBackMismatch { path, .. }
+            | PersistError::ChangedAfterProof { path, .. }
             | PersistError::Io { path, .. } => path,
         }
     }

@@ -10,8 +10,11 @@ mod error;
 mod layout;
 mod owner;
 mod readback;
+mod regions;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_regions;
 
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
@@ -25,6 +28,7 @@ pub use durable::{PendingFile, Persisted, StoreFaults};
 pub use error::{PersistError, StoreError};
 pub use layout::{Area, StorePath};
 pub use owner::{IDENTITY_FILE, LOCK_FILE, check_mounted};
+pub use regions::DEFAULT_PROOF_REGION;
 
 use crate::digest::Digests;
 use durable::{NoFaults, ensure_folder, fsync_dir};

@@ -19,10 +19,10 @@ use crate::digest::{Digests, Hasher, hash_stream};
 
 /// Read size: large enough that syscalls cost nothing beside the disk, small enough to keep
 /// memory bounded whatever the file's size.
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 /// O_DIRECT wants buffer, offset and length aligned to the device's logical block size;
 /// 4096 covers 512-byte and 4K devices.
-const ALIGN: usize = 4096;
+pub(super) const ALIGN: usize = 4096;
 
 /// Hashes the file at `path` as the disk holds it.
 pub(super) fn read_back(path: &Path) -> io::Result<Digests> {
@@ -33,6 +33,18 @@ pub(super) fn read_back(path: &Path) -> io::Result<Digests> {
             read_buffered(path, &mut buf)
         }
         other => other,
+    }
+}
+
+/// Opens a file for reading back from the disk: with O_DIRECT (`true`), or where the
+/// file system refuses it, buffered (`false`: the caller drops the cached pages first).
+pub(super) fn open_for_read_back(path: &Path) -> io::Result<(bool, File)> {
+    match open(path, libc::O_DIRECT) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            tracing::debug!(path = %path.display(), "O_DIRECT refused, reading back after dropping cached pages");
+            Ok((false, open(path, 0)?))
+        }
+        other => other.map(|file| (true, file)),
     }
 }
 
