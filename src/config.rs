@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod replica;
 mod service;
+
+pub use replica::{LockMode, ReplicaConfig, WipeAfter};
 
 pub use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
@@ -90,6 +93,9 @@ pub struct Config {
     /// How often the daemon scrubs the store by itself.
     #[serde(default)]
     pub scrub: ScrubConfig,
+    /// The S3 replica under Object Lock (none by default).
+    #[serde(default)]
+    pub replica: ReplicaConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -434,6 +440,7 @@ impl Config {
         config.control.socket = base.join(&config.control.socket);
         config.status.mdstat = base.join(&config.status.mdstat);
         config.extract.root = base.join(&config.extract.root);
+        config.replica.credentials = base.join(&config.replica.credentials);
         config.validate()?;
         Ok(config)
     }
@@ -485,6 +492,7 @@ impl Config {
             return Err(invalid("ingest.max_parallel", "must be between 1 and 64"));
         }
         self.profile.validate()?;
+        self.replica.validate()?;
         service::validate(self)
     }
 }
@@ -719,5 +727,6 @@ mod documented_defaults {
         assert_eq!(c.simulate.read_latency_ms, simulate.read_latency_ms);
         assert_eq!(c.scrub, ScrubConfig::default());
         assert_eq!(c.scrub.every_days, 7);
+        assert_eq!(c.replica, ReplicaConfig::default());
     }
 }

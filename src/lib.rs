@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod ingest;
 pub mod logging;
 pub mod register;
+pub mod replica;
 pub mod scrub;
 pub mod service;
 pub mod status;

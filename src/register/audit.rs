@@ -61,6 +61,10 @@ pub enum Action {
     Expiry,
     /// The store read back and compared with the register (a person's or the weekly one).
     Scrub,
+    /// A recording copied to the S3 replica and proven there (HEAD and read-back).
+    Replication,
+    /// A replica object version deleted once its retain-until had passed.
+    ReplicaDeletion,
 }
 
 impl Action {
@@ -81,6 +85,8 @@ impl Action {
             Action::Perception => "perception",
             Action::Expiry => "expiry",
             Action::Scrub => "scrub",
+            Action::Replication => "replication",
+            Action::ReplicaDeletion => "replica-deletion",
         }
     }
 }
