@@ -117,14 +117,24 @@ pub async fn anchor_head(
     })
 }
 
+/// What `anchor_if_due` did.
+pub(super) enum Due {
+    /// Nothing was due.
+    Nothing,
+    /// The head was anchored.
+    Anchored(Anchor),
+    /// It was due and failed (logged); retried later.
+    Failed,
+}
+
 /// Anchors the head when a day has passed since the last anchor, or an extraction has
-/// completed since; a failure is logged and retried at the next pass.
+/// completed since; a failure is logged and retried later.
 pub(super) async fn anchor_if_due(
     bucket: &Bucket,
     config: &Config,
     register: &mut Register,
     now: DateTime<Utc>,
-) -> Result<Option<Anchor>, ReplicaError> {
+) -> Result<Due, ReplicaError> {
     let conn = register.connection();
     let last: Option<(String, i64)> = conn
         .query_row(
@@ -146,18 +156,18 @@ pub(super) async fn anchor_if_due(
             } else if parse_time(at).is_none_or(|at| at + Duration::days(1) <= now) {
                 "daily"
             } else {
-                return Ok(None);
+                return Ok(Due::Nothing);
             }
         }
     };
     match anchor_head(bucket, config, register, now, occasion).await {
-        Ok(anchor) => Ok(Some(anchor)),
+        Ok(anchor) => Ok(Due::Anchored(anchor)),
         Err(ReplicaError::Register(e)) => Err(ReplicaError::Register(e)),
         Err(e) => {
             tracing::warn!(
-                "the audit head could not be anchored in the bucket yet (retried at the next pass): {e}"
+                "the audit head could not be anchored in the bucket yet (retried later): {e}"
             );
-            Ok(None)
+            Ok(Due::Failed)
         }
     }
 }

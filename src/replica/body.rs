@@ -78,7 +78,12 @@ impl UploadBody {
         if left == 0 {
             return Ok(None);
         }
-        let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+        // Under a cap, chunks of about an eighth of a second's bytes keep the pace smooth.
+        let chunk = match self.cap {
+            Some(cap) if cap > 0 => usize::try_from(cap / 8).unwrap_or(CHUNK).clamp(4096, CHUNK),
+            _ => CHUNK,
+        };
+        let want = usize::try_from(left).unwrap_or(chunk).min(chunk);
         let chunk = match &mut self.source {
             Source::Memory(bytes) => bytes.split_to(want.min(bytes.len())).to_vec(),
             Source::File(file) => {
@@ -107,13 +112,14 @@ impl UploadBody {
         Ok(Some(chunk))
     }
 
-    /// The cap: a chunk waits until the bytes already sent fit the allowed rate. The
-    /// uploader runs on its own thread and runtime, so this sleep holds up nothing else.
-    fn pace(&self) {
+    /// The cap: a chunk of `len` bytes waits until the bytes sent with it fit the allowed
+    /// rate. The uploader runs on its own thread and runtime, so this sleep holds up
+    /// nothing else.
+    fn pace(&self, len: usize) {
         let Some(cap) = self.cap.filter(|c| *c > 0) else {
             return;
         };
-        let due = Duration::from_secs_f64(self.offset as f64 / cap as f64);
+        let due = Duration::from_secs_f64((self.offset + len as u64) as f64 / cap as f64);
         let elapsed = self.started.elapsed();
         if due > elapsed {
             std::thread::sleep(due - elapsed);
@@ -129,11 +135,11 @@ impl Body for UploadBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        self.pace();
         match self.next_chunk() {
             Ok(None) => Poll::Ready(None),
             Err(e) => Poll::Ready(Some(Err(e))),
             Ok(Some(mut chunk)) => {
+                self.pace(chunk.len());
                 if let Some(faults) = &self.faults {
                     faults.on_chunk(&self.key, self.offset, &mut chunk);
                 }

@@ -9,7 +9,7 @@ use crate::register::Register;
 use super::{Backlog, ReplicaQueue};
 
 /// The replica as `sentinel-dockctl status` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplicaStatus {
     /// The endpoint.
     pub endpoint: String,
@@ -72,6 +72,23 @@ impl ReplicaStatus {
             "the replica (bucket {} at {}) is behind: {} recording(s) not yet proven{age}; last problem: {problem}",
             self.bucket, self.endpoint, self.backlog.recordings
         ))
+    }
+
+    /// The status's line: "replica bucket B at E: N replicated, backlog M (X bytes, oldest T)".
+    pub fn line(&self) -> String {
+        let b = &self.backlog;
+        let oldest = b
+            .oldest
+            .map(|t| format!(", oldest queued {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
+        format!(
+            "replica bucket {} at {}: {} replicated, backlog {} ({}{oldest})\n",
+            self.bucket,
+            self.endpoint,
+            self.replicated,
+            b.recordings,
+            crate::status::format_bytes(b.bytes)
+        )
     }
 
     /// For the `STATUS=` line: the backlog, when there is one.

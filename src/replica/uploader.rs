@@ -4,6 +4,8 @@
 //! retain-until has passed once the local purge has run, and anchors the audit head.
 //! The daemon runs passes on its own thread (`UploaderThread`).
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -22,6 +24,8 @@ pub use thread::UploaderThread;
 
 /// Recordings taken from the queue per pass.
 pub(super) const PER_PASS: u32 = 8;
+/// Seconds a failed anchor waits before the next try.
+const ANCHOR_RETRY_SECS: i64 = 60;
 
 /// What one pass did.
 #[derive(Debug, Default)]
@@ -44,12 +48,24 @@ pub struct Pass {
 pub struct Uploader<'a> {
     bucket: &'a Bucket,
     config: &'a Config,
+    /// When a failed anchor may be tried again (kept by the caller across passes).
+    anchor_retry: Option<&'a Cell<Option<DateTime<Utc>>>>,
 }
 
 impl<'a> Uploader<'a> {
     /// An uploader to `bucket` under `config`'s retention.
     pub fn new(bucket: &'a Bucket, config: &'a Config) -> Uploader<'a> {
-        Uploader { bucket, config }
+        Uploader {
+            bucket,
+            config,
+            anchor_retry: None,
+        }
+    }
+
+    /// The same uploader, waiting `ANCHOR_RETRY` after a failed anchor (the daemon's).
+    pub fn with_anchor_retry(mut self, retry: &'a Cell<Option<DateTime<Utc>>>) -> Uploader<'a> {
+        self.anchor_retry = Some(retry);
+        self
     }
 
     /// One pass at `now`: the due recordings, the holds, the expired versions, the anchor.
@@ -83,8 +99,25 @@ impl<'a> Uploader<'a> {
         }
         pass.holds_synced = self.sync_holds(register).await?;
         pass.deleted = self.delete_expired(register, now).await?;
-        pass.anchored =
-            super::anchor::anchor_if_due(self.bucket, self.config, register, now).await?;
+        let anchor_waits = self
+            .anchor_retry
+            .and_then(Cell::get)
+            .is_some_and(|at| now < at);
+        if !anchor_waits {
+            let anchored =
+                super::anchor::anchor_if_due(self.bucket, self.config, register, now).await?;
+            if let Some(retry) = self.anchor_retry {
+                retry.set(match anchored {
+                    super::anchor::Due::Failed => {
+                        Some(now + chrono::Duration::seconds(ANCHOR_RETRY_SECS))
+                    }
+                    _ => None,
+                });
+            }
+            if let super::anchor::Due::Anchored(anchor) = anchored {
+                pass.anchored = Some(anchor);
+            }
+        }
         Ok(pass)
     }
 

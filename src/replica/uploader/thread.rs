@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use chrono::Utc;
+use std::cell::Cell;
+
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -37,13 +39,12 @@ impl UploaderThread {
     pub fn start(
         config: Arc<Config>,
         faults: Option<Arc<dyn UploadFaults>>,
-    ) -> Result<UploaderThread, ReplicaError> {
+    ) -> std::io::Result<UploaderThread> {
         let (tx, rx) = mpsc::channel();
         let (status_tx, status) = watch::channel(None);
         std::thread::Builder::new()
             .name("replica".into())
-            .spawn(move || run(config, faults, rx, status_tx))
-            .map_err(ReplicaError::Runtime)?;
+            .spawn(move || run(config, faults, rx, status_tx))?;
         Ok(UploaderThread { tx, status })
     }
 
@@ -74,6 +75,7 @@ struct Setup {
     config: Arc<Config>,
     register: Register,
     bucket: Bucket,
+    anchor_retry: Cell<Option<DateTime<Utc>>>,
 }
 
 fn setup(
@@ -99,6 +101,7 @@ fn setup(
         config: config.clone(),
         register,
         bucket,
+        anchor_retry: Cell::new(None),
     }))
 }
 
@@ -147,7 +150,11 @@ fn run(
         };
         match current.as_mut() {
             Some(s) => {
-                let uploader = Uploader::new(&s.bucket, &s.config);
+                // The backlog as it stands before a pass that may last (a cap, a big file).
+                let before = ReplicaStatus::read(&s.config, &mut s.register, None);
+                status.send_replace(before);
+                let uploader =
+                    Uploader::new(&s.bucket, &s.config).with_anchor_retry(&s.anchor_retry);
                 let result = runtime.block_on(uploader.pass(&mut s.register, Utc::now()));
                 let busy = match &result {
                     Ok(pass) => {
