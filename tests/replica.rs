@@ -510,3 +510,47 @@ fn the_daily_anchor_is_a_locked_object_matching_audit_verify_head() {
             .is_some()
     );
 }
+
+#[test]
+fn the_scrub_heads_every_object_and_with_read_data_reads_them_back() {
+    let server = Seaweed::start();
+    server.create_locked_bucket();
+    let mut d = desk_on(&server, "");
+    let bucket = bucket(&d);
+    drain(&mut d, &bucket);
+    let scrub = |d: &mut Desk, read_data: bool| {
+        runtime()
+            .block_on(sentinel_dock::replica::scrub_replica(
+                &bucket,
+                &mut d.register,
+                read_data,
+                TECH,
+                Utc::now(),
+            ))
+            .unwrap()
+    };
+    let clean = scrub(&mut d, false);
+    assert_eq!(clean.checked, 6 * 3);
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    let read = scrub(&mut d, true);
+    assert!(read.read_data && read.problems.is_empty(), "{:?}", read.problems);
+
+    // The register and the replica disagree on A2's video (its hash rewritten in the
+    // register, as a tampered register would be): both scrubs name it.
+    d.sqlite3(&format!(
+        "UPDATE recordings SET video_sha256 = '{}' WHERE stem = '{A2}'",
+        "ab".repeat(32)
+    ));
+    for read_data in [false, true] {
+        let found = scrub(&mut d, read_data);
+        assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
+        assert_eq!(found.problems[0].0, A2);
+        assert!(found.problems[0].1.ends_with(".MP4"), "{:?}", found.problems);
+    }
+    let traced = d
+        .audit()
+        .into_iter()
+        .filter(|e| e.action == "replication" && e.details.starts_with("scrub of the replica"))
+        .count();
+    assert_eq!(traced, 4);
+}

@@ -15,6 +15,7 @@ mod locks;
 mod manifest;
 mod proof;
 mod queue;
+mod scrub;
 mod status;
 mod uploader;
 
@@ -26,5 +27,6 @@ pub use error::ReplicaError;
 pub use locks::{retain_until, retention_base};
 pub use proof::Proof;
 pub use queue::{Backlog, Part, QueueRow, QueueState, ReplicaQueue};
+pub use scrub::{ReplicaScrub, scrub_replica};
 pub use status::ReplicaStatus;
 pub use uploader::{Pass, Uploader, UploaderThread};
