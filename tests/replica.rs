@@ -533,7 +533,11 @@ fn the_scrub_heads_every_object_and_with_read_data_reads_them_back() {
     assert_eq!(clean.checked, 6 * 3);
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
     let read = scrub(&mut d, true);
-    assert!(read.read_data && read.problems.is_empty(), "{:?}", read.problems);
+    assert!(
+        read.read_data && read.problems.is_empty(),
+        "{:?}",
+        read.problems
+    );
 
     // The register and the replica disagree on A2's video (its hash rewritten in the
     // register, as a tampered register would be): both scrubs name it.
@@ -545,7 +549,11 @@ fn the_scrub_heads_every_object_and_with_read_data_reads_them_back() {
         let found = scrub(&mut d, read_data);
         assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
         assert_eq!(found.problems[0].0, A2);
-        assert!(found.problems[0].1.ends_with(".MP4"), "{:?}", found.problems);
+        assert!(
+            found.problems[0].1.ends_with(".MP4"),
+            "{:?}",
+            found.problems
+        );
     }
     let traced = d
         .audit()

@@ -44,17 +44,6 @@ pub enum ReplicaError {
     /// The register could not be read or written.
     #[error(transparent)]
     Register(#[from] RegisterError),
-    /// The uploader's runtime or thread could not start.
-    #[error("the replica uploader could not start: {0}")]
-    Runtime(std::io::Error),
-}
-
-impl ReplicaError {
-    /// Whether the server refused the body's checksum (BadDigest, or a checksum mismatch).
-    pub fn is_bad_digest(&self) -> bool {
-        matches!(self, ReplicaError::Request { message, .. }
-            if message.contains("BadDigest") || message.contains("XAmzContentChecksumMismatch") || message.contains("InvalidDigest"))
-    }
 }
 
 impl From<rusqlite::Error> for ReplicaError {

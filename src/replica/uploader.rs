@@ -24,6 +24,8 @@ pub use thread::UploaderThread;
 
 /// Recordings taken from the queue per pass.
 pub(super) const PER_PASS: u32 = 8;
+/// The largest object one S3 PUT may carry.
+const MAX_PUT: u64 = 5 << 30;
 /// Seconds a failed anchor waits before the next try.
 const ANCHOR_RETRY_SECS: i64 = 60;
 
@@ -144,6 +146,15 @@ impl<'a> Uploader<'a> {
             .enumerate()
         {
             let Some(facts) = facts else { continue };
+            if facts.size > MAX_PUT {
+                return Err(ReplicaError::Proof {
+                    key: self.bucket.key(&facts.path),
+                    message: format!(
+                        "{} bytes: one S3 PUT holds at most 5 GiB, and multipart upload is not implemented yet; the recording stays pending (and stored locally)",
+                        facts.size
+                    ),
+                });
+            }
             let key = self.bucket.key(&facts.path);
             keys[i] = key.clone();
             let path = self.config.store.path.join(&facts.path);
