@@ -558,7 +558,7 @@ fn the_scrub_heads_every_object_and_with_read_data_reads_them_back() {
     let traced = d
         .audit()
         .into_iter()
-        .filter(|e| e.action == "replication" && e.details.starts_with("scrub of the replica"))
+        .filter(|e| e.action == "replica-scrub" && e.details.starts_with("scrub of the replica"))
         .count();
     assert_eq!(traced, 4);
 }

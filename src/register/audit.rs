@@ -65,6 +65,8 @@ pub enum Action {
     Replication,
     /// A replica object version deleted once its retain-until had passed.
     ReplicaDeletion,
+    /// The replica's objects checked against the register (HEAD, or read back).
+    ReplicaScrub,
 }
 
 impl Action {
@@ -87,6 +89,7 @@ impl Action {
             Action::Scrub => "scrub",
             Action::Replication => "replication",
             Action::ReplicaDeletion => "replica-deletion",
+            Action::ReplicaScrub => "replica-scrub",
         }
     }
 }

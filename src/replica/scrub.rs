@@ -114,7 +114,7 @@ pub async fn scrub_replica(
         &tx,
         &NewEntry::new(
             author,
-            Action::Replication,
+            Action::ReplicaScrub,
             format!("scrub of the {details}"),
         )
         .about(&stems),
