@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod replica;
 mod seconds;
 mod service;
 
+pub use replica::{LockMode, ReplicaConfig, WipeAfter};
 pub use seconds::Seconds;
 
 pub use service::{
@@ -93,6 +95,9 @@ pub struct Config {
     /// How often the daemon scrubs the store by itself.
     #[serde(default)]
     pub scrub: ScrubConfig,
+    /// The S3 replica under Object Lock (none by default).
+    #[serde(default)]
+    pub replica: ReplicaConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -480,6 +485,7 @@ impl Config {
         config.control.socket = base.join(&config.control.socket);
         config.status.mdstat = base.join(&config.status.mdstat);
         config.extract.root = base.join(&config.extract.root);
+        config.replica.credentials = base.join(&config.replica.credentials);
         config.validate()?;
         Ok(config)
     }
@@ -558,6 +564,7 @@ impl Config {
             ));
         }
         self.profile.validate()?;
+        self.replica.validate()?;
         service::validate(self)
     }
 }
@@ -807,5 +814,6 @@ mod documented_defaults {
         assert_eq!(c.simulate.read_latency_ms, simulate.read_latency_ms);
         assert_eq!(c.scrub, ScrubConfig::default());
         assert_eq!(c.scrub.every_days, 7);
+        assert_eq!(c.replica, ReplicaConfig::default());
     }
 }

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod logging;
 pub mod owner;
 pub mod register;
+pub mod replica;
 pub mod scrub;
 pub mod service;
 pub mod status;

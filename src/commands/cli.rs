@@ -427,10 +427,15 @@ pub struct RegisterPrintArgs {
     pub format: Format,
 }
 
-/// `scrub`: no arguments (`--json` prints the report for programs).
+/// `scrub [--read-data]` (`--json` prints the report for programs).
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScrubArgs {}
+pub struct ScrubArgs {
+    /// With a replica: read every object back and hash it, not only HEAD its checksum.
+    #[arg(long)]
+    #[serde(default)]
+    pub read_data: bool,
+}
 
 /// Parses an RFC 3339 time, e.g. `2026-11-26T06:00:00Z` or `2026-11-26T07:00:00+01:00`.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {

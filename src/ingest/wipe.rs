@@ -58,6 +58,13 @@ impl Session<'_> {
                 ));
                 continue;
             }
+            if !self.replica_allows_wipe(row) {
+                warnings.push(format!(
+                    "{}: not wiped yet: replica.wipe_after = \"replica\" and its replica is not proven yet; the next docking wipes it once it is",
+                    o.report.stem
+                ));
+                continue;
+            }
             let files: Vec<&VolumeFile> =
                 [o.candidate.video.as_ref(), o.candidate.sidecar.as_ref()]
                     .into_iter()
@@ -136,6 +143,16 @@ impl Session<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// With `replica.wipe_after = "replica"`, only a recording whose replica is proven is
+    /// wiped; a register that cannot say keeps it on the camera.
+    fn replica_allows_wipe(&mut self, row: RecordingId) -> bool {
+        if !self.config.replica.holds_wipe() {
+            return true;
+        }
+        crate::replica::ReplicaQueue::is_replicated(self.register.connection(), row)
+            .unwrap_or(false)
     }
 
     /// Whether the register's committed row still says confirmed (or wiped) with the hashes just read.

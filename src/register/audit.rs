@@ -61,6 +61,12 @@ pub enum Action {
     Expiry,
     /// The store read back and compared with the register (a person's or the weekly one).
     Scrub,
+    /// A recording copied to the S3 replica and proven there (HEAD and read-back).
+    Replication,
+    /// A replica object version deleted once its retain-until had passed.
+    ReplicaDeletion,
+    /// The replica's objects checked against the register (HEAD, or read back).
+    ReplicaScrub,
 }
 
 impl Action {
@@ -81,6 +87,9 @@ impl Action {
             Action::Perception => "perception",
             Action::Expiry => "expiry",
             Action::Scrub => "scrub",
+            Action::Replication => "replication",
+            Action::ReplicaDeletion => "replica-deletion",
+            Action::ReplicaScrub => "replica-scrub",
         }
     }
 }

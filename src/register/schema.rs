@@ -358,6 +358,64 @@ const MIGRATIONS: &[&str] = &[
         CHECK (clock_offset_basis IN ('gps', 'docking'));
     ALTER TABLE sessions ADD COLUMN clock_wrong INTEGER CHECK (clock_wrong IN (0, 1));
     "#,
+    // The S3 replica's queue (src/replica/): one row per recording to replicate, kept
+    // across restarts; 'replicated' once HEAD and a read-back GET proved every object,
+    // with their version ids and retain-until. `replica_anchors`: the audit chain heads
+    // written to the bucket.
+    r#"
+    CREATE TABLE replica_queue (
+        recording       INTEGER PRIMARY KEY REFERENCES recordings(id),
+        state           TEXT NOT NULL CHECK (state IN
+                            ('pending', 'replicated', 'expired', 'deleted')),
+        queued_at       TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt    TEXT NOT NULL,
+        last_error      TEXT NOT NULL DEFAULT '',
+        video_key       TEXT,
+        video_version   TEXT,
+        sidecar_key     TEXT,
+        sidecar_version TEXT,
+        manifest_key    TEXT,
+        manifest_version TEXT,
+        retain_until    TEXT,
+        legal_hold      INTEGER NOT NULL DEFAULT 0 CHECK (legal_hold IN (0, 1)),
+        locks_dirty     INTEGER NOT NULL DEFAULT 0 CHECK (locks_dirty IN (0, 1)),
+        replicated_at   TEXT
+    ) STRICT;
+    CREATE INDEX replica_queue_due ON replica_queue(state, next_attempt);
+    CREATE INDEX replica_queue_expiry ON replica_queue(retain_until)
+        WHERE state = 'replicated';
+    CREATE INDEX replica_queue_dirty ON replica_queue(recording) WHERE locks_dirty = 1;
+
+    -- Queued inside the transaction that confirms the recording, so that no crash can
+    -- lose one; recordings confirmed before this migration are queued by the uploader's
+    -- first pass (not here: a long migration at start could outlast systemd's timeout).
+    CREATE TRIGGER replica_enqueue AFTER UPDATE OF state ON recordings
+        WHEN NEW.state = 'confirmed' AND OLD.state != 'confirmed'
+    BEGIN
+        INSERT OR IGNORE INTO replica_queue (recording, state, queued_at, next_attempt)
+            VALUES (NEW.id, 'pending', NEW.updated_at, NEW.updated_at);
+    END;
+    -- A hold placed or released: the uploader sets or clears the legal hold.
+    CREATE TRIGGER replica_hold_placed AFTER INSERT ON holds
+    BEGIN
+        UPDATE replica_queue SET locks_dirty = 1 WHERE recording = NEW.recording;
+    END;
+    CREATE TRIGGER replica_hold_released AFTER UPDATE OF released_at ON holds
+    BEGIN
+        UPDATE replica_queue SET locks_dirty = 1 WHERE recording = NEW.recording;
+    END;
+
+    CREATE TABLE replica_anchors (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        occasion    TEXT NOT NULL,
+        audit_seq   INTEGER NOT NULL,
+        audit_hash  TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        version     TEXT NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.

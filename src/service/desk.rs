@@ -219,9 +219,10 @@ impl State {
             }
         };
         let (config, store) = (self.config.clone(), self.store.clone());
+        let read_data = matches!(command, Command::Scrub(a) if a.read_data);
         if let Err(e) = self
             .scrubber
-            .start(&actor.author, &config, store, Some(reply))
+            .start(&actor.author, &config, store, Some(reply), read_data)
         {
             tracing::error!("{e}");
         }

@@ -86,6 +86,7 @@ impl Supervisor {
         }
         self.config = Arc::new(new);
         self.config_tx.send_replace(self.config.clone());
+        self.replica.reconfigure(self.config.clone());
         self.desk.send(Job::Reconfigure {
             config: self.config.clone(),
             store: self.store.clone(),

@@ -48,6 +48,8 @@ impl Supervisor {
         }
         let last_scrub = self.desk.last_scrub();
         warnings.extend(last_scrub.as_ref().and_then(|s| s.warning()));
+        let replica = self.replica.status();
+        warnings.extend(replica.as_ref().and_then(|r| r.warning(Utc::now())));
         let stored = self.recent_rate();
         let free = self.store.free_bytes().map_err(|e| e.to_string());
         let store = status::store_status(
@@ -80,6 +82,7 @@ impl Supervisor {
             raid,
             warnings,
             last_scrub,
+            replica,
         }
     }
 
@@ -91,6 +94,10 @@ impl Supervisor {
             !self.raid_degraded.is_empty(),
             scrub_problems,
         );
+        let line = match self.replica.status().and_then(|r| r.summary()) {
+            Some(backlog) => format!("{line} · {backlog}"),
+            None => line,
+        };
         let line = if self.stopping {
             format!("stopping · {line}")
         } else if self.store_missing.is_some() {

@@ -78,19 +78,21 @@ impl Scrubber {
 
     /// The service's own scrub, now that it is due.
     pub fn start_due(&mut self, config: &Config, store: Arc<Store>) {
-        if let Err(e) = self.start(SERVICE_AUTHOR, config, store, None) {
+        if let Err(e) = self.start(SERVICE_AUTHOR, config, store, None, false) {
             tracing::info!("the service's scrub waits: {e}");
         }
     }
 
     /// Starts a scrub for `author` on its own thread, unless one is running; its answer
-    /// goes to `reply`. The next scheduled scrub is then `every_days` away.
+    /// goes to `reply`. The next scheduled scrub is then `every_days` away. With a replica,
+    /// its objects are checked too (read back with `read_data`).
     pub fn start(
         &mut self,
         author: &str,
         config: &Config,
         store: Arc<Store>,
         reply: Option<ScrubReply>,
+        read_data: bool,
     ) -> Result<(), CommandError> {
         self.next = self.every.map(|every| Instant::now() + every);
         if let Some(r) = self.running.as_ref().filter(|r| !r.thread.is_finished()) {
@@ -108,13 +110,15 @@ impl Scrubber {
             };
         }
         let register_path = config.register.path.clone();
+        let replica = config.replica.clone();
         let last = self.last.clone();
         let who = author.to_string();
         tracing::info!("scrub of {} started by {who}", store.root().display());
         let thread = std::thread::Builder::new()
             .name("scrub".into())
             .spawn(move || {
-                let result = scrub_once(&register_path, &store, &who, &last);
+                let result = scrub_once(&register_path, &store, &who, &last)
+                    .map(|reply| with_replica(reply, &register_path, &replica, read_data, &who));
                 if let Err(e) = &result {
                     tracing::error!("the scrub by {who} could not run: {e}");
                 }
@@ -145,4 +149,52 @@ fn scrub_once(
     let traced = commands::last_scrub(register.connection())?;
     last.send_replace(traced);
     Ok(reply)
+}
+
+/// The replica's part of a scrub, when one is configured: added to the reply (a replica
+/// that cannot be reached is a problem of the reply, never a lost scrub of the store).
+fn with_replica(
+    mut reply: Reply,
+    register_path: &std::path::Path,
+    replica: &crate::config::ReplicaConfig,
+    read_data: bool,
+    author: &str,
+) -> Reply {
+    if !replica.enabled() {
+        return reply;
+    }
+    let outcome = (|| -> Result<crate::replica::ReplicaScrub, String> {
+        let bucket = crate::replica::Bucket::connect(replica).map_err(|e| e.to_string())?;
+        let mut register = Register::open(register_path).map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime
+            .block_on(crate::replica::scrub_replica(
+                &bucket,
+                &mut register,
+                read_data,
+                author,
+                Utc::now(),
+            ))
+            .map_err(|e| e.to_string())
+    })();
+    match outcome {
+        Ok(found) => {
+            reply.message.push_str(&found.summary(&replica.bucket));
+            reply.data["replica_checked"] = serde_json::json!(found.checked);
+            reply.data["replica_problems"] = serde_json::json!(found.problems.len());
+            reply.success &= found.problems.is_empty();
+        }
+        Err(e) => {
+            tracing::error!("the replica could not be scrubbed: {e}");
+            reply.message.push_str(&format!(
+                "replica bucket {}: not checked: {e}\n",
+                replica.bucket
+            ));
+            reply.success = false;
+        }
+    }
+    reply
 }

@@ -18,6 +18,7 @@ use crate::control::{self, ControlSocket, Query, ServiceHandle};
 use crate::dock::{DockChange, DockWatcher, Refusal};
 use crate::events;
 use crate::register::{DockEvent, Register, StoredSince};
+use crate::replica::UploaderThread;
 use crate::store::Store;
 
 use super::ServiceError;
@@ -68,6 +69,8 @@ pub(crate) struct Supervisor {
     pub(super) store: Arc<Store>,
     /// Operators' register commands, attributions and the daily upkeep, on their own thread.
     pub(super) desk: Desk,
+    /// The S3 replica's uploader, on its own thread (idle without `[replica] endpoint`).
+    pub(super) replica: UploaderThread,
     pub(super) dock: DockWatcher,
     pub(super) dock_rx: mpsc::Receiver<DockChange>,
     pub(super) control: ControlSocket,
@@ -107,6 +110,7 @@ impl Supervisor {
         let (dock, dock_rx, initial) = watch_dock(&config)?;
         let config = Arc::new(config);
         let desk = Desk::start(config.clone(), store.clone())?;
+        let replica = UploaderThread::start(config.clone(), None).map_err(ServiceError::Runtime)?;
         let (config_tx, config_rx) = watch::channel(config.clone());
         let (queries_tx, queries_rx) = mpsc::channel(64);
         let mut supervisor = Supervisor {
@@ -121,6 +125,7 @@ impl Supervisor {
             register,
             store,
             desk,
+            replica,
             dock,
             dock_rx,
             control,
@@ -321,6 +326,7 @@ impl Supervisor {
         outcome::log(&finished);
         if matches!(finished.outcome, SlotOutcome::Ingested(_)) {
             self.desk.send(Job::AttributePending);
+            self.replica.wake();
         }
         let state = outcome::camera_state(&finished.outcome);
         let serial = outcome::identified_serial(&finished.outcome);
@@ -471,6 +477,7 @@ impl Supervisor {
             }
         }
         self.refresh_status();
+        self.replica.stop();
         self.desk.stop(deadline).await;
         // Dropping closes the register's connection and removes the control socket.
         drop(self.register);

@@ -33,6 +33,9 @@ pub struct StatusReport {
     /// The last scrub of the store, when there was one.
     #[serde(default)]
     pub last_scrub: Option<ScrubStatus>,
+    /// The S3 replica and its backlog, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<crate::replica::ReplicaStatus>,
 }
 
 /// The last scrub of the store (from the audit register): its problems stay a warning

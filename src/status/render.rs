@@ -69,6 +69,9 @@ pub fn render(report: &StatusReport) -> String {
             array.name, array.level, array.state
         );
     }
+    if let Some(replica) = &report.replica {
+        out.push_str(&replica.line());
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "WARNING: {warning}");
     }
@@ -287,6 +290,7 @@ mod tests {
             raid: vec![],
             warnings: vec![],
             last_scrub: None,
+            replica: None,
         }
     }
 

@@ -1,0 +1,53 @@
+//! Why the replica could not be written, proven or read.
+
+use std::path::PathBuf;
+
+use crate::register::RegisterError;
+
+/// A replica failure; each message names the object, file or key and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The credentials file is missing, unreadable, too open or malformed.
+    #[error("replica credentials {path}: {message}")]
+    Credentials {
+        /// The file named by `replica.credentials`.
+        path: PathBuf,
+        /// What is wrong and the fix.
+        message: String,
+    },
+    /// An S3 request failed (the server refused it, or could not be reached).
+    #[error("S3 {operation} {key}: {message}")]
+    Request {
+        /// PUT, HEAD, GET, legal hold, DELETE.
+        operation: &'static str,
+        /// The object's key (or the bucket).
+        key: String,
+        /// The server's code and message, or the connection's failure.
+        message: String,
+    },
+    /// The replica does not match the register: its proof failed.
+    #[error("replica proof of {key}: {message}")]
+    Proof {
+        /// The object's key.
+        key: String,
+        /// What differs.
+        message: String,
+    },
+    /// A stored file could not be read for upload.
+    #[error("cannot read {path} for the replica: {source}")]
+    Read {
+        /// The stored file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The register could not be read or written.
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+}
+
+impl From<rusqlite::Error> for ReplicaError {
+    fn from(e: rusqlite::Error) -> Self {
+        ReplicaError::Register(RegisterError::from(e))
+    }
+}

@@ -1,0 +1,32 @@
+//! The S3 replica under Object Lock (issue 12): every proven recording's video, sidecar
+//! and manifest copied to an S3 bucket with Object Lock, each PUT carrying the register's
+//! SHA-256 so that the server itself refuses a corrupted body, then proven by HEAD and a
+//! read-back GET hashed against the register. The queue is in the register
+//! (`replica_queue`), the uploader a daemon thread; legal holds follow the register's
+//! holds, expired versions are deleted once the local purge has run, and the audit
+//! chain's head is anchored in the bucket daily and after each extraction.
+
+mod anchor;
+mod body;
+mod bucket;
+mod credentials;
+mod error;
+mod locks;
+mod manifest;
+mod proof;
+mod queue;
+mod scrub;
+mod status;
+mod uploader;
+
+pub use anchor::{Anchor, anchor_head};
+pub use body::UploadFaults;
+pub use bucket::{Bucket, ObjectFacts};
+pub use credentials::Credentials;
+pub use error::ReplicaError;
+pub use locks::{retain_until, retention_base};
+pub use proof::Proof;
+pub use queue::{Backlog, Part, QueueRow, QueueState, ReplicaQueue};
+pub use scrub::{ReplicaScrub, scrub_replica};
+pub use status::ReplicaStatus;
+pub use uploader::{Pass, Uploader, UploaderThread};
