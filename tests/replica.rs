@@ -113,7 +113,8 @@ fn a_docked_cameras_recordings_are_uploaded_locked_proven_and_not_uploaded_twice
     for stem in [A1, A2, A3, A4, B1, B2] {
         assert_eq!(queue_state(&mut d, stem), QueueState::Replicated);
         let row = stored::by_stem(d.register.connection(), stem).unwrap()[0].clone();
-        let retain = row.end.unwrap_or(row.start) + Duration::days(3660);
+        // Locked from the trusted end (GPS or a checked camera clock), as the purge counts.
+        let retain = row.retention_from.unwrap() + Duration::days(3660);
         let video = row.video.clone().unwrap();
         let objs = objects(&mut d, stem);
         assert_eq!(objs.len(), 3, "video, sidecar, manifest: {objs:?}");
@@ -361,7 +362,7 @@ fn versions_are_deleted_once_retain_until_has_passed_and_purged_each_deletion_tr
     // fixtures (2018) are past their retention: not uploaded at all.
     let end = Utc::now() - Duration::days(1) + Duration::seconds(20);
     d.sqlite3(&format!(
-        "UPDATE recordings SET end_utc = '{}' WHERE stem = '{A1}'",
+        "UPDATE recordings SET end_utc = '{0}', retention_from = '{0}' WHERE stem = '{A1}'",
         sentinel_dock::register::format_time(end)
     ));
     let bucket = bucket(&d);
