@@ -12,6 +12,7 @@ use common::*;
 use sentinel_dock::config::{Config, Profile, WipeMode};
 use sentinel_dock::ingest::{self, IngestReport, Options, Status};
 use sentinel_dock::volume::{self, Access, VolumeKind, VolumePath};
+use sha2::{Digest, Sha256};
 
 struct Bench {
     dir: tempfile::TempDir,
@@ -350,8 +351,8 @@ fn a_cut_off_wipe_is_finished_at_the_next_docking() {
     );
 }
 
-/// exFAT has no 4 GiB limit: a recording over 4 GiB is read whole (hashed against the
-/// bytes written) and wiped. Volume level: an MP4 this large would take ffmpeg minutes.
+/// exFAT has no 4 GiB limit: a recording over 4 GiB is read whole (its SHA-256 against
+/// the bytes written) and wiped. Volume level: an MP4 this large would take ffmpeg minutes.
 #[test]
 #[ignore = "needs root"]
 fn a_recording_over_4_gib_is_read_whole_and_wiped() {
@@ -360,25 +361,31 @@ fn a_recording_over_4_gib_is_read_whole_and_wiped() {
     let mut spec = CameraSpec::new(SERIAL);
     spec.extra_files
         .push(("LOG/keep.txt".into(), b"kept\n".to_vec()));
-    let image = build_exfat_image(
-        &spec,
-        dir.path(),
-        &ExfatOptions {
-            size_mib: Some(4200),
-            ..ExfatOptions::default()
-        },
-    );
+    let options = ExfatOptions {
+        size_mib: Some(4200),
+        ..ExfatOptions::default()
+    };
+    let image = build_exfat_image(&spec, dir.path(), &options);
+    // One pseudo-random MiB, each copy stamped with its index: order and position count.
+    let mut block: Vec<u8> = (0..1u32 << 18)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect();
+    let mut written = Sha256::new();
     {
         let mounted = Mounted::new(&image);
         let day = mounted.dir.join("DCIM/20240101");
         fs::create_dir_all(&day).unwrap();
-        let mut f = fs::File::create(day.join("BIG.MP4")).unwrap();
-        let mut left = size;
-        let mut n = 0u64;
+        let mut f = std::io::BufWriter::with_capacity(
+            4 << 20,
+            fs::File::create(day.join("BIG.MP4")).unwrap(),
+        );
+        let (mut left, mut n) = (size, 0u64);
         while left > 0 {
-            let chunk = pattern(n, left.min(1 << 20));
-            std::io::Write::write_all(&mut f, &chunk).unwrap();
-            left -= chunk.len() as u64;
+            block[..8].copy_from_slice(&n.to_le_bytes());
+            let len = left.min(block.len() as u64) as usize;
+            std::io::Write::write_all(&mut f, &block[..len]).unwrap();
+            written.update(&block[..len]);
+            left -= len as u64;
             n += 1;
         }
     }
@@ -389,28 +396,22 @@ fn a_recording_over_4_gib_is_read_whole_and_wiped() {
     assert_eq!(scan.files[0].size, size);
     {
         let mut reader = v.open_file(&vpath("DCIM/20240101/BIG.MP4")).unwrap();
+        let mut read = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
-        let (mut n, mut total) = (0u64, 0u64);
+        let mut total = 0u64;
         loop {
-            let mut filled = 0;
-            while filled < buf.len() {
-                let got = reader.read(&mut buf[filled..]).unwrap();
-                if got == 0 {
-                    break;
-                }
-                filled += got;
-            }
-            if filled == 0 {
+            let got = reader.read(&mut buf).unwrap();
+            if got == 0 {
                 break;
             }
-            assert!(
-                buf[..filled] == pattern(n, filled as u64)[..],
-                "chunk {n} differs"
-            );
-            total += filled as u64;
-            n += 1;
+            read.update(&buf[..got]);
+            total += got as u64;
         }
         assert_eq!(total, size);
+        assert!(
+            read.finalize() == written.finalize(),
+            "the bytes read differ from those written"
+        );
     }
     v.wipe(&vpath("DCIM/20240101/BIG.MP4"), WipeMode::Delete)
         .unwrap();
@@ -422,12 +423,4 @@ fn a_recording_over_4_gib_is_read_whole_and_wiped() {
         read_exfat_file(&image, "LOG/keep.txt").as_deref(),
         Some(&b"kept\n"[..])
     );
-}
-
-/// Chunk `n` of a recognisable byte pattern: its index in every 8 bytes.
-fn pattern(n: u64, len: u64) -> Vec<u8> {
-    (0..len / 8 + 1)
-        .flat_map(|i| (n * (1 << 17) + i).to_le_bytes())
-        .take(len as usize)
-        .collect()
 }

@@ -124,3 +124,26 @@ fn leaked_clusters_that_no_deleted_set_explains_are_damage() {
     fs::write(&image, &b).unwrap();
     assert_eq!(outcome(&image).unwrap(), vec!["bitmap-mismatch"]);
 }
+
+#[test]
+fn an_exfat_volume_in_the_first_mbr_partition_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let volume_bytes = fs::read(empty_volume(dir.path())).unwrap();
+    let offset = PARTITION_OFFSET as usize;
+    let mut disk = vec![0u8; offset];
+    disk[446 + 4] = 0x07;
+    disk[446 + 8..446 + 12].copy_from_slice(&((offset / 512) as u32).to_le_bytes());
+    disk[446 + 12..446 + 16].copy_from_slice(&((volume_bytes.len() / 512) as u32).to_le_bytes());
+    disk[510..512].copy_from_slice(&[0x55, 0xAA]);
+    disk.extend_from_slice(&volume_bytes);
+    let image = dir.path().join("disk.img");
+    fs::write(&image, &disk).unwrap();
+    let v = volume::open(&image, &Profile::default(), Access::ReadOnly).unwrap();
+    assert_eq!(
+        v.info().kind,
+        sentinel_dock::volume::VolumeKind::Exfat {
+            partition_offset: PARTITION_OFFSET
+        }
+    );
+    assert_eq!(outcome(&image).unwrap(), Vec::<&str>::new());
+}
