@@ -16,7 +16,7 @@ use crate::volume::storage::{SharedWriteBack, Storage};
 /// FAT entry value marking the end of a chain.
 const END_OF_CHAIN: u32 = 0xFFFF_FFFF;
 /// FAT entry value marking a bad cluster.
-const BAD_CLUSTER: u32 = 0xFFFF_FFF7;
+pub(crate) const BAD_CLUSTER: u32 = 0xFFFF_FFF7;
 
 /// A run of consecutive clusters: `first`, `first + 1`, ... `first + count - 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -136,6 +136,14 @@ impl ExfatVolume {
             label: map.label.clone(),
             source: source.to_path_buf(),
         };
+        tracing::debug!(
+            source = %source.display(),
+            fs = "exfat",
+            clusters = dev.boot.cluster_count,
+            cluster_bytes = dev.boot.cluster_bytes(),
+            damage = map.damage.len(),
+            "opened an exfat volume"
+        );
         let mut volume = ExfatVolume {
             dev,
             map,

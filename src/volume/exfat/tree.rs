@@ -398,6 +398,8 @@ impl Walk<'_> {
                 ),
             });
         }
+        // Clusters the FAT marks bad are allocated so that nothing uses them: owned.
+        leaked.retain(|&c| !matches!(self.dev.fat_entry(c), Ok(super::device::BAD_CLUSTER)));
         if leaked.is_empty() {
             return Vec::new();
         }
