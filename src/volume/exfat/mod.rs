@@ -70,58 +70,8 @@ impl ExfatVolume {
         profile: &Profile,
         access: Access,
     ) -> Result<ExfatVolume, VolumeError> {
-        let open_err = |e| VolumeError::Open {
-            path: source.to_path_buf(),
-            source: e,
-        };
         let writable = access == Access::ReadWrite;
-        let is_block = std::fs::metadata(source)
-            .map_err(open_err)?
-            .file_type()
-            .is_block_device();
-        let mut options = File::options();
-        options.read(true).write(writable);
-        if writable && is_block {
-            // Exclusive: fails with EBUSY while the kernel has the device mounted.
-            options.custom_flags(libc::O_EXCL);
-        }
-        let file = options.open(source).map_err(open_err)?;
-        let io_err = |what: &str| {
-            let what = what.to_string();
-            move |e| VolumeError::Io {
-                path: source.to_path_buf(),
-                what,
-                source: e,
-            }
-        };
-        let (offset, room) = locate::find(&file)
-            .map_err(io_err("reading the partition table"))?
-            .ok_or_else(|| VolumeError::NotFat {
-                path: source.to_path_buf(),
-                detail: "no exFAT boot sector at sector 0 or in the first partition".into(),
-            })?;
-        let (boot, mut damage) = read_boot(&file, offset, room, source)?;
-        let sync = if writable {
-            Some(file.try_clone().map_err(open_err)?)
-        } else {
-            None
-        };
-        let guard = Arc::new(Guard::new());
-        let mut storage = Storage::new(file, offset, boot.volume_bytes, writable, guard.clone());
-        let write_back = if writable {
-            Some(storage.hold_writes().map_err(open_err)?)
-        } else {
-            None
-        };
-        let mut dev = Device {
-            storage,
-            guard,
-            source: source.to_path_buf(),
-            deadline: Duration::from_secs(u64::from(profile.scan_deadline_secs)),
-            sync,
-            write_back,
-            boot,
-        };
+        let (mut dev, offset, mut damage) = open_device(source, profile, writable)?;
         let max_entries = profile.max_dir_entries as usize;
         // The whole tree is walked once: the FAT, the bitmap and every directory at most.
         let budget = dev.boot.fat_bytes + u64::from(dev.boot.cluster_count) / 8 + (256 << 20);
@@ -153,13 +103,18 @@ impl ExfatVolume {
             changed: false,
         };
         if writable && volume.map.damage.is_empty() && !volume.map.residue.is_empty() {
-            volume.dev.arm(budget, true);
-            wipe::mark_dirty(&mut volume.dev)?;
-            volume.changed = true;
-            let residue = std::mem::take(&mut volume.map.residue);
-            wipe::finish(&mut volume.dev, &mut volume.map.bitmap, &residue)?;
+            volume.finish_cut_off_wipes(budget)?;
         }
         Ok(volume)
+    }
+
+    /// Frees what a wipe cut off by a crash or an unplugged camera left allocated.
+    fn finish_cut_off_wipes(&mut self, budget: u64) -> Result<(), VolumeError> {
+        self.dev.arm(budget, true);
+        wipe::mark_dirty(&mut self.dev)?;
+        self.changed = true;
+        let residue = std::mem::take(&mut self.map.residue);
+        wipe::finish(&mut self.dev, &mut self.map.bitmap, &residue)
     }
 
     fn walk(&mut self) -> ExfatWalk<'_> {
@@ -174,6 +129,68 @@ impl ExfatVolume {
     fn dir_budget(&self) -> u64 {
         walk::dir_cap(self.profile.max_dir_entries as usize) + (1 << 20)
     }
+}
+
+/// Opens the device (`O_RDONLY` unless `writable`; `O_EXCL` for a writable block device),
+/// finds the volume and checks its boot region: the device, the volume's offset, and the
+/// boot region's damage.
+fn open_device(
+    source: &Path,
+    profile: &Profile,
+    writable: bool,
+) -> Result<(Device, u64, Vec<Damage>), VolumeError> {
+    let open_err = |e| VolumeError::Open {
+        path: source.to_path_buf(),
+        source: e,
+    };
+    let is_block = std::fs::metadata(source)
+        .map_err(open_err)?
+        .file_type()
+        .is_block_device();
+    let mut options = File::options();
+    options.read(true).write(writable);
+    if writable && is_block {
+        // Exclusive: fails with EBUSY while the kernel has the device mounted.
+        options.custom_flags(libc::O_EXCL);
+    }
+    let file = options.open(source).map_err(open_err)?;
+    let io_err = |what: &str| {
+        let what = what.to_string();
+        move |e| VolumeError::Io {
+            path: source.to_path_buf(),
+            what,
+            source: e,
+        }
+    };
+    let (offset, room) = locate::find(&file)
+        .map_err(io_err("reading the partition table"))?
+        .ok_or_else(|| VolumeError::NotFat {
+            path: source.to_path_buf(),
+            detail: "no exFAT boot sector at sector 0 or in the first partition".into(),
+        })?;
+    let (boot, damage) = read_boot(&file, offset, room, source)?;
+    let sync = if writable {
+        Some(file.try_clone().map_err(open_err)?)
+    } else {
+        None
+    };
+    let guard = Arc::new(Guard::new());
+    let mut storage = Storage::new(file, offset, boot.volume_bytes, writable, guard.clone());
+    let write_back = if writable {
+        Some(storage.hold_writes().map_err(open_err)?)
+    } else {
+        None
+    };
+    let dev = Device {
+        storage,
+        guard,
+        source: source.to_path_buf(),
+        deadline: Duration::from_secs(u64::from(profile.scan_deadline_secs)),
+        sync,
+        write_back,
+        boot,
+    };
+    Ok((dev, offset, damage))
 }
 
 /// The main boot region, or the backup when the main one fails its checks (damage: the
