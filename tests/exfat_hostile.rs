@@ -147,3 +147,30 @@ fn an_exfat_volume_in_the_first_mbr_partition_is_found() {
     );
     assert_eq!(outcome(&image).unwrap(), Vec::<&str>::new());
 }
+
+/// Clusters of 32 MiB (the largest exFAT allows): the root directory is one cluster, larger
+/// than a small profile's directory cap, and is still read, not refused as too large.
+#[test]
+fn a_volume_with_32_mib_clusters_opens_under_a_small_directory_cap() {
+    require_tool("mkfs.exfat");
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("big-clusters.img");
+    fs::File::create(&image).unwrap().set_len(1 << 30).unwrap();
+    let out = Command::new(tool_path("mkfs.exfat").unwrap())
+        .args(["-c", "32M"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let profile = Profile {
+        max_dir_entries: 512,
+        ..Profile::default()
+    };
+    let mut v = volume::open(&image, &profile, Access::ReadOnly).unwrap();
+    let scan = v.scan().unwrap();
+    assert!(scan.damage.is_empty(), "{:?}", scan.damage);
+}

@@ -117,13 +117,13 @@ pub(crate) fn parse_region(region: &[u8], device_bytes: u64) -> Result<Boot, Boo
 fn geometry(s: &[u8], shift: u8, device_bytes: u64) -> Result<Boot, BootFault> {
     let u32_at = |i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
     let u64_at = |i: usize| u64::from(u32_at(i)) | (u64::from(u32_at(i + 4)) << 32);
-    let cluster_shift = shift + s[109];
     if s[109] > 25 - shift {
         return Err(format!(
             "SectorsPerClusterShift {} makes clusters over 32 MiB",
             s[109]
         ));
     }
+    let cluster_shift = shift + s[109];
     let number_of_fats = s[110];
     if number_of_fats != 1 {
         return Err(format!(
@@ -196,6 +196,13 @@ mod tests {
         assert_eq!(region_checksum(&region, 512), a);
         region[200] = 1;
         assert_ne!(region_checksum(&region, 512), a);
+    }
+
+    #[test]
+    fn a_huge_cluster_shift_is_refused_not_overflowed() {
+        let mut s = vec![0u8; 512];
+        s[109] = 0xFF;
+        assert!(geometry(&s, 9, 1 << 30).is_err());
     }
 
     #[test]

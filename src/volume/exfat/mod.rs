@@ -127,7 +127,8 @@ impl ExfatVolume {
     }
 
     fn dir_budget(&self) -> u64 {
-        walk::dir_cap(self.profile.max_dir_entries as usize) + (1 << 20)
+        walk::dir_cap(self.profile.max_dir_entries as usize).max(self.dev.boot.cluster_bytes())
+            + (1 << 20)
     }
 }
 

@@ -49,7 +49,8 @@ pub(crate) fn read_dir(
     max_entries: usize,
     what: &dyn Fn() -> String,
 ) -> Result<Vec<u8>, VolumeError> {
-    let cap = dir_cap(max_entries);
+    // A directory always has at least one cluster, however large the volume's clusters.
+    let cap = dir_cap(max_entries).max(dev.boot.cluster_bytes());
     if dir.bytes > cap {
         return Err(dev.corrupt(
             format!("{} is too large", what()),
@@ -139,9 +140,8 @@ impl ExfatWalk<'_> {
             true => "the root directory".to_string(),
             false => format!("directory {shown}"),
         };
-        self.dev
-            .guard
-            .rebudget(dir_cap(self.max_entries) + (1 << 20));
+        let cap = dir_cap(self.max_entries).max(self.dev.boot.cluster_bytes());
+        self.dev.guard.rebudget(cap + (1 << 20));
         let bytes = read_dir(self.dev, dir, self.max_entries, &what)?;
         let parsed = entries::parse(&bytes, root);
         if parsed.sets.len() > self.max_entries {
