@@ -14,6 +14,9 @@ With --dock N it measures a full dock instead: N cameras, each throttled like a 
 camera ([simulate] read_bytes_per_sec), linked into the running daemon's dock folder at
 once; it prints the time until every recording is wiped against the time the throttle
 alone allows (the physical limit).
+With --exfat it compares an exFAT camera (mkfs.exfat, filled through exfat-fuse on a loop
+device: root) with a FAT32 camera of the same content, `--pairs` times in alternation,
+and prints the median wall time of each and their ratio.
 Run it through scripts/bench, which builds the release binary first.
 """
 
@@ -108,6 +111,64 @@ def make_camera_of(workdir, sizes, serial=SERIAL, name="camera.img"):
         subprocess.run(["mcopy", "-s", "-i", image, os.path.join(tree, entry), "::"], check=True, env=env)
     shutil.rmtree(tree)
     return image
+
+
+def make_exfat_camera(workdir, fat_image, name="camera-exfat.img"):
+    """An exFAT image holding exactly the files of `fat_image` (copied out by mcopy, in
+    through exfat-fuse on a loop device: it mounts block devices only)."""
+    tree = os.path.join(workdir, "exfat-tree")
+    os.makedirs(tree)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    subprocess.run(["mcopy", "-s", "-i", fat_image, "::*", tree], check=True, env=env)
+    image = os.path.join(workdir, name)
+    with open(image, "wb") as f:
+        f.truncate(os.path.getsize(fat_image))
+    subprocess.run(["mkfs.exfat", "-L", "SENTINEL", image], check=True, stdout=subprocess.DEVNULL)
+    loop = subprocess.run(["losetup", "-f", "--show", image], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    mnt = os.path.join(workdir, "exfat-mnt")
+    os.makedirs(mnt)
+    try:
+        subprocess.run(["mount.exfat-fuse", loop, mnt], check=True)
+        try:
+            for entry in sorted(os.listdir(tree)):
+                src = os.path.join(tree, entry)
+                if os.path.isdir(src):
+                    shutil.copytree(src, os.path.join(mnt, entry), copy_function=shutil.copyfile)
+                else:
+                    shutil.copyfile(src, os.path.join(mnt, entry))
+        finally:
+            subprocess.run(["umount", mnt], check=True)
+    finally:
+        subprocess.run(["losetup", "-d", loop], check=True)
+    shutil.rmtree(tree)
+    return image
+
+
+def exfat_against_fat32(binary, work, args):
+    """Median wall time of ingesting the exFAT and the FAT32 camera, alternated."""
+    print(f"making FAT32 and exFAT cameras with {args.recordings} recordings, "
+          f"{args.bytes / MIB:.0f} MiB ...", flush=True)
+    masters = {"fat32": make_camera(work, args.bytes, args.recordings)}
+    masters["exfat"] = make_exfat_camera(work, masters["fat32"])
+    walls = {"fat32": [], "exfat": []}
+    cold = False
+    for i in range(args.pairs):
+        for kind in (("fat32", "exfat") if i % 2 == 0 else ("exfat", "fat32")):
+            run_dir = os.path.join(work, f"run-{kind}-{i}")
+            os.makedirs(run_dir)
+            image = os.path.join(run_dir, "camera.img")
+            shutil.copyfile(masters[kind], image)
+            cold = drop_caches()
+            walls[kind].append(ours(binary, image, run_dir).wall)
+            shutil.rmtree(run_dir)
+    med = {k: sorted(v)[len(v) // 2] for k, v in walls.items()}
+    print(f"page cache dropped before each run: {'yes' if cold else 'no (not permitted)'}")
+    for kind, v in walls.items():
+        print(f"{kind:6} median wall {med[kind]:7.2f} s over {len(v)} runs: "
+              + " ".join(f"{x:.2f}" for x in v))
+    print(f"exfat / fat32 median wall-time ratio: {med['exfat'] / med['fat32']:.3f}")
+    return 0
 
 
 def drop_caches():
@@ -226,9 +287,17 @@ def main():
                     help='with --dock: [ingest] proof_region, e.g. "1 GiB" (default: the built-in 32 MiB)')
     ap.add_argument("--rate", type=int, default=35_000_000,
                     help="with --dock: bytes per second of each camera (default 35 MB/s, USB 2.0)")
+    ap.add_argument("--exfat", action="store_true",
+                    help="compare an exFAT camera with a FAT32 camera of the same content (root)")
+    ap.add_argument("--pairs", type=int, default=5, help="with --exfat: runs of each (default 5)")
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="sentinel-bench-", dir=args.dir)
+    if args.exfat:
+        try:
+            return exfat_against_fat32(binary, work, args)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     if args.dock:
         try:
             per_camera = args.bytes // args.dock

@@ -46,6 +46,7 @@ fn twenty_kills_at_random_moments_lose_nothing() {
     };
     let target = oneshot::OneShot {
         dockd: opts.dockd.clone(),
+        exfat: false,
     };
     let summary = run::run(&opts, &target).unwrap();
     println!("seed {seed}");
@@ -56,6 +57,37 @@ fn twenty_kills_at_random_moments_lose_nothing() {
     );
     fail_keeping_cells(seed, "crash", &opts.work, &summary.violations);
     assert!(summary.kills >= 20);
+}
+
+/// The same on an exFAT camera (mkfs.exfat, filled and listed through exfat-fuse), with
+/// fewer kills and a smaller large recording: each check mounts the image.
+#[test]
+#[ignore = "needs root"]
+fn twelve_kills_on_an_exfat_camera_lose_nothing() {
+    let seed = run::fresh_seed();
+    let work = tempfile::tempdir().unwrap();
+    let opts = run::Options {
+        kills: 12,
+        seed,
+        big_mib: 48,
+        dockd: PathBuf::from(env!("CARGO_BIN_EXE_sentinel-dockd")),
+        fixtures: fixtures_dir(),
+        work: work.path().join("crash"),
+        verbose: false,
+    };
+    let target = oneshot::OneShot {
+        dockd: opts.dockd.clone(),
+        exfat: true,
+    };
+    let summary = run::run(&opts, &target).unwrap();
+    println!("seed {seed}");
+    println!(
+        "{} kills, {} violations",
+        summary.kills,
+        summary.violations.len()
+    );
+    fail_keeping_cells(seed, "crash-exfat", &opts.work, &summary.violations);
+    assert!(summary.kills >= 12);
 }
 
 /// A fixture camera fully ingested, then docked again as it was before its wipe, with the

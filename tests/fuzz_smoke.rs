@@ -253,3 +253,79 @@ fn the_volume_reader_survives_mutated_disk_images_within_its_deadline() {
         );
     });
 }
+
+/// A 256 KiB exFAT camera volume made by mkfs.exfat (4 KiB clusters), holding a short
+/// recording when exfat-fuse can mount it (root), else empty.
+fn small_exfat_image(dir: &Path) -> Vec<u8> {
+    require_tool("mkfs.exfat");
+    let image = dir.join("seed-exfat.img");
+    fs::File::create(&image)
+        .unwrap()
+        .set_len(256 << 10)
+        .unwrap();
+    let mkfs = Command::new(tool_path("mkfs.exfat").unwrap())
+        .args(["-c", "4K", "-b", "4K", "-L", "SENTINEL"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        mkfs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mkfs.stderr)
+    );
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 && tool_path("mount.exfat-fuse").is_some() {
+        let mut spec = CameraSpec::new(SERIAL);
+        let mut rec = fixture_recordings(SERIAL).remove(0);
+        rec.video.truncate(6000);
+        spec.recordings.push(rec);
+        let mounted = Mounted::new(&image);
+        for (path, bytes) in spec.files() {
+            let target = path.split('/').fold(mounted.dir.clone(), |p, c| p.join(c));
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            fs::write(&target, bytes).unwrap();
+        }
+    } else {
+        eprintln!("exfat seed: not root, so the seed volume holds no files");
+    }
+    fs::read(&image).unwrap()
+}
+
+#[test]
+fn the_exfat_reader_survives_mutated_disk_images_within_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = small_exfat_image(dir.path());
+    let path = dir.path().join("input-exfat.img");
+    let profile = Profile {
+        max_dir_entries: 512,
+        scan_deadline_secs: 1,
+        ..Profile::default()
+    };
+    fuzz("exfat", &[seed], 32 * 1024, |data| {
+        fs::write(&path, data).unwrap();
+        let started = Instant::now();
+        // Read-write: the wipe path meets the hostile volume too (on a throwaway copy).
+        if let Ok(mut v) = volume::open(&path, &profile, Access::ReadWrite) {
+            if let Ok(scan) = v.scan() {
+                for file in &scan.files {
+                    let _ = v.read_small(&file.path, 1 << 16);
+                    if let Ok(mut r) = v.open_file(&file.path) {
+                        let mut sink = [0u8; 1 << 16];
+                        while let Ok(n) = r.read(&mut sink) {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    }
+                    let _ = v.wipe(&file.path, sentinel_dock::config::WipeMode::Overwrite);
+                }
+            }
+            let _ = v.close();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "one image took {:?}",
+            started.elapsed()
+        );
+    });
+}

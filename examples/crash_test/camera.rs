@@ -40,6 +40,8 @@ pub struct Camera {
     pub folder: PathBuf,
     /// The FAT image built from `folder`.
     pub image: PathBuf,
+    /// The exFAT image built from `folder` (mkfs.exfat + exfat-fuse), when asked for.
+    pub exfat_image: Option<PathBuf>,
     pub recordings: Vec<RecordingSpec>,
 }
 
@@ -50,6 +52,8 @@ pub enum SourceKind {
     FatImage,
     /// A folder where the volume is "mounted".
     Directory,
+    /// An exFAT disk image, read and wiped in user space (listed through exfat-fuse: root).
+    ExfatImage,
 }
 
 /// Builds the pristine camera `serial` under `dir`: its fixture recordings plus a
@@ -61,6 +65,7 @@ pub fn build(
     serial: &str,
     big_mib: u64,
     seed: u64,
+    exfat: bool,
 ) -> Result<Camera, String> {
     let suffix = if serial == SERIAL {
         String::new()
@@ -85,9 +90,17 @@ pub fn build(
     let recordings = recordings_in(&folder).map_err(|e| format!("listing the camera: {e}"))?;
     let image = dir.join(format!("camera{suffix}.img"));
     build_image(&folder, &image, big_mib)?;
+    let exfat_image = if exfat {
+        let path = dir.join(format!("camera{suffix}.exfat.img"));
+        exfat::build(&folder, &path, big_mib)?;
+        Some(path)
+    } else {
+        None
+    };
     Ok(Camera {
         folder,
         image,
+        exfat_image,
         recordings,
     })
 }
@@ -115,6 +128,15 @@ pub fn place(camera: &Camera, kind: SourceKind, cell: &Path) -> Result<PathBuf, 
             copy_tree(&camera.folder, &to).map_err(|e| format!("copying the folder: {e}"))?;
             Ok(to)
         }
+        SourceKind::ExfatImage => {
+            let from = camera
+                .exfat_image
+                .as_ref()
+                .ok_or("the camera was built without its exFAT image")?;
+            let to = cell.join(name(from));
+            fs::copy(from, &to).map_err(|e| format!("copying the exFAT image: {e}"))?;
+            Ok(to)
+        }
     }
 }
 
@@ -127,6 +149,12 @@ pub fn present(source: &Path, kind: SourceKind) -> Result<Vec<String>, String> {
             out.sort();
             Ok(out)
         }
+        SourceKind::ExfatImage => exfat::with_mounted(source, true, |root| {
+            let mut out = Vec::new();
+            list_tree(root, Path::new(""), &mut out).map_err(|e| e.to_string())?;
+            out.sort();
+            Ok(out)
+        }),
         SourceKind::FatImage => {
             let out = mtools("mdir")
                 .args(["-/", "-a", "-b", "-i"])
@@ -315,6 +343,78 @@ fn build_image(folder: &Path, image: &Path, big_mib: u64) -> Result<(), String> 
         return Err(format!("mcopy: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(())
+}
+
+/// exFAT images for the harness, made and read by tools that are not the project's code.
+mod exfat {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::{copy_tree, tool};
+
+    /// An exFAT image holding `folder`: mkfs.exfat, then a copy through exfat-fuse.
+    pub fn build(folder: &Path, image: &Path, big_mib: u64) -> Result<(), String> {
+        let _ = std::fs::remove_file(image);
+        std::fs::File::create(image)
+            .and_then(|f| f.set_len((big_mib + 48) << 20))
+            .map_err(|e| format!("{}: {e}", image.display()))?;
+        let out = Command::new(tool("mkfs.exfat"))
+            .args(["-L", "SENTINEL"])
+            .arg(image)
+            .output()
+            .map_err(|e| format!("running mkfs.exfat (scripts/install-deps installs it): {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mkfs.exfat: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        with_mounted(image, false, |root| {
+            copy_tree(folder, root).map_err(|e| format!("copying into the exFAT image: {e}"))
+        })
+    }
+
+    /// Runs `f` on the image's volume mounted by exfat-fuse on a loop device (root).
+    pub fn with_mounted<T>(
+        image: &Path,
+        read_only: bool,
+        f: impl FnOnce(&Path) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let out = Command::new(tool("losetup"))
+            .args(["-f", "--show"])
+            .arg(image)
+            .output()
+            .map_err(|e| format!("running losetup: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "losetup (needs root): {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let device = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let mnt = image.with_extension("mnt");
+        let _ = std::fs::create_dir_all(&mnt);
+        let mut mount = Command::new(tool("mount.exfat-fuse"));
+        if read_only {
+            mount.args(["-o", "ro"]);
+        }
+        let mounted = mount.arg(&device).arg(&mnt).output();
+        let result = match mounted {
+            Ok(o) if o.status.success() => {
+                let r = f(&mnt);
+                let _ = Command::new("umount").arg(&mnt).status();
+                r
+            }
+            Ok(o) => Err(format!(
+                "mount.exfat-fuse: {}",
+                String::from_utf8_lossy(&o.stderr)
+            )),
+            Err(e) => Err(format!("running mount.exfat-fuse: {e}")),
+        };
+        let _ = Command::new(tool("losetup")).args(["-d", &device]).status();
+        let _ = std::fs::remove_dir(&mnt);
+        result
+    }
 }
 
 fn mtools(name: &str) -> Command {

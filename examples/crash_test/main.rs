@@ -21,6 +21,8 @@ use std::process::ExitCode;
 /// How the target is chosen.
 struct Mode {
     daemon: bool,
+    /// The one-shot ingest on an exFAT camera image (root: exfat-fuse lists it).
+    exfat: bool,
     /// `[simulate] read_bytes_per_sec` for the daemon, in MiB/s (0: off).
     read_mib_per_sec: u64,
 }
@@ -30,14 +32,20 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(e) => {
             eprintln!(
-                "crash-test: {e}\nusage: crash_test [--daemon [--read-mib-per-sec R]] [--iterations N] [--seed S] [--big-mib M] [--dockd PATH] [--work DIR] [--verbose]"
+                "crash-test: {e}\nusage: crash_test [--daemon [--read-mib-per-sec R] | --exfat] [--iterations N] [--seed S] [--big-mib M] [--dockd PATH] [--work DIR] [--verbose]"
             );
             return ExitCode::from(2);
         }
     };
     eprintln!(
         "crash-test: {}seed {}, {} kills, large recording {} MiB, binary {}, work in {}",
-        if mode.daemon { "daemon mode, " } else { "" },
+        if mode.daemon {
+            "daemon mode, "
+        } else if mode.exfat {
+            "exFAT camera, "
+        } else {
+            ""
+        },
         opts.seed,
         opts.kills,
         opts.big_mib,
@@ -53,6 +61,7 @@ fn main() -> ExitCode {
     } else {
         Box::new(oneshot::OneShot {
             dockd: opts.dockd.clone(),
+            exfat: mode.exfat,
         })
     };
     match run::run(&opts, target.as_ref()) {
@@ -120,6 +129,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(run::Options, Mode),
     };
     let mut mode = Mode {
         daemon: false,
+        exfat: false,
         read_mib_per_sec: 64,
     };
     while let Some(flag) = args.next() {
@@ -132,6 +142,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<(run::Options, Mode),
             "--work" => opts.work = PathBuf::from(value("--work")?),
             "--verbose" => opts.verbose = true,
             "--daemon" => mode.daemon = true,
+            "--exfat" => mode.exfat = true,
             "--read-mib-per-sec" => mode.read_mib_per_sec = number(&value("--read-mib-per-sec")?)?,
             other => return Err(format!("unknown argument {other}")),
         }

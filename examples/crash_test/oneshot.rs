@@ -12,6 +12,8 @@ use crate::run::{Cell, Finished, Running, Target};
 /// `sentinel-dockd --config F ingest --serial S SOURCE`.
 pub struct OneShot {
     pub dockd: PathBuf,
+    /// Present the camera as an exFAT image on every cycle instead of FAT and folder.
+    pub exfat: bool,
 }
 
 impl Target for OneShot {
@@ -21,7 +23,9 @@ impl Target for OneShot {
 
     fn kind(&self, index: u32) -> SourceKind {
         // A FAT image on odd cycles (and the calibration), a folder on even ones.
-        if index.is_multiple_of(2) && index > 0 {
+        if self.exfat {
+            SourceKind::ExfatImage
+        } else if index.is_multiple_of(2) && index > 0 {
             SourceKind::Directory
         } else {
             SourceKind::FatImage
@@ -30,6 +34,10 @@ impl Target for OneShot {
 
     fn config(&self) -> String {
         String::new()
+    }
+
+    fn exfat(&self) -> bool {
+        self.exfat
     }
 
     fn start(

@@ -63,6 +63,10 @@ pub trait Target {
     fn kind(&self, index: u32) -> SourceKind;
     /// Configuration lines beyond `[store]` and `[register]`.
     fn config(&self) -> String;
+    /// Whether its cameras need an exFAT image too.
+    fn exfat(&self) -> bool {
+        false
+    }
     /// Starts one run on the cell. With `kill_at`, the harness kills it then, and whatever
     /// the target does at random in a run (docking, undocking) happens before.
     fn start(
@@ -199,6 +203,7 @@ pub fn run(opts: &Options, target: &dyn Target) -> Result<Summary, String> {
             serial,
             mib,
             opts.seed,
+            target.exfat(),
         )?);
     }
     let mut h = Harness {

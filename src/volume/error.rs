@@ -144,4 +144,17 @@ pub enum VolumeError {
         /// Why only day-directory files may be wiped.
         reason: String,
     },
+    /// An exFAT volume's structures are damaged or hostile: a boot region failing its
+    /// checksum, a chain that loops, an entry set past its directory, a budget or deadline spent.
+    #[error(
+        "{path}: exfat: {what} ({detail}); the volume is damaged or was not written by a camera: do not wipe it automatically, check a copy with `fsck.exfat -n` and set the camera aside for an operator"
+    )]
+    ExfatCorrupt {
+        /// The camera source.
+        path: PathBuf,
+        /// What was being read.
+        what: String,
+        /// The evidence of the damage.
+        detail: String,
+    },
 }

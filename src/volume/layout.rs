@@ -10,8 +10,7 @@ use super::error::VolumeError;
 
 const SECTOR: usize = 512;
 const FAT_PARTITION_TYPES: [u8; 6] = [0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E];
-// Never advise formatting: the camera still holds unread evidence.
-const EXFAT_ADVICE: &str = "exFAT volumes are not supported by this version of sentinel-dock; the camera was left untouched (nothing read, nothing wiped): keep it aside as it is and contact the technician";
+const EXFAT_ADVICE: &str = "its exFAT boot sector could not be read, so the camera is left untouched: set it aside for an operator";
 
 /// The byte window of the device that holds the FAT file system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

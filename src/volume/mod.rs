@@ -10,6 +10,7 @@
 
 mod dir;
 mod error;
+mod exfat;
 mod fat;
 mod fat_entries;
 mod fat_table;
@@ -66,6 +67,11 @@ pub enum VolumeKind {
     },
     /// A directory where the camera's volume is already mounted.
     Directory,
+    /// An exFAT file system read in user space from a block device or image file.
+    Exfat {
+        /// Byte offset of the file system on the device: 0 for a superfloppy, else the partition's start.
+        partition_offset: u64,
+    },
 }
 
 /// What is known about an opened volume before scanning it.
@@ -170,7 +176,7 @@ pub trait Volume {
     fn close(self: Box<Self>) -> Result<(), VolumeError>;
 }
 
-/// Opens a camera source: a block device or disk-image file holding a FAT12/16/32 volume
+/// Opens a camera source: a block device or disk-image file holding a FAT12/16/32 or exFAT volume
 /// (whole-disk "superfloppy" or the first partition of an MBR table), or a directory where such a volume is mounted.
 pub fn open(
     source: &Path,
@@ -195,6 +201,8 @@ pub fn open_watched(
     let kind = meta.file_type();
     if kind.is_dir() {
         Ok(Box::new(dir::DirVolume::open(source, profile, access)?))
+    } else if (kind.is_file() || kind.is_block_device()) && exfat::probe(source)? {
+        Ok(Box::new(exfat::ExfatVolume::open(source, profile, access)?))
     } else if kind.is_file() || kind.is_block_device() {
         Ok(Box::new(fat::FatVolume::open(
             source, profile, access, watch,

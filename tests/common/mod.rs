@@ -10,12 +10,18 @@
 )]
 
 pub mod daemon;
+mod exfat;
 mod fat;
 pub mod operators;
 mod sidecar;
 pub mod users;
 
 // Each test binary uses some of these re-exports.
+#[allow(unused_imports)]
+pub use exfat::{
+    ExfatOptions, Mounted, RawExfat, build_exfat_image, cluster_bytes, free_bytes, fsck_exfat,
+    list_exfat_image, read_exfat_file,
+};
 #[allow(unused_imports)]
 pub use fat::{
     ImageOptions, Layout, PARTITION_OFFSET, build_fat_image, build_fat_image_with, list_fat_dirs,

@@ -237,17 +237,19 @@ fn foreign_or_empty_media_are_not_fat() {
     ntfs_mbr[446 + 8] = 1;
     ntfs_mbr[446 + 12] = 16;
     ntfs_mbr[510..512].copy_from_slice(&[0x55, 0xAA]);
-    let cases: [(&str, Vec<u8>, &str); 4] = [
-        (
-            "exfat",
-            exfat,
-            "exFAT volumes are not supported by this version",
-        ),
-        (
-            "mbr-07",
-            ntfs_mbr,
-            "exFAT volumes are not supported by this version",
-        ),
+    // An exFAT boot sector goes to the exFAT reader, which names its file system.
+    std::fs::write(&img, &exfat).expect("write");
+    let err = crate::volume::open(&img, &Profile::default(), Access::ReadOnly)
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(err, VolumeError::ExfatCorrupt { .. }),
+        "exfat: {err}"
+    );
+    assert!(err.to_string().contains("exfat: the boot sector"), "{err}");
+    assert!(!err.to_string().contains("reformat"), "{err}");
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("mbr-07", ntfs_mbr, "type 0x07 (exFAT or NTFS)"),
         (
             "random",
             pattern(9, 1 << 20),
