@@ -1,6 +1,10 @@
 //! exFAT cameras end to end: volumes made by `mkfs.exfat` and filled through `exfat-fuse`
 //! (tools nobody here wrote), ingested by us, then checked by `fsck.exfat -n` and by
 //! mounting them again. Root only (loop devices, FUSE).
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! Hostile exFAT volumes, without root: empty volumes made by `mkfs.exfat`, then damaged
 //! by hand where a camera (or an attacker) could. Each is refused or reported as damage,
 //! within the deadline, and never panics.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 mod common;
 
