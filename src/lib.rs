@@ -2,6 +2,7 @@
 //!
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
+pub mod caller;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod evidence;
 pub mod ingest;
 pub mod logging;
 pub mod register;
+pub mod replies;
 pub mod scrub;
 pub mod service;
 pub mod status;

@@ -20,6 +20,7 @@ use sentinel_dock::config::Config;
 use sentinel_dock::control::client::Client;
 use sentinel_dock::control::copy_out::CopyOut;
 use sentinel_dock::control::protocol::{CommandReply, Request, Response};
+use sentinel_dock::replies::{self, Consulted};
 use sentinel_dock::status::{self, StatusReport};
 
 #[derive(Parser)]
@@ -205,13 +206,18 @@ fn deliver(
             reply.message
         );
     };
-    let size = reply.data["size"].as_u64().unwrap_or(0);
-    let sha256 = reply.data["sha256"].as_str().unwrap_or("").to_string();
+    let consulted: Consulted = match replies::decode(&reply.data) {
+        Ok(c) => c,
+        Err(e) => {
+            out.discard();
+            return Err(e.into());
+        }
+    };
     let file = match &out {
         CopyOut::File { path, .. } => Some(path.clone()),
         CopyOut::Stdout => None,
     };
-    let copied = out.fill(fd, size, &sha256)?;
+    let copied = out.fill(fd, consulted.size, &consulted.sha256)?;
     match file {
         Some(path) => {
             let mut stdout = std::io::stdout().lock();
