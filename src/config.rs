@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod console;
 mod service;
+
+pub use console::{ConsoleConfig, Language};
 
 pub use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
@@ -90,6 +93,9 @@ pub struct Config {
     /// How often the daemon scrubs the store by itself.
     #[serde(default)]
     pub scrub: ScrubConfig,
+    /// The browser console's language and time zone.
+    #[serde(default)]
+    pub console: ConsoleConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -695,6 +701,11 @@ mod documented_defaults {
         assert_eq!(c.store.raid_overhead, default_raid_overhead());
         assert_eq!(c.retention.days, default_retention_days());
         assert_eq!(c.retention.max_purge_share, default_max_purge_share());
+        let console = ConsoleConfig::default();
+        assert_eq!(
+            (c.console.language, c.console.timezone),
+            (console.language, console.timezone)
+        );
         // Nobody is let in until the service names its people.
         let none = Vec::<String>::new();
         assert_eq!(

@@ -6,6 +6,7 @@ pub mod caller;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod digest;
 pub mod dock;

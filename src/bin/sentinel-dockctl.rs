@@ -17,6 +17,7 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, Subcommand};
 use sentinel_dock::commands::Command;
 use sentinel_dock::config::Config;
+use sentinel_dock::console;
 use sentinel_dock::control::client::Client;
 use sentinel_dock::control::copy_out::CopyOut;
 use sentinel_dock::control::protocol::{CommandReply, Request, Response};
@@ -53,6 +54,19 @@ enum Ctl {
         #[arg(long)]
         watch: bool,
     },
+    /// The console in a browser, on this machine only: prints its URL (with a one-time
+    /// token) first, opens it, and serves until interrupted. It asks the service as you.
+    Console {
+        /// Where to listen: a loopback address (a random port on 127.0.0.1 by default).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Print the URL without opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Serve only the dock page (a screen beside the dock).
+        #[arg(long)]
+        kiosk: bool,
+    },
     #[command(flatten)]
     Register(Command),
 }
@@ -78,6 +92,22 @@ fn main() -> ExitCode {
                 Err(e) => Outcome::Failed(e),
             },
             Ctl::Register(command) => register(&config, cli.json, command),
+            Ctl::Console {
+                listen,
+                no_browser,
+                kiosk,
+            } => {
+                let options = console::Options {
+                    listen,
+                    open_browser: !no_browser,
+                    kiosk,
+                };
+                match console::run(config, options) {
+                    Ok(()) => Outcome::Done,
+                    Err(e @ console::ConsoleError::NotLoopback(_)) => Outcome::Usage(e.into()),
+                    Err(e) => Outcome::Failed(e.into()),
+                }
+            }
         },
     };
     let (code, error) = match outcome {

@@ -20,6 +20,8 @@ mod purge;
 mod recordings;
 mod report;
 mod scrub;
+mod search;
+mod show;
 mod table;
 
 use std::fs::File;
@@ -147,5 +149,7 @@ pub fn run(
         Command::Forecast(a) => report::forecast(ctx, &actor, a),
         Command::Register(RegisterCommand::Print(a)) => perception::print(ctx, &actor, a),
         Command::Scrub(a) => scrub::scrub(ctx, &actor, a),
+        Command::Search(a) => search::search(ctx, &actor, a),
+        Command::Show(a) => show::show(ctx, &actor, a),
     }
 }

@@ -6,12 +6,14 @@
 //! scripts see no change; a command's additions go into its struct here.
 
 mod perception;
+mod recordings;
 mod register;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use perception::{AgentAdded, Attributed, CameraEnrolled, Issued, RegisterPrinted, Returned};
+pub use recordings::{CustodyEntry, Found, FoundRecording, RecordingFacts, Shown, TrackPoint};
 pub use register::{
     Activity, AuditVerified, ByPurpose, Consulted, Daily, Extracted, Forecast, Held, HeldFor,
     Needed, PurgePlanned, Released, Scrubbed,
