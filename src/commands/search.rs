@@ -5,6 +5,7 @@
 //! nothing; no total is counted (a count over a million rows would outlast the 300 ms a
 //! page may take, docs/performance.md).
 
+use chrono::NaiveDate;
 use rusqlite::types::Value;
 
 use super::access::Actor;
@@ -26,19 +27,14 @@ pub fn search(
     _actor: &Actor,
     a: &SearchArgs,
 ) -> Result<Reply, CommandError> {
+    // Attributions are derived lazily (as for `register print`): the few pending first.
+    super::perception::attribute_pending(ctx.register, ctx.clock)?;
     let per_page = a.per_page.clamp(1, MAX_PAGE);
-    let (start, end) = match (a.from, a.to) {
-        (Some(from), Some(to)) => period(from, to)?,
-        (Some(from), None) => (
-            period(from, from)?.0,
-            chrono::DateTime::<chrono::Utc>::MAX_UTC,
-        ),
-        (None, Some(to)) => (chrono::DateTime::<chrono::Utc>::MIN_UTC, period(to, to)?.1),
-        (None, None) => (
-            chrono::DateTime::<chrono::Utc>::MIN_UTC,
-            chrono::DateTime::<chrono::Utc>::MAX_UTC,
-        ),
-    };
+    // Open ends are the register's first and last possible days: format_time of chrono's
+    // MIN/MAX would carry a sign, which sorts before every stored time.
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
+    let last = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default();
+    let (start, end) = period(a.from.unwrap_or(first), a.to.unwrap_or(last))?;
     let mut sql = String::from(
         "SELECT r.stem, r.camera, r.state, r.start_utc, r.end_utc, r.video_size, r.flags,
                 t.agent, g.brigade,

@@ -19,6 +19,7 @@ const MAX_TRACK_POINTS: usize = 2000;
 
 /// `show RECORDING`
 pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply, CommandError> {
+    super::perception::attribute_pending(ctx.register, ctx.clock)?;
     let conn = ctx.register.connection();
     let r = resolve(conn, &a.recording)?;
     let facts = facts(conn, r.id)?;

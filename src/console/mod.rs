@@ -104,11 +104,30 @@ async fn serve(config: Config, options: Options, addr: SocketAddr) -> Result<(),
         sessions,
     });
     let app = http::router(console);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop_signal())
-        .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut graceful = stopped.clone();
+    let mut hard = stopped;
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|s| *s).await;
+    });
+    // A dock page's event stream never ends by itself: answers under way get a moment to
+    // finish, then the console stops anyway.
+    tokio::select! {
+        served = server => served?,
+        _ = async move {
+            let _ = hard.wait_for(|s| *s).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => {}
+    }
     Ok(())
 }
+
+/// How long answers under way may take once SIGINT or SIGTERM came.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn open_in_browser(url: &str) {
     match std::process::Command::new("xdg-open")

@@ -5,6 +5,7 @@
 //! Every test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod daemon;
 mod fat;
 pub mod operators;

@@ -102,9 +102,8 @@ pub async fn submit(
         }
     };
     let judicial = purpose == Purpose::Judicial;
-    // Each extraction gets a new folder under extract.root, named by the time it was asked.
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let to = console.config.extract.root.join(format!("console-{stamp}"));
+    // The daemon names the bag's own folder inside `extract.root`, as for the command line.
+    let to = console.config.extract.root.clone();
     let command = Command::Extract(ExtractArgs {
         recordings: f
             .recordings
