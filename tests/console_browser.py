@@ -48,6 +48,14 @@ def wait(driver, what, ready, limit=30):
         raise AssertionError(f"{what}: not within {limit}s on {driver.current_url}") from e
 
 
+def lang_of(driver):
+    """The page's language, or None while a navigation replaces it."""
+    try:
+        return driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
+    except Exception:
+        return None
+
+
 def shot(driver, folder, name):
     if folder:
         driver.save_screenshot(f"{folder}/{name}.png")
@@ -61,11 +69,10 @@ def head(url, base, camera, by_agent, agent, place, stem, shots):
         say("OK without a session: refused")
         d.get(url)
         for lang in ("fr", "en"):
-            if d.find_element(By.TAG_NAME, "html").get_attribute("lang") != lang:
-                d.find_element(By.CSS_SELECTOR, "header form button").click()
-                wait(d, "language " + lang,
-                     lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang)
             d.get(base + "/dock")
+            if lang_of(d) != lang:
+                d.find_element(By.CSS_SELECTOR, "header form button").click()
+                wait(d, "language " + lang, lambda d: lang_of(d) == lang)
             if lang == "fr":
                 assert not d.find_elements(By.CSS_SELECTOR, f'[data-camera="{camera}"]')
                 say("DOCK-NOW")
