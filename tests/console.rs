@@ -301,3 +301,27 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_console_that_would_listen_beyond_loopback_is_refused_before_it_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sentinel-dock.toml");
+    std::fs::write(
+        &config,
+        "[store]\npath = \"store\"\n[register]\npath = \"r.sqlite\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sentinel-dockctl"))
+        .arg("--config")
+        .arg(&config)
+        .args(["console", "--no-browser", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(out.stdout.is_empty(), "no URL was printed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--listen 0.0.0.0:0") && err.contains("loopback"),
+        "{err}"
+    );
+}

@@ -45,6 +45,16 @@ pub fn search(
          LEFT JOIN agents g ON g.matricule = t.agent
          WHERE r.start_utc >= ?1 AND r.start_utc < ?2",
     );
+    // The few held recordings as a set SQLite can start from (holds are rare).
+    match a.held {
+        Some(true) => {
+            sql.push_str(" AND r.id IN (SELECT recording FROM holds WHERE released_at IS NULL)")
+        }
+        Some(false) => {
+            sql.push_str(" AND r.id NOT IN (SELECT recording FROM holds WHERE released_at IS NULL)")
+        }
+        None => {}
+    }
     let mut params: Vec<Value> = vec![
         Value::Text(format_time(start)),
         Value::Text(format_time(end)),
@@ -70,10 +80,6 @@ pub fn search(
             " AND EXISTS (SELECT 1 FROM json_each(r.flags) f WHERE f.value = ?N)",
             Value::Text(flag.clone()),
         );
-    }
-    if let Some(held) = a.held {
-        let clause = " AND EXISTS (SELECT 1 FROM holds h WHERE h.recording = r.id AND h.released_at IS NULL) = ?N";
-        filter(clause, Value::Integer(i64::from(held)));
     }
     if let Some(near) = &a.near {
         let (lat, lon) = parse_point(near)?;
