@@ -251,6 +251,9 @@ fn the_consoles_search_finds_what_each_filter_names_and_nothing_else() {
         all_pages(&mut d, &["--near", "45.0434,5.0517", "--radius", "200"]),
         near
     );
+    let camera = stems_where(&mut d, "r.camera = 'SNTL-00003'");
+    assert!(!camera.is_empty());
+    assert_eq!(all_pages(&mut d, &["--camera", "SNTL-00003"]), camera);
     let quarantined = stems_where(&mut d, "r.state = 'quarantined'");
     assert_eq!(all_pages(&mut d, &["--state", "quarantined"]), quarantined);
 }

@@ -64,7 +64,9 @@ pub fn search(
         sql.push_str(&clause.replace("?N", &format!("?{}", params.len())));
     };
     if let Some(camera) = &a.camera {
-        filter(" AND r.camera = ?N", Value::Text(camera.clone()));
+        // `+` keeps SQLite on the start-time index (newest first, stopping at a page)
+        // rather than the camera's index, which would sort a camera's whole history.
+        filter(" AND +r.camera = ?N", Value::Text(camera.clone()));
     }
     if let Some(agent) = &a.agent {
         filter(" AND t.agent = ?N", Value::Text(agent.clone()));
