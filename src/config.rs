@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod console;
 mod replica;
 mod seconds;
 mod service;
 
+pub use console::{ConsoleConfig, Language};
 pub use replica::{LockMode, ReplicaConfig, WipeAfter};
 pub use seconds::Seconds;
 
@@ -98,6 +100,9 @@ pub struct Config {
     /// The S3 replica under Object Lock (none by default).
     #[serde(default)]
     pub replica: ReplicaConfig,
+    /// The browser console's language and time zone.
+    #[serde(default)]
+    pub console: ConsoleConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -787,6 +792,11 @@ mod documented_defaults {
         assert_eq!(c.store.mount.as_deref(), Some(c.store.path.as_path()));
         assert_eq!(c.retention.days, default_retention_days());
         assert_eq!(c.retention.max_purge_share, default_max_purge_share());
+        let console = ConsoleConfig::default();
+        assert_eq!(
+            (c.console.language, c.console.timezone),
+            (console.language, console.timezone)
+        );
         // Nobody is let in until the service names its people.
         let none = Vec::<String>::new();
         assert_eq!(

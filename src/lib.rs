@@ -2,9 +2,11 @@
 //!
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
+pub mod caller;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod digest;
 pub mod dock;
@@ -15,6 +17,7 @@ pub mod logging;
 pub mod owner;
 pub mod register;
 pub mod replica;
+pub mod replies;
 pub mod scrub;
 pub mod service;
 pub mod status;

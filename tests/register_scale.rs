@@ -184,3 +184,81 @@ fn a_purge_of_several_batches_deletes_traces_and_removes_each_recording() {
     let again = d.ok(HEAD, &["purge"]);
     assert_eq!(again.data["deleted"].as_array().unwrap().len(), 0);
 }
+
+/// Every page of a search, in order, for the console.
+fn all_pages(d: &mut Desk, filters: &[&str]) -> Vec<String> {
+    let mut stems = Vec::new();
+    for page in 1.. {
+        let p = page.to_string();
+        let mut line = vec!["search", "--per-page", "200", "--page", &p];
+        line.extend_from_slice(filters);
+        let reply = d.ok(HEAD, &line);
+        let found: sentinel_dock::replies::Found =
+            sentinel_dock::replies::decode(&reply.data).unwrap();
+        stems.extend(found.recordings.into_iter().map(|r| r.stem));
+        if !found.more {
+            break;
+        }
+    }
+    stems
+}
+
+fn stems_where(d: &mut Desk, sql_where: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT r.stem FROM recordings r WHERE {sql_where} ORDER BY r.start_utc DESC, r.id DESC"
+    );
+    let conn = d.register.connection();
+    let mut s = conn.prepare(&sql).unwrap();
+    s.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_consoles_search_finds_what_each_filter_names_and_nothing_else() {
+    let (mut d, _) = filled();
+    // Each expectation is written against the register's tables directly, not through the
+    // search's own query.
+    let by_agent = stems_where(
+        &mut d,
+        "(SELECT agent FROM attributions t WHERE t.recording = r.id ORDER BY t.id DESC LIMIT 1) = 'PM-0105'",
+    );
+    assert!(!by_agent.is_empty());
+    assert_eq!(all_pages(&mut d, &["--agent", "PM-0105"]), by_agent);
+    let by_brigade = stems_where(
+        &mut d,
+        "(SELECT g.brigade FROM attributions t JOIN agents g ON g.matricule = t.agent WHERE t.recording = r.id ORDER BY t.id DESC LIMIT 1) = 'VTT'",
+    );
+    assert_eq!(all_pages(&mut d, &["--brigade", "VTT"]), by_brigade);
+    let held = stems_where(
+        &mut d,
+        "r.id IN (SELECT recording FROM holds WHERE released_at IS NULL)",
+    );
+    assert!(!held.is_empty());
+    assert_eq!(all_pages(&mut d, &["--held", "true"]), held);
+    // 200 m around a point: every recording whose GPS box comes that close (a box test in
+    // degrees, 1° of latitude = 111,320 m, longitude scaled by the cosine).
+    let (lat, lon, m) = (45.0434_f64, 5.0517_f64, 200.0);
+    let (dlat, dlon) = (m / 111_320.0, m / (111_320.0 * lat.to_radians().cos()));
+    let near = stems_where(
+        &mut d,
+        &format!(
+            "r.gps_max_lat >= {} AND r.gps_min_lat <= {} AND r.gps_max_lon >= {} AND r.gps_min_lon <= {}",
+            lat - dlat,
+            lat + dlat,
+            lon - dlon,
+            lon + dlon
+        ),
+    );
+    assert!(!near.is_empty() && near.len() < 1000, "{}", near.len());
+    assert_eq!(
+        all_pages(&mut d, &["--near", "45.0434,5.0517", "--radius", "200"]),
+        near
+    );
+    let camera = stems_where(&mut d, "r.camera = 'SNTL-00003'");
+    assert!(!camera.is_empty());
+    assert_eq!(all_pages(&mut d, &["--camera", "SNTL-00003"]), camera);
+    let quarantined = stems_where(&mut d, "r.state = 'quarantined'");
+    assert_eq!(all_pages(&mut d, &["--state", "quarantined"]), quarantined);
+}

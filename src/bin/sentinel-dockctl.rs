@@ -17,9 +17,11 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, Subcommand};
 use sentinel_dock::commands::Command;
 use sentinel_dock::config::Config;
+use sentinel_dock::console;
 use sentinel_dock::control::client::Client;
 use sentinel_dock::control::copy_out::CopyOut;
 use sentinel_dock::control::protocol::{CommandReply, Request, Response};
+use sentinel_dock::replies::{self, Consulted};
 use sentinel_dock::status::{self, StatusReport};
 
 #[derive(Parser)]
@@ -52,6 +54,19 @@ enum Ctl {
         #[arg(long)]
         watch: bool,
     },
+    /// The console in a browser, on this machine only: prints its URL (with a one-time
+    /// token) first, opens it, and serves until interrupted. It asks the service as you.
+    Console {
+        /// Where to listen: a loopback address (a random port on 127.0.0.1 by default).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Print the URL without opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Serve only the dock page (a screen beside the dock).
+        #[arg(long)]
+        kiosk: bool,
+    },
     #[command(flatten)]
     Register(Command),
 }
@@ -77,6 +92,22 @@ fn main() -> ExitCode {
                 Err(e) => Outcome::Failed(e),
             },
             Ctl::Register(command) => register(&config, cli.json, command),
+            Ctl::Console {
+                listen,
+                no_browser,
+                kiosk,
+            } => {
+                let options = console::Options {
+                    listen,
+                    open_browser: !no_browser,
+                    kiosk,
+                };
+                match console::run(config, options) {
+                    Ok(()) => Outcome::Done,
+                    Err(e @ console::ConsoleError::NotLoopback(_)) => Outcome::Usage(e.into()),
+                    Err(e) => Outcome::Failed(e.into()),
+                }
+            }
         },
     };
     let (code, error) = match outcome {
@@ -205,13 +236,18 @@ fn deliver(
             reply.message
         );
     };
-    let size = reply.data["size"].as_u64().unwrap_or(0);
-    let sha256 = reply.data["sha256"].as_str().unwrap_or("").to_string();
+    let consulted: Consulted = match replies::decode(&reply.data) {
+        Ok(c) => c,
+        Err(e) => {
+            out.discard();
+            return Err(e.into());
+        }
+    };
     let file = match &out {
         CopyOut::File { path, .. } => Some(path.clone()),
         CopyOut::Stdout => None,
     };
-    let copied = out.fill(fd, size, &sha256)?;
+    let copied = out.fill(fd, consulted.size, &consulted.sha256)?;
     match file {
         Some(path) => {
             let mut stdout = std::io::stdout().lock();

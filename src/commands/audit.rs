@@ -1,11 +1,10 @@
 //! `audit verify`: the chain checked from its anchor to its head, every break named.
 
-use serde_json::json;
-
 use super::access::Actor;
 use super::cli::AuditVerifyArgs;
 use super::{CommandError, Context, Reply};
 use crate::register::audit::{self, Head};
+use crate::replies::{self, AuditVerified};
 
 /// `audit verify [--head SEQ:HASH]`: `success` is false when the chain does not hold.
 pub fn verify(
@@ -40,9 +39,12 @@ pub fn verify(
     }
     Ok(Reply {
         message,
-        data: json!({ "intact": v.is_intact(), "verification": v }),
-        file: None,
         success: v.is_intact(),
+        data: replies::encode(&AuditVerified {
+            intact: v.is_intact(),
+            verification: v,
+        }),
+        file: None,
     })
 }
 

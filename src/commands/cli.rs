@@ -52,6 +52,10 @@ pub enum Command {
     /// 1 when anything is changed, missing, unexpected or unreadable (traced, and shown in
     /// the status until a scrub finds nothing wrong).
     Scrub(ScrubArgs),
+    /// Find recordings by period, camera, agent, brigade, state, flag, hold or place.
+    Search(SearchArgs),
+    /// One recording's facts, GPS track and custody timeline (no footage is read).
+    Show(ShowArgs),
 }
 
 impl Command {
@@ -73,6 +77,8 @@ impl Command {
             Command::Forecast(_) => "forecast",
             Command::Register(RegisterCommand::Print(_)) => "register print",
             Command::Scrub(_) => "scrub",
+            Command::Search(_) => "search",
+            Command::Show(_) => "show",
         }
     }
 
@@ -84,6 +90,7 @@ impl Command {
             Command::Extract(a) => a.recordings.clone(),
             Command::Hold(a) => a.recordings.clone(),
             Command::Release(a) => a.recordings.clone(),
+            Command::Show(a) => vec![a.recording.clone()],
             _ => Vec::new(),
         }
     }
@@ -447,3 +454,53 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 #[cfg(test)]
 #[path = "cli_tests.rs"]
 mod tests;
+
+/// `search [filters] [--page N] [--per-page N]`
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// First day (YYYY-MM-DD, UTC), included.
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last day, included.
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// The camera's serial.
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// The agent's matricule (the recording's attribution).
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// The agent's brigade.
+    #[arg(long)]
+    pub brigade: Option<String>,
+    /// The register state (confirmed, quarantined, wiped, purged, discovered).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// A reported flag.
+    #[arg(long)]
+    pub flag: Option<String>,
+    /// Held for a procedure (true) or not (false).
+    #[arg(long)]
+    pub held: Option<bool>,
+    /// A place, LAT,LON in decimal degrees: recordings whose GPS box comes within --radius.
+    #[arg(long, allow_hyphen_values = true)]
+    pub near: Option<String>,
+    /// The radius around --near, in metres (200 when not given).
+    #[arg(long)]
+    pub radius: Option<f64>,
+    /// The page, from 1.
+    #[arg(long, default_value_t = 1)]
+    pub page: u32,
+    /// Rows a page (at most 200).
+    #[arg(long, default_value_t = 50)]
+    pub per_page: u32,
+}
+
+/// `show RECORDING`
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowArgs {
+    /// The recording's stem (STEM@ID when a conflict kept two rows).
+    pub recording: String,
+}

@@ -3,13 +3,12 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 
-use serde_json::json;
-
 use super::access::Actor;
 use super::cli::{ConsultArgs, Purpose};
 use super::recordings::{one_line, resolve, store_file};
 use super::{CommandError, Context, Reply};
 use crate::register::audit::{self, Action, NewEntry};
+use crate::replies::{self, Consulted};
 
 /// What the caller is told when footage is seen for training.
 pub const ANONYMISE: &str =
@@ -90,14 +89,14 @@ pub fn consult(
     }
     Ok(Reply {
         message,
-        data: json!({
-            "recording": r.stem,
-            "register_id": r.id,
-            "audit_seq": traced.seq,
-            "purpose": a.purpose,
-            "size": video.size,
-            "sha256": video.digests.sha256_hex(),
-            "anonymise": a.purpose == Purpose::Training,
+        data: replies::encode(&Consulted {
+            recording: r.stem,
+            register_id: r.id,
+            audit_seq: traced.seq,
+            purpose: a.purpose,
+            size: video.size,
+            sha256: video.digests.sha256_hex(),
+            anonymise: a.purpose == Purpose::Training,
         }),
         file: Some(file),
         success: true,

@@ -3,10 +3,10 @@
 //! checkpoint, and the recordings past their retention purged (brake permitting).
 
 use chrono::Months;
-use serde_json::json;
 
 use super::{Context, Reply, attribute_pending, purge_due};
 use crate::register::audit;
+use crate::replies::{self, Daily};
 
 /// Audit entries are kept three years (R241-14), then dropped behind a checkpoint.
 pub const AUDIT_RETENTION: Months = Months::new(36);
@@ -30,11 +30,13 @@ pub fn daily(ctx: &mut Context<'_>) -> Result<Reply, super::CommandError> {
     );
     Ok(Reply {
         message,
-        data: json!({
-            "audit_head": head.to_string(),
-            "attributed": attributed,
-            "audit_checkpoint": checkpoint,
-            "purge": purge.data,
+        data: replies::encode(&Daily {
+            audit_head: head.to_string(),
+            attributed,
+            audit_checkpoint: checkpoint,
+            // The purge's own reply, read back as the type it was built from.
+            purge: replies::decode(&purge.data)
+                .map_err(|e| super::CommandError::Invalid(e.to_string()))?,
         }),
         file: None,
         success: purge.success,

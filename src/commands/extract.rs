@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use serde_json::json;
 
 use super::access::Actor;
 use super::bag::{self, PayloadFile};
@@ -18,6 +17,7 @@ use crate::register::audit::{self, Action, NewEntry};
 use crate::register::format_time;
 use crate::register::holds;
 use crate::register::stored::StoredRecording;
+use crate::replies::Extracted;
 
 /// Who asked, for what, under which reference.
 #[derive(Debug, Clone)]
@@ -140,16 +140,16 @@ fn completed(
     if req.purpose == Purpose::Training {
         message.push_str(&format!("{ANONYMISE}\n"));
     }
-    let data = json!({
-        "bag": bag.path,
-        "recordings": stems,
-        "audit_seq": seq,
-        "completed_seq": completed.seq,
-        "audit_head": head.to_string(),
-        "payload_oxum": format!("{}.{}", bag.oxum.0, bag.oxum.1),
-        "manifest_sha256": bag.manifest_sha256,
-        "held_for": (req.purpose != Purpose::Training).then_some(&req.reference),
-    });
+    let data = Extracted {
+        bag: bag.path,
+        recordings: stems.to_vec(),
+        audit_seq: seq,
+        completed_seq: completed.seq,
+        audit_head: head.to_string(),
+        payload_oxum: format!("{}.{}", bag.oxum.0, bag.oxum.1),
+        manifest_sha256: bag.manifest_sha256,
+        held_for: (req.purpose != Purpose::Training).then(|| req.reference.clone()),
+    };
     Ok(Reply::ok(message, data))
 }
 

@@ -1,7 +1,5 @@
 //! `hold` and `release`: keeping recordings past their retention for a procedure.
 
-use serde_json::json;
-
 use super::access::Actor;
 use super::cli::{HoldArgs, ReleaseArgs};
 use super::recordings::{one_line, resolve};
@@ -9,6 +7,7 @@ use super::{CommandError, Context, Reply};
 use crate::register::audit::{self, Action, NewEntry};
 use crate::register::holds;
 use crate::register::stored::StoredRecording;
+use crate::replies::{Held, Released};
 
 /// `hold --procedure REF --reason TEXT RECORDING...`
 pub fn hold(ctx: &mut Context<'_>, actor: &Actor, a: &HoldArgs) -> Result<Reply, CommandError> {
@@ -45,7 +44,10 @@ pub fn hold(ctx: &mut Context<'_>, actor: &Actor, a: &HoldArgs) -> Result<Reply,
             placed.len(),
             placed.join(", ")
         ),
-        json!({ "procedure": procedure, "held": placed }),
+        Held {
+            procedure,
+            held: placed,
+        },
     ))
 }
 
@@ -88,7 +90,10 @@ pub fn release(
             "{} recording(s) released from procedure {procedure}",
             released.len()
         ),
-        json!({ "procedure": procedure, "released": released }),
+        Released {
+            procedure,
+            released,
+        },
     ))
 }
 

@@ -20,6 +20,8 @@ mod purge;
 mod recordings;
 mod report;
 mod scrub;
+mod search;
+mod show;
 mod table;
 
 use std::fs::File;
@@ -30,8 +32,8 @@ use crate::config::Config;
 use crate::register::{Register, RegisterError};
 use crate::store::Store;
 
-/// Who is asking: the control socket's caller (SO_PEERCRED), the one definition.
-pub use crate::control::Caller;
+/// Who is asking (SO_PEERCRED), the one definition, below both `commands` and `control`.
+pub use crate::caller::Caller;
 pub use access::Role;
 pub use cli::Command;
 pub use daily::{AUDIT_RETENTION, daily};
@@ -56,7 +58,7 @@ pub struct Context<'a> {
 pub struct Reply {
     /// What `sentinel-dockctl` prints (in the format asked for, when there is one).
     pub message: String,
-    /// The same facts for a program.
+    /// The same facts for a program: one of [`crate::replies`]'s types, encoded.
     pub data: serde_json::Value,
     /// A recording opened read-only, for the socket to pass as a file descriptor.
     pub file: Option<File>,
@@ -66,10 +68,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ok(message: String, data: serde_json::Value) -> Reply {
+    /// A reply whose data is one of [`crate::replies`]'s types.
+    fn ok(message: String, data: impl serde::Serialize) -> Reply {
         Reply {
             message,
-            data,
+            data: crate::replies::encode(&data),
             file: None,
             success: true,
         }
@@ -146,5 +149,7 @@ pub fn run(
         Command::Forecast(a) => report::forecast(ctx, &actor, a),
         Command::Register(RegisterCommand::Print(a)) => perception::print(ctx, &actor, a),
         Command::Scrub(a) => scrub::scrub(ctx, &actor, a),
+        Command::Search(a) => search::search(ctx, &actor, a),
+        Command::Show(a) => show::show(ctx, &actor, a),
     }
 }

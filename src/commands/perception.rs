@@ -1,7 +1,7 @@
 //! The perception register's commands: agents, cameras, issues, returns, attributions.
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
+use serde::Serialize;
 
 use super::access::Actor;
 use super::cli::{AgentAddArgs, AttributeArgs, CameraEnrollArgs, IssueArgs, ReturnArgs};
@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::register::perception::{self as reg, Agent, Attribution, AttributionKind, Holder};
 use crate::register::{Register, RegisterError, format_time};
+use crate::replies;
 
 pub use super::perception_print::print;
 
@@ -61,7 +62,7 @@ pub fn agent_add(
             .map(|u| format!(", Unix user {u}"))
             .unwrap_or_default()
     );
-    commit_traced(tx, actor, details, now, json!({ "agent": agent }))
+    commit_traced(tx, actor, details, now, replies::AgentAdded { agent })
 }
 
 /// `camera enroll`: only enrolled cameras are ingested.
@@ -96,7 +97,10 @@ pub fn camera_enroll(
         actor,
         details,
         now,
-        json!({ "serial": a.serial, "model": model }),
+        replies::CameraEnrolled {
+            serial: a.serial.clone(),
+            model,
+        },
     )
 }
 
@@ -144,7 +148,12 @@ pub fn issue(ctx: &mut Context<'_>, actor: &Actor, a: &IssueArgs) -> Result<Repl
         actor,
         details,
         now,
-        json!({ "issue": id, "camera": a.camera, "agent": agent.matricule, "at": format_time(at) }),
+        replies::Issued {
+            issue: id,
+            camera: a.camera.clone(),
+            agent: agent.matricule,
+            at: format_time(at),
+        },
     )
 }
 
@@ -194,7 +203,12 @@ pub fn return_camera(
         actor,
         details,
         now,
-        json!({ "issue": held.id, "camera": a.camera, "agent": held.agent, "returned_at": format_time(at) }),
+        replies::Returned {
+            issue: held.id,
+            camera: a.camera.clone(),
+            agent: held.agent,
+            returned_at: format_time(at),
+        },
     )
 }
 
@@ -232,7 +246,10 @@ pub fn attribute(
     tx.commit()?;
     Ok(Reply::ok(
         details,
-        json!({ "recording": recording.stem, "attribution": attribution }),
+        replies::Attributed {
+            recording: recording.stem,
+            attribution,
+        },
     ))
 }
 
@@ -338,7 +355,7 @@ fn commit_traced(
     actor: &Actor,
     details: String,
     now: DateTime<Utc>,
-    data: serde_json::Value,
+    data: impl Serialize,
 ) -> Result<Reply, CommandError> {
     audit::append(
         &tx,

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::access::Actor;
 use super::cli::{RegisterPrintArgs, View};
@@ -14,6 +13,7 @@ use super::{CommandError, Context, Reply};
 use crate::register::perception::{self as reg, Holder};
 use crate::register::stored;
 use crate::register::{RegisterError, format_time};
+use crate::replies::RegisterPrinted;
 
 /// `register print [--camera S | --agent M] [--from D] [--to D] [--view V] [--format F]`
 pub fn print(
@@ -36,14 +36,14 @@ pub fn print(
         View::Recordings => recordings(conn, a, start, end)?,
         View::Attention => attention(conn, a, start, end)?,
     };
-    let data = json!({
-        "view": a.view,
-        "camera": a.camera,
-        "agent": a.agent,
-        "from": format_time(start),
-        "to": format_time(end),
-        "rows": table.json(),
-    });
+    let data = RegisterPrinted {
+        view: a.view,
+        camera: a.camera.clone(),
+        agent: a.agent.clone(),
+        from: format_time(start),
+        to: format_time(end),
+        rows: table.rows_by_column(),
+    };
     Ok(Reply::ok(table.render(a.format), data))
 }
 

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::access::{self, Actor};
 use super::cli::{Format, PurgeArgs};
@@ -22,6 +21,7 @@ use crate::events;
 use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::register::stored::{self, StoredRecording};
 use crate::register::{RegisterError, format_time, holds};
+use crate::replies::{HeldFor, PurgePlanned};
 
 /// What a purge would delete now, and what it keeps because of holds.
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ fn execute(
     ctx: &mut Context<'_>,
     author: &str,
     plan: &PurgePlan,
-) -> Result<(String, serde_json::Value), CommandError> {
+) -> Result<(String, PurgePlanned), CommandError> {
     let mut deleted = Vec::new();
     let mut problems = Vec::new();
     for batch in plan.delete.chunks(BATCH) {
@@ -179,9 +179,11 @@ fn execute(
         event = events::PURGE.name,
         "{message}"
     );
-    let mut data = plan_json(plan, true);
-    data["deleted"] = json!(deleted);
-    data["problems"] = json!(problems);
+    let data = PurgePlanned {
+        deleted: Some(deleted),
+        problems: Some(problems),
+        ..plan_json(plan, true)
+    };
     Ok((message, data))
 }
 
@@ -365,14 +367,23 @@ fn counted_from(r: &StoredRecording) -> String {
         .unwrap_or_default()
 }
 
-fn plan_json(plan: &PurgePlan, executed: bool) -> serde_json::Value {
-    json!({
-        "executed": executed,
-        "cutoff": format_time(plan.cutoff),
-        "delete": plan.delete.iter().map(|r| &r.stem).collect::<Vec<_>>(),
-        "held": plan.held.iter().map(|(r, p)| json!({ "recording": r.stem, "procedures": p })).collect::<Vec<_>>(),
-        "bytes": plan.bytes,
-        "store_bytes": plan.store_bytes,
-        "share": plan.share(),
-    })
+fn plan_json(plan: &PurgePlan, executed: bool) -> PurgePlanned {
+    PurgePlanned {
+        executed,
+        cutoff: format_time(plan.cutoff),
+        delete: plan.delete.iter().map(|r| r.stem.clone()).collect(),
+        held: plan
+            .held
+            .iter()
+            .map(|(r, p)| HeldFor {
+                recording: r.stem.clone(),
+                procedures: p.clone(),
+            })
+            .collect(),
+        bytes: plan.bytes,
+        store_bytes: plan.store_bytes,
+        share: plan.share(),
+        deleted: None,
+        problems: None,
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{Days, NaiveDate};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::access::Actor;
 use super::cli::{ForecastArgs, Format, Purpose, ReportArgs};
@@ -15,6 +15,7 @@ use super::{CommandError, Context, Reply};
 use crate::register::audit::{self, Action};
 use crate::register::perception;
 use crate::register::stored::{self, Totals};
+use crate::replies::{self, Forecast, Needed};
 
 /// The figures of one period.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -171,10 +172,21 @@ pub fn forecast(
     let act = activity(ctx, from, to)?;
     let overhead = ctx.config.store.raid_overhead;
     let usable = ctx.store.free_bytes().unwrap_or(0) + act.bytes_in_store;
-    let mut data = json!({
-        "from": from, "to": to, "bytes_per_day": act.bytes_per_day, "raid_overhead": overhead,
-        "store_usable_bytes": usable, "retention_days_configured": ctx.config.retention.days,
-    });
+    let need = |days| Needed {
+        stored_bytes: needed(act.bytes_per_day, days, 1.0),
+        raw_disk_bytes: needed(act.bytes_per_day, days, overhead),
+        fits: needed(act.bytes_per_day, days, 1.0) <= usable,
+    };
+    let data = Forecast {
+        from,
+        to,
+        bytes_per_day: act.bytes_per_day,
+        raid_overhead: overhead,
+        store_usable_bytes: usable,
+        retention_days_configured: ctx.config.retention.days,
+        needed_30_days: need(30),
+        needed_180_days: need(180),
+    };
     let mut rows: Vec<(&str, String)> = vec![
         (
             "observed",
@@ -185,19 +197,12 @@ pub fn forecast(
         ),
         ("store capacity (free + recordings)", bytes(usable)),
     ];
-    for (days, key, label) in [
-        (30u32, "needed_30_days", "needed for 30 days"),
-        (180, "needed_180_days", "needed for 180 days"),
+    for (n, label) in [
+        (data.needed_30_days, "needed for 30 days"),
+        (data.needed_180_days, "needed for 180 days"),
     ] {
-        let stored = needed(act.bytes_per_day, days, 1.0);
-        let raw = needed(act.bytes_per_day, days, overhead);
-        data[key] =
-            json!({ "stored_bytes": stored, "raw_disk_bytes": raw, "fits": stored <= usable });
-        let fits = if stored <= usable {
-            "fits"
-        } else {
-            "does NOT fit"
-        };
+        let (stored, raw) = (n.stored_bytes, n.raw_disk_bytes);
+        let fits = if n.fits { "fits" } else { "does NOT fit" };
         rows.push((
             label,
             format!(
@@ -211,20 +216,26 @@ pub fn forecast(
     Ok(Reply::ok(message, data))
 }
 
-fn act_json(act: &Activity) -> Value {
-    let by = |n: [u64; 4]| json!({ "administrative": n[0], "judicial": n[1], "disciplinary": n[2], "training": n[3] });
-    json!({
-        "from": act.from, "to": act.to, "days": act.days, "days_of_use": act.days_of_use,
-        "videos": act.videos, "bytes": act.bytes,
-        "videos_in_store": act.videos_in_store, "bytes_in_store": act.bytes_in_store,
-        "bytes_per_day": act.bytes_per_day, "retention_days": act.retention_days,
-        "needed_for_retention": act.needed_for_retention,
-        "consultations": by(act.consultations), "extractions": by(act.extractions),
-        "training": act.training(),
-    })
+fn act_json(act: &Activity) -> replies::Activity {
+    replies::Activity {
+        from: act.from,
+        to: act.to,
+        days: act.days,
+        days_of_use: act.days_of_use,
+        videos: act.videos,
+        bytes: act.bytes,
+        videos_in_store: act.videos_in_store,
+        bytes_in_store: act.bytes_in_store,
+        bytes_per_day: act.bytes_per_day,
+        retention_days: act.retention_days,
+        needed_for_retention: act.needed_for_retention,
+        consultations: act.consultations.into(),
+        extractions: act.extractions.into(),
+        training: act.training(),
+    }
 }
 
-fn render(rows: &[(&str, String)], data: &Value, format: Format) -> String {
+fn render(rows: &[(&str, String)], data: &impl Serialize, format: Format) -> String {
     if format == Format::Json {
         return serde_json::to_string_pretty(data).unwrap_or_default() + "\n";
     }

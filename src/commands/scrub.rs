@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension};
-use serde_json::json;
 
 use super::access::Actor;
 use super::cli::ScrubArgs;
@@ -15,6 +14,7 @@ use super::{CommandError, Context, Reply};
 use crate::clock::Clock;
 use crate::register::audit::{self, Action, NewEntry};
 use crate::register::{Register, RegisterError, parse_time};
+use crate::replies::{self, Scrubbed};
 use crate::scrub::{self, ScrubReport};
 use crate::status::ScrubStatus;
 use crate::store::Store;
@@ -70,21 +70,25 @@ pub fn run_scrub(
             report.files_checked
         );
     }
-    let mut data = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
-    data["clean"] = json!(report.is_clean());
-    data["problems"] = json!(problems);
-    data["audit_seq"] = json!(traced.seq);
-    data["at"] = json!(traced.at);
-    data["author"] = json!(author);
+    let message = format!(
+        "{}traced in the audit register as entry #{}\n",
+        report.summary(),
+        traced.seq
+    );
+    let success = report.is_clean();
+    let data = replies::encode(&Scrubbed {
+        clean: report.is_clean(),
+        report,
+        problems,
+        audit_seq: traced.seq,
+        at: traced.at,
+        author: author.to_string(),
+    });
     Ok(Reply {
-        message: format!(
-            "{}traced in the audit register as entry #{}\n",
-            report.summary(),
-            traced.seq
-        ),
+        message,
         data,
         file: None,
-        success: report.is_clean(),
+        success,
     })
 }
 

@@ -51,6 +51,20 @@ impl Table {
         serde_json::Value::Array(rows.collect())
     }
 
+    /// The rows as maps from column name to value (the typed form of [`Table::json`]).
+    pub fn rows_by_column(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                self.columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, v)| (c.to_string(), v.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+
     fn text(&self) -> String {
         let width = |i: usize| {
             self.rows

@@ -2,7 +2,6 @@
 //! `sentinel-dockctl` asks the daemon things. Each caller is known by its kernel-given
 //! credentials (SO_PEERCRED), never by anything it says about itself.
 
-mod caller;
 pub mod client;
 pub mod copy_out;
 mod dispatch;
@@ -17,7 +16,7 @@ use std::time::Duration;
 
 use tokio::net::{UnixListener, UnixStream};
 
-pub use caller::Caller;
+pub use crate::caller::Caller;
 pub use dispatch::{Query, Reply, ServiceHandle, dispatch};
 
 /// A connection silent this long is closed (`sentinel-dockctl status --watch` asks every second).

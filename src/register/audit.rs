@@ -180,7 +180,7 @@ impl AuditEntry {
 }
 
 /// The last entry of the chain: what the journal is given to compare with later.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Head {
     /// Its sequence number (0 for an empty chain).
     pub seq: i64,

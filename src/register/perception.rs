@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{RecordingId, RegisterError, format_time, parse_time};
 
 /// An agent who may be issued a camera.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Agent {
     /// The agent's service number.
     pub matricule: String,
@@ -322,7 +322,7 @@ impl AttributionKind {
 }
 
 /// A recording's attribution as stored (the latest one counts).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attribution {
     /// The agent's matricule.
     pub agent: String,

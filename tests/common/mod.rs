@@ -9,6 +9,7 @@
     reason = "test helpers: a panic, with its message, is how a test fails"
 )]
 
+pub mod console;
 pub mod daemon;
 mod exfat;
 mod fat;

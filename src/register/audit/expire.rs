@@ -9,7 +9,7 @@ use super::{Action, Head, NewEntry, SERVICE_AUTHOR, append, each_entry, hex, ver
 use crate::register::{RegisterError, format_time};
 
 /// What an expiry dropped: the checkpoint written in its place.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checkpoint {
     /// First and last sequence numbers dropped.
     pub dropped: (i64, i64),

@@ -6,7 +6,7 @@ use super::{AuditEntry, GENESIS, Head, anchor, each_entry};
 use crate::register::RegisterError;
 
 /// One place where the chain does not hold, named by sequence number.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "problem", rename_all = "kebab-case")]
 pub enum Problem {
     /// The entry's fields do not give its stored hash: it was changed (or written by hand).
@@ -104,7 +104,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// The outcome of [`verify`].
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Verification {
     /// Entries read.
     pub entries: usize,

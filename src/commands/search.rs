@@ -1,0 +1,164 @@
+//! `search`: recordings found by period, camera, agent, brigade, state, flag, hold and
+//! place, newest first, a page at a time, for the console's list and for scripts.
+//!
+//! A page is fetched with one more row than asked, so that "is there a next page" costs
+//! nothing; no total is counted (a count over a million rows would outlast the 300 ms a
+//! page may take, docs/performance.md).
+
+use chrono::NaiveDate;
+use rusqlite::types::Value;
+
+use super::access::Actor;
+use super::cli::SearchArgs;
+use super::recordings::period;
+use super::{CommandError, Context, Reply};
+use crate::register::format_time;
+use crate::replies::{Found, FoundRecording};
+
+/// The most rows a page may hold.
+pub const MAX_PAGE: u32 = 200;
+/// Metres in a degree of latitude (and of longitude at the equator).
+const METRES_PER_DEGREE: f64 = 111_320.0;
+
+/// `search [--from D --to D] [--camera S] [--agent M] [--brigade B] [--state S] [--flag F]
+/// [--held yes|no] [--near LAT,LON --radius M] [--page N --per-page N]`
+pub fn search(
+    ctx: &mut Context<'_>,
+    _actor: &Actor,
+    a: &SearchArgs,
+) -> Result<Reply, CommandError> {
+    // Attributions are derived lazily (as for `register print`): the few pending first.
+    super::perception::attribute_pending(ctx.register, ctx.clock)?;
+    let per_page = a.per_page.clamp(1, MAX_PAGE);
+    // Open ends are the register's first and last possible days: format_time of chrono's
+    // MIN/MAX would carry a sign, which sorts before every stored time.
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
+    let last = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default();
+    let (start, end) = period(a.from.unwrap_or(first), a.to.unwrap_or(last))?;
+    let mut sql = String::from(
+        "SELECT r.stem, r.camera, r.state, r.start_utc, r.end_utc, r.video_size, r.flags,
+                t.agent, g.brigade,
+                EXISTS (SELECT 1 FROM holds h WHERE h.recording = r.id AND h.released_at IS NULL)
+         FROM recordings r
+         LEFT JOIN attributions t ON t.id =
+             (SELECT max(id) FROM attributions WHERE recording = r.id)
+         LEFT JOIN agents g ON g.matricule = t.agent
+         WHERE r.start_utc >= ?1 AND r.start_utc < ?2",
+    );
+    // The few held recordings as a set SQLite can start from (holds are rare).
+    match a.held {
+        Some(true) => {
+            sql.push_str(" AND r.id IN (SELECT recording FROM holds WHERE released_at IS NULL)")
+        }
+        Some(false) => {
+            sql.push_str(" AND r.id NOT IN (SELECT recording FROM holds WHERE released_at IS NULL)")
+        }
+        None => {}
+    }
+    let mut params: Vec<Value> = vec![
+        Value::Text(format_time(start)),
+        Value::Text(format_time(end)),
+    ];
+    let mut filter = |clause: &str, value: Value| {
+        params.push(value);
+        sql.push_str(&clause.replace("?N", &format!("?{}", params.len())));
+    };
+    if let Some(camera) = &a.camera {
+        // `+` keeps SQLite on the start-time index (newest first, stopping at a page)
+        // rather than the camera's index, which would sort a camera's whole history.
+        filter(" AND +r.camera = ?N", Value::Text(camera.clone()));
+    }
+    if let Some(agent) = &a.agent {
+        filter(" AND t.agent = ?N", Value::Text(agent.clone()));
+    }
+    if let Some(brigade) = &a.brigade {
+        filter(" AND g.brigade = ?N", Value::Text(brigade.clone()));
+    }
+    if let Some(state) = &a.state {
+        filter(" AND r.state = ?N", Value::Text(state.clone()));
+    }
+    if let Some(flag) = &a.flag {
+        filter(
+            " AND EXISTS (SELECT 1 FROM json_each(r.flags) f WHERE f.value = ?N)",
+            Value::Text(flag.clone()),
+        );
+    }
+    if let Some(near) = &a.near {
+        let (lat, lon) = parse_point(near)?;
+        let radius = a.radius.unwrap_or(200.0).max(1.0);
+        let dlat = radius / METRES_PER_DEGREE;
+        let dlon = radius / (METRES_PER_DEGREE * lat.to_radians().cos().max(0.01));
+        // The circle's enclosing box against the recording's box: a recording whose track
+        // came within the radius is never missed; one passing near a corner may be listed.
+        filter(" AND r.gps_max_lat >= ?N", Value::Real(lat - dlat));
+        filter(" AND r.gps_min_lat <= ?N", Value::Real(lat + dlat));
+        filter(" AND r.gps_max_lon >= ?N", Value::Real(lon - dlon));
+        filter(" AND r.gps_min_lon <= ?N", Value::Real(lon + dlon));
+    }
+    let page = a.page.max(1);
+    sql.push_str(&format!(
+        " ORDER BY r.start_utc DESC, r.id DESC LIMIT {} OFFSET {}",
+        per_page + 1,
+        u64::from(page - 1) * u64::from(per_page)
+    ));
+    let conn = ctx.register.connection();
+    let mut statement = conn.prepare(&sql)?;
+    let mut rows = statement
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            let flags: String = r.get(6)?;
+            Ok(FoundRecording {
+                stem: r.get(0)?,
+                camera: r.get(1)?,
+                state: r.get(2)?,
+                start: r.get(3)?,
+                end: r.get(4)?,
+                size: r.get::<_, Option<i64>>(5)?.map(|n| n.max(0) as u64),
+                flags: serde_json::from_str(&flags).unwrap_or_default(),
+                agent: r.get(7)?,
+                brigade: r.get(8)?,
+                held: r.get(9)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = rows.len() > per_page as usize;
+    rows.truncate(per_page as usize);
+    let mut message = String::new();
+    for r in &rows {
+        message.push_str(&format!(
+            "{}  {}  {}  {}  {}\n",
+            r.stem,
+            r.start,
+            r.camera,
+            r.agent.as_deref().unwrap_or("-"),
+            r.state
+        ));
+    }
+    if more {
+        message.push_str(&format!("(more: --page {})\n", page + 1));
+    }
+    Ok(Reply::ok(
+        message,
+        Found {
+            page,
+            per_page,
+            more,
+            recordings: rows,
+        },
+    ))
+}
+
+/// `LAT,LON` in decimal degrees.
+fn parse_point(text: &str) -> Result<(f64, f64), CommandError> {
+    let bad = || {
+        CommandError::Invalid(format!(
+            "--near `{text}` must be LAT,LON in decimal degrees, e.g. 45.0433,5.0512"
+        ))
+    };
+    let (lat, lon) = text.split_once(',').ok_or_else(bad)?;
+    let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
+    let lon: f64 = lon.trim().parse().map_err(|_| bad())?;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(bad());
+    }
+    Ok((lat, lon))
+}
