@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod anonymise;
 mod service;
+
+pub use anonymise::AnonymiseConfig;
 
 pub use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
@@ -90,6 +93,9 @@ pub struct Config {
     /// How often the daemon scrubs the store by itself.
     #[serde(default)]
     pub scrub: ScrubConfig,
+    /// How footage for training is anonymised (faces blurred, voices masked).
+    #[serde(default)]
+    pub anonymise: AnonymiseConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -434,11 +440,14 @@ impl Config {
         config.control.socket = base.join(&config.control.socket);
         config.status.mdstat = base.join(&config.status.mdstat);
         config.extract.root = base.join(&config.extract.root);
+        config.anonymise.model = base.join(&config.anonymise.model);
+        config.anonymise.runtime = base.join(&config.anonymise.runtime);
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.anonymise.validate()?;
         if self.store.path.as_os_str().is_empty() {
             return Err(invalid("store.path", "must name the store's folder"));
         }
@@ -719,5 +728,6 @@ mod documented_defaults {
         assert_eq!(c.simulate.read_latency_ms, simulate.read_latency_ms);
         assert_eq!(c.scrub, ScrubConfig::default());
         assert_eq!(c.scrub.every_days, 7);
+        assert_eq!(c.anonymise, super::AnonymiseConfig::default());
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
+pub mod anonymise;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -52,6 +52,9 @@ pub enum Command {
     /// 1 when anything is changed, missing, unexpected or unreadable (traced, and shown in
     /// the status until a scrub finds nothing wrong).
     Scrub(ScrubArgs),
+    /// Make an anonymised derivative for training (faces blurred, voice masked) into DIR;
+    /// `--accept STEM` records the reviewer's decision; `--cancel` stops the one running.
+    Anonymise(AnonymiseArgs),
 }
 
 impl Command {
@@ -73,6 +76,7 @@ impl Command {
             Command::Forecast(_) => "forecast",
             Command::Register(RegisterCommand::Print(_)) => "register print",
             Command::Scrub(_) => "scrub",
+            Command::Anonymise(_) => "anonymise",
         }
     }
 
@@ -84,6 +88,7 @@ impl Command {
             Command::Extract(a) => a.recordings.clone(),
             Command::Hold(a) => a.recordings.clone(),
             Command::Release(a) => a.recordings.clone(),
+            Command::Anonymise(a) => a.recording.iter().chain(&a.accept).cloned().collect(),
             _ => Vec::new(),
         }
     }
@@ -442,3 +447,29 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 #[cfg(test)]
 #[path = "cli_tests.rs"]
 mod tests;
+
+/// `anonymise STEM --reason TEXT --to DIR [--voice mask|mute|keep]`,
+/// `anonymise --accept STEM --reason TEXT`, `anonymise --cancel --reason TEXT`
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymiseArgs {
+    /// The recording to make a derivative of.
+    #[arg(required_unless_present_any = ["accept", "cancel"], conflicts_with_all = ["accept", "cancel"])]
+    pub recording: Option<String>,
+    /// Accept the recording's latest derivative after review: training may then see it.
+    #[arg(long, value_name = "STEM", conflicts_with = "cancel")]
+    pub accept: Option<String>,
+    /// Stop the anonymisation running now (nothing of it is kept).
+    #[arg(long)]
+    pub cancel: bool,
+    /// Why, in the caller's words (kept in the audit register).
+    #[arg(long)]
+    pub reason: String,
+    /// The folder the derivative, its review sheet and its manifest are written to (inside
+    /// `[extract] root`).
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["accept", "cancel"])]
+    pub to: Option<PathBuf>,
+    /// What is done with the sound: masked (pitch and formants moved), muted, or kept.
+    #[arg(long, value_enum, default_value_t = crate::anonymise::VoiceMode::Mask)]
+    pub voice: crate::anonymise::VoiceMode,
+}

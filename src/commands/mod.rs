@@ -7,6 +7,7 @@
 //! [`Caller`], call [`run`], and send the [`Reply`] back (with its file, if any).
 
 pub mod access;
+pub mod anonymise;
 mod audit;
 mod bag;
 pub mod cli;
@@ -21,6 +22,7 @@ mod recordings;
 mod report;
 mod scrub;
 mod table;
+mod training;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -146,5 +148,14 @@ pub fn run(
         Command::Forecast(a) => report::forecast(ctx, &actor, a),
         Command::Register(RegisterCommand::Print(a)) => perception::print(ctx, &actor, a),
         Command::Scrub(a) => scrub::scrub(ctx, &actor, a),
+        // Making one runs on the daemon's anonymiser thread (`service::anonymiser`); here,
+        // only the reviewer's decision.
+        Command::Anonymise(a) => match &a.accept {
+            Some(stem) => anonymise::accept(ctx, &actor, stem, &a.reason),
+            None => Err(CommandError::Invalid(
+                "making an anonymised derivative runs in the daemon (sentinel-dockctl anonymise)"
+                    .into(),
+            )),
+        },
     }
 }

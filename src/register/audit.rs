@@ -61,6 +61,12 @@ pub enum Action {
     Expiry,
     /// The store read back and compared with the register (a person's or the weekly one).
     Scrub,
+    /// An anonymised derivative for training asked for (written before the original is read).
+    Anonymisation,
+    /// An anonymised derivative made, stored and read back.
+    AnonymisationCompleted,
+    /// An anonymised derivative accepted by its reviewer (training may then see it).
+    AnonymisationAccepted,
 }
 
 impl Action {
@@ -81,6 +87,9 @@ impl Action {
             Action::Perception => "perception",
             Action::Expiry => "expiry",
             Action::Scrub => "scrub",
+            Action::Anonymisation => "anonymisation",
+            Action::AnonymisationCompleted => "anonymisation-completed",
+            Action::AnonymisationAccepted => "anonymisation-accepted",
         }
     }
 }

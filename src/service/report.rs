@@ -75,6 +75,7 @@ impl Supervisor {
             raid,
             warnings,
             last_scrub,
+            anonymisation: self.desk.anonymisation(),
         }
     }
 

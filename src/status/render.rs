@@ -69,6 +69,21 @@ pub fn render(report: &StatusReport) -> String {
             array.name, array.level, array.state
         );
     }
+    if let Some(a) = &report.anonymisation {
+        let share = (a.frames_done * 100)
+            .checked_div(a.frames_total)
+            .map(|p| format!(" ({}%)", p.min(100)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "anonymising {} for {}: frame {} of {}{share}, since {}",
+            a.recording,
+            a.author,
+            a.frames_done,
+            a.frames_total,
+            a.started.format("%H:%M:%S UTC")
+        );
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "WARNING: {warning}");
     }
@@ -284,6 +299,7 @@ mod tests {
             raid: vec![],
             warnings: vec![],
             last_scrub: None,
+            anonymisation: None,
         }
     }
 
