@@ -315,3 +315,107 @@ fn the_astronaut_clip_is_anonymised_reviewed_accepted_and_only_the_derivative_is
         [original_sha]
     );
 }
+
+#[test]
+#[ignore = "needs root"]
+fn an_anonymisation_runs_alone_shows_its_progress_and_a_cancel_keeps_nothing() {
+    let Some(s) = start("", &[]) else {
+        return;
+    };
+    let head = &s.people.head;
+    // Long enough to be caught running on a busy machine.
+    let clip = {
+        let out = s.daemon.path("clip.mp4");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-anon-clip.py");
+        let status = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(&out)
+            .args([
+                "--width",
+                "320",
+                "--height",
+                "180",
+                "--fps",
+                "10",
+                "--seconds",
+                "30",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        fs::read(&out).unwrap()
+    };
+    let mut spec = CameraSpec::new(SERIAL);
+    let sidecar = SidecarSpec::for_video(SERIAL, STEM, &clip, 30).render();
+    spec.recordings.push(Recording {
+        stem: STEM.into(),
+        video: clip,
+        sidecar,
+    });
+    let image = build_fat_image(&spec, &s.daemon.path("cameras"), Layout::Superfloppy);
+    s.daemon.dock(SERIAL, &image);
+    s.daemon.wait_state(SERIAL, "safe-to-undock");
+    let to = s.daemon.path("exports");
+    let line = anonymise_line(&to);
+    let running = std::thread::scope(|scope| {
+        let first = scope.spawn(|| s.ctl(head, &args(&line)));
+        let status = s.daemon.wait_for("the anonymisation's progress", |st| {
+            st["anonymisation"]["frames_done"]
+                .as_u64()
+                .is_some_and(|n| n > 0)
+        });
+        assert_eq!(status["anonymisation"]["recording"], STEM);
+        let total = status["anonymisation"]["frames_total"].as_u64().unwrap();
+        assert!((295..=305).contains(&total), "30 s at 10 fps: {total}");
+        let second = s.ctl(head, &args(&line));
+        assert!(
+            second.stderr.contains("already running"),
+            "{}",
+            second.stderr
+        );
+        s.ok(
+            head,
+            &["anonymise", "--cancel", "--reason", "wrong recording"],
+        );
+        first.join().unwrap()
+    });
+    assert_ne!(running.code, 0);
+    assert!(
+        running.stderr.contains("cancelled by sdtest-head"),
+        "{}",
+        running.stderr
+    );
+    assert!(
+        files_in(&to).is_empty(),
+        "nothing kept: {:?}",
+        files_in(&to)
+    );
+    assert_eq!(s.count("SELECT count(*) FROM derivatives"), 0);
+    assert!(
+        !s.daemon.path("store/derived").exists()
+            || files_under(&s.daemon.path("store/derived")).is_empty()
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM audit WHERE action = 'failure' AND details LIKE '%anonymisation #%cancelled%'"),
+        1
+    );
+    let status = s
+        .daemon
+        .wait_for("the anonymisation to be gone from the status", |st| {
+            st["anonymisation"].is_null()
+        });
+    assert!(status["anonymisation"].is_null());
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
