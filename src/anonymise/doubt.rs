@@ -83,3 +83,48 @@ impl DoubtCheck {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                rgb.extend([f(x, y); 3]);
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn a_cut_a_dark_frame_and_a_smeared_one_are_doubtful_a_steady_scene_is_not() {
+        let (w, h) = (128, 96);
+        let textured = |shift: usize| {
+            frame(w, h, move |x, y| {
+                110 + (((x + shift) / 8 + y / 8) % 2) as u8 * 40
+            })
+        };
+        let mut d = DoubtCheck::default();
+        assert_eq!(d.check(&textured(0), w, h), None);
+        assert_eq!(
+            d.check(&textured(1), w, h),
+            None,
+            "a small move is not a cut"
+        );
+        let other = frame(w, h, |x, _| if x < w / 2 { 250 } else { 120 });
+        assert_eq!(d.check(&other, w, h), Some(Doubt::SceneCut));
+        let mut d = DoubtCheck::default();
+        assert_eq!(
+            d.check(&frame(w, h, |x, y| ((x + y) % 30) as u8), w, h),
+            Some(Doubt::LowLight)
+        );
+        let mut d = DoubtCheck::default();
+        for _ in 0..5 {
+            assert_eq!(d.check(&textured(0), w, h), None);
+        }
+        let smeared = frame(w, h, |x, y| 130 + ((x / 8 + y / 8) % 2) as u8 * 4);
+        assert_eq!(d.check(&smeared, w, h), Some(Doubt::MotionBlur));
+    }
+}
