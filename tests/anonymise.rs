@@ -11,6 +11,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -191,6 +192,15 @@ fn the_astronaut_clip_is_anonymised_reviewed_accepted_and_only_the_derivative_is
             format!("{STEM}.review.png")
         ]
     );
+
+    for name in files_in(&to) {
+        let mode = fs::metadata(to.join(&name)).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o440,
+            "{name}: readable by the export folder's group, as bags are"
+        );
+    }
 
     // The independent detector: the face in the original, in none of the derivative's frames.
     let before = check(&original);

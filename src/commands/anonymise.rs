@@ -7,6 +7,7 @@
 //! long [`make_traced`] on a thread of its own, and answers the caller when it ends.
 
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -215,6 +216,15 @@ fn complete(
         (&made.manifest, job.dir.join(&manifest_name)),
     ];
     for (hidden, last) in &finals {
+        // Readable by the export folder's group (its setgid bit gave it), as a bag's files
+        // are: the service's umask (0077) would leave them to the service alone.
+        std::fs::set_permissions(hidden, std::fs::Permissions::from_mode(0o440)).map_err(
+            |source| CommandError::Io {
+                what: "setting the mode of the derivative's file".into(),
+                path: hidden.to_path_buf(),
+                source,
+            },
+        )?;
         // A hard link never replaces a file; the hidden name goes afterwards.
         std::fs::hard_link(hidden, last).map_err(|source| CommandError::Io {
             what: "naming the derivative's file".into(),
