@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 
+mod anonymise;
 mod console;
 mod replica;
 mod seconds;
 mod service;
 
+pub use anonymise::AnonymiseConfig;
 pub use console::{ConsoleConfig, Language};
 pub use replica::{LockMode, ReplicaConfig, WipeAfter};
 pub use seconds::Seconds;
@@ -103,6 +105,9 @@ pub struct Config {
     /// The browser console's language and time zone.
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// How footage for training is anonymised (faces blurred, voices masked).
+    #[serde(default)]
+    pub anonymise: AnonymiseConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -491,11 +496,14 @@ impl Config {
         config.status.mdstat = base.join(&config.status.mdstat);
         config.extract.root = base.join(&config.extract.root);
         config.replica.credentials = base.join(&config.replica.credentials);
+        config.anonymise.model = base.join(&config.anonymise.model);
+        config.anonymise.runtime = base.join(&config.anonymise.runtime);
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.anonymise.validate()?;
         if self.store.path.as_os_str().is_empty() {
             return Err(invalid("store.path", "must name the store's folder"));
         }
@@ -825,5 +833,6 @@ mod documented_defaults {
         assert_eq!(c.scrub, ScrubConfig::default());
         assert_eq!(c.scrub.every_days, 7);
         assert_eq!(c.replica, ReplicaConfig::default());
+        assert_eq!(c.anonymise, super::AnonymiseConfig::default());
     }
 }

@@ -3,6 +3,7 @@
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
 pub mod caller;
+pub mod anonymise;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -93,7 +93,9 @@ fn a_consultation_is_traced_then_the_recording_is_handed_read_only() {
     assert!(entry.recordings.contains(A2) && entry.details.contains("PV 2018/42"));
     assert_eq!(reply.data["audit_seq"], entry.seq);
 
-    let training = d.ok(
+    // Training sees only an accepted anonymised derivative (issue 11; tests/anonymise.rs
+    // makes one): A1 has none, so it is refused, and the refusal traced.
+    let training = d.run(
         HEAD,
         &[
             "consult",
@@ -104,19 +106,16 @@ fn a_consultation_is_traced_then_the_recording_is_handed_read_only() {
             A1,
         ],
     );
-    assert!(
-        training.message.contains("must be anonymised"),
-        "{}",
-        training.message
+    let Err(CommandError::Invalid(why)) = training else {
+        panic!("training consultation of a recording without a derivative: {training:?}");
+    };
+    assert!(why.contains("no anonymised derivative"), "{why}");
+    let refusal = d.audit().pop().unwrap();
+    assert_eq!(
+        (refusal.action.as_str(), refusal.purpose.as_str()),
+        ("refusal", "training")
     );
-    assert_eq!(training.data["anonymise"], true);
-    assert!(
-        d.audit()
-            .pop()
-            .unwrap()
-            .details
-            .contains("must be anonymised")
-    );
+    assert!(refusal.recordings.contains(A1), "{refusal:?}");
 }
 
 #[test]

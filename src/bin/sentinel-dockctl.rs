@@ -175,6 +175,14 @@ fn register(config: &Config, json: bool, mut command: Command) -> Outcome {
             Ok(to) => a.to = to,
             Err(e) => return Outcome::Usage(anyhow!("--to {}: {e}", a.to.display())),
         },
+        Command::Anonymise(a) => {
+            if let Some(to) = &a.to {
+                match std::path::absolute(to) {
+                    Ok(abs) => a.to = Some(abs),
+                    Err(e) => return Outcome::Usage(anyhow!("--to {}: {e}", to.display())),
+                }
+            }
+        }
         _ => {}
     }
     let answer = ask(config, command);

@@ -56,6 +56,9 @@ pub enum Command {
     Search(SearchArgs),
     /// One recording's facts, GPS track and custody timeline (no footage is read).
     Show(ShowArgs),
+    /// Make an anonymised derivative for training (faces blurred, voice masked) into DIR;
+    /// `--accept STEM` records the reviewer's decision; `--cancel` stops the one running.
+    Anonymise(AnonymiseArgs),
 }
 
 impl Command {
@@ -79,6 +82,7 @@ impl Command {
             Command::Scrub(_) => "scrub",
             Command::Search(_) => "search",
             Command::Show(_) => "show",
+            Command::Anonymise(_) => "anonymise",
         }
     }
 
@@ -91,6 +95,7 @@ impl Command {
             Command::Hold(a) => a.recordings.clone(),
             Command::Release(a) => a.recordings.clone(),
             Command::Show(a) => vec![a.recording.clone()],
+            Command::Anonymise(a) => a.recording.iter().chain(&a.accept).cloned().collect(),
             _ => Vec::new(),
         }
     }
@@ -503,4 +508,30 @@ pub struct SearchArgs {
 pub struct ShowArgs {
     /// The recording's stem (STEM@ID when a conflict kept two rows).
     pub recording: String,
+}
+
+/// `anonymise STEM --reason TEXT --to DIR [--voice mask|mute|keep]`,
+/// `anonymise --accept STEM --reason TEXT`, `anonymise --cancel --reason TEXT`
+#[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymiseArgs {
+    /// The recording to make a derivative of.
+    #[arg(required_unless_present_any = ["accept", "cancel"], conflicts_with_all = ["accept", "cancel"])]
+    pub recording: Option<String>,
+    /// Accept the recording's latest derivative after review: training may then see it.
+    #[arg(long, value_name = "STEM", conflicts_with = "cancel")]
+    pub accept: Option<String>,
+    /// Stop the anonymisation running now (nothing of it is kept).
+    #[arg(long)]
+    pub cancel: bool,
+    /// Why, in the caller's words (kept in the audit register).
+    #[arg(long)]
+    pub reason: String,
+    /// The folder the derivative, its review sheet and its manifest are written to (inside
+    /// `[extract] root`).
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["accept", "cancel"])]
+    pub to: Option<PathBuf>,
+    /// What is done with the sound: masked (pitch and formants moved), muted, or kept.
+    #[arg(long, value_enum, default_value_t = crate::anonymise::VoiceMode::Mask)]
+    pub voice: crate::anonymise::VoiceMode,
 }

@@ -21,6 +21,9 @@ pub fn consult(
     actor: &Actor,
     a: &ConsultArgs,
 ) -> Result<Reply, CommandError> {
+    if a.purpose == Purpose::Training {
+        return super::training::consult_training(ctx, actor, a);
+    }
     let reason = one_line("--reason", &a.reason)?;
     let now = ctx.clock.now();
     let tx = ctx.register.write()?;
@@ -35,16 +38,13 @@ pub fn consult(
             )));
         }
     };
-    let mut details = format!(
+    let details = format!(
         "register id {}, camera {}, video {} (sha256 {}); reason: {reason}",
         r.id,
         r.camera,
         video.path,
         video.digests.sha256_hex()
     );
-    if a.purpose == Purpose::Training {
-        details.push_str(&format!("; {ANONYMISE}"));
-    }
     let entry = NewEntry {
         purpose: a.purpose.as_str().to_string(),
         recipients: actor.author.clone(),
@@ -77,16 +77,13 @@ pub fn consult(
             return Err(e);
         }
     };
-    let mut message = format!(
+    let message = format!(
         "{}: opened read-only for {} (audit entry #{}); sha256 {}",
         r.stem,
         a.purpose.as_str(),
         traced.seq,
         video.digests.sha256_hex()
     );
-    if a.purpose == Purpose::Training {
-        message.push_str(&format!("\n{ANONYMISE}"));
-    }
     Ok(Reply {
         message,
         data: replies::encode(&Consulted {
@@ -96,7 +93,7 @@ pub fn consult(
             purpose: a.purpose,
             size: video.size,
             sha256: video.digests.sha256_hex(),
-            anonymise: a.purpose == Purpose::Training,
+            derivative_id: None,
         }),
         file: Some(file),
         success: true,

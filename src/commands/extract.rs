@@ -229,7 +229,7 @@ fn request(a: &ExtractArgs, today: NaiveDate) -> Result<Request, CommandError> {
 
 /// The folder the bag goes in: it must exist, be inside `extract.root` (the daemon never
 /// writes where the technician did not say it may), and not be inside the store.
-fn destination(ctx: &Context<'_>, to: &Path) -> Result<PathBuf, CommandError> {
+pub(super) fn destination(ctx: &Context<'_>, to: &Path) -> Result<PathBuf, CommandError> {
     let root_key = &ctx.config.extract.root;
     let root = std::fs::canonicalize(root_key).map_err(|e| {
         CommandError::Invalid(format!(

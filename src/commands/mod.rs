@@ -7,6 +7,7 @@
 //! [`Caller`], call [`run`], and send the [`Reply`] back (with its file, if any).
 
 pub mod access;
+pub mod anonymise;
 mod audit;
 mod bag;
 pub mod cli;
@@ -23,6 +24,7 @@ mod scrub;
 mod search;
 mod show;
 mod table;
+mod training;
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -151,5 +153,14 @@ pub fn run(
         Command::Scrub(a) => scrub::scrub(ctx, &actor, a),
         Command::Search(a) => search::search(ctx, &actor, a),
         Command::Show(a) => show::show(ctx, &actor, a),
+        // Making one runs on the daemon's anonymiser thread (`service::anonymiser`); here,
+        // only the reviewer's decision.
+        Command::Anonymise(a) => match &a.accept {
+            Some(stem) => anonymise::accept(ctx, &actor, stem, &a.reason),
+            None => Err(CommandError::Invalid(
+                "making an anonymised derivative runs in the daemon (sentinel-dockctl anonymise)"
+                    .into(),
+            )),
+        },
     }
 }

@@ -67,6 +67,12 @@ pub enum Action {
     ReplicaDeletion,
     /// The replica's objects checked against the register (HEAD, or read back).
     ReplicaScrub,
+    /// An anonymised derivative for training asked for (written before the original is read).
+    Anonymisation,
+    /// An anonymised derivative made, stored and read back.
+    AnonymisationCompleted,
+    /// An anonymised derivative accepted by its reviewer (training may then see it).
+    AnonymisationAccepted,
 }
 
 impl Action {
@@ -90,6 +96,9 @@ impl Action {
             Action::Replication => "replication",
             Action::ReplicaDeletion => "replica-deletion",
             Action::ReplicaScrub => "replica-scrub",
+            Action::Anonymisation => "anonymisation",
+            Action::AnonymisationCompleted => "anonymisation-completed",
+            Action::AnonymisationAccepted => "anonymisation-accepted",
         }
     }
 }

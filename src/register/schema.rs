@@ -416,6 +416,35 @@ const MIGRATIONS: &[&str] = &[
         version     TEXT NOT NULL
     ) STRICT;
     "#,
+    // Anonymised derivatives for training (`sentinel-dockctl anonymise`): each one's files
+    // in the store's derived/ with their hashes, its voice key, and the reviewer's decision.
+    // A voice key is never reused: UNIQUE (pitch, formant).
+    r#"
+    CREATE TABLE derivatives (
+        id              INTEGER PRIMARY KEY,
+        recording       INTEGER NOT NULL REFERENCES recordings(id),
+        made_at         TEXT NOT NULL,
+        made_by         TEXT NOT NULL,
+        audit_seq       INTEGER NOT NULL,
+        video_path      TEXT NOT NULL UNIQUE,
+        video_size      INTEGER NOT NULL,
+        video_blake3    TEXT NOT NULL,
+        video_sha256    TEXT NOT NULL,
+        manifest_path   TEXT NOT NULL UNIQUE,
+        manifest_size   INTEGER NOT NULL,
+        manifest_blake3 TEXT NOT NULL,
+        manifest_sha256 TEXT NOT NULL,
+        model_sha256    TEXT NOT NULL,
+        voice           TEXT NOT NULL CHECK (voice IN ('mask', 'mute', 'keep')),
+        pitch           REAL,
+        formant         REAL,
+        accepted_at     TEXT,
+        accepted_by     TEXT,
+        accept_reason   TEXT,
+        UNIQUE (pitch, formant)
+    );
+    CREATE INDEX derivatives_by_recording ON derivatives(recording, id);
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.

@@ -25,8 +25,9 @@ pub struct Consulted {
     pub size: u64,
     /// The video's SHA-256 (hex): what the bytes must hash to.
     pub sha256: String,
-    /// True when the footage must be anonymised before it is shown (training).
-    pub anonymise: bool,
+    /// The anonymised derivative served instead of the original (training only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivative_id: Option<i64>,
 }
 
 /// `extract`: the bag written and verified.

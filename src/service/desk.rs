@@ -20,6 +20,7 @@ use crate::status::ScrubStatus;
 use crate::store::Store;
 
 use super::ServiceError;
+use super::anonymiser::{Anonymiser, AnonymiserView};
 use super::scrubber::Scrubber;
 
 /// How often the daily upkeep runs after the first, which follows READY.
@@ -54,6 +55,7 @@ pub(crate) struct Desk {
     jobs: Option<mpsc::Sender<Job>>,
     done: oneshot::Receiver<()>,
     last_scrub: watch::Receiver<Option<ScrubStatus>>,
+    anonymiser: AnonymiserView,
 }
 
 impl Desk {
@@ -62,6 +64,8 @@ impl Desk {
         let mut register = Register::open(&config.register.path)?;
         let scrubber = Scrubber::new(&mut register, &config)?;
         let last_scrub = scrubber.subscribe();
+        let anonymiser = Anonymiser::default();
+        let anonymiser_view = anonymiser.view();
         let (jobs, rx) = mpsc::channel();
         let (done_tx, done) = oneshot::channel();
         let state = State {
@@ -69,6 +73,7 @@ impl Desk {
             store,
             config,
             scrubber,
+            anonymiser,
         };
         std::thread::Builder::new()
             .name("registers-desk".into())
@@ -81,7 +86,13 @@ impl Desk {
             jobs: Some(jobs),
             done,
             last_scrub,
+            anonymiser: anonymiser_view,
         })
+    }
+
+    /// The anonymisation running now, if one runs.
+    pub fn anonymisation(&self) -> Option<crate::status::AnonymisationStatus> {
+        self.anonymiser.status()
     }
 
     /// The last scrub's outcome (from the audit register at start, then each scrub's).
@@ -121,6 +132,7 @@ struct State {
     store: Arc<Store>,
     config: Arc<Config>,
     scrubber: Scrubber,
+    anonymiser: Anonymiser,
 }
 
 fn serve(mut state: State, jobs: mpsc::Receiver<Job>) {
@@ -177,6 +189,13 @@ impl State {
                 caller,
                 command,
                 reply,
+            } if matches!(&*command, Command::Anonymise(a) if a.accept.is_none()) => {
+                self.anonymise(&caller, &command, reply)
+            }
+            Job::Run {
+                caller,
+                command,
+                reply,
             } => {
                 let result = commands::run(&mut self.context(), &caller, &command);
                 let _ = reply.send(result);
@@ -225,6 +244,58 @@ impl State {
             .start(&actor.author, &config, store, Some(reply), read_data)
         {
             tracing::error!("{e}");
+        }
+    }
+
+    /// `sentinel-dockctl anonymise STEM` (and `--cancel`): the role checked (a refusal
+    /// traced), the request checked and traced here, the derivative made on the
+    /// anonymiser's thread, which answers the caller when it ends.
+    fn anonymise(
+        &mut self,
+        caller: &Caller,
+        command: &Command,
+        reply: oneshot::Sender<Result<Reply, CommandError>>,
+    ) {
+        let Command::Anonymise(args) = command else {
+            return;
+        };
+        let roles = access::roles_for(command);
+        let recordings = command.recordings();
+        let actor = match access::authorise(
+            &mut self.context(),
+            caller,
+            command.name(),
+            roles,
+            &recordings,
+        ) {
+            Ok(actor) => actor,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        if args.cancel {
+            let answer = self.anonymiser.cancel(&actor.author).map(|message| Reply {
+                message,
+                data: serde_json::json!({"cancelled": true}),
+                file: None,
+                success: true,
+            });
+            let _ = reply.send(answer);
+            return;
+        }
+        if let Err(e) = self.anonymiser.check_idle() {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        match commands::anonymise::prepare(&mut self.context(), &actor, args) {
+            Ok(prepared) => {
+                let (register, store) = (self.config.register.path.clone(), self.store.clone());
+                self.anonymiser.start(prepared, register, store, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! ingests each docked camera in its own task, answers the control socket, and talks to
 //! systemd (READY, STATUS, WATCHDOG), until SIGTERM; SIGHUP reloads the configuration.
 
+mod anonymiser;
 mod cameras;
 mod desk;
 mod error;

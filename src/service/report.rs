@@ -83,6 +83,7 @@ impl Supervisor {
             warnings,
             last_scrub,
             replica,
+            anonymisation: self.desk.anonymisation(),
         }
     }
 

@@ -36,6 +36,24 @@ pub struct StatusReport {
     /// The S3 replica and its backlog, when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<crate::replica::ReplicaStatus>,
+    /// The anonymisation running now (`sentinel-dockctl anonymise`), if one runs.
+    #[serde(default)]
+    pub anonymisation: Option<AnonymisationStatus>,
+}
+
+/// An anonymisation running on the daemon, and how far it has gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnonymisationStatus {
+    /// The recording.
+    pub recording: String,
+    /// Who asked.
+    pub author: String,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// Frames written.
+    pub frames_done: u64,
+    /// Frames expected (from the duration).
+    pub frames_total: u64,
 }
 
 /// The last scrub of the store (from the audit register): its problems stay a warning

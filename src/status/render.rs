@@ -72,6 +72,21 @@ pub fn render(report: &StatusReport) -> String {
     if let Some(replica) = &report.replica {
         out.push_str(&replica.line());
     }
+    if let Some(a) = &report.anonymisation {
+        let share = (a.frames_done * 100)
+            .checked_div(a.frames_total)
+            .map(|p| format!(" ({}%)", p.min(100)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "anonymising {} for {}: frame {} of {}{share}, since {}",
+            a.recording,
+            a.author,
+            a.frames_done,
+            a.frames_total,
+            a.started.format("%H:%M:%S UTC")
+        );
+    }
     for warning in &report.warnings {
         let _ = writeln!(out, "WARNING: {warning}");
     }
@@ -291,6 +306,7 @@ mod tests {
             warnings: vec![],
             last_scrub: None,
             replica: None,
+            anonymisation: None,
         }
     }
 

@@ -27,6 +27,9 @@ pub enum Area {
     Recordings,
     /// Recordings that failed a check, kept with their reasons; never wiped automatically.
     Quarantine,
+    /// Anonymised derivatives for training (`sentinel-dockctl anonymise`), beside, never in
+    /// place of, their originals; created with its first derivative.
+    Derived,
 }
 
 impl Area {
@@ -35,10 +38,11 @@ impl Area {
         match self {
             Area::Recordings => "recordings",
             Area::Quarantine => "quarantine",
+            Area::Derived => "derived",
         }
     }
 
-    /// Both areas, in a fixed order.
+    /// The areas every store has, in a fixed order (derived/ comes with its first derivative).
     pub const ALL: [Area; 2] = [Area::Recordings, Area::Quarantine];
 }
 
