@@ -2,8 +2,8 @@
 //!
 //! The library holds the whole engine; the binaries only parse arguments and report.
 
-pub mod caller;
 pub mod anonymise;
+pub mod caller;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -5,7 +5,6 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 
-
 use super::access::Actor;
 use super::cli::ConsultArgs;
 use super::recordings::{one_line, resolve, store_file};

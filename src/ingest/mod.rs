@@ -153,11 +153,12 @@ pub fn ingest(
         }
         (_, faults) => {
             let (mut store, register) =
-                crate::owner::open(&config.store, &config.register.path, now)
-                    .map_err(|e| match e {
+                crate::owner::open(&config.store, &config.register.path, now).map_err(
+                    |e| match e {
                         crate::owner::OwnerError::Store(e) => IngestError::from(e),
                         crate::owner::OwnerError::Register(e) => IngestError::from(e),
-                    })?;
+                    },
+                )?;
             if let Some(faults) = faults {
                 store = store.with_faults(faults.clone());
             }
