@@ -261,10 +261,10 @@ pub struct IngestConfig {
     /// How many docked cameras the service ingests at once; the others wait their turn.
     #[serde(default = "default_max_parallel")]
     pub max_parallel: u32,
-    /// Seconds a read from the camera's device may take before the camera is "not
+    /// How long a read from the camera's device may take before the camera is "not
     /// responding": its ingest ends, nothing unproven is wiped, the stuck read is abandoned.
-    #[serde(default = "default_read_timeout_secs")]
-    pub read_timeout_secs: u32,
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout: Seconds,
     /// How far a camera's clock may be from GPS time and the docking before its recordings'
     /// times are not trusted (`evidence::trusted_time`).
     #[serde(default = "default_clock_tolerance")]
@@ -280,7 +280,7 @@ impl Default for IngestConfig {
         IngestConfig {
             copy_buffer: default_copy_buffer(),
             max_parallel: default_max_parallel(),
-            read_timeout_secs: default_read_timeout_secs(),
+            read_timeout: default_read_timeout(),
             clock_tolerance: default_clock_tolerance(),
             proof_region: default_proof_region(),
         }
@@ -452,8 +452,8 @@ fn default_max_parallel() -> u32 {
     4
 }
 
-fn default_read_timeout_secs() -> u32 {
-    30
+fn default_read_timeout() -> Seconds {
+    Seconds(30)
 }
 
 /// Two minutes: a sound camera drifts seconds a week and is docked every shift, the fixes
@@ -564,10 +564,10 @@ impl Config {
         if !(1..=64).contains(&self.ingest.max_parallel) {
             return Err(invalid("ingest.max_parallel", "must be between 1 and 64"));
         }
-        if self.ingest.read_timeout_secs == 0 {
+        if !(1..=3_600).contains(&self.ingest.read_timeout.0) {
             return Err(invalid(
-                "ingest.read_timeout_secs",
-                "must be at least 1 (seconds a camera read may take; 30 is the default)",
+                "ingest.read_timeout",
+                "must be between 1 s and 1 h (how long one camera read may take; \"30 s\" is the default)",
             ));
         }
         if !(1..=86_400).contains(&self.ingest.clock_tolerance.0) {
@@ -813,7 +813,7 @@ mod documented_defaults {
         );
         assert_eq!(c.usb, UsbConfig::default());
         assert_eq!(c.ingest.max_parallel, default_max_parallel());
-        assert_eq!(c.ingest.read_timeout_secs, default_read_timeout_secs());
+        assert_eq!(c.ingest.read_timeout, default_read_timeout());
         assert_eq!(c.ingest.clock_tolerance, default_clock_tolerance());
         assert_eq!(c.ingest.proof_region, default_proof_region());
         let (dock, control, status) = (

@@ -1,5 +1,5 @@
 //! A camera whose device stops answering in the middle of a recording: the real daemon
-//! gives up on it after `ingest.read_timeout_secs`, shows its slot "not responding",
+//! gives up on it after `ingest.read_timeout`, shows its slot "not responding",
 //! answers `status` all along, wipes nothing, and still stops on SIGTERM although the
 //! stuck read never returns. The camera is a FUSE file (tests/faulty_device) that never
 //! answers reads of one page, docked as a disk image.
@@ -72,7 +72,7 @@ fn serve_stalling(image: &Path, mountpoint: &Path, start: u64, len: u64) -> Fuse
 #[ignore = "needs root"]
 fn a_read_that_never_returns_marks_the_camera_not_responding_and_wipes_nothing() {
     require_tool("fusermount");
-    let mut daemon = Daemon::start(&[("ingest", "read_timeout_secs = 2")]);
+    let mut daemon = Daemon::start(&[("ingest", "read_timeout = \"2 s\"")]);
     let spec = CameraSpec::fixture(SERIAL);
     let work = tempfile::tempdir().unwrap();
     let image = build_fat_image_with(

@@ -429,17 +429,17 @@ impl Supervisor {
         }
     }
 
-    /// Ends the ingests whose camera read has not returned within `ingest.read_timeout_secs`;
+    /// Ends the ingests whose camera read has not returned within `ingest.read_timeout`;
     /// their threads are abandoned, not waited on, and the next docking starts afresh.
     fn check_stalled_reads(&mut self) {
-        let timeout = Duration::from_secs(u64::from(self.config.ingest.read_timeout_secs));
+        let timeout = Duration::from_secs(self.config.ingest.read_timeout.0);
         let stalled = self.cameras.abandon_stalled(timeout);
         for (slot, waited) in &stalled {
             tracing::error!(
                 message_id = events::CAMERA_NOT_RESPONDING.id,
                 camera_serial = %slot,
                 slot = %slot,
-                "camera in slot {slot} is not responding: a read from it had not returned after {} s (ingest.read_timeout_secs = {}); its ingest was ended and nothing unproven was wiped. Undock it and dock it again",
+                "camera in slot {slot} is not responding: a read from it had not returned after {} s (ingest.read_timeout = {} s); its ingest was ended and nothing unproven was wiped. Undock it and dock it again",
                 waited.as_secs(),
                 timeout.as_secs()
             );

@@ -142,7 +142,7 @@ pub enum CameraState {
     },
     /// The ingest was cancelled (the service is stopping); nothing unproven was wiped.
     Cancelled,
-    /// A read from the camera's device did not return within `ingest.read_timeout_secs`:
+    /// A read from the camera's device did not return within `ingest.read_timeout`:
     /// its ingest was ended and the stuck read abandoned; nothing unproven was wiped.
     NotResponding {
         /// How long the read had been waiting when the camera was given up on, in seconds.
