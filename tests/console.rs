@@ -113,6 +113,9 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
         dock.contains(&format!("data-camera=\"{SERIAL_2}\" data-state=\"safe\"")),
         "{dock}"
     );
+    // Each card names the agent who carried the camera until this docking.
+    assert!(dock.contains("Agent Claire Martin (M100)"), "{dock}");
+    assert!(dock.contains("Agent Paul Durand (M200)"), "{dock}");
 
     // Search by agent: M100 held SNTL-00007, so its two recordings and no other.
     let found = rows(&console.get(&cookie, "/recordings?agent=M100").text());

@@ -25,6 +25,8 @@ pub(crate) struct DockedCamera {
     pub docked_at: DateTime<Utc>,
     /// The slot's name until an ingest has identified the camera.
     pub serial: String,
+    /// Who carried it until this docking, when the register knows.
+    agent: Option<String>,
     phase: Phase,
 }
 
@@ -81,6 +83,7 @@ impl Cameras {
                 serial: link.slot.clone(),
                 link,
                 docked_at: at,
+                agent: None,
                 phase: Phase::Waiting,
             },
         );
@@ -221,6 +224,13 @@ impl Cameras {
         self.running.len()
     }
 
+    /// Names the agent who carried the camera docked in `slot` (shown on its dock card).
+    pub fn set_agent(&mut self, slot: &str, agent: Option<String>) {
+        if let Some(c) = self.docked.get_mut(slot) {
+            c.agent = agent;
+        }
+    }
+
     /// Each docked camera's status now.
     pub fn statuses(&self) -> Vec<CameraStatus> {
         self.docked
@@ -229,6 +239,7 @@ impl Cameras {
                 slot: c.link.slot.clone(),
                 serial: c.serial.clone(),
                 docked_at: c.docked_at,
+                agent: c.agent.clone(),
                 state: match &c.phase {
                     Phase::Waiting => CameraState::Waiting,
                     Phase::Ingesting { progress, started } => {

@@ -229,8 +229,11 @@ impl Supervisor {
                     link.target.display()
                 );
                 let slot = link.slot.clone();
+                // Looked up before the docking is recorded: the docking ends the issue.
+                let agent = self.carried_by(&slot);
                 self.record_dock_event(&slot, DockEvent::Docked);
                 self.cameras.dock(link, Utc::now());
+                self.cameras.set_agent(&slot, agent);
                 self.schedule();
             }
             DockChange::Undocked { slot } => {
@@ -266,6 +269,29 @@ impl Supervisor {
                 self.refused.remove(&slot);
             }
         }
+    }
+
+    /// The agent whose issue of the camera in `slot` is still open, for its dock card;
+    /// none when it was not issued or the register cannot say (logged, never fatal).
+    fn carried_by(&mut self, slot: &str) -> Option<String> {
+        let conn = self.register.connection();
+        let found =
+            crate::register::perception::assignment_at(conn, slot, Utc::now()).and_then(|issue| {
+                match issue {
+                    Some(a) if a.ended().is_none() => {
+                        let agent = crate::register::perception::agent(conn, &a.agent)?;
+                        Ok(Some(match agent {
+                            Some(p) => format!("{} ({})", p.name, p.matricule),
+                            None => a.agent,
+                        }))
+                    }
+                    _ => Ok(None),
+                }
+            });
+        found.unwrap_or_else(|e| {
+            tracing::warn!(slot, "cannot read who carried the camera: {e}");
+            None
+        })
     }
 
     /// Dock events are the perception register's return and issue times: recorded by slot,

@@ -112,6 +112,10 @@ pub struct CameraStatus {
     pub serial: String,
     /// When its link appeared.
     pub docked_at: DateTime<Utc>,
+    /// The agent who carried it until this docking (the perception register's open issue),
+    /// as "Name (matricule)"; none when it was not issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// Where it is.
     #[serde(flatten)]
     pub state: CameraState,
@@ -265,6 +269,7 @@ mod tests {
             slot: "SNTL-00042".into(),
             serial: "SNTL-00042".into(),
             docked_at: "2026-11-26T06:00:00Z".parse().unwrap(),
+            agent: None,
             state: CameraState::Ingesting(IngestProgress {
                 bytes_done: 61,
                 bytes_total: 100,

@@ -279,6 +279,7 @@ mod tests {
             slot: serial.into(),
             serial: serial.into(),
             docked_at: "2026-11-26T06:00:00Z".parse().unwrap(),
+            agent: None,
             state,
         }
     }

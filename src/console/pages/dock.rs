@@ -103,6 +103,7 @@ fn card(console: &Console, lang: Language, c: &CameraStatus) -> Markup {
         section.card data-camera=(c.serial) data-state=(hook) {
             div.serial { (c.serial) }
             div { (t(lang, "dock.slot")) " " (c.slot) " · " (t(lang, "dock.docked")) " " (show(tz, &c.docked_at)) }
+            @if let Some(agent) = &c.agent { div.agent { (t(lang, "dock.agent")) " " (agent) } }
             div.state { (t(lang, state_key(hook))) }
             @match &c.state {
                 CameraState::Ingesting(p) => {
