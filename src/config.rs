@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 mod anonymise;
 mod console;
+mod quantity;
 mod replica;
 mod seconds;
 mod service;
@@ -601,14 +602,8 @@ impl std::str::FromStr for ByteSize {
 
     fn from_str(text: &str) -> Result<ByteSize, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (digits, unit) = text.split_at(split);
-        let number: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{text}` is not a size such as \"512 MiB\" or \"2 GB\""))?;
-        let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        let (number, unit) = quantity::split(text, "a size such as \"512 MiB\" or \"2 GB\"")?;
+        let multiplier: u64 = match unit.as_str() {
             "" | "b" => 1,
             "k" | "kib" => 1 << 10,
             "kb" => 1_000,
@@ -633,16 +628,7 @@ impl std::str::FromStr for ByteSize {
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ByteSize, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Number(n) => Ok(ByteSize(n)),
-            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
-        }
+        quantity::deserialize(deserializer, ByteSize)
     }
 }
 

@@ -12,14 +12,8 @@ impl std::str::FromStr for Seconds {
 
     fn from_str(text: &str) -> Result<Seconds, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (digits, unit) = text.split_at(split);
-        let number: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{text}` is not a time such as \"90 s\" or \"2 min\""))?;
-        let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        let (number, unit) = super::quantity::split(text, "a time such as \"90 s\" or \"2 min\"")?;
+        let multiplier: u64 = match unit.as_str() {
             "" | "s" | "sec" => 1,
             "min" | "m" => 60,
             "h" => 3600,
@@ -38,16 +32,7 @@ impl std::str::FromStr for Seconds {
 
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Number(n) => Ok(Seconds(n)),
-            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
-        }
+        super::quantity::deserialize(deserializer, Seconds)
     }
 }
 
