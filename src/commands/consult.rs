@@ -14,6 +14,37 @@ use crate::replies::{self, Consulted};
 pub const ANONYMISE: &str =
     "training use: the footage must be anonymised (faces, voices, plates) before it is shown";
 
+/// Opens a stored file read-only for a consultation already traced as entry `seq`; when it
+/// cannot be opened, the failure is traced too, then returned.
+pub(super) fn open_traced(
+    ctx: &mut Context<'_>,
+    actor: &Actor,
+    stem: &str,
+    stored: &str,
+    what: &str,
+    seq: i64,
+) -> Result<std::fs::File, CommandError> {
+    let opened = store_file(ctx.store, stored).and_then(|path| {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|source| CommandError::Io {
+                what: format!("opening {what}"),
+                path,
+                source,
+            })
+    });
+    opened.or_else(|e| {
+        let why = format!("consultation #{seq} of {stem} failed: {e}");
+        let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&[stem.to_string()]);
+        let tx = ctx.register.write()?;
+        audit::append(&tx, &failure, ctx.clock.now())?;
+        tx.commit()?;
+        Err(e)
+    })
+}
+
 /// `consult --purpose P --reason TEXT RECORDING`: the audit entry is committed, then the
 /// stored video is opened read-only and handed back (the socket passes the descriptor).
 pub fn consult(
@@ -55,28 +86,14 @@ pub fn consult(
     tx.commit()?;
 
     // Traced and committed: only now is anything read from the store.
-    let opened = store_file(ctx.store, &video.path).and_then(|path| {
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|source| CommandError::Io {
-                what: "opening the stored video".into(),
-                path,
-                source,
-            })
-    });
-    let file = match opened {
-        Ok(f) => f,
-        Err(e) => {
-            let why = format!("consultation #{} of {} failed: {e}", traced.seq, r.stem);
-            let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&[r.stem]);
-            let tx = ctx.register.write()?;
-            audit::append(&tx, &failure, ctx.clock.now())?;
-            tx.commit()?;
-            return Err(e);
-        }
-    };
+    let file = open_traced(
+        ctx,
+        actor,
+        &r.stem,
+        &video.path,
+        "the stored video",
+        traced.seq,
+    )?;
     let message = format!(
         "{}: opened read-only for {} (audit entry #{}); sha256 {}",
         r.stem,

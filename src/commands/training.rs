@@ -2,12 +2,9 @@
 //! this serves the recording's accepted derivative, and only it. A recording without one is
 //! refused, and the refusal traced.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
-
 use super::access::Actor;
 use super::cli::ConsultArgs;
-use super::recordings::{one_line, resolve, store_file};
+use super::recordings::{one_line, resolve};
 use super::{CommandError, Context, Reply};
 use crate::register::audit::{self, Action, NewEntry};
 use crate::register::derived;
@@ -66,28 +63,15 @@ pub fn consult_training(
     let traced = audit::append(&tx, &entry, now)?;
     tx.commit()?;
 
-    // Traced and committed: only now is the derivative opened.
-    let path = store_file(ctx.store, &d.video.path)?;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
-        .map_err(|source| CommandError::Io {
-            what: "opening the stored derivative".into(),
-            path,
-            source,
-        });
-    let file = match file {
-        Ok(f) => f,
-        Err(e) => {
-            let why = format!("consultation #{} of {} failed: {e}", traced.seq, r.stem);
-            let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&[r.stem]);
-            let tx = ctx.register.write()?;
-            audit::append(&tx, &failure, ctx.clock.now())?;
-            tx.commit()?;
-            return Err(e);
-        }
-    };
+    // Traced and committed: only now is the derivative opened (a failure traced too).
+    let file = super::consult::open_traced(
+        ctx,
+        actor,
+        &r.stem,
+        &d.video.path,
+        "the stored derivative",
+        traced.seq,
+    )?;
     Ok(Reply {
         message: format!(
             "{}: anonymised derivative #{} opened read-only for training (audit entry #{}); sha256 {}",
