@@ -111,12 +111,14 @@ fn events(conn: &Connection, id: i64) -> Result<Vec<CustodyEntry>, CommandError>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The audit entries naming one recording, through the index the triggers keep (schema 12).
+const CUSTODY: &str = "SELECT audit.seq, at, author, action, purpose, details
+     FROM audit_recordings JOIN audit ON audit.seq = audit_recordings.seq
+     WHERE audit_recordings.stem = ?1
+     ORDER BY audit.seq";
+
 fn audit_entries(conn: &Connection, stem: &str) -> Result<Vec<CustodyEntry>, CommandError> {
-    let mut s = conn.prepare(
-        "SELECT seq, at, author, action, purpose, details FROM audit
-         WHERE EXISTS (SELECT 1 FROM json_each(audit.recordings) j WHERE j.value = ?1)
-         ORDER BY seq",
-    )?;
+    let mut s = conn.prepare_cached(CUSTODY)?;
     let rows = s.query_map(params![stem], |r| {
         Ok(CustodyEntry {
             audit_seq: Some(r.get(0)?),
@@ -190,6 +192,85 @@ fn degrees(field: &str, digits: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::register::Register;
+    use crate::register::audit::{Action, NewEntry, append, expire};
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        s.parse().expect("test time")
+    }
+
+    /// A recording's custody reads the index of stems, never every audit entry's JSON:
+    /// at a million recordings that scan took seconds a page (docs/performance.md).
+    #[test]
+    fn the_custody_of_a_recording_reads_an_index_not_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let conn = reg.connection();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CUSTODY}"))
+            .unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(["S_1"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !plan.iter().any(|s| s.starts_with("SCAN")),
+            "the custody query scans: {plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|s| s.contains("audit_recordings") && s.contains("PRIMARY KEY")),
+            "{plan:?}"
+        );
+    }
+
+    /// Every entry naming a recording is found, in order, whoever wrote it; an entry naming
+    /// two is found for both; expiry takes what it drops out of the index too.
+    #[test]
+    fn custody_follows_the_audit_through_appends_and_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let entries = [
+            ("2023-01-01T00:00:00Z", vec!["S_1"]),
+            ("2023-02-01T00:00:00Z", vec!["S_2"]),
+            ("2024-01-01T00:00:00Z", vec!["S_1", "S_2"]),
+            ("2024-02-01T00:00:00Z", vec![]),
+        ];
+        for (when, stems) in &entries {
+            let tx = reg.write().unwrap();
+            let stems: Vec<String> = stems.iter().map(|s| s.to_string()).collect();
+            let entry = NewEntry::new("chef-pm", Action::Consultation, *when).about(&stems);
+            append(&tx, &entry, at(when)).unwrap();
+            tx.commit().unwrap();
+        }
+        let seqs = |conn: &Connection, stem: &str| -> Vec<i64> {
+            audit_entries(conn, stem)
+                .unwrap()
+                .iter()
+                .filter_map(|e| e.audit_seq)
+                .collect()
+        };
+        assert_eq!(seqs(reg.connection(), "S_1"), [1, 3]);
+        assert_eq!(seqs(reg.connection(), "S_2"), [2, 3]);
+        assert!(seqs(reg.connection(), "S_3").is_empty());
+        let tx = reg.write().unwrap();
+        expire(&tx, at("2023-06-01T00:00:00Z"), at("2026-06-01T00:00:00Z"))
+            .unwrap()
+            .expect("two entries are older");
+        tx.commit().unwrap();
+        assert_eq!(seqs(reg.connection(), "S_1"), [3]);
+        assert_eq!(seqs(reg.connection(), "S_2"), [3]);
+        let left: i64 = reg
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM audit_recordings WHERE seq <= 2",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "expired entries left in the index");
+    }
 
     #[test]
     fn a_track_keeps_valid_fixes_only() {

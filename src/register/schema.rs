@@ -445,6 +445,43 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX derivatives_by_recording ON derivatives(recording, id);
     "#,
+    // 12: the console's pages at a million recordings. `search` walks the start-time
+    // index backwards and stops at a page; schema 8 dropped the index it walked
+    // (recordings_by_start_sizes), and every search sorted the whole register (1.1 s).
+    // `audit_recordings`: which audit entries name which recording, so that a recording's
+    // custody (`show`) reads an index instead of every entry's JSON list (3.1 s). Kept by
+    // triggers, so that no writer of the audit can forget it; an entry whose list is not
+    // JSON names nothing here (the chain's verification is what reports it).
+    r#"
+    CREATE INDEX recordings_by_start ON recordings(start_utc, id);
+
+    CREATE TABLE audit_recordings (
+        stem    TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (stem, seq)
+    ) WITHOUT ROWID, STRICT;
+    CREATE INDEX audit_recordings_by_seq ON audit_recordings(seq);
+
+    INSERT OR IGNORE INTO audit_recordings (stem, seq)
+        SELECT j.value, audit.seq
+        FROM audit, json_each(CASE WHEN json_valid(audit.recordings)
+                                   THEN audit.recordings ELSE '[]' END) j
+        WHERE j.type = 'text';
+
+    CREATE TRIGGER audit_recordings_named AFTER INSERT ON audit
+    BEGIN
+        INSERT OR IGNORE INTO audit_recordings (stem, seq)
+            SELECT j.value, NEW.seq
+            FROM json_each(CASE WHEN json_valid(NEW.recordings)
+                                THEN NEW.recordings ELSE '[]' END) j
+            WHERE j.type = 'text';
+    END;
+    -- Expiry is the only deletion the audit allows; what it drops leaves the index too.
+    CREATE TRIGGER audit_recordings_expired AFTER DELETE ON audit
+    BEGIN
+        DELETE FROM audit_recordings WHERE seq = OLD.seq;
+    END;
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.

@@ -170,3 +170,44 @@ fn a_version_7_register_counts_impossible_camera_dates_from_their_docking() {
         "a docking before this release measured nothing"
     );
 }
+
+/// Schema 12 indexes the recordings named by the entries an earlier release wrote: each
+/// stem once per entry, nothing for an entry whose list is not JSON or holds no text.
+#[test]
+fn a_version_11_register_indexes_the_recordings_its_audit_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("r.sqlite")).unwrap();
+    conn.execute_batch(&MIGRATIONS[..11].concat()).unwrap();
+    conn.pragma_update(None, "user_version", 11).unwrap();
+    conn.execute_batch(
+        r#"INSERT INTO audit (seq, at, author, action, recordings, prev_hash, hash) VALUES
+             (1, 't', 'a', 'consultation', '["S_1"]', 'g', 'h1'),
+             (2, 't', 'a', 'extraction', '["S_1","S_2","S_1"]', 'h1', 'h2'),
+             (3, 't', 'a', 'consultation', 'not json', 'h2', 'h3'),
+             (4, 't', 'a', 'consultation', '[7, null, "S_3"]', 'h3', 'h4');"#,
+    )
+    .unwrap();
+    migrate(&mut conn).unwrap();
+    let rows = |conn: &Connection| -> Vec<(String, i64)> {
+        let mut stmt = conn
+            .prepare("SELECT stem, seq FROM audit_recordings ORDER BY seq, stem")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let s = |stem: &str, seq| (stem.to_string(), seq);
+    assert_eq!(
+        rows(&conn),
+        [s("S_1", 1), s("S_1", 2), s("S_2", 2), s("S_3", 4)]
+    );
+    // An entry written after the upgrade is indexed by the trigger.
+    conn.execute(
+        r#"INSERT INTO audit (seq, at, author, action, recordings, prev_hash, hash)
+           VALUES (5, 't', 'a', 'consultation', '["S_2"]', 'h4', 'h5')"#,
+        [],
+    )
+    .unwrap();
+    assert_eq!(rows(&conn).last(), Some(&s("S_2", 5)));
+}
