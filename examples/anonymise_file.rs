@@ -2,7 +2,7 @@
 //! `anonymise::make` the daemon runs (detector files checked, decode, detect, follow, blur,
 //! encode, sheet, manifest), without the store and the register. Prints one JSON line.
 //!
-//! usage: anonymise_file VIDEO OUT_DIR
+//! usage: anonymise_file VIDEO OUT_DIR [DETECT_EVERY]   (default: `[anonymise]`'s)
 //!        anonymise_file --detector RUNS   (CenterFace alone on a 640x352 frame: ms per run)
 
 use std::path::PathBuf;
@@ -21,7 +21,13 @@ fn main() -> anyhow::Result<()> {
         return detector_alone(runs);
     }
     if args.len() < 3 {
-        bail!("usage: anonymise_file VIDEO OUT_DIR");
+        bail!("usage: anonymise_file VIDEO OUT_DIR [DETECT_EVERY]");
+    }
+    let mut settings = AnonymiseConfig::default();
+    if let Some(every) = args.get(3) {
+        settings.detect_every = every
+            .parse()
+            .with_context(|| format!("DETECT_EVERY `{every}` is not a number of frames"))?;
     }
     let video = PathBuf::from(&args[1]);
     let dir = PathBuf::from(&args[2]);
@@ -48,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         voice: VoiceMode::Mask,
         key: Some(VoiceKey::draw()?),
         stored_as: [String::new(), String::new()],
-        settings: AnonymiseConfig::default(),
+        settings,
     };
     let start = Instant::now();
     let made = anonymise::make(&job, &Arc::new(JobControl::default()))?;
@@ -64,6 +70,7 @@ fn main() -> anyhow::Result<()> {
         serde_json::json!({
             "seconds": secs,
             "frames": made.record.frames,
+            "frames_detected": made.record.frames_detected,
             "frames_with_faces": made.record.frames_with_faces,
             "frames_blurred_whole": made.record.frames_blurred_whole,
             "video": job.dir.join(format!("{}.anon.mp4", job.original.stem)),

@@ -5,8 +5,15 @@ turned across a textured background, with speech from espeak-ng. Writes an MP4 (
 AAC) with ffmpeg.
 
 usage: make-anon-clip.py OUT.mp4 [--width W] [--height H] [--fps F] [--seconds S]
+                         [--truth FACES.json]
+
+--truth writes where the portrait's face is in each frame ({"width", "height", "faces":
+[[x, y, w, h], ...]}: the box OpenCV's Haar cascade finds on the untouched portrait, carried
+through each frame's scaling, turn and move), so that anon-check.py can tell a face left on
+the portrait from a false positive on the background.
 """
 import argparse
+import json
 import math
 import os
 import subprocess
@@ -17,6 +24,7 @@ import numpy as np
 import cv2
 from skimage import data
 
+CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
 SPEECH = ("This is a training recording. The agent explains the situation to the citizen, "
           "calmly and clearly, and asks him to step aside. ")
 
@@ -33,6 +41,26 @@ def background(w, h):
     return np.clip(base.astype(np.int16) + noise - 30, 0, 255).astype(np.uint8)
 
 
+def portrait_face(portrait):
+    """The face's box on the untouched portrait (the checker's own cascade, not ours)."""
+    cascade = cv2.CascadeClassifier(CASCADE)
+    grey = cv2.equalizeHist(cv2.cvtColor(portrait, cv2.COLOR_RGB2GRAY))
+    found = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
+    if len(found) != 1:
+        sys.exit(f"make-anon-clip: the cascade finds {len(found)} faces on the portrait, not 1")
+    return [float(v) for v in found[0]]
+
+
+def carried(face, scale, m, x, y):
+    """`face` (portrait pixels) scaled, turned by `m` and moved to (x, y): its bounding box."""
+    fx, fy, fw, fh = (v * scale for v in face)
+    corners = np.array([[fx, fy, 1], [fx + fw, fy, 1], [fx, fy + fh, 1], [fx + fw, fy + fh, 1]])
+    pts = corners @ m.T
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return [round(x + x0, 1), round(y + y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -40,11 +68,14 @@ def main():
     ap.add_argument("--height", type=int, default=360)
     ap.add_argument("--fps", type=int, default=15)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--truth")
     a = ap.parse_args()
     w, h, fps = a.width, a.height, a.fps
     frames = int(round(a.seconds * fps))
     portrait = data.astronaut()  # 512x512 RGB, public domain (NASA)
     bg = background(w, h)
+    face = portrait_face(portrait)
+    faces = []
     with tempfile.TemporaryDirectory() as tmp:
         wav = os.path.join(tmp, "speech.wav")
         text = SPEECH * max(1, int(a.seconds // 8) + 1)
@@ -66,10 +97,14 @@ def main():
             y = int((h - size) * (0.5 + 0.4 * math.sin(2 * math.pi * t * 1.5)))
             frame = bg.copy()
             frame[y:y + size, x:x + size] = p
+            faces.append(carried(face, size / portrait.shape[0], m, x, y))
             enc.stdin.write(frame.tobytes())
         enc.stdin.close()
         if enc.wait() != 0:
             sys.exit("make-anon-clip: ffmpeg failed")
+    if a.truth:
+        with open(a.truth, "w") as f:
+            json.dump({"width": w, "height": h, "faces": faces}, f)
 
 
 if __name__ == "__main__":

@@ -687,6 +687,28 @@ mod tests {
     }
 
     #[test]
+    fn a_detection_cadence_the_hold_cannot_cover_is_refused_by_name() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.anonymise.detect_every, 2);
+        for bad in [
+            "detect_every = 0",
+            "detect_every = 5",
+            "detect_every = 3\nhold_frames = 1",
+        ] {
+            let err = parse(&format!("{MINIMAL}[anonymise]\n{bad}\n")).unwrap_err();
+            assert!(
+                err.to_string().contains("anonymise.detect_every"),
+                "{bad}: {err}"
+            );
+        }
+        let c = parse(&format!(
+            "{MINIMAL}[anonymise]\ndetect_every = 1\nhold_frames = 0\n"
+        ))
+        .unwrap();
+        assert_eq!(c.anonymise.detect_every, 1);
+    }
+
+    #[test]
     fn unanchored_serial_pattern_is_refused() {
         let err = parse(&format!("{MINIMAL}[profile]\nserial_pattern = \"SNTL\"\n")).unwrap_err();
         assert!(err.to_string().contains("profile.serial_pattern"), "{err}");

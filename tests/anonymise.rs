@@ -248,6 +248,23 @@ fn the_astronaut_clip_is_anonymised_reviewed_accepted_and_only_the_derivative_is
             .as_array()
             .is_some_and(|r| !r.is_empty())
     );
+    // The default cadence: the detector looked at one frame in two (and at each after a
+    // doubtful one); the frames between are listed with the boxes carried onto them, and
+    // the independent check above found no face in any of them.
+    assert_eq!(manifest["parameters"]["detect_every"], 2);
+    let detected = manifest["frames_detected"].as_u64().unwrap();
+    assert!(
+        detected >= frames / 2 && detected < frames,
+        "{detected} of {frames} frames detected"
+    );
+    assert!(
+        manifest["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["tracked_only"] == true && !f["regions"].as_array().unwrap().is_empty()),
+        "no skipped frame got the boxes of its neighbours"
+    );
     let row = s.daemon.query(
         "SELECT video_path || ' ' || video_sha256 || ' ' || manifest_path || ' ' || manifest_sha256 FROM derivatives",
     );

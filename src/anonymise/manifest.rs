@@ -28,6 +28,9 @@ pub struct FrameEntry {
     /// `[x, y, w, h, score]` of each region, in the derivative's pixels; score 0 for a box
     /// held or carried back.
     pub regions: Vec<[f32; 5]>,
+    /// The detector skipped this frame: its regions are the detected frames' on both sides.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tracked_only: bool,
     /// Why the whole frame was blurred, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub whole: Option<Doubt>,
@@ -66,6 +69,9 @@ pub struct Manifest {
     pub voice: VoiceEntry,
     /// Frames in the derivative.
     pub frames: u64,
+    /// Frames the detector looked at (one in `parameters.detect_every`, and each after a
+    /// doubtful frame).
+    pub frames_detected: u64,
     /// Frames with at least one face found by the detector.
     pub frames_with_faces: u64,
     /// Frames blurred whole.
@@ -102,7 +108,7 @@ pub struct Parameters {
     pub hold_frames: u32,
     /// Share added on each side of a face.
     pub margin: f32,
-    /// Detection runs on every frame.
+    /// The detector runs on one frame in this many.
     pub detect_every: u32,
     /// Video encoder settings.
     pub encoder: &'static str,

@@ -174,6 +174,11 @@ pub fn make(job: &Job, control: &Arc<JobControl>) -> Result<Made, AnonymiseError
         sheet: ContactSheet::new(width, height),
         pending: VecDeque::new(),
         hold: job.settings.hold_frames as usize,
+        margin: job.settings.margin,
+        detect_every: u64::from(job.settings.detect_every.max(1)),
+        last_detected: None,
+        after_doubt: false,
+        detected: 0,
         every: probe.fps().round().max(1.0) as u64,
         width,
         height,
@@ -198,8 +203,13 @@ pub fn make(job: &Job, control: &Arc<JobControl>) -> Result<Made, AnonymiseError
             height,
         };
         let doubt = run.doubt.check(&buf, width, height);
-        let found = detector.detect(&frame)?;
-        run.push(index, std::mem::take(&mut buf), &found, doubt);
+        let looked = run.detects(index);
+        let found = if looked {
+            detector.detect(&frame)?
+        } else {
+            Vec::new()
+        };
+        run.push(index, std::mem::take(&mut buf), &found, doubt, looked);
         while run.pending.len() > run.hold {
             run.emit(&mut encoder)?;
             control.done.fetch_add(1, Ordering::Relaxed);
@@ -252,7 +262,7 @@ pub fn make(job: &Job, control: &Arc<JobControl>) -> Result<Made, AnonymiseError
             threshold: job.settings.threshold,
             hold_frames: job.settings.hold_frames,
             margin: job.settings.margin,
-            detect_every: 1,
+            detect_every: job.settings.detect_every,
             encoder: ENCODER,
         },
         voice: VoiceEntry {
@@ -261,6 +271,7 @@ pub fn make(job: &Job, control: &Arc<JobControl>) -> Result<Made, AnonymiseError
             filter,
         },
         frames: index,
+        frames_detected: run.detected,
         frames_with_faces: run.with_faces,
         frames_blurred_whole: run.whole,
         regions: run.regions,
@@ -291,6 +302,7 @@ struct Pending {
     rgb: Vec<u8>,
     regions: Vec<Region>,
     found: bool,
+    looked: bool,
     whole: Option<Doubt>,
 }
 
@@ -301,6 +313,11 @@ struct Run {
     sheet: ContactSheet,
     pending: VecDeque<Pending>,
     hold: usize,
+    margin: f32,
+    detect_every: u64,
+    last_detected: Option<u64>,
+    after_doubt: bool,
+    detected: u64,
     every: u64,
     width: usize,
     height: usize,
@@ -310,12 +327,60 @@ struct Run {
 }
 
 impl Run {
-    fn push(&mut self, index: u64, rgb: Vec<u8>, found: &[Region], whole: Option<Doubt>) {
+    /// Whether the detector looks at frame `index`: one frame in `detect_every`, and always
+    /// the first and the one after a doubtful frame (whose boxes may be another picture's).
+    fn detects(&self, index: u64) -> bool {
+        match self.last_detected {
+            None => true,
+            Some(last) => self.after_doubt || index - last >= self.detect_every,
+        }
+    }
+
+    fn push(
+        &mut self,
+        index: u64,
+        rgb: Vec<u8>,
+        found: &[Region],
+        whole: Option<Doubt>,
+        looked: bool,
+    ) {
         let step = self.tracker.step(index, found);
         for p in &mut self.pending {
             p.regions
                 .extend(step.backward.iter().map(|r| Region { score: 0.0, ..*r }));
         }
+        if looked {
+            // The frames skipped since the detector last looked lie between two sets of
+            // boxes: the tracker held the earlier ones on them, these are the later ones.
+            // Where an earlier and a later box overlap (one face moving), the box holding
+            // both covers it on its way between, diagonals included.
+            if let Some(last) = self.last_detected {
+                let later: Vec<Region> = found
+                    .iter()
+                    .map(|f| Region {
+                        score: 0.0,
+                        ..f.enlarged(self.margin)
+                    })
+                    .collect();
+                for p in self.pending.iter_mut().filter(|p| p.index > last) {
+                    let spans: Vec<Region> = later
+                        .iter()
+                        .flat_map(|l| {
+                            p.regions
+                                .iter()
+                                .filter(|r| r.iou(l) > 0.0)
+                                .map(|r| r.hull(l))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    p.regions.extend_from_slice(&later);
+                    p.regions.extend(spans);
+                }
+            }
+            self.last_detected = Some(index);
+            self.detected += 1;
+        }
+        self.after_doubt = whole.is_some();
         let mut regions = step.regions;
         // The boxes as found this frame keep their score; held ones are marked by 0.
         for r in &mut regions {
@@ -328,6 +393,7 @@ impl Run {
             rgb,
             regions,
             found: !found.is_empty(),
+            looked,
             whole,
         });
     }
@@ -370,6 +436,7 @@ impl Run {
                         ]
                     })
                     .collect(),
+                tracked_only: !p.looked,
                 whole: p.whole,
             });
         }
@@ -429,5 +496,86 @@ fn entry(path: &str, size: u64, d: &Digests) -> FileEntry {
         size,
         blake3: d.blake3_hex(),
         sha256: d.sha256_hex(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(detect_every: u64) -> Run {
+        Run {
+            tracker: Tracker::new(3, 0.3),
+            doubt: DoubtCheck::default(),
+            sheet: ContactSheet::new(64, 64),
+            pending: VecDeque::new(),
+            hold: 3,
+            margin: 0.3,
+            detect_every,
+            last_detected: None,
+            after_doubt: false,
+            detected: 0,
+            every: 30,
+            width: 64,
+            height: 64,
+            regions: Vec::new(),
+            with_faces: 0,
+            whole: 0,
+        }
+    }
+
+    fn face(x: f32) -> Region {
+        Region {
+            x,
+            y: x,
+            w: 10.0,
+            h: 10.0,
+            score: 0.9,
+        }
+    }
+
+    /// Whether `r` covers the face `f` entirely.
+    fn covers(r: &Region, f: &Region) -> bool {
+        r.x <= f.x && r.y <= f.y && r.x + r.w >= f.x + f.w && r.y + r.h >= f.y + f.h
+    }
+
+    /// A frame the detector skips is blurred where the face was on the frame before and
+    /// where it is on the frame after, so a face moving between them is never bare.
+    #[test]
+    fn a_skipped_frame_gets_the_boxes_of_the_detected_frames_on_both_sides() {
+        let mut r = run(2);
+        let step = |r: &mut Run, i: u64, found: &[Region], doubt: Option<Doubt>| {
+            let looked = r.detects(i);
+            let found = if looked { found.to_vec() } else { Vec::new() };
+            r.push(i, Vec::new(), &found, doubt, looked);
+            looked
+        };
+        assert!(step(&mut r, 0, &[face(10.0)], None));
+        assert!(!step(&mut r, 1, &[face(16.0)], None), "one frame in two");
+        assert!(step(&mut r, 2, &[face(22.0)], None));
+        let skipped = &r.pending[1];
+        assert!(!skipped.looked);
+        assert!(skipped.regions.iter().any(|b| covers(b, &face(10.0))));
+        assert!(skipped.regions.iter().any(|b| covers(b, &face(22.0))));
+        // Where the face really was on the skipped frame, diagonally between the two: one
+        // box must hold it whole (the two boxes alone leave a corner of it bare).
+        assert!(skipped.regions.iter().any(|b| covers(b, &face(16.0))));
+        assert!(!step(&mut r, 3, &[], Some(Doubt::SceneCut)));
+        assert!(
+            step(&mut r, 4, &[], None),
+            "the frame after a doubtful one is looked at"
+        );
+        assert!(!step(&mut r, 5, &[], None));
+        assert_eq!(r.detected, 3);
+    }
+
+    #[test]
+    fn with_a_cadence_of_one_every_frame_is_detected() {
+        let mut r = run(1);
+        for i in 0..5 {
+            assert!(r.detects(i));
+            r.push(i, Vec::new(), &[], None, true);
+        }
+        assert_eq!(r.detected, 5);
     }
 }

@@ -40,6 +40,18 @@ impl Region {
         }
     }
 
+    /// The smallest box holding both (score 0: it is no detection).
+    pub fn hull(&self, other: &Region) -> Region {
+        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
+        Region {
+            x,
+            y,
+            w: (self.x + self.w).max(other.x + other.w) - x,
+            h: (self.y + self.h).max(other.y + other.h) - y,
+            score: 0.0,
+        }
+    }
+
     /// The pixel rectangle `(x0, y0, x1, y1)` inside a `width` x `height` frame, or `None`
     /// when nothing of it is inside.
     pub fn clamp(&self, width: usize, height: usize) -> Option<(usize, usize, usize, usize)> {

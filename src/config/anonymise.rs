@@ -30,6 +30,9 @@ pub struct AnonymiseConfig {
     /// Detector score from which a region is blurred (CenterFace's heat map, 0 to 1).
     #[serde(default = "default_threshold")]
     pub threshold: f32,
+    /// The detector runs on one frame in this many; the tracker covers the frames between.
+    #[serde(default = "default_detect_every")]
+    pub detect_every: u32,
 }
 
 impl Default for AnonymiseConfig {
@@ -41,6 +44,7 @@ impl Default for AnonymiseConfig {
             hold_frames: default_hold_frames(),
             margin: default_margin(),
             threshold: default_threshold(),
+            detect_every: default_detect_every(),
         }
     }
 }
@@ -72,6 +76,14 @@ impl AnonymiseConfig {
                 "must be between 0.05 and 0.95; lower blurs more (0.3 by default)",
             ));
         }
+        // A frame the detector skips is written only once the next detected frame's boxes
+        // were laid on it, so it must still be held back then.
+        if !(1..=4).contains(&self.detect_every) || self.detect_every > self.hold_frames + 1 {
+            return Err(invalid(
+                "anonymise.detect_every",
+                "must be between 1 and 4, and at most hold_frames + 1 (2 by default)",
+            ));
+        }
         Ok(())
     }
 }
@@ -98,4 +110,8 @@ fn default_margin() -> f32 {
 
 fn default_threshold() -> f32 {
     0.3
+}
+
+fn default_detect_every() -> u32 {
+    2
 }
