@@ -172,7 +172,7 @@ fn parse_point(text: &str) -> Result<(f64, f64), CommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::Register;
+    use crate::register::{Register, query_plan};
 
     fn args() -> SearchArgs {
         SearchArgs {
@@ -262,17 +262,7 @@ mod tests {
         ];
         for (what, a) in searches {
             let (sql, params) = query(&a, 50, a.page).unwrap();
-            let mut stmt = reg
-                .connection()
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap();
-            let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(params), |r| {
-                    r.get::<_, String>(3)
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
+            let plan = query_plan(reg.connection(), &sql, rusqlite::params_from_iter(params));
             // Held recordings are a handful SQLite starts from and may sort.
             let may_sort = a.held == Some(true);
             assert!(

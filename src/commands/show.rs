@@ -192,8 +192,8 @@ fn degrees(field: &str, digits: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::Register;
     use crate::register::audit::{Action, NewEntry, append, expire};
+    use crate::register::{Register, query_plan};
 
     fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
         s.parse().expect("test time")
@@ -206,14 +206,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
         let conn = reg.connection();
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {CUSTODY}"))
-            .unwrap();
-        let plan: Vec<String> = stmt
-            .query_map(["S_1"], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let plan = query_plan(conn, CUSTODY, ["S_1"]);
         assert!(
             !plan.iter().any(|s| s.starts_with("SCAN")),
             "the custody query scans: {plan:?}"

@@ -876,6 +876,23 @@ impl RawRow {
     }
 }
 
+/// The steps of SQLite's plan for `sql` with `params` (`EXPLAIN QUERY PLAN`'s details),
+/// for the tests that keep the queries run at scale on their indexes.
+#[cfg(test)]
+pub(crate) fn query_plan(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("the query compiles");
+    stmt.query_map(params, |r| r.get::<_, String>(3))
+        .expect("the plan is read")
+        .collect::<Result<_, _>>()
+        .expect("the plan is read")
+}
+
 #[cfg(test)]
 mod state_machine_tests;
 #[cfg(test)]

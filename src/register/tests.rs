@@ -174,18 +174,9 @@ fn the_queries_run_at_scale_read_indexes_not_every_recording() {
         ("attribution: pending", perception::UNATTRIBUTED.to_string()),
     ];
     for (what, sql) in queries {
-        let mut stmt = reg
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
-        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
-        let plan: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(unbound), |r| {
-                r.get::<_, String>(3)
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let count = reg.conn.prepare(&sql).unwrap().parameter_count();
+        let unbound = vec![rusqlite::types::Null; count];
+        let plan = super::query_plan(&reg.conn, &sql, rusqlite::params_from_iter(unbound));
         // A SCAN reads every entry of what it scans: only a narrow covering index, or a
         // partial index holding just the rows wanted, may be scanned.
         let partial = ["recordings_unattributed", "recordings_by_retention"];
