@@ -105,8 +105,12 @@ fn a_docked_cameras_recordings_are_uploaded_locked_proven_and_not_uploaded_twice
     let bucket = bucket(&d);
     let passes = drain(&mut d, &bucket);
     let replicated: Vec<String> = passes.iter().flat_map(|p| p.replicated.clone()).collect();
-    assert_eq!(replicated.len(), 6, "{passes:?}");
-    assert!(passes.iter().all(|p| p.failed.is_empty()), "{passes:?}");
+    let died = server.death_report();
+    assert_eq!(replicated.len(), 6, "{passes:?}{died}");
+    assert!(
+        passes.iter().all(|p| p.failed.is_empty()),
+        "{passes:?}{died}"
+    );
 
     let client = server.client();
     let rt = runtime();
@@ -367,8 +371,9 @@ fn versions_are_deleted_once_retain_until_has_passed_and_purged_each_deletion_tr
     ));
     let bucket = bucket(&d);
     let passes = drain(&mut d, &bucket);
-    assert_eq!(passes[0].replicated, [A1.to_string()], "{passes:?}");
-    assert_eq!(passes[0].expired.len(), 5, "{passes:?}");
+    let died = server.death_report();
+    assert_eq!(passes[0].replicated, [A1.to_string()], "{passes:?}{died}");
+    assert_eq!(passes[0].expired.len(), 5, "{passes:?}{died}");
     assert_eq!(queue_state(&mut d, A2), QueueState::Expired);
     let objs = objects(&mut d, A1);
     d.sqlite3(&format!(
@@ -566,4 +571,30 @@ fn the_scrub_heads_every_object_and_with_read_data_reads_them_back() {
         .filter(|e| e.action == "replica-scrub" && e.details.starts_with("scrub of the replica"))
         .count();
     assert_eq!(traced, 4);
+}
+
+#[test]
+fn a_server_that_dies_during_a_test_is_reported_as_dead_with_its_log() {
+    let server = Seaweed::start();
+    assert_eq!(
+        server.death_report(),
+        "",
+        "a running server is not reported"
+    );
+    let pid = server.pid().unwrap();
+    // Killed from outside and not waited for, as a crash of its own would leave it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let report = loop {
+        let report = server.death_report();
+        if !report.is_empty() || start.elapsed() > std::time::Duration::from_secs(10) {
+            break report;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(report.contains(&format!("(pid {pid}) died")), "{report}");
 }

@@ -142,6 +142,31 @@ impl Seaweed {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Empty while the server runs; once it has died on its own, a sentence saying so with
+    /// the end of its log, so that a test's failure reads "the server died", not as an
+    /// upload refused. Read from /proc: a dead child not yet waited for is a zombie.
+    pub fn death_report(&self) -> String {
+        let Some(pid) = self.pid() else {
+            return String::new();
+        };
+        let state = fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let (_, after_name) = stat.rsplit_once(')')?;
+                after_name.trim_start().chars().next()
+            });
+        if matches!(state, Some(c) if c != 'Z') {
+            return String::new();
+        }
+        let log = self.log();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "\nthe SeaweedFS server (pid {pid}) died during the test; the end of its log:\n{}",
+            tail.join("\n")
+        )
+    }
+
     /// Kills the server (as a crash or a power cut would) and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
