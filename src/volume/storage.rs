@@ -162,8 +162,8 @@ type Window = io::Result<(usize, usize)>;
 /// would wait for every copy of a window before its next read. Read-only volumes only,
 /// so that a held-back write never lands under a window read before it.
 struct ReadAhead {
-    requests: Option<SyncSender<(u64, usize, Vec<u8>)>>,
-    results: Receiver<(u64, Window, Vec<u8>)>,
+    requests: SyncSender<(u64, usize, Vec<u8>)>,
+    results: Receiver<(Window, Vec<u8>)>,
     /// The device offset and length of the window in flight.
     pending: Option<(u64, usize)>,
 }
@@ -177,13 +177,13 @@ impl ReadAhead {
             .spawn(move || {
                 for (offset, want, mut buf) in rx {
                     let window = read_window_direct(&file, &mut buf, offset, want);
-                    if tx.send((offset, window, buf)).is_err() {
+                    if tx.send((window, buf)).is_err() {
                         break;
                     }
                 }
             })?;
         Ok(ReadAhead {
-            requests: Some(requests),
+            requests,
             results,
             pending: None,
         })
@@ -191,17 +191,14 @@ impl ReadAhead {
 
     /// Asks for `want` bytes at device offset `offset`, read into `buf`.
     fn request(&mut self, offset: u64, want: usize, buf: Vec<u8>) {
-        let sent = self
-            .requests
-            .as_ref()
-            .is_some_and(|tx| tx.send((offset, want, buf)).is_ok());
+        let sent = self.requests.send((offset, want, buf)).is_ok();
         self.pending = sent.then_some((offset, want));
     }
 
     /// The window in flight, waited for, with its device offset and length.
     fn take(&mut self) -> Option<((u64, usize), Window, Vec<u8>)> {
         let pending = self.pending.take()?;
-        let (_, window, buf) = self.results.recv().ok()?;
+        let (window, buf) = self.results.recv().ok()?;
         Some((pending, window, buf))
     }
 }
@@ -554,12 +551,7 @@ impl Storage {
 /// Reads `buf.len()` bytes at `offset` with `O_DIRECT`, through a second descriptor of
 /// the same file, in whole 512-byte (else 4 KiB) blocks.
 fn direct_read(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let direct = File::options()
-        .read(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let direct = reopen_direct(file)?;
     let mut last = None;
     for block in [512u64, 4096] {
         let start = offset - offset % block;
