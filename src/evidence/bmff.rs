@@ -6,12 +6,14 @@
 //! [`BmffLimits`]) and read for the duration; `mdat` and everything else are skipped.
 
 mod boxes;
+mod codecs;
 mod meta;
 mod problem;
 
 use std::fmt;
 use std::io::Read;
 
+pub use self::codecs::{AudioConfig, SampleEntry, Track};
 pub use self::problem::BmffProblem;
 
 /// Problems recorded before the rest are only counted.
@@ -77,6 +79,17 @@ pub struct BmffReport {
     pub major_brand: Option<FourCc>,
     /// Bytes fed, i.e. the file's length.
     pub length: u64,
+    /// The `moov`'s tracks, their kinds and codecs; `None` when no `moov` was read.
+    pub tracks: Option<Vec<Track>>,
+}
+
+impl BmffReport {
+    /// Flags (not reasons: the bytes are the evidence) for tracks that are not the
+    /// profile's H.264 video and AAC audio (`codec-unexpected`), or for a `moov` that
+    /// declares no track at all (`no-tracks`).
+    pub fn codec_flags(&self) -> Vec<String> {
+        codecs::flags(self.tracks.as_deref())
+    }
 }
 
 /// Problems and box budget shared by the top-level walk and the nested reads.
@@ -408,6 +421,7 @@ impl BoxWalker {
             }
             duration_secs = meta::duration(moov, &self.fragments, fragmented, &mut self.ctx);
         }
+        let tracks = self.moov.map(|m| m.codecs);
         let mut problems = self.ctx.problems;
         if self.ctx.dropped > 0 {
             problems.push(BmffProblem::More {
@@ -421,6 +435,7 @@ impl BoxWalker {
             top_level: self.top_level,
             major_brand: self.major_brand,
             length: self.offset,
+            tracks,
         }
     }
 }

@@ -152,6 +152,8 @@ fn judge_video(profile: &Profile, video: &VideoFacts, declared: Option<Declared>
     for problem in &video.bmff.problems {
         v.fail(problem.code(), problem);
     }
+    // Another codec than the profile's is told, not refused: the bytes are the evidence.
+    v.flags.extend(video.bmff.codec_flags());
     let Some(declared) = declared else {
         // Without a trailer nothing can be compared; rule 1 has already failed.
         return;

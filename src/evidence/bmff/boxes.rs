@@ -16,6 +16,17 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// A cursor at the start of `data`.
+    pub fn new(data: &'a [u8]) -> Cursor<'a> {
+        Cursor { data }
+    }
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.data
+    }
+    pub fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
     pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, rest) = self.data.split_at_checked(n)?;
         self.data = rest;
@@ -35,25 +46,35 @@ pub(super) fn for_each_child<'a>(
     base: u64,
     parent: FourCc,
     ctx: &mut Ctx,
-    mut f: impl FnMut(Child<'a>, &mut Ctx),
+    f: impl FnMut(Child<'a>, &mut Ctx),
 ) {
+    if let Err(problem) = try_each_child(data, base, parent, ctx, f) {
+        ctx.problem(problem);
+    }
+}
+
+/// [`for_each_child`], returning the first child that does not fit instead of recording
+/// it: for boxes read only to describe the file (codecs), whose faults are not the
+/// profile's integrity rules. Every child still counts against the box budget.
+pub(super) fn try_each_child<'a>(
+    data: &'a [u8],
+    base: u64,
+    parent: FourCc,
+    ctx: &mut Ctx,
+    mut f: impl FnMut(Child<'a>, &mut Ctx),
+) -> Result<(), BmffProblem> {
     let mut rest = data;
     let mut offset = base;
     while !rest.is_empty() {
-        let (child, size) = match next_child(rest, offset, parent) {
-            Ok(found) => found,
-            Err(problem) => {
-                ctx.problem(problem);
-                return;
-            }
-        };
+        let (child, size) = next_child(rest, offset, parent)?;
         if !ctx.count_box() {
-            return;
+            return Ok(());
         }
         f(child, ctx);
         rest = rest.get(size..).unwrap_or_default();
         offset = offset.saturating_add(size as u64);
     }
+    Ok(())
 }
 
 /// The child box at the start of `rest`, and its whole size.

@@ -1,12 +1,13 @@
-//! Inside the buffered boxes: `moov` (mvhd, mvex/mehd/trex, trak/tkhd/mdia/mdhd) and
-//! `moof` (traf/tfhd/trun), and the duration they give.
+//! Inside the buffered boxes: `moov` (mvhd, mvex/mehd/trex, trak/tkhd/mdia/mdhd, and the
+//! tracks' codecs through `codecs`) and `moof` (traf/tfhd/trun), and the duration they give.
 //!
-//! Only these known containers are descended into, so nesting depth is fixed by the code
-//! (at most three levels), never by the input; every child counts against the box budget.
+//! Only these known containers are descended into, so nesting depth is fixed by the code,
+//! never by the input; every child counts against the box budget.
 
 use std::collections::BTreeMap;
 
 use super::boxes::{Child, Cursor, for_each_child, read_fields};
+use super::codecs;
 use super::{BmffProblem, Ctx, FourCc};
 
 /// More tracks than any camera writes; bounds the per-track maps.
@@ -34,6 +35,8 @@ pub(super) struct Moov {
     trex: BTreeMap<u32, u32>,
     /// `mdhd` timing by `tkhd` track_ID.
     tracks: BTreeMap<u32, Timing>,
+    /// Each `trak`'s kind and codecs, in file order (the first `MAX_TRACKS`).
+    pub codecs: Vec<codecs::Track>,
 }
 
 /// Sample durations summed over every `moof`, by track_ID.
@@ -119,6 +122,7 @@ fn parse_mvex(mvex: &Child, ctx: &mut Ctx, moov: &mut Moov) {
 
 fn parse_trak(trak: &Child, ctx: &mut Ctx, moov: &mut Moov) {
     let (mut track, mut timing_found) = (None, None);
+    let mut codec = codecs::Track::default();
     for_each_child(
         trak.payload,
         trak.payload_offset,
@@ -136,12 +140,18 @@ fn parse_trak(trak: &Child, ctx: &mut Ctx, moov: &mut Moov) {
                 for_each_child(child.payload, base, child.fourcc, ctx, |grand, ctx| {
                     if grand.fourcc == MDHD {
                         timing_found = timing(&grand, ctx);
+                    } else {
+                        codecs::read_mdia_child(&grand, ctx, &mut codec);
                     }
                 });
             }
             _ => {}
         },
     );
+    if moov.codecs.len() < MAX_TRACKS {
+        codec.id = track;
+        moov.codecs.push(codec);
+    }
     match (track, timing_found) {
         (Some(track), Some(timing)) => insert_bounded(&mut moov.tracks, track, timing, ctx),
         _ => ctx.problem(BmffProblem::Malformed {
