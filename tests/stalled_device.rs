@@ -2,7 +2,9 @@
 //! gives up on it after `ingest.read_timeout`, shows its slot "not responding",
 //! answers `status` all along, wipes nothing, and still stops on SIGTERM although the
 //! stuck read never returns. The camera is a FUSE file (tests/faulty_device) that never
-//! answers reads of one page, docked as a disk image.
+//! answers reads of one page, docked as a disk image: a FAT volume (mkfs.vfat, mtools),
+//! or an exFAT one (mkfs.exfat, exfat-fuse) stalled in a recording or at its boot sector,
+//! beside a healthy camera that is ingested and wiped meanwhile.
 #![allow(
     clippy::unwrap_used,
     reason = "helpers outside #[test] fail the test by panicking, like the tests"
@@ -14,7 +16,7 @@ mod common;
 mod fat_edit;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -119,4 +121,95 @@ fn a_read_that_never_returns_marks_the_camera_not_responding_and_wipes_nothing()
     assert!(exit.success(), "{exit:?}\n{}", daemon.log());
     assert!(took < Duration::from_secs(15), "{took:?}");
     drop(fuse);
+}
+
+/// The fixture camera `serial` on an exFAT volume made by mkfs.exfat, in `dir`.
+fn exfat_camera(serial: &str, dir: &Path) -> (CameraSpec, PathBuf) {
+    let spec = CameraSpec::fixture(serial);
+    let image = build_exfat_image(&spec, dir, &ExfatOptions::default());
+    (spec, image)
+}
+
+/// The page of `image` holding byte 16 KiB of `video`, found by its bytes.
+fn page_inside(image: &Path, video: &[u8]) -> u64 {
+    let bytes = fs::read(image).unwrap();
+    let needle = &video[16 * 1024..16 * 1024 + 64];
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    (at as u64).next_multiple_of(4096)
+}
+
+fn sha256_of(path: &Path) -> String {
+    sha256_hex(&fs::read(path).unwrap())
+}
+
+/// Docks `stalled` (served by `fuse`) and a healthy FAT camera of `SERIAL_2`; the stalled
+/// one is reported not responding and keeps every byte, the healthy one is ingested and
+/// wiped meanwhile, and the daemon still stops on SIGTERM.
+fn stalled_exfat_beside_a_healthy_camera(image: &Path, fuse: Fuse, work: &Path) {
+    let mut daemon = Daemon::start(&[("ingest", "read_timeout = \"2 s\"")]);
+    let before = sha256_of(image);
+    let healthy = CameraSpec::fixture(SERIAL_2);
+    let healthy_image = build_fat_image(&healthy, work, Layout::Superfloppy);
+
+    daemon.dock(SERIAL, &fuse.mountpoint.join("disk.img"));
+    daemon.dock(SERIAL_2, &healthy_image);
+    let waited = Instant::now();
+    let cam = daemon.wait_state(SERIAL, "not-responding");
+    assert!(
+        waited.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        waited.elapsed()
+    );
+    assert!(cam["waited_secs"].as_u64().is_some_and(|s| s >= 2), "{cam}");
+    daemon.wait_log(&event_mark(events::CAMERA_NOT_RESPONDING));
+
+    // The other camera goes on: ingested, proven and wiped while the first one hangs.
+    daemon.wait_state(SERIAL_2, "safe-to-undock");
+    let wiped = daemon.query(&format!(
+        "SELECT stem FROM recordings WHERE camera = '{SERIAL_2}' AND state = 'wiped' ORDER BY stem"
+    ));
+    let expected: Vec<String> = healthy.recordings.iter().map(|r| r.stem.clone()).collect();
+    assert_eq!(wiped, expected);
+    let out = daemon.dockctl(None, &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not responding"), "{text}");
+
+    // Nothing of the stalled camera was wiped, or written at all.
+    let wiped = daemon.query(&format!(
+        "SELECT CAST(COUNT(*) AS TEXT) FROM recordings WHERE camera = '{SERIAL}' AND state = 'wiped'"
+    ));
+    assert_eq!(wiped, vec!["0".to_string()]);
+    assert_eq!(sha256_of(image), before);
+
+    daemon.signal(Signal::SIGTERM);
+    let (exit, took) = daemon.wait_exit(Duration::from_secs(15));
+    assert!(exit.success(), "{exit:?}\n{}", daemon.log());
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    drop(fuse);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn an_exfat_camera_whose_read_never_returns_is_not_responding_and_the_others_go_on() {
+    require_tool("fusermount");
+    let work = tempfile::tempdir().unwrap();
+    let (spec, image) = exfat_camera(SERIAL, work.path());
+    // One page in the middle of the second recording's video never answers.
+    let stall = page_inside(&image, &spec.recordings[1].video);
+    let fuse = serve_stalling(&image, &work.path().join("fuse"), stall, 4096);
+    stalled_exfat_beside_a_healthy_camera(&image, fuse, work.path());
+}
+
+#[test]
+#[ignore = "needs root"]
+fn an_exfat_camera_stalled_at_its_boot_sector_is_not_responding() {
+    require_tool("fusermount");
+    let work = tempfile::tempdir().unwrap();
+    let (_, image) = exfat_camera(SERIAL, work.path());
+    // The very first read, the boot sector, never answers.
+    let fuse = serve_stalling(&image, &work.path().join("fuse"), 0, 4096);
+    stalled_exfat_beside_a_healthy_camera(&image, fuse, work.path());
 }

@@ -201,8 +201,10 @@ pub fn open_watched(
     let kind = meta.file_type();
     if kind.is_dir() {
         Ok(Box::new(dir::DirVolume::open(source, profile, access)?))
-    } else if (kind.is_file() || kind.is_block_device()) && exfat::probe(source)? {
-        Ok(Box::new(exfat::ExfatVolume::open(source, profile, access)?))
+    } else if (kind.is_file() || kind.is_block_device()) && exfat::probe(source, &watch)? {
+        Ok(Box::new(exfat::ExfatVolume::open(
+            source, profile, access, watch,
+        )?))
     } else if kind.is_file() || kind.is_block_device() {
         Ok(Box::new(fat::FatVolume::open(
             source, profile, access, watch,

@@ -12,6 +12,7 @@ use super::boot::Boot;
 use crate::volume::VolumeError;
 use crate::volume::guard::{Guard, Trip};
 use crate::volume::storage::{SharedWriteBack, Storage};
+use crate::volume::watch::ReadWatch;
 
 /// FAT entry value marking the end of a chain.
 const END_OF_CHAIN: u32 = 0xFFFF_FFFF;
@@ -49,6 +50,9 @@ pub(crate) struct Device {
     pub sync: Option<File>,
     /// The storage's held-back small writes (writable volumes only).
     pub write_back: Option<SharedWriteBack>,
+    /// Marks each device read and sync in flight, for the stalled-read deadline (the
+    /// storage marks its own reads on the same watch).
+    pub watch: ReadWatch,
 }
 
 impl Device {
@@ -71,6 +75,8 @@ impl Device {
             what: what.to_string(),
             source,
         };
+        // A stalled device blocks a write-out or an fsync as surely as a read.
+        let _waiting = self.watch.begin();
         if let Some(wb) = &self.write_back {
             wb.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -32,15 +32,19 @@ use walk::ExfatWalk;
 
 use super::guard::Guard;
 use super::storage::Storage;
+use super::watch::ReadWatch;
 use super::{Access, Damage, Scan, Volume, VolumeError, VolumeInfo, VolumeKind, VolumePath, scan};
 use crate::config::{Profile, WipeMode};
 
 /// Whether `file` holds an exFAT volume (at sector 0 or in the first MBR partition).
-pub(crate) fn probe(source: &Path) -> Result<bool, VolumeError> {
+/// This is the first read of any camera, FAT or exFAT: it is marked on `watch`, so that
+/// a device that never answers its first sector is seen stalled too.
+pub(crate) fn probe(source: &Path, watch: &ReadWatch) -> Result<bool, VolumeError> {
     let file = File::open(source).map_err(|e| VolumeError::Open {
         path: source.to_path_buf(),
         source: e,
     })?;
+    let _reading = watch.begin();
     locate::find(&file)
         .map(|found| found.is_some())
         .map_err(|e| VolumeError::Io {
@@ -64,14 +68,16 @@ pub(crate) struct ExfatVolume {
 impl ExfatVolume {
     /// Opens `source` (`O_RDONLY` unless `access` is `ReadWrite`), checks its boot region
     /// and builds its ownership map; a read-write opening of an undamaged volume finishes
-    /// the wipes a cut-off run left.
+    /// the wipes a cut-off run left. Every device read, from the boot sector on, and every
+    /// sync is marked on `watch`, for the stalled-read deadline.
     pub(crate) fn open(
         source: &Path,
         profile: &Profile,
         access: Access,
+        watch: ReadWatch,
     ) -> Result<ExfatVolume, VolumeError> {
         let writable = access == Access::ReadWrite;
-        let (mut dev, offset, mut damage) = open_device(source, profile, writable)?;
+        let (mut dev, offset, mut damage) = open_device(source, profile, writable, watch)?;
         let max_entries = profile.max_dir_entries as usize;
         // The whole tree is walked once: the FAT, the bitmap and every directory at most.
         let budget = dev.boot.fat_bytes + u64::from(dev.boot.cluster_count) / 8 + (256 << 20);
@@ -139,6 +145,7 @@ fn open_device(
     source: &Path,
     profile: &Profile,
     writable: bool,
+    watch: ReadWatch,
 ) -> Result<(Device, u64, Vec<Damage>), VolumeError> {
     let open_err = |e| VolumeError::Open {
         path: source.to_path_buf(),
@@ -163,20 +170,30 @@ fn open_device(
             source: e,
         }
     };
-    let (offset, room) = locate::find(&file)
+    // Read before the storage exists, so marked here: the device may stall on its very
+    // first sectors as well as on any later one.
+    let found = {
+        let _reading = watch.begin();
+        locate::find(&file)
+    };
+    let (offset, room) = found
         .map_err(io_err("reading the partition table"))?
         .ok_or_else(|| VolumeError::NotFat {
             path: source.to_path_buf(),
             detail: "no exFAT boot sector at sector 0 or in the first partition".into(),
         })?;
-    let (boot, damage) = read_boot(&file, offset, room, source)?;
+    let (boot, damage) = {
+        let _reading = watch.begin();
+        read_boot(&file, offset, room, source)?
+    };
     let sync = if writable {
         Some(file.try_clone().map_err(open_err)?)
     } else {
         None
     };
     let guard = Arc::new(Guard::new());
-    let mut storage = Storage::new(file, offset, boot.volume_bytes, writable, guard.clone());
+    let mut storage = Storage::new(file, offset, boot.volume_bytes, writable, guard.clone())
+        .watched(watch.clone());
     let write_back = if writable {
         Some(storage.hold_writes().map_err(open_err)?)
     } else {
@@ -190,6 +207,7 @@ fn open_device(
         sync,
         write_back,
         boot,
+        watch,
     };
     Ok((dev, offset, damage))
 }
