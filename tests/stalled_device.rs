@@ -145,10 +145,10 @@ fn sha256_of(path: &Path) -> String {
     sha256_hex(&fs::read(path).unwrap())
 }
 
-/// Docks `stalled` (served by `fuse`) and a healthy FAT camera of `SERIAL_2`; the stalled
+/// Docks `image` (served by `fuse`) and a healthy FAT camera of `SERIAL_2`; the stalled
 /// one is reported not responding and keeps every byte, the healthy one is ingested and
 /// wiped meanwhile, and the daemon still stops on SIGTERM.
-fn stalled_exfat_beside_a_healthy_camera(image: &Path, fuse: Fuse, work: &Path) {
+fn stalled_beside_a_healthy_camera(image: &Path, fuse: Fuse, work: &Path) {
     let mut daemon = Daemon::start(&[("ingest", "read_timeout = \"2 s\"")]);
     let before = sha256_of(image);
     let healthy = CameraSpec::fixture(SERIAL_2);
@@ -200,7 +200,7 @@ fn an_exfat_camera_whose_read_never_returns_is_not_responding_and_the_others_go_
     // One page in the middle of the second recording's video never answers.
     let stall = page_inside(&image, &spec.recordings[1].video);
     let fuse = serve_stalling(&image, &work.path().join("fuse"), stall, 4096);
-    stalled_exfat_beside_a_healthy_camera(&image, fuse, work.path());
+    stalled_beside_a_healthy_camera(&image, fuse, work.path());
 }
 
 #[test]
@@ -211,5 +211,17 @@ fn an_exfat_camera_stalled_at_its_boot_sector_is_not_responding() {
     let (_, image) = exfat_camera(SERIAL, work.path());
     // The very first read, the boot sector, never answers.
     let fuse = serve_stalling(&image, &work.path().join("fuse"), 0, 4096);
-    stalled_exfat_beside_a_healthy_camera(&image, fuse, work.path());
+    stalled_beside_a_healthy_camera(&image, fuse, work.path());
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_fat_camera_stalled_at_its_boot_sector_is_not_responding() {
+    require_tool("fusermount");
+    let work = tempfile::tempdir().unwrap();
+    let spec = CameraSpec::fixture(SERIAL);
+    let image = build_fat_image(&spec, work.path(), Layout::Superfloppy);
+    // The first read of any camera (is it exFAT?) never answers.
+    let fuse = serve_stalling(&image, &work.path().join("fuse"), 0, 4096);
+    stalled_beside_a_healthy_camera(&image, fuse, work.path());
 }
