@@ -123,7 +123,16 @@ fn the_bmff_walker_never_panics_and_chunking_never_changes_its_report() {
         max_meta_box_bytes: 1 << 16,
         max_boxes: 4096,
     };
-    fuzz("bmff", &fixture_files("MP4"), 4096, |data| {
+    // The HEVC fixture too, so that mutations reach the other codecs' sample entries.
+    let mut seeds = fixture_files("MP4");
+    let codecs = fixtures_dir().join("codecs");
+    for entry in std::fs::read_dir(&codecs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "MP4") {
+            seeds.push(std::fs::read(path).unwrap());
+        }
+    }
+    fuzz("bmff", &seeds, 4096, |data| {
         let whole = check_reader(data, limits).expect("reading a slice cannot fail");
         let chunk = usize::from(data.first().copied().unwrap_or(1)).max(1);
         let mut walker = BoxWalker::new(limits);
@@ -131,6 +140,7 @@ fn the_bmff_walker_never_panics_and_chunking_never_changes_its_report() {
             walker.feed(piece);
         }
         assert_eq!(walker.finish(), whole);
+        assert!(whole.codec_flags().iter().all(|f| f.len() < 4096));
     });
 }
 
