@@ -132,6 +132,85 @@ mod tests {
         LowerBound::best(bounds, at(docked))
     }
 
+    /// The perception register's rule the bounds lean on: a docking ends the issue in force,
+    /// so a camera docked twice is issued again in between, and that issue is the one the
+    /// second docking ends and the bound of the recordings it brings.
+    #[test]
+    fn a_docking_ends_the_issue_in_force_and_a_camera_docked_twice_was_issued_in_between() {
+        use crate::register::DockEvent;
+        use crate::register::perception::{Holder, assignment_at, holder_at};
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let conn = reg.connection();
+        perception::insert_enrolment(conn, "SNTL-00042", None, "chef", at("2026-12-01T09:00:00Z"))
+            .unwrap();
+        for m in ["M100", "M200"] {
+            let agent = perception::Agent {
+                matricule: m.into(),
+                name: m.into(),
+                brigade: "Jour".into(),
+                unix_user: None,
+            };
+            perception::insert_agent(conn, &agent, "chef", at("2026-12-01T09:00:00Z")).unwrap();
+        }
+        perception::insert_assignment(conn, "SNTL-00042", "M100", at("2026-12-03T06:00:00Z"), "x")
+            .unwrap();
+        reg.record_dock_event(
+            "SNTL-00042",
+            DockEvent::Docked,
+            "s1",
+            at("2026-12-03T18:00:00Z"),
+        )
+        .unwrap();
+        let first = session(&mut reg, "2026-12-03T18:00:01Z", Some("complete"));
+        assert!(first > 0);
+        reg.record_dock_event(
+            "SNTL-00042",
+            DockEvent::Undocked,
+            "s1",
+            at("2026-12-03T19:00:00Z"),
+        )
+        .unwrap();
+        let conn = reg.connection();
+        // In the dock, then on the shelf: nobody holds it until it is issued again.
+        assert_eq!(
+            holder_at(conn, "SNTL-00042", at("2026-12-03T20:00:00Z")).unwrap(),
+            Holder::Returned(at("2026-12-03T18:00:00Z"), "docked")
+        );
+        perception::insert_assignment(conn, "SNTL-00042", "M200", at("2026-12-04T06:00:00Z"), "x")
+            .unwrap();
+        reg.record_dock_event(
+            "SNTL-00042",
+            DockEvent::Docked,
+            "s1",
+            at("2026-12-04T18:00:00Z"),
+        )
+        .unwrap();
+        let conn = reg.connection();
+        let earlier = assignment_at(conn, "SNTL-00042", at("2026-12-03T12:00:00Z"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (earlier.agent.as_str(), earlier.ended()),
+            ("M100", Some((at("2026-12-03T18:00:00Z"), "docked")))
+        );
+        let Holder::Agent(held) =
+            holder_at(conn, "SNTL-00042", at("2026-12-04T12:00:00Z")).unwrap()
+        else {
+            panic!("M200 holds it between the dockings");
+        };
+        assert_eq!(
+            (held.agent.as_str(), held.ended()),
+            ("M200", Some((at("2026-12-04T18:00:00Z"), "docked")))
+        );
+        let now = session(&mut reg, "2026-12-04T18:00:01Z", None);
+        let bound = best(&mut reg, now, "2026-12-04T18:00:01Z").unwrap();
+        assert_eq!(
+            (bound.source, bound.at),
+            (BoundSource::Issue, at("2026-12-04T06:00:00Z"))
+        );
+    }
+
     #[test]
     fn a_camera_never_docked_enrolled_or_issued_has_no_bound() {
         let dir = tempfile::tempdir().unwrap();
