@@ -14,6 +14,7 @@ mod common;
 mod desk;
 
 use chrono::{DateTime, Duration, Utc};
+use common::daemon::{Daemon, PATIENCE};
 use common::*;
 use desk::*;
 use sentinel_dock::commands::purge_due;
@@ -384,4 +385,88 @@ fn a_camera_with_no_lower_bound_is_kept_by_the_collection_brake_alone() {
     assert_eq!(purge_now(&mut d), Vec::<String>::new());
     d.clock.set("2026-12-11T18:00:01Z");
     assert_eq!(purge_now(&mut d), stems(&reset));
+}
+
+/// The same on the real service: docked, wiped, then `sentinel-dockctl purge --dry-run`
+/// (text and `--json`) names the brake, `purge` deletes nothing, and neither does the
+/// daily upkeep of the restarted service.
+#[test]
+fn the_service_keeps_a_reset_camera_s_recordings_a_week_after_their_collection() {
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let access = format!("head = [\"{user}\"]");
+    let mut daemon = Daemon::start(&[
+        ("access", access.as_str()),
+        ("retention", "max_purge_share = 1.0"),
+    ]);
+    let reset = camera(
+        "SNTL-00046",
+        vec![recording(
+            "SNTL-00046",
+            1,
+            "2000-01-01T00:00:00Z",
+            Fixes::Real(time("2000-01-01T00:00:00Z")),
+        )],
+    );
+    let stem = reset.recordings[0].stem.clone();
+    let image = build_fat_image(&reset, &daemon.path("cameras"), Layout::Superfloppy);
+    daemon.dock("SNTL-00046", &image);
+    daemon.wait_state("SNTL-00046", "safe-to-undock");
+    assert_eq!(daemon.query("SELECT state FROM recordings"), ["wiped"]);
+
+    let out = daemon.dockctl(None, &["--json", "purge", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(strings(&plan["delete"]), Vec::<String>::new(), "{plan}");
+    let kept = &plan["kept_after_collection"][0];
+    assert_eq!(kept["recording"], stem.as_str(), "{plan}");
+    assert!(
+        kept["reason"]
+            .as_str()
+            .unwrap()
+            .contains("min_days_after_collection"),
+        "{plan}"
+    );
+    let out = daemon.dockctl(None, &["purge", "--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&stem)
+            && text.contains("keep: collected ")
+            && text.contains(
+                "less than retention.min_days_after_collection (7 days) ago: purgeable from "
+            ),
+        "{text}"
+    );
+    let out = daemon.dockctl(None, &["--json", "purge"]);
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(strings(&done["deleted"]), Vec::<String>::new(), "{done}");
+
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    daemon.wait_exit(PATIENCE);
+    daemon.restart();
+    let start = std::time::Instant::now();
+    while daemon.log().matches("daily upkeep").count() < 2 {
+        assert!(start.elapsed() < PATIENCE, "{}", daemon.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        daemon.query("SELECT state FROM recordings"),
+        ["wiped"],
+        "log:\n{}",
+        daemon.log()
+    );
+    assert_eq!(
+        daemon
+            .stored_files()
+            .into_iter()
+            .filter(|f| f.ends_with(".MP4"))
+            .count(),
+        1
+    );
 }

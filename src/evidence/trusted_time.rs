@@ -402,7 +402,9 @@ impl CameraClock {
         };
         let basis = match self.basis {
             OffsetBasis::Gps => "against GPS time",
-            OffsetBasis::Docking => "against the docking time; its recordings have no GPS fix",
+            OffsetBasis::Docking => {
+                "against the docking time; its recordings have no GPS fix it can believe"
+            }
         };
         Some(format!(
             "camera {}'s clock is wrong: {} {direction} ({basis}; offset {:+} s); {} recording(s) flagged, their retention counted from GPS or docking time and their attribution left to a person; set the camera's clock",
