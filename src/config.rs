@@ -176,6 +176,11 @@ pub struct RetentionConfig {
     /// the head of service's explicit confirmation.
     #[serde(default = "default_max_purge_share")]
     pub max_purge_share: f64,
+    /// Days no recording is purged after its collection by this service (the register's
+    /// `discovered_at`, on the service's clock), whatever its date: a brake no camera clock
+    /// or GPS date can release. 0 turns it off.
+    #[serde(default = "default_min_days_after_collection")]
+    pub min_days_after_collection: u32,
 }
 
 impl Default for RetentionConfig {
@@ -183,8 +188,16 @@ impl Default for RetentionConfig {
         RetentionConfig {
             days: default_retention_days(),
             max_purge_share: default_max_purge_share(),
+            min_days_after_collection: default_min_days_after_collection(),
         }
     }
+}
+
+/// A week: the legal month is a maximum, and a recording kept a week longer than its date
+/// says is a delay the register traces, while one deleted minutes after the camera was
+/// wiped (its clock and GPS both wrong) is lost for good.
+fn default_min_days_after_collection() -> u32 {
+    7
 }
 
 fn default_retention_days() -> u32 {
@@ -555,6 +568,14 @@ impl Config {
                 "must be a fraction above 0 and at most 1, e.g. 0.25",
             ));
         }
+        // Longer than `retention.days` is allowed: it only keeps recordings longer (a test
+        // bench with a one-day retention still keeps a week).
+        if self.retention.min_days_after_collection > 366 {
+            return Err(invalid(
+                "retention.min_days_after_collection",
+                "must be between 0 and 366 days; 7 keeps every recording at least a week after its collection",
+            ));
+        }
         self.access.validate()?;
         if self.usb.vendor_id == 0 {
             return Err(invalid(
@@ -758,6 +779,15 @@ mod tests {
         );
         let err = parse(&format!("{MINIMAL}[retention]\ndays = 0\n")).unwrap_err();
         assert!(err.to_string().contains("retention.days"), "{err}");
+        let err = parse(&format!(
+            "{MINIMAL}[retention]\nmin_days_after_collection = 400\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("retention.min_days_after_collection"),
+            "{err}"
+        );
         let err =
             parse(&MINIMAL.replace("[register]", "raid_overhead = 0.5\n[register]")).unwrap_err();
         assert!(err.to_string().contains("store.raid_overhead"), "{err}");
@@ -808,6 +838,10 @@ mod documented_defaults {
         assert_eq!(c.store.mount.as_deref(), Some(c.store.path.as_path()));
         assert_eq!(c.retention.days, default_retention_days());
         assert_eq!(c.retention.max_purge_share, default_max_purge_share());
+        assert_eq!(
+            c.retention.min_days_after_collection,
+            default_min_days_after_collection()
+        );
         let console = ConsoleConfig::default();
         assert_eq!(
             (c.console.language, c.console.timezone),

@@ -414,10 +414,15 @@ fn wait_log_count(daemon: &Daemon, needle: &str, times: usize) {
 
 /// The story on the real service: a sound camera's old recordings and a reset
 /// camera's made today, docked, wiped; the service restarts, and its start-up upkeep
-/// purges only what is really past its retention.
+/// purges only what is really past its retention. The collection brake is off here, so
+/// that the trusted times alone are what keeps the reset camera's recordings
+/// (`tests/lying_clocks.rs` has the brake).
 #[test]
 fn the_services_start_up_upkeep_purges_nothing_of_a_reset_camera() {
-    let mut daemon = Daemon::start(&[("retention", "max_purge_share = 1.0")]);
+    let mut daemon = Daemon::start(&[(
+        "retention",
+        "max_purge_share = 1.0\nmin_days_after_collection = 0",
+    )]);
     let now = Utc::now();
     let made = |minutes: i64| Some(now - Duration::minutes(minutes));
     let cameras = [

@@ -277,8 +277,10 @@ fn two_ingests_of_the_same_camera_at_once_make_one_row_and_never_go_backwards() 
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("sentinel-dock.toml");
         fs::write(&config, CONFIG).unwrap();
-        // The register exists first: this is the ingests' race, not the schema's.
-        let empty = build_dir(&CameraSpec::new(SERIAL), &dir.path().join("empty"));
+        // The register exists first: this is the ingests' race, not the schema's. Made by
+        // another camera: an empty SNTL-00042 docked now would be a previous docking, after
+        // which its 2018 recordings cannot have been made (flagged clock-implausible).
+        let empty = build_dir(&CameraSpec::new(SERIAL_2), &dir.path().join("empty"));
         assert_eq!(
             run(&config, &[Path::new("ingest"), &empty]).status.code(),
             Some(0)

@@ -1,7 +1,9 @@
 //! Retention: recordings whose time is up are deleted from the store, unless on hold, each
 //! deletion traced with its hashes. A purge larger than `retention.max_purge_share` of the
 //! store stops and waits for the head of service: the big deletion incidents in this field
-//! came from one wrong click or setting.
+//! came from one wrong click or setting. And no recording goes less than
+//! `retention.min_days_after_collection` days after this service collected it, whatever its
+//! date: the one brake that no camera clock or GPS date can release.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -21,7 +23,7 @@ use crate::events;
 use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::register::stored::{self, StoredRecording};
 use crate::register::{RegisterError, format_time, holds};
-use crate::replies::{HeldFor, PurgePlanned};
+use crate::replies::{HeldFor, KeptAfterCollection, PurgePlanned};
 
 /// What a purge would delete now, and what it keeps because of holds.
 #[derive(Debug, Clone)]
@@ -33,6 +35,11 @@ pub struct PurgePlan {
     pub delete: Vec<StoredRecording>,
     /// Past their retention but held: kept, with their procedures.
     pub held: Vec<(StoredRecording, Vec<String>)>,
+    /// Past their retention but collected less than `retention.min_days_after_collection`
+    /// days ago: kept, with their collection time.
+    pub recent: Vec<(StoredRecording, DateTime<Utc>)>,
+    /// The collection brake's length.
+    pub min_days_after_collection: u32,
     /// Bytes to delete.
     pub bytes: u64,
     /// Bytes of every recording in the store.
@@ -62,21 +69,30 @@ pub fn plan_purge(
     now: DateTime<Utc>,
 ) -> Result<PurgePlan, RegisterError> {
     let cutoff = now - Duration::days(i64::from(config.retention.days));
+    let brake_days = config.retention.min_days_after_collection;
     let mut plan = PurgePlan {
         cutoff,
         delete: Vec::new(),
         held: Vec::new(),
+        recent: Vec::new(),
+        min_days_after_collection: brake_days,
         bytes: 0,
         store_bytes: stored::in_store_totals(conn)?.bytes,
     };
     let mut held = holds::active_by_recording(conn)?;
+    let mut recent = if brake_days == 0 {
+        BTreeMap::new()
+    } else {
+        stored::collected_since(conn, now - Duration::days(i64::from(brake_days)))?
+    };
     for r in stored::expired(conn, cutoff)? {
-        match held.remove(&r.id) {
-            Some(procedures) => plan.held.push((r, procedures)),
-            None => {
-                plan.bytes += r.bytes();
-                plan.delete.push(r);
-            }
+        if let Some(procedures) = held.remove(&r.id) {
+            plan.held.push((r, procedures));
+        } else if let Some(collected) = recent.remove(&r.id) {
+            plan.recent.push((r, collected));
+        } else {
+            plan.bytes += r.bytes();
+            plan.delete.push(r);
         }
     }
     Ok(plan)
@@ -164,10 +180,12 @@ fn execute(
     let leftovers = stored::purged(ctx.register.connection())?;
     remove_files(ctx, &leftovers.iter().collect::<Vec<_>>(), &mut problems);
     let message = format!(
-        "{} recording(s) deleted ({} bytes), {} kept on hold{}",
+        "{} recording(s) deleted ({} bytes), {} kept on hold, {} kept as collected less than retention.min_days_after_collection ({} days) ago{}",
         deleted.len(),
         plan.bytes,
         plan.held.len(),
+        plan.recent.len(),
+        plan.min_days_after_collection,
         if problems.is_empty() {
             String::new()
         } else {
@@ -332,6 +350,19 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
             format!("keep: held for {}", procedures.join(", ")),
         ]);
     }
+    for (r, collected) in &plan.recent {
+        t.push(vec![
+            r.stem.clone(),
+            r.camera.clone(),
+            format_time(r.end.unwrap_or(r.start)),
+            counted_from(r),
+            r.bytes().to_string(),
+            format!(
+                "keep: {}",
+                brake_reason(*collected, plan.min_days_after_collection)
+            ),
+        ]);
+    }
     let brake = if plan.needs_confirmation(config) {
         format!(
             "\nMore than retention.max_purge_share ({:.0}%): the head of service must confirm with `sentinel-dockctl purge --confirm {}`.",
@@ -342,7 +373,7 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
         String::new()
     };
     format!(
-        "Dry run: retention {} days, recordings whose trusted end is before {}.\n{}{} to delete ({} of {} bytes, {:.1}% of the store), {} kept on hold.{brake}\n",
+        "Dry run: retention {} days, recordings whose trusted end is before {}.\n{}{} to delete ({} of {} bytes, {:.1}% of the store), {} kept on hold, {} kept as collected less than retention.min_days_after_collection ({} days) ago.{brake}\n",
         config.retention.days,
         format_time(plan.cutoff),
         t.render(Format::Table),
@@ -350,7 +381,23 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
         plan.bytes,
         plan.store_bytes,
         plan.share() * 100.0,
-        plan.held.len()
+        plan.held.len(),
+        plan.recent.len(),
+        plan.min_days_after_collection
+    )
+}
+
+/// When the collection brake lets a recording go.
+fn purgeable_from(collected: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    collected + Duration::days(i64::from(days))
+}
+
+/// Why the collection brake keeps a recording, naming the setting.
+fn brake_reason(collected: DateTime<Utc>, days: u32) -> String {
+    format!(
+        "collected {}, less than retention.min_days_after_collection ({days} days) ago: purgeable from {}",
+        format_time(collected),
+        format_time(purgeable_from(collected, days))
     )
 }
 
@@ -378,6 +425,19 @@ fn plan_json(plan: &PurgePlan, executed: bool) -> PurgePlanned {
             .map(|(r, p)| HeldFor {
                 recording: r.stem.clone(),
                 procedures: p.clone(),
+            })
+            .collect(),
+        kept_after_collection: plan
+            .recent
+            .iter()
+            .map(|(r, collected)| KeptAfterCollection {
+                recording: r.stem.clone(),
+                collected_at: format_time(*collected),
+                purgeable_from: format_time(purgeable_from(
+                    *collected,
+                    plan.min_days_after_collection,
+                )),
+                reason: brake_reason(*collected, plan.min_days_after_collection),
             })
             .collect(),
         bytes: plan.bytes,

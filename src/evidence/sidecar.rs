@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 pub use self::header::{Header, Trailer};
 use self::header::{HeaderFault, parse_header, parse_trailer};
-use self::nmea::{FrameFault, MAX_LINE_LEN, Reading, quote};
+use self::nmea::{FrameFault, MAX_LINE_LEN, NotReal, Reading, quote};
 pub use self::problem::SidecarProblem;
 use crate::config::Profile;
 
@@ -55,6 +55,9 @@ pub struct FixSummary {
     pub count: u32,
     /// RMC with status `V` or GGA with quality 0.
     pub no_fix: u32,
+    /// Positions the receiver marks as not real (RMC mode `S`/`E`/`M`/`N`, GGA quality 7,
+    /// 8 or 9: simulated, estimated, manual): set aside, in no other count, never a clock.
+    pub not_real: u32,
     /// The first plausible fix, in file order.
     pub first: Option<Fix>,
     /// The last plausible fix, in file order.
@@ -275,6 +278,9 @@ struct Parser<'p> {
     first_out_of_window: Option<usize>,
     first_impossible: Option<usize>,
     first_malformed: Option<(usize, &'static str)>,
+    /// Fixes set aside as not real, by kind (simulated, estimated, manual, not valid), and
+    /// the first one's line.
+    not_real: ([u32; 4], Option<usize>),
 }
 
 impl<'p> Parser<'p> {
@@ -291,6 +297,7 @@ impl<'p> Parser<'p> {
             first_out_of_window: None,
             first_impossible: None,
             first_malformed: None,
+            not_real: ([0; 4], None),
         }
     }
 
@@ -391,6 +398,15 @@ impl<'p> Parser<'p> {
             }) => (time, date, lat, lon),
             Ok(Reading::NoFix) => {
                 self.report.fixes.no_fix = self.report.fixes.no_fix.saturating_add(1);
+                return;
+            }
+            Ok(Reading::NotReal(kind)) => {
+                let fixes = &mut self.report.fixes;
+                fixes.not_real = fixes.not_real.saturating_add(1);
+                let (counts, first) = &mut self.not_real;
+                let slot = &mut counts[kind as usize];
+                *slot = slot.saturating_add(1);
+                first.get_or_insert(line);
                 return;
             }
             Err(reason) => {
@@ -503,6 +519,9 @@ impl<'p> Parser<'p> {
                 f.malformed
             ));
         }
+        if let Some(line) = self.not_real.1 {
+            flags.push(not_real_flag(f.not_real, self.not_real.0, line));
+        }
         if f.undated > 0 {
             flags.push(format!(
                 "{} GGA fix(es) could not be dated: no header",
@@ -535,6 +554,26 @@ impl FixSummary {
         b.min_lon = b.min_lon.min(fix.lon);
         b.max_lon = b.max_lon.max(fix.lon);
     }
+}
+
+/// The flag of the fixes set aside: "simulated" names the case the issue was found with
+/// (a receiver in demo mode) whatever the mix, so that one word finds them all.
+fn not_real_flag(total: u32, counts: [u32; 4], line: usize) -> String {
+    let names = [
+        (NotReal::Simulated, "simulated"),
+        (NotReal::Estimated, "estimated"),
+        (NotReal::Manual, "manual"),
+        (NotReal::NotValid, "marked not valid"),
+    ];
+    let kinds: Vec<String> = names
+        .iter()
+        .filter(|(kind, _)| counts[*kind as usize] > 0)
+        .map(|(kind, name)| format!("{} {name}", counts[*kind as usize]))
+        .collect();
+    format!(
+        "{total} position fix(es) set aside as not real satellite fixes, simulated or estimated ({}; first on line {line}): not counted as fixes, not used as positions nor as a clock",
+        kinds.join(", ")
+    )
 }
 
 /// Dates a fix: RMC brings its date; GGA takes the header's, moved a day when the
@@ -833,6 +872,105 @@ mod tests {
         assert_eq!(r.flags.len(), 3, "{:?}", r.flags);
         assert!(r.flags[0].contains("outside the recording's time window (first on line 2)"));
         assert!(r.flags[1].contains("3 position fix(es) with impossible coordinates"));
+    }
+
+    /// A Garmin receiver in demo mode, the way gpsd's logs of one read: every second an RMC
+    /// marked void and simulated (status `V`, mode `S`), a GGA of quality 8 (simulation),
+    /// positions in Madrid, and the Garmin sentences around them.
+    fn garmin_demo(seconds: u32) -> String {
+        let mut text = header("2024-03-15T12:00:00Z", 10);
+        for s in 0..seconds {
+            let hms = format!("1200{s:02}");
+            let lat = format!("4024.{:03}", 600 + s);
+            text += &line(&format!(
+                "GPRMC,{hms},V,{lat},N,00341.300,W,000.0,000.0,150324,001.1,W,S"
+            ));
+            text += &line(&format!(
+                "GPGGA,{hms},{lat},N,00341.300,W,8,06,1.2,667.0,M,51.6,M,,"
+            ));
+            text += &line("PGRMZ,2188,f,3");
+        }
+        text + &trailer("2024-03-15T12:05:00Z")
+    }
+
+    #[test]
+    fn a_receiver_in_demo_mode_records_no_fix_and_says_its_fixes_were_simulated() {
+        let r = check(&garmin_demo(9));
+        assert_eq!(r.problems, vec![]);
+        let f = &r.fixes;
+        assert_eq!((f.count, f.no_fix, f.not_real), (0, 0, 18));
+        assert_eq!((f.first, f.bbox, f.satellite), (None, None, None));
+        let flag = r
+            .flags
+            .iter()
+            .find(|f| f.contains("set aside"))
+            .unwrap_or_else(|| panic!("{:?}", r.flags));
+        assert!(
+            flag.starts_with("18 position fix(es) set aside as not real satellite fixes, simulated or estimated (18 simulated; first on line 2)"),
+            "{flag}"
+        );
+    }
+
+    #[test]
+    fn only_real_fixes_count_by_rmc_mode_and_gga_quality() {
+        let rmc_mode = |time: &str, mode: &str| {
+            line(&format!(
+                "GPRMC,{time},A,4851.000,N,00221.000,E,0.0,0.0,150324,,,{mode}"
+            ))
+        };
+        let text = [
+            header("2024-03-15T12:00:00Z", 10),
+            rmc_mode("120000", "A"),
+            rmc_mode("120001", "D"),
+            // NMEA 2.2 and earlier: no mode indicator, status A is a fix.
+            line("GPRMC,120002,A,4851.000,N,00221.000,E,0.0,0.0,150324,,"),
+            // NMEA 4.1: a navigational status after the mode.
+            line("GNRMC,120003,A,4851.000,N,00221.000,E,0.0,0.0,150324,,,A,V"),
+            rmc_mode("120004", "E"),
+            rmc_mode("120005", "M"),
+            rmc_mode("120006", "N"),
+            rmc_mode("120007", "S"),
+            gga("120008", "3351.000", "15112.000", 2),
+            gga("120009", "3351.000", "15112.000", 6),
+            gga("120010", "3351.000", "15112.000", 7),
+            gga("120011", "3351.000", "15112.000", 8),
+            gga("120012", "3351.000", "15112.000", 9),
+            trailer("2024-03-15T12:05:00Z"),
+        ]
+        .concat();
+        let r = check(&text);
+        assert_eq!(r.problems, vec![]);
+        let f = &r.fixes;
+        assert_eq!((f.count, f.no_fix, f.not_real, f.malformed), (6, 0, 7, 0));
+        // The satellites' clock is read from the real RMC fixes only.
+        let (first, last) = f.satellite.unwrap();
+        assert_eq!(
+            (first.to_rfc3339(), last.to_rfc3339()),
+            (
+                "2024-03-15T12:00:00+00:00".to_string(),
+                "2024-03-15T12:00:03+00:00".to_string()
+            )
+        );
+        let flag = r.flags.iter().find(|f| f.contains("set aside")).unwrap();
+        assert!(
+            flag.contains(
+                "(2 simulated, 1 estimated, 2 manual, 2 marked not valid; first on line 6)"
+            ),
+            "{flag}"
+        );
+    }
+
+    #[test]
+    fn a_real_fix_log_records_every_fix() {
+        let mut text = header("2024-03-15T12:00:00Z", 10);
+        for s in 0..9 {
+            let hms = format!("1200{s:02}");
+            text += &rmc(&hms, "150324", "A", "4024.600", "00341.300");
+            text += &gga(&hms, "4024.600", "00341.300", 1);
+        }
+        let r = check(&(text + &trailer("2024-03-15T12:05:00Z")));
+        assert_eq!((r.fixes.count, r.fixes.not_real), (18, 0));
+        assert!(r.flags.is_empty(), "{:?}", r.flags);
     }
 
     #[test]

@@ -17,12 +17,22 @@
 //! - whatever the source, the time is never after the docking: a recording cannot end after
 //!   it was docked, so a future date never delays nor shortens anything, and when its true
 //!   end is unknown its retention counts from the docking (it spends the whole retention in
-//!   the store).
+//!   the store);
+//! - a clock agreeing with GPS is not enough (a camera may stamp its NMEA with its own reset
+//!   clock, a receiver may lose a GPS week-number cycle): a recording new to the register is
+//!   also checked against the best lower bound the register knows (`bounds`). A source that
+//!   puts it before that bound or after the docking is not believed (`gps-implausible`, or
+//!   `gps-rollover` when the GPS date is whole 1024-week cycles early); when no source is
+//!   left, it is flagged `clock-implausible` and counted from the docking.
+
+mod bounds;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::SidecarReport;
+pub use bounds::{BoundSource, LowerBound, Outside, ROLLOVER_WEEKS, Rollover};
+use bounds::{Window, iso};
 
 /// What the camera and its sidecar say about one recording's times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +43,8 @@ pub struct Observed {
     pub prerecord_secs: u32,
     /// The end on the camera's clock (the sidecar's trailer), when it was closed cleanly.
     pub end: Option<DateTime<Utc>>,
-    /// The first and last fix dated by the satellites (RMC carries its own date).
+    /// The first and last real fix dated by the satellites (RMC carries its own date;
+    /// simulated and estimated fixes are not among them).
     pub satellite: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
@@ -64,6 +75,9 @@ pub struct Rules {
     /// agreed with it: the camera's clock was right then, so a later date without fixes is
     /// not a reset one.
     pub verified_until: Option<DateTime<Utc>>,
+    /// The best lower bound on when the recording was made, for a recording new to the
+    /// register (one already registered at an earlier docking keeps its earlier treatment).
+    pub lower_bound: Option<LowerBound>,
 }
 
 /// Which clock the retention of a recording counts from.
@@ -108,6 +122,18 @@ pub enum ClockFlag {
     Drift(Duration),
     /// Without fixes, it ends this long before the docking, more than the retention.
     Behind(Duration),
+    /// No source of time puts it where it can have been made: the camera's clock (its start
+    /// and why not), and the GPS time when it has real fixes.
+    Implausible {
+        /// The start on the camera's clock, and why it cannot be.
+        camera: (DateTime<Utc>, Outside),
+        /// The start on GPS time, and why it cannot be, when it has real fixes.
+        gps: Option<(DateTime<Utc>, Outside)>,
+    },
+    /// The GPS date is whole week-number cycles early: not used as a clock.
+    GpsRollover(Rollover),
+    /// The GPS date cannot be when it was made (not a rollover): not used as a clock.
+    GpsImplausible(DateTime<Utc>, Outside),
 }
 
 impl ClockFlag {
@@ -117,7 +143,19 @@ impl ClockFlag {
             ClockFlag::Ahead(_) => "clock-ahead",
             ClockFlag::Drift(_) => "clock-drift",
             ClockFlag::Behind(_) => "clock-behind",
+            ClockFlag::Implausible { .. } => "clock-implausible",
+            ClockFlag::GpsRollover(_) => "gps-rollover",
+            ClockFlag::GpsImplausible(..) => "gps-implausible",
         }
+    }
+
+    /// Whether it says the camera's clock is not to be trusted for this recording (the
+    /// GPS-only flags leave a plausible camera clock trusted).
+    pub fn distrusts_camera(self) -> bool {
+        !matches!(
+            self,
+            ClockFlag::GpsRollover(_) | ClockFlag::GpsImplausible(..)
+        )
     }
 }
 
@@ -145,6 +183,28 @@ impl std::fmt::Display for ClockFlag {
                 "clock-behind: the camera dates this recording {} before its docking and it has no GPS fix to confirm it (a reset clock dates recordings 2000 or 1970); attributed by hand, retention counted from the docking",
                 span(by)
             ),
+            ClockFlag::Implausible { camera, gps } => {
+                write!(
+                    f,
+                    "clock-implausible: the camera's clock dates this recording {}, {}",
+                    iso(camera.0),
+                    camera.1
+                )?;
+                match gps {
+                    Some((at, outside)) => write!(f, ", and its GPS fixes {}, {outside}", iso(at))?,
+                    None => write!(f, ", and it has no real GPS fix")?,
+                }
+                write!(
+                    f,
+                    ": it cannot have been made then; attributed by hand, retention counted from the docking"
+                )
+            }
+            ClockFlag::GpsRollover(rollover) => write!(f, "{rollover}"),
+            ClockFlag::GpsImplausible(at, outside) => write!(
+                f,
+                "gps-implausible: the GPS fixes date this recording {}, {outside}: the GPS time is not used",
+                iso(at)
+            ),
         }
     }
 }
@@ -169,7 +229,7 @@ pub struct TrustedTime {
 impl TrustedTime {
     /// Whether the camera's clock is trusted for this recording (its attribution, too).
     pub fn camera_trusted(&self) -> bool {
-        self.flags.is_empty()
+        !self.flags.iter().any(|f| f.distrusts_camera())
     }
 }
 
@@ -182,11 +242,45 @@ pub fn check(seen: &Observed, rules: &Rules) -> TrustedTime {
     if ahead > rules.tolerance {
         flags.push(ClockFlag::Ahead(ahead));
     }
-    let gps = seen
+    let window = Window::new(rules.lower_bound, rules.docked_at, rules.tolerance);
+    let reading = seen
         .satellite
         .map(|fixes| gps_reading(seen.start, window_start, camera_end, fixes));
+    // The GPS start on the satellites' clock; used only when it can be the true one.
+    let gps_start = reading.map(|(offset, _)| seen.start - offset);
+    let gps = match gps_start {
+        Some(at) => match window.rollover(at, seen.start, rules.tolerance) {
+            Some(rollover) => {
+                flags.push(ClockFlag::GpsRollover(rollover));
+                None
+            }
+            None => match window.outside(at) {
+                Some(outside) => {
+                    flags.push(ClockFlag::GpsImplausible(at, outside));
+                    None
+                }
+                None => reading,
+            },
+        },
+        None => None,
+    };
+    if let (Some(camera), None) = (window.outside(seen.start), gps) {
+        flags.push(ClockFlag::Implausible {
+            camera: (seen.start, camera),
+            gps: gps_start.and_then(|at| window.outside(at).map(|o| (at, o))),
+        });
+        return TrustedTime {
+            retention_from: rules.docked_at,
+            recorded_at: rules.docked_at,
+            source: TimeSource::Docking,
+            gps_offset: None,
+            before_docking: camera_end - rules.docked_at,
+            flags,
+        };
+    }
+    let camera_flagged = flags.iter().any(|f| f.distrusts_camera());
     let (retention_from, source) = match gps {
-        Some((offset, _)) if offset.abs() <= rules.tolerance && flags.is_empty() => {
+        Some((offset, _)) if offset.abs() <= rules.tolerance && !camera_flagged => {
             (camera_end, TimeSource::Camera)
         }
         Some((offset, gps_end)) => {
@@ -195,7 +289,7 @@ pub fn check(seen: &Observed, rules: &Rules) -> TrustedTime {
             }
             (gps_end, TimeSource::Gps)
         }
-        None if !flags.is_empty() => (rules.docked_at, TimeSource::Docking),
+        None if camera_flagged => (rules.docked_at, TimeSource::Docking),
         None if rules.docked_at - camera_end > rules.retention
             && rules.verified_until.is_none_or(|v| {
                 v.checked_sub_signed(rules.tolerance)
@@ -308,7 +402,9 @@ impl CameraClock {
         };
         let basis = match self.basis {
             OffsetBasis::Gps => "against GPS time",
-            OffsetBasis::Docking => "against the docking time; its recordings have no GPS fix",
+            OffsetBasis::Docking => {
+                "against the docking time; its recordings have no GPS fix it can believe"
+            }
         };
         Some(format!(
             "camera {}'s clock is wrong: {} {direction} ({basis}; offset {:+} s); {} recording(s) flagged, their retention counted from GPS or docking time and their attribution left to a person; set the camera's clock",

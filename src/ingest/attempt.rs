@@ -96,6 +96,9 @@ impl Session<'_> {
                 }
             }
         }
+        if prior.is_empty() {
+            self.new_to_register.borrow_mut().insert(stem.clone());
+        }
         // A row left `discovered` by an interrupted run is this recording's row.
         let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
             Some(r) => r.id,

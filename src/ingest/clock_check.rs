@@ -12,8 +12,9 @@ use super::discover::Candidate;
 use super::{IngestError, Session};
 
 impl Session<'_> {
-    /// What this recording's times are checked against.
-    fn clock_rules(&self) -> Rules {
+    /// What this recording's times are checked against; `stem` is `None` for the camera as
+    /// a whole.
+    fn clock_rules(&self, stem: Option<&str>) -> Rules {
         let secs = |s: u64| {
             Duration::try_seconds(i64::try_from(s).unwrap_or(i64::MAX)).unwrap_or(Duration::MAX)
         };
@@ -29,6 +30,11 @@ impl Session<'_> {
             tolerance: secs(self.config.ingest.clock_tolerance.0),
             retention: Duration::days(i64::from(self.config.retention.days)),
             verified_until,
+            // A recording already registered at an earlier docking (quarantined and left
+            // on the camera, say) keeps its earlier treatment.
+            lower_bound: stem
+                .filter(|s| self.new_to_register.borrow().contains(*s))
+                .and(self.lower_bound),
         }
     }
 
@@ -44,7 +50,8 @@ impl Session<'_> {
         sidecar: Option<&SidecarReport>,
     ) -> TrustedTime {
         let seen = Observed::from_sidecar(candidate.name.start, sidecar);
-        trusted_time::check(&seen, &self.clock_rules())
+        let stem = candidate.name.stem();
+        trusted_time::check(&seen, &self.clock_rules(Some(&stem)))
     }
 
     /// Measures the camera's clock from the recordings stored at this docking, records it in
@@ -52,7 +59,8 @@ impl Session<'_> {
     pub(super) fn conclude_camera_clock(&mut self) -> Result<Option<CameraClock>, IngestError> {
         let serial = &self.identity.camera.serial;
         let checks: Vec<TrustedTime> = self.clocks.borrow().values().cloned().collect();
-        let Some(clock) = trusted_time::camera_clock(serial, &checks, &self.clock_rules()) else {
+        let Some(clock) = trusted_time::camera_clock(serial, &checks, &self.clock_rules(None))
+        else {
             return Ok(None);
         };
         self.register.record_camera_clock(self.id, &clock)?;

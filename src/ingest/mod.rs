@@ -196,6 +196,13 @@ pub fn ingest(
         &profile.name,
         now,
     )?;
+    // Read once at the start: this docking's own recordings never move its bounds.
+    let bounds = crate::register::bounds::lower_bounds(
+        register.connection(),
+        &identity.camera.serial,
+        session_id,
+        now,
+    )?;
     let mut session = Session {
         config,
         source,
@@ -210,6 +217,8 @@ pub fn ingest(
         read_faults: options.read_faults.as_deref(),
         volume_damage: String::new(),
         docked_at: now,
+        lower_bound: crate::evidence::trusted_time::LowerBound::best(bounds, now),
+        new_to_register: std::cell::RefCell::default(),
         clocks: std::cell::RefCell::default(),
     };
     let result = session.run(volume, scan);
@@ -241,6 +250,11 @@ struct Session<'a> {
     volume_damage: String,
     /// The docking on the service's clock: the session's start.
     docked_at: chrono::DateTime<chrono::Utc>,
+    /// The best lower bound on when the camera's new recordings were made (`clock_check`).
+    lower_bound: Option<crate::evidence::trusted_time::LowerBound>,
+    /// The stems of the recordings the register had no row of at this docking: only they
+    /// are checked against `lower_bound`.
+    new_to_register: std::cell::RefCell<std::collections::BTreeSet<String>>,
     /// The trusted times of the recordings read at this docking, by stem (a copy taken
     /// again replaces its first). Filled while reading, so that a recording without fixes
     /// can lean on a camera clock already checked against GPS at this docking.

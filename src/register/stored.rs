@@ -164,6 +164,34 @@ pub fn expired(
     query(conn, EXPIRED, params![format_time(cutoff)])
 }
 
+/// The recordings in the store collected by this service after `since` (their row's
+/// `discovered_at`, on the service's clock), by id: the few the collection brake keeps,
+/// read from the index `recordings_by_discovery`.
+pub fn collected_since(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<RecordingId, DateTime<Utc>>, RegisterError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, discovered_at FROM recordings
+         WHERE discovered_at > ?1 AND state IN ('confirmed', 'quarantined', 'wiped')",
+    )?;
+    let rows = stmt.query_map(params![format_time(since)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in rows {
+        let (id, text) = row?;
+        let at = parse_time(&text).ok_or_else(|| RegisterError::Corrupt {
+            table: "recordings",
+            id,
+            column: "discovered_at",
+            value: text.clone(),
+        })?;
+        out.insert(id, at);
+    }
+    Ok(out)
+}
+
 /// Every recording whose files are in the store.
 pub fn in_store(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError> {
     query(

@@ -16,7 +16,7 @@ pub use perception::{AgentAdded, Attributed, CameraEnrolled, Issued, RegisterPri
 pub use recordings::{CustodyEntry, Found, FoundRecording, RecordingFacts, Shown, TrackPoint};
 pub use register::{
     Activity, AuditVerified, ByPurpose, Consulted, Daily, Extracted, Forecast, Held, HeldFor,
-    Needed, PurgePlanned, Released, Scrubbed,
+    KeptAfterCollection, Needed, PurgePlanned, Released, Scrubbed,
 };
 
 /// A reply's data as JSON, for the wire (a typed reply always encodes: its fields are

@@ -87,6 +87,20 @@ pub struct HeldFor {
     pub procedures: Vec<String>,
 }
 
+/// A recording past its retention that the collection brake keeps: collected by this
+/// service less than `retention.min_days_after_collection` days ago.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptAfterCollection {
+    /// The recording.
+    pub recording: String,
+    /// When this service collected it (its register row's `discovered_at`).
+    pub collected_at: String,
+    /// When the brake lets it go (if still due then).
+    pub purgeable_from: String,
+    /// Why, in words naming the setting.
+    pub reason: String,
+}
+
 /// `purge` (dry run, refused or done) and the daily purge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PurgePlanned {
@@ -98,6 +112,9 @@ pub struct PurgePlanned {
     pub delete: Vec<String>,
     /// Due but held.
     pub held: Vec<HeldFor>,
+    /// Due but collected too recently (`retention.min_days_after_collection`).
+    #[serde(default)]
+    pub kept_after_collection: Vec<KeptAfterCollection>,
     /// Bytes due.
     pub bytes: u64,
     /// Bytes of every recording in the store.

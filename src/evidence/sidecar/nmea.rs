@@ -81,6 +81,23 @@ pub(super) enum Reading {
     },
     /// The receiver had no fix at that moment.
     NoFix,
+    /// A position the receiver says is not a real satellite fix: set aside.
+    NotReal(NotReal),
+}
+
+/// Why a position sentence is not a real satellite fix (NMEA 2.3+ RMC mode indicator, GGA
+/// fix quality): its position and time are the receiver's invention or a person's input,
+/// not the satellites' word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NotReal {
+    /// RMC mode `S`, GGA quality 8: a receiver in demo or simulator mode.
+    Simulated,
+    /// RMC mode `E`, dead reckoning: carried on from the last real fix.
+    Estimated,
+    /// RMC mode `M`, GGA quality 7: typed in by hand.
+    Manual,
+    /// RMC status `A` with mode `N`, or a GGA quality past 8: the receiver contradicts itself.
+    NotValid,
 }
 
 /// Reads `$xxRMC` fields (the sentence id included as field 0).
@@ -88,9 +105,16 @@ pub(super) fn parse_rmc(fields: &[&str]) -> Result<Reading, &'static str> {
     if !(10..=14).contains(&fields.len()) {
         return Err("an RMC sentence has 10 to 14 fields");
     }
-    match fields[2] {
-        "V" => return Ok(Reading::NoFix),
-        "A" => {}
+    // The mode indicator (NMEA 2.3 and later) is field 12; older receivers have none.
+    let mode = fields.get(12).copied().unwrap_or_default();
+    match (fields[2], mode) {
+        // A receiver in demo mode marks its invented positions void and simulated.
+        ("V" | "A", "S") => return Ok(Reading::NotReal(NotReal::Simulated)),
+        ("V", _) => return Ok(Reading::NoFix),
+        ("A", "E") => return Ok(Reading::NotReal(NotReal::Estimated)),
+        ("A", "M") => return Ok(Reading::NotReal(NotReal::Manual)),
+        ("A", "N") => return Ok(Reading::NotReal(NotReal::NotValid)),
+        ("A", _) => {}
         _ => return Err("the RMC status is neither A nor V"),
     }
     Ok(Reading::Position {
@@ -106,9 +130,14 @@ pub(super) fn parse_gga(fields: &[&str]) -> Result<Reading, &'static str> {
     if !(7..=15).contains(&fields.len()) {
         return Err("a GGA sentence has 7 to 15 fields");
     }
+    // 1 GPS, 2 DGPS, 3 PPS, 4 RTK, 5 float RTK, 6 dead reckoning count (a GGA carries no
+    // date, so it is never the clock); 7 manual input and 8 simulation do not.
     match fields[6] {
         "0" => return Ok(Reading::NoFix),
-        q if q.len() == 1 && q.bytes().all(|b| b.is_ascii_digit()) => {}
+        "1" | "2" | "3" | "4" | "5" | "6" => {}
+        "7" => return Ok(Reading::NotReal(NotReal::Manual)),
+        "8" => return Ok(Reading::NotReal(NotReal::Simulated)),
+        "9" => return Ok(Reading::NotReal(NotReal::NotValid)),
         _ => return Err("the GGA fix quality is not a digit"),
     }
     Ok(Reading::Position {
