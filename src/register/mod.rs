@@ -7,6 +7,7 @@
 //! chain inside the transaction that commits them.
 
 pub mod audit;
+pub mod camera_logs;
 pub mod derived;
 pub mod holds;
 pub mod perception;

@@ -1,0 +1,303 @@
+//! The camera's own logs (profile version 2) across two dockings of a real FAT image made by
+//! mkfs.vfat and mtools, ingested by the real engine into a real store and SQLite register:
+//! the on-camera consultations of `PLAYBACK.LOG` in the audit register, each once, by the
+//! agent who held the camera (perception register); a line with a bad checksum skipped and
+//! reported; the logs stored with proven hashes; `/LOG` never wiped; the chain still holds.
+//!
+//! The test uses the library's existing interfaces only (the audit entries, the register's
+//! tables by SQL, the commands' JSON), so that it runs, and fails, against a build without
+//! the feature.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
+
+mod common;
+mod desk;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{
+    CameraSpec, Layout, SERIAL, build_fat_image, list_fat_image, nmea_checksum, read_fat_file,
+    sha256_hex, write_fat_file,
+};
+use desk::*;
+use sentinel_dock::ingest::{self, IngestReport, Options};
+use sentinel_dock::register::DockEvent;
+use sentinel_dock::register::audit::AuditEntry;
+
+const PURPOSE: &str = "consultation immédiate (L241-2)";
+
+/// A camera log line with its checksum, as the camera writes it.
+fn line(body: &str) -> String {
+    format!("{body}*{:02X}", nmea_checksum(body))
+}
+
+fn video(stem: &str) -> String {
+    format!("{stem}.MP4")
+}
+
+/// Three consultations on 12 March (two of A1, one of A2) and a line whose checksum is wrong.
+fn playback_log() -> String {
+    [
+        line(&format!(
+            "2018-03-12T14:40:00Z;PLAY;{};00:00:00;00:00:06",
+            video(A1)
+        )),
+        format!(
+            "2018-03-12T14:41:00Z;PLAY;{};00:00:01;00:00:03*00",
+            video(A1)
+        ),
+        line(&format!(
+            "2018-03-12T15:10:00Z;PLAY;{};00:00:00;00:00:04",
+            video(A2)
+        )),
+        line(&format!(
+            "2018-03-12T15:20:00Z;PLAY;{};00:00:02;00:00:05",
+            video(A1)
+        )),
+    ]
+    .map(|l| l + "\r\n")
+    .concat()
+}
+
+fn events_log() -> String {
+    [
+        line("2018-03-12T06:05:00Z;POWER_ON"),
+        line(&format!("2018-03-12T14:30:05Z;REC_START;{}", video(A1))),
+        line(&format!(
+            "2018-03-12T14:30:21Z;REC_STOP;{};123456",
+            video(A1)
+        )),
+        line("2018-03-12T14:35:00Z;STORAGE_ERROR;write retry;sector 88"),
+        line("2018-03-12T16:00:00Z;CLOCK_SET;2018-03-12T16:00:02Z"),
+    ]
+    .map(|l| l + "\n")
+    .concat()
+}
+
+const SYSTEM_LOG: &str = "boot 2.3.1\nsensor ok\n";
+
+/// The fixture camera SNTL-00042 with the three logs of profile version 2.
+fn camera() -> CameraSpec {
+    let mut spec = CameraSpec::fixture(SERIAL);
+    spec.extra_files.extend([
+        ("LOG/PLAYBACK.LOG".to_string(), playback_log().into_bytes()),
+        ("LOG/EVENTS.LOG".to_string(), events_log().into_bytes()),
+        ("LOG/SYSTEM.LOG".to_string(), SYSTEM_LOG.as_bytes().to_vec()),
+    ]);
+    spec
+}
+
+fn dock(d: &mut Desk, image: &Path, at: &str) -> IngestReport {
+    d.register
+        .record_dock_event(SERIAL, DockEvent::Docked, SERIAL, time(at))
+        .unwrap();
+    d.clock.set(at);
+    let options = Options {
+        clock: d.clock.clone(),
+        store: Some(d.store.clone()),
+        ..Options::default()
+    };
+    ingest::ingest(&d.config, image, &options).unwrap()
+}
+
+fn on_camera(d: &mut Desk) -> Vec<AuditEntry> {
+    d.audit()
+        .into_iter()
+        .filter(|e| e.action == "consultation" && e.purpose == PURPOSE)
+        .collect()
+}
+
+/// The stored log copies of a docking, from the register: (kind, path, size, sha256, blake3).
+fn stored_logs(d: &mut Desk, session: i64) -> Vec<(String, String, i64, String, String)> {
+    let conn = d.register.connection();
+    let mut stmt = conn
+        .prepare(
+            "SELECT kind, path, size, sha256, blake3 FROM camera_logs WHERE session = ?1 ORDER BY kind",
+        )
+        .unwrap();
+    stmt.query_map([session], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Agents M100 and M200, the camera enrolled and issued to M100 on 12 March at 06:00.
+fn desk() -> Desk {
+    let mut d = Desk::new("");
+    d.clock.set("2018-03-13T09:59:00Z");
+    for (m, name) in [("M100", "Claire Martin"), ("M200", "Paul Durand")] {
+        d.ok(
+            HEAD,
+            &["agent", "add", m, "--name", name, "--brigade", "Jour"],
+        );
+    }
+    d.ok(AGENT, &["camera", "enroll", SERIAL]);
+    d.ok(
+        AGENT,
+        &["issue", SERIAL, "M100", "--at", "2018-03-12T06:00:00Z"],
+    );
+    d
+}
+
+#[test]
+fn on_camera_consultations_are_traced_once_by_their_holder_across_two_dockings() {
+    let mut d = desk();
+    let image = build_fat_image(&camera(), d.dir.path(), Layout::Superfloppy);
+
+    // First docking: the evening of the 13th ends M100's issue.
+    let first = dock(&mut d, &image, "2018-03-13T10:00:00Z");
+    let traced = on_camera(&mut d);
+    assert_eq!(traced.len(), 3, "{traced:#?}");
+    for e in &traced {
+        assert_eq!(e.author, "agent M100 (on camera SNTL-00042)", "{e:?}");
+        assert!(e.details.contains("issue #1"), "{}", e.details);
+    }
+    assert_eq!(traced[0].recordings, format!("[\"{A1}\"]"));
+    assert_eq!(traced[1].recordings, format!("[\"{A2}\"]"));
+    assert!(traced[0].details.contains("from 00:00:00 to 00:00:06"));
+    // The line with a bad checksum: reported, skipped.
+    let bad: Vec<&String> = first
+        .warnings
+        .iter()
+        .filter(|w| w.contains("PLAYBACK.LOG line 2") && w.contains("checksum"))
+        .collect();
+    assert_eq!(bad.len(), 1, "{:#?}", first.warnings);
+    assert!(
+        first
+            .warnings
+            .iter()
+            .any(|w| w.contains("STORAGE_ERROR;write retry")),
+        "a storage error is told to a person: {:#?}",
+        first.warnings
+    );
+
+    // The logs are stored with the docking, their hashes proven and in the register.
+    let logs = stored_logs(&mut d, first.session);
+    let expected = [
+        ("events", events_log().into_bytes()),
+        ("playback", playback_log().into_bytes()),
+        ("system", SYSTEM_LOG.as_bytes().to_vec()),
+    ];
+    assert_eq!(logs.len(), 3, "{logs:?}");
+    for ((kind, path, size, sha256, blake3), (want_kind, bytes)) in logs.iter().zip(&expected) {
+        assert_eq!(kind, want_kind);
+        let stored = d.store_path(path);
+        let on_disk = std::fs::read(&stored).unwrap();
+        assert_eq!(&on_disk, bytes, "{path}");
+        assert_eq!(*size as usize, bytes.len());
+        assert_eq!(sha256, &sha256_hex(bytes));
+        assert_eq!(blake3, &blake3::hash(bytes).to_hex().to_string());
+        let mode = std::fs::metadata(&stored).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o444, "{path} is write-once");
+        assert!(
+            path.starts_with("camera-logs/2018-03-13/SNTL-00042/"),
+            "{path}"
+        );
+    }
+
+    // Recordings wiped, /LOG untouched.
+    let left = list_fat_image(&image, Layout::Superfloppy);
+    assert!(!left.iter().any(|p| p.ends_with(".MP4")), "{left:?}");
+    for (name, bytes) in [
+        ("LOG/PLAYBACK.LOG", playback_log().into_bytes()),
+        ("LOG/EVENTS.LOG", events_log().into_bytes()),
+        ("LOG/SYSTEM.LOG", SYSTEM_LOG.as_bytes().to_vec()),
+    ] {
+        assert_eq!(
+            read_fat_file(&image, Layout::Superfloppy, name).as_deref(),
+            Some(bytes.as_slice()),
+            "{name} is never wiped"
+        );
+    }
+
+    // Taken from the dock, issued to M200, who looks at A4 on the camera at noon: the camera
+    // appends one line to its log, and the same three are read again at the next docking.
+    d.register
+        .record_dock_event(
+            SERIAL,
+            DockEvent::Undocked,
+            SERIAL,
+            time("2018-03-13T10:30:00Z"),
+        )
+        .unwrap();
+    d.clock.set("2018-03-13T11:00:00Z");
+    d.ok(
+        AGENT,
+        &["issue", SERIAL, "M200", "--at", "2018-03-13T11:00:00Z"],
+    );
+    let appended = format!(
+        "{}{}\r\n",
+        playback_log(),
+        line(&format!(
+            "2018-03-13T12:00:00Z;PLAY;{};00:00:00;00:00:09",
+            video(A4)
+        ))
+    );
+    write_fat_file(
+        &image,
+        Layout::Superfloppy,
+        "LOG/PLAYBACK.LOG",
+        appended.as_bytes(),
+    );
+    let second = dock(&mut d, &image, "2018-03-13T18:00:00Z");
+    let traced = on_camera(&mut d);
+    assert_eq!(
+        traced.len(),
+        4,
+        "the three again are not written twice: {traced:#?}"
+    );
+    assert_eq!(traced[3].author, "agent M200 (on camera SNTL-00042)");
+    assert_eq!(traced[3].recordings, format!("[\"{A4}\"]"));
+    assert!(
+        !second
+            .warnings
+            .iter()
+            .any(|w| w.contains("PLAYBACK.LOG line 2")),
+        "the bad line was reported once: {:#?}",
+        second.warnings
+    );
+    let playback = stored_logs(&mut d, second.session)
+        .into_iter()
+        .find(|l| l.0 == "playback")
+        .unwrap();
+    assert_eq!(playback.3, sha256_hex(appended.as_bytes()));
+
+    // The chain holds; the report counts them apart from the service's consultations;
+    // `show` puts them in the recording's custody and lists the camera's events around it.
+    d.ok(HEAD, &["audit", "verify"]);
+    let report = d.ok(
+        HEAD,
+        &[
+            "report",
+            "--from",
+            "2018-03-12",
+            "--to",
+            "2018-03-14",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report.data["on_camera_consultations"], 4, "{}", report.data);
+    assert_eq!(report.data["consultations"]["administrative"], 0);
+    let shown = d.ok(HEAD, &["show", A1]);
+    let custody = shown.data["custody"].as_array().unwrap();
+    let on_camera_custody = custody.iter().filter(|c| c["purpose"] == PURPOSE).count();
+    assert_eq!(on_camera_custody, 2, "{custody:#?}");
+    let events: Vec<&str> = shown.data["camera_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["REC_START", "REC_STOP", "STORAGE_ERROR"],
+        "{}",
+        shown.data
+    );
+}
