@@ -19,8 +19,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::{
-    CameraSpec, Layout, SERIAL, build_fat_image, list_fat_image, nmea_checksum, read_fat_file,
-    sha256_hex, write_fat_file,
+    CameraSpec, Layout, SERIAL, SERIAL_2, build_fat_image, list_fat_image, nmea_checksum,
+    read_fat_file, sha256_hex, write_fat_file,
 };
 use desk::*;
 use sentinel_dock::ingest::{self, IngestReport, Options};
@@ -129,7 +129,7 @@ fn stored_logs(d: &mut Desk, session: i64) -> Vec<(String, String, i64, String, 
 /// Agents M100 and M200, the camera enrolled and issued to M100 on 12 March at 06:00.
 fn desk() -> Desk {
     let mut d = Desk::new("");
-    d.clock.set("2018-03-13T09:59:00Z");
+    d.clock.set("2018-03-12T05:00:00Z");
     for (m, name) in [("M100", "Claire Martin"), ("M200", "Paul Durand")] {
         d.ok(
             HEAD,
@@ -137,6 +137,7 @@ fn desk() -> Desk {
         );
     }
     d.ok(AGENT, &["camera", "enroll", SERIAL]);
+    d.clock.set("2018-03-12T06:00:00Z");
     d.ok(
         AGENT,
         &["issue", SERIAL, "M100", "--at", "2018-03-12T06:00:00Z"],
@@ -155,7 +156,14 @@ fn on_camera_consultations_are_traced_once_by_their_holder_across_two_dockings()
     assert_eq!(traced.len(), 3, "{traced:#?}");
     for e in &traced {
         assert_eq!(e.author, "agent M100 (on camera SNTL-00042)", "{e:?}");
-        assert!(e.details.contains("issue #1"), "{}", e.details);
+        assert_eq!(e.recipients, "agent M100");
+        assert!(
+            e.details.contains("holder: camera time 2018-03-12T")
+                && e.details
+                    .contains("camera issued to agent M100 at 2018-03-12T06:00:00.000Z (issue #1)"),
+            "{}",
+            e.details
+        );
     }
     assert_eq!(traced[0].recordings, format!("[\"{A1}\"]"));
     assert_eq!(traced[1].recordings, format!("[\"{A2}\"]"));
@@ -300,4 +308,83 @@ fn on_camera_consultations_are_traced_once_by_their_holder_across_two_dockings()
         "{}",
         shown.data
     );
+}
+
+/// A camera whose clock was reset dates its consultation 2000-01-01, before it was ever in
+/// the service's hands: the time is not used, and the consultation goes to the one issue
+/// this docking ended, saying so. A camera issued to nobody: its consultation is traced all
+/// the same, by "agent unknown", flagged, and told to a person.
+#[test]
+fn a_reset_clock_falls_back_to_the_issue_this_docking_ended_and_no_holder_is_still_traced() {
+    let mut d = desk();
+    d.ok(AGENT, &["camera", "enroll", SERIAL_2]);
+    let mut reset = CameraSpec::fixture(SERIAL);
+    reset.extra_files.push((
+        "LOG/PLAYBACK.LOG".into(),
+        (line(&format!(
+            "2000-01-01T00:10:00Z;PLAY;{};00:00:00;00:00:02",
+            video(A1)
+        )) + "\n")
+            .into_bytes(),
+    ));
+    let image = build_fat_image(&reset, d.dir.path(), Layout::Superfloppy);
+    dock(&mut d, &image, "2018-03-13T10:00:00Z");
+    let traced = on_camera(&mut d);
+    assert_eq!(traced.len(), 1);
+    assert_eq!(traced[0].author, "agent M100 (on camera SNTL-00042)");
+    assert!(
+        traced[0]
+            .details
+            .contains("outside the camera's time out of the dock")
+            && traced[0]
+                .details
+                .contains("attributed to the issue this docking ended"),
+        "{}",
+        traced[0].details
+    );
+
+    let mut unissued = CameraSpec::fixture(SERIAL_2);
+    unissued.extra_files.push((
+        "LOG/PLAYBACK.LOG".into(),
+        (line(&format!(
+            "2018-03-12T09:40:00Z;PLAY;{};00:00:00;00:00:02",
+            video(B1)
+        )) + "\n")
+            .into_bytes(),
+    ));
+    let image = build_fat_image(&unissued, d.dir.path(), Layout::Superfloppy);
+    d.register
+        .record_dock_event(
+            SERIAL_2,
+            DockEvent::Docked,
+            SERIAL_2,
+            time("2018-03-13T10:05:00Z"),
+        )
+        .unwrap();
+    d.clock.set("2018-03-13T10:05:00Z");
+    let options = Options {
+        clock: d.clock.clone(),
+        store: Some(d.store.clone()),
+        ..Options::default()
+    };
+    let report = ingest::ingest(&d.config, &image, &options).unwrap();
+    let traced = on_camera(&mut d);
+    assert_eq!(traced.len(), 2, "never skipped: {traced:#?}");
+    let unknown = &traced[1];
+    assert_eq!(unknown.author, "agent unknown (on camera SNTL-00007)");
+    assert_eq!(unknown.recordings, format!("[\"{B1}\"]"));
+    assert!(
+        unknown.details.starts_with("holder-unknown: "),
+        "{}",
+        unknown.details
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("no known holder") && w.contains(B1)),
+        "{:#?}",
+        report.warnings
+    );
+    d.ok(HEAD, &["audit", "verify"]);
 }

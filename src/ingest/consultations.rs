@@ -32,9 +32,14 @@ pub const HOLDER_UNKNOWN: &str = "holder-unknown";
 
 /// What the camera's clock is checked against, for one docking.
 struct Times<'a> {
+    /// This docking, on the service's clock.
     docked_at: DateTime<Utc>,
-    previous: Option<DateTime<Utc>>,
+    /// The latest time the camera was known in the service's hands before its time out
+    /// of the dock (its previous docking, else its enrolment), and what that was.
+    since: Option<(DateTime<Utc>, &'static str)>,
+    /// `ingest.clock_tolerance`.
     tolerance: Duration,
+    /// The camera's clock as this docking measured it.
     clock: Option<&'a CameraClock>,
 }
 
@@ -53,11 +58,25 @@ impl Session<'_> {
         warnings: &mut Vec<String>,
     ) -> Result<Vec<LogReport>, IngestError> {
         let serial = self.identity.camera.serial.clone();
-        let previous = camera_logs::previous_docking(self.register.connection(), &serial, self.id)?;
+        let conn = self.register.connection();
+        let previous = camera_logs::previous_docking(conn, &serial, self.id)?;
+        // Never docked before: its enrolment, or its first issue when recorded earlier
+        // (issues may be recorded after the fact, dated back).
+        let enrolled = perception::enrolment(conn, &serial)?
+            .and_then(|e| crate::register::parse_time(&e.enrolled_at));
+        let first_issue = perception::assignment_after(conn, &serial, DateTime::<Utc>::MIN_UTC)?
+            .map(|a| a.issued_at);
+        let since = match (previous, enrolled, first_issue) {
+            (Some(p), _, _) => Some((p, "its previous docking")),
+            (None, Some(e), Some(i)) if i < e => Some((i, "its first issue")),
+            (None, Some(e), _) => Some((e, "its enrolment")),
+            (None, None, Some(i)) => Some((i, "its first issue")),
+            (None, None, None) => None,
+        };
         let secs = i64::try_from(self.config.ingest.clock_tolerance.0).unwrap_or(i64::MAX);
         let times = Times {
             docked_at: self.docked_at,
-            previous,
+            since,
             tolerance: Duration::try_seconds(secs).unwrap_or(Duration::MAX),
             clock,
         };
@@ -379,7 +398,7 @@ fn holder(
         _ => (Some(camera_time), format!("camera time {shown}")),
     };
     let out_of_dock = |at: DateTime<Utc>| {
-        at <= t.docked_at + t.tolerance && t.previous.is_none_or(|p| at + t.tolerance >= p)
+        at <= t.docked_at + t.tolerance && t.since.is_none_or(|(p, _)| at + t.tolerance >= p)
     };
     match at {
         Some(at) if out_of_dock(at) => {
@@ -408,29 +427,30 @@ fn holder(
                 how: format!("{note}: {how}"),
             })
         }
-        Some(at) => {
+        Some(_) => {
+            let after = match t.since {
+                Some((p, what)) => format!("after {what} at {}", format_time(p)),
+                None => "at any time".to_string(),
+            };
             let note = format!(
-                "{note}, outside the camera's time out of the dock ({} to {}), so its clock is wrong",
-                t.previous
-                    .map_or("its first docking".to_string(), format_time),
+                "{note}, outside the camera's time out of the dock ({after}, before this docking at {}): its clock is wrong",
                 format_time(t.docked_at),
             );
-            let _ = at;
             issue_this_docking_ended(conn, serial, t, &note)
         }
         None => issue_this_docking_ended(conn, serial, t, &note),
     }
 }
 
-/// The one issue of the camera between its previous docking and this one: the holder when
-/// the consultation's time cannot be trusted.
+/// The one issue of the camera between its previous docking (or enrolment) and this
+/// docking: the holder when the consultation's time cannot be trusted.
 fn issue_this_docking_ended(
     conn: &Connection,
     serial: &str,
     t: &Times<'_>,
     note: &str,
 ) -> Result<Holding, RegisterError> {
-    let from = t.previous.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let (from, what) = t.since.unwrap_or((DateTime::<Utc>::MIN_UTC, "ever"));
     let issues: Vec<_> = perception::assignments(conn, Some(serial), None, from, t.docked_at)?
         .into_iter()
         .filter(|a| a.issued_at < t.docked_at)
@@ -447,12 +467,12 @@ fn issue_this_docking_ended(
         }),
         [] => Ok(Holding {
             agent: None,
-            how: format!("{note}; and the camera was issued to nobody since its previous docking"),
+            how: format!("{note}; and the camera was issued to nobody since {what}"),
         }),
         several => Ok(Holding {
             agent: None,
             how: format!(
-                "{note}; and the camera was issued {} times since its previous docking (agents {}): who held it cannot be told",
+                "{note}; and the camera was issued {} times since {what} (agents {}): who held it cannot be told",
                 several.len(),
                 several
                     .iter()
@@ -463,3 +483,6 @@ fn issue_this_docking_ended(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -218,7 +218,7 @@ fn a_version_11_register_indexes_the_recordings_its_audit_names() {
 fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.sqlite");
-    let mut conn = Connection::open(&path).unwrap();
+    let conn = Connection::open(&path).unwrap();
     conn.execute_batch(&MIGRATIONS[..12].concat()).unwrap();
     conn.pragma_update(None, "user_version", 12).unwrap();
     conn.execute_batch(
