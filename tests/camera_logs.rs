@@ -388,3 +388,72 @@ fn a_reset_clock_falls_back_to_the_issue_this_docking_ended_and_no_holder_is_sti
     );
     d.ok(HEAD, &["audit", "verify"]);
 }
+
+/// A log larger than `profile.max_log_bytes` (a camera that stopped truncating its logs, or a
+/// hostile one) is read up to the limit only, stored as read and flagged truncated; the
+/// consultations in what was read are traced, the line the limit cut is reported, not
+/// trusted.
+#[test]
+fn a_log_larger_than_the_limit_is_read_up_to_it_stored_and_flagged_truncated() {
+    let mut d = Desk::new("[profile]\nmax_log_bytes = \"1 KiB\"\n");
+    d.clock.set("2018-03-12T05:00:00Z");
+    d.ok(
+        HEAD,
+        &["agent", "add", "M100", "--name", "C", "--brigade", "Jour"],
+    );
+    d.ok(AGENT, &["camera", "enroll", SERIAL]);
+    d.clock.set("2018-03-12T06:00:00Z");
+    d.ok(
+        AGENT,
+        &["issue", SERIAL, "M100", "--at", "2018-03-12T06:00:00Z"],
+    );
+    let mut log = String::new();
+    let mut minute = 0;
+    while log.len() < 2048 {
+        log += &line(&format!(
+            "2018-03-12T15:{minute:02}:00Z;PLAY;{};00:00:00;00:00:01",
+            video(A2)
+        ));
+        log += "\n";
+        minute += 1;
+    }
+    let whole_lines = 1024 / log.lines().next().unwrap().len().saturating_add(1);
+    let mut spec = CameraSpec::fixture(SERIAL);
+    spec.extra_files
+        .push(("LOG/PLAYBACK.LOG".into(), log.clone().into_bytes()));
+    let image = build_fat_image(&spec, d.dir.path(), Layout::Superfloppy);
+    let report = dock(&mut d, &image, "2018-03-13T10:00:00Z");
+
+    assert_eq!(on_camera(&mut d).len(), whole_lines);
+    let (size, truncated, declared): (i64, bool, i64) = d
+        .register
+        .connection()
+        .query_row(
+            "SELECT size, truncated, declared_size FROM camera_logs WHERE kind = 'playback'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((size, truncated, declared), (1024, true, log.len() as i64));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("more than profile.max_log_bytes") && w.contains("truncated")),
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("PLAYBACK.LOG line {}", whole_lines + 1))),
+        "the cut line is reported: {:#?}",
+        report.warnings
+    );
+    assert_eq!(
+        read_fat_file(&image, Layout::Superfloppy, "LOG/PLAYBACK.LOG").as_deref(),
+        Some(log.as_bytes()),
+        "never wiped nor cut on the camera"
+    );
+}
