@@ -86,6 +86,7 @@ impl Session<'_> {
             serial: &serial,
             session: self.id,
             times,
+            recordings: Default::default(),
         };
         let store_root = self.store.root().to_path_buf();
         let mut reports = Vec::new();
@@ -129,7 +130,11 @@ impl Session<'_> {
                 log: &log,
                 log_id: id,
             };
-            for r in &parsed.rejected {
+            let known = match log.kind {
+                LogKind::System => Default::default(),
+                kind => camera_logs::known_lines(&tx, &serial, kind)?,
+            };
+            for r in parsed.rejected.iter().filter(|r| !known.contains(&r.id)) {
                 let line = NewLine {
                     camera: &serial,
                     kind: log.kind,
@@ -162,7 +167,7 @@ impl Session<'_> {
                     warnings.push(w);
                 }
             }
-            for l in &parsed.lines {
+            for l in parsed.lines.iter().filter(|l| !known.contains(&l.id)) {
                 let Some(row) = importer.import_line(&tx, &base, l)? else {
                     continue;
                 };
@@ -205,6 +210,10 @@ struct Importer<'a> {
     serial: &'a str,
     session: i64,
     times: Times<'a>,
+    /// Each video name seen, with its stem and register row: a log names few recordings.
+    recordings: std::cell::RefCell<
+        std::collections::HashMap<String, (Option<String>, Option<crate::register::RecordingId>)>,
+    >,
 }
 
 impl Importer<'_> {
@@ -215,10 +224,9 @@ impl Importer<'_> {
         base: &Line<'_>,
         l: &LogLine,
     ) -> Result<Option<i64>, RegisterError> {
-        let stem = l.event.video().and_then(|v| self.own_stem(v));
-        let recording = match &stem {
-            Some(s) => camera_logs::recording_id(conn, base.serial, s)?,
-            None => None,
+        let (stem, recording) = match l.event.video() {
+            Some(v) => self.recording(conn, v)?,
+            None => (None, None),
         };
         camera_logs::insert_line(
             conn,
@@ -238,12 +246,28 @@ impl Importer<'_> {
         )
     }
 
-    /// The stem of a video name when it is exactly one of this camera's recordings' names.
-    fn own_stem(&self, video: &str) -> Option<String> {
-        match RecordingName::parse(self.profile, video) {
+    /// The stem of a video name when it is exactly one of this camera's recordings' names,
+    /// and the register's row of that recording when it holds one.
+    fn recording(
+        &self,
+        conn: &Connection,
+        video: &str,
+    ) -> Result<(Option<String>, Option<crate::register::RecordingId>), RegisterError> {
+        if let Some(found) = self.recordings.borrow().get(video) {
+            return Ok(found.clone());
+        }
+        let stem = match RecordingName::parse(self.profile, video) {
             Ok((name, FileKind::Video)) if name.serial == self.serial => Some(name.stem()),
             _ => None,
-        }
+        };
+        let row = match &stem {
+            Some(s) => camera_logs::recording_id(conn, self.serial, s)?,
+            None => None,
+        };
+        self.recordings
+            .borrow_mut()
+            .insert(video.to_string(), (stem.clone(), row));
+        Ok((stem, row))
     }
 
     /// The consultation entry of one new playback line, by the holder at its time.
@@ -257,11 +281,7 @@ impl Importer<'_> {
     ) -> Result<(), RegisterError> {
         let serial = base.serial;
         let holding = holder(conn, serial, play.line.at, &self.times)?;
-        let stem = self.own_stem(play.video);
-        let recording = match &stem {
-            Some(s) => camera_logs::recording_id(conn, serial, s)?,
-            None => None,
-        };
+        let (stem, recording) = self.recording(conn, play.video)?;
         let agent = holding.agent.as_deref().unwrap_or("unknown");
         let flag = if holding.agent.is_none() {
             format!("{HOLDER_UNKNOWN}: ")

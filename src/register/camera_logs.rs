@@ -163,6 +163,26 @@ pub fn insert_line(conn: &Connection, line: &NewLine<'_>) -> Result<Option<i64>,
     Ok((changed == 1).then(|| conn.last_insert_rowid()))
 }
 
+/// The identities of a camera's lines of one log already in the register, read in one
+/// range of the unique index: a docking then touches the register only for new lines
+/// (a full 1 MiB log is some 12,000 lines, nearly all seen before).
+pub fn known_lines(
+    conn: &Connection,
+    camera: &str,
+    kind: LogKind,
+) -> Result<std::collections::HashSet<LineId>, RegisterError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT line_sha256, occurrence FROM camera_log_lines WHERE camera = ?1 AND kind = ?2",
+    )?;
+    let rows = stmt.query_map(params![camera, kind.as_str()], |r| {
+        Ok(LineId {
+            sha256: r.get(0)?,
+            occurrence: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Notes the audit entry a playback line was written as, and how it was attributed.
 pub fn set_line_audit(
     conn: &Connection,
