@@ -457,3 +457,123 @@ fn a_log_larger_than_the_limit_is_read_up_to_it_stored_and_flagged_truncated() {
         "never wiped nor cut on the camera"
     );
 }
+
+/// The same, with the real daemon and `sentinel-dockctl` run as real Unix users: the daemon
+/// records each docking (the end of the issue in force), the camera is issued again between
+/// its two dockings, and each on-camera consultation is traced once, by its holder.
+#[test]
+#[ignore = "needs root"]
+fn the_daemon_traces_on_camera_consultations_once_by_their_holder_across_two_dockings() {
+    use chrono::{Duration, SubsecRound, Utc};
+    use common::daemon::camera;
+    use common::operators::{People, start};
+
+    let s = start("", &[]);
+    let People { head, agent, .. } = &s.people;
+    for (m, name) in [("M100", "Claire Martin"), ("M200", "Paul Durand")] {
+        s.ok(
+            head,
+            &["agent", "add", m, "--name", name, "--brigade", "Jour"],
+        );
+    }
+    s.ok(agent, &["camera", "enroll", SERIAL]);
+    let now = Utc::now().trunc_subsecs(0);
+    let stamp = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    s.ok(
+        agent,
+        &[
+            "issue",
+            SERIAL,
+            "M100",
+            "--at",
+            &stamp(now - Duration::hours(3)),
+        ],
+    );
+    let plays = |at: chrono::DateTime<Utc>, stem: &str| {
+        line(&format!(
+            "{};PLAY;{};00:00:00;00:00:03",
+            stamp(at),
+            video(stem)
+        )) + "\n"
+    };
+    let log = [
+        plays(now - Duration::hours(2), A1),
+        plays(now - Duration::minutes(110), A2),
+        plays(now - Duration::minutes(100), A1),
+    ]
+    .concat();
+    let mut spec = CameraSpec::fixture(SERIAL);
+    spec.extra_files
+        .push(("LOG/PLAYBACK.LOG".into(), log.clone().into_bytes()));
+    let image = build_fat_image(&spec, &s.daemon.path("cameras"), Layout::Superfloppy);
+    s.daemon.dock(SERIAL, &image);
+    s.daemon.wait_state(SERIAL, "safe-to-undock");
+
+    let traced = |s: &common::operators::Service| -> Vec<(String, String)> {
+        let conn = s.daemon.register();
+        let mut stmt = conn
+            .prepare(
+                "SELECT author, recordings FROM audit
+                 WHERE action = 'consultation' AND purpose = ?1 ORDER BY seq",
+            )
+            .unwrap();
+        stmt.query_map([PURPOSE], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let first = traced(&s);
+    assert_eq!(first.len(), 3, "log:\n{}", s.daemon.log());
+    assert!(
+        first
+            .iter()
+            .all(|(author, _)| author == "agent M100 (on camera SNTL-00042)"),
+        "{first:?}"
+    );
+
+    // Taken from the dock and issued to M200, who looks at A4 on the camera.
+    s.daemon.undock(SERIAL);
+    s.daemon.wait_for("the camera to leave the dock", |st| {
+        camera(st, SERIAL).is_none()
+    });
+    s.ok(agent, &["issue", SERIAL, "M200"]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let seen = Utc::now().trunc_subsecs(0) - Duration::seconds(1);
+    let appended = log + &plays(seen, A4);
+    write_fat_file(
+        &image,
+        Layout::Superfloppy,
+        "LOG/PLAYBACK.LOG",
+        appended.as_bytes(),
+    );
+    s.daemon.dock(SERIAL, &image);
+    s.daemon.wait_state(SERIAL, "safe-to-undock");
+    let second = traced(&s);
+    assert_eq!(second.len(), 4, "{second:?}\nlog:\n{}", s.daemon.log());
+    assert_eq!(second[..3], first[..]);
+    assert_eq!(
+        second[3],
+        (
+            "agent M200 (on camera SNTL-00042)".to_string(),
+            format!("[\"{A4}\"]")
+        )
+    );
+
+    s.ok(head, &["audit", "verify"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&s.ok(head, &["--json", "show", A1])).unwrap();
+    let on_camera = shown["custody"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["purpose"] == PURPOSE)
+        .count();
+    assert_eq!(on_camera, 2, "{shown:#}");
+    // From yesterday: the test may run across midnight.
+    let today = Utc::now().date_naive();
+    let (from, to) = ((today - Duration::days(1)).to_string(), today.to_string());
+    let report: serde_json::Value =
+        serde_json::from_str(&s.ok(head, &["--json", "report", "--from", &from, "--to", &to]))
+            .unwrap();
+    assert_eq!(report["on_camera_consultations"], 4, "{report:#}");
+}
