@@ -204,6 +204,10 @@ impl Session<'_> {
     }
 }
 
+/// What a video name in a log names: its stem when it is one of this camera's recordings'
+/// names, and the register's row of that recording when it holds one.
+type Named = (Option<String>, Option<crate::register::RecordingId>);
+
 /// One docking's import: the profile the names are read with, the camera, the docking.
 struct Importer<'a> {
     profile: &'a crate::config::Profile,
@@ -211,9 +215,7 @@ struct Importer<'a> {
     session: i64,
     times: Times<'a>,
     /// Each video name seen, with its stem and register row: a log names few recordings.
-    recordings: std::cell::RefCell<
-        std::collections::HashMap<String, (Option<String>, Option<crate::register::RecordingId>)>,
-    >,
+    recordings: std::cell::RefCell<std::collections::HashMap<String, Named>>,
 }
 
 impl Importer<'_> {
@@ -248,11 +250,7 @@ impl Importer<'_> {
 
     /// The stem of a video name when it is exactly one of this camera's recordings' names,
     /// and the register's row of that recording when it holds one.
-    fn recording(
-        &self,
-        conn: &Connection,
-        video: &str,
-    ) -> Result<(Option<String>, Option<crate::register::RecordingId>), RegisterError> {
+    fn recording(&self, conn: &Connection, video: &str) -> Result<Named, RegisterError> {
         if let Some(found) = self.recordings.borrow().get(video) {
             return Ok(found.clone());
         }
