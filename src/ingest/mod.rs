@@ -14,6 +14,7 @@ mod consultations;
 mod copy;
 mod discover;
 mod faults;
+mod holder;
 mod identity;
 mod outcome;
 mod persist;

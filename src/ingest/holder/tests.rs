@@ -2,7 +2,6 @@
 //! clock trusted, corrected by a GPS-measured offset, or not used at all.
 
 use super::*;
-use crate::evidence::trusted_time::{CameraClock, OffsetBasis};
 use crate::register::Register;
 use crate::register::perception::{
     Agent, insert_agent, insert_assignment, insert_enrolment, set_returned,
