@@ -576,4 +576,19 @@ fn the_daemon_traces_on_camera_consultations_once_by_their_holder_across_two_doc
         serde_json::from_str(&s.ok(head, &["--json", "report", "--from", &from, "--to", &to]))
             .unwrap();
     assert_eq!(report["on_camera_consultations"], 4, "{report:#}");
+
+    // The console, in French: the custody timeline marks them, the report counts them apart.
+    let console = common::console::Console::start(&s, head, &[]);
+    let cookie = console.session();
+    let page = console.get(&cookie, &format!("/recordings/{A1}")).text();
+    assert_eq!(page.matches("data-on-camera").count(), 2, "{page}");
+    assert!(page.contains("consultation sur la caméra"), "{page}");
+    let page = console
+        .get(&cookie, &format!("/report?from={from}&to={to}"))
+        .text();
+    assert!(
+        page.contains("Consultations sur la caméra (L241-2)")
+            && page.contains("<span id=\"on-camera\">4</span>"),
+        "{page}"
+    );
 }
