@@ -335,8 +335,16 @@ pub struct Profile {
     pub device_ini: String,
     /// The folder at the root holding one folder per recording day.
     pub recordings_dir: String,
-    /// The camera's own log folder: never wiped.
+    /// The camera's own log folder: never wiped; copied at each docking.
     pub logs_dir: String,
+    /// The on-camera consultations' log in `logs_dir` (L241-2 CSI).
+    pub playback_log: String,
+    /// The camera's events' log in `logs_dir` (power, recordings, clock set, storage errors).
+    pub events_log: String,
+    /// The firmware's other log in `logs_dir`: copied, not parsed.
+    pub system_log: String,
+    /// The most bytes read of each log; a larger one is read up to this, flagged truncated.
+    pub max_log_bytes: ByteSize,
     /// Extension of the video files, without the dot.
     pub video_extension: String,
     /// Extension of the sidecar files, without the dot.
@@ -369,6 +377,10 @@ impl Default for Profile {
             device_ini: "DEVICE.INI".into(),
             recordings_dir: "DCIM".into(),
             logs_dir: "LOG".into(),
+            playback_log: "PLAYBACK.LOG".into(),
+            events_log: "EVENTS.LOG".into(),
+            system_log: "SYSTEM.LOG".into(),
+            max_log_bytes: ByteSize(4 << 20),
             video_extension: "MP4".into(),
             sidecar_extension: "NMEA".into(),
             sentence: "PSNTL".into(),
@@ -402,11 +414,14 @@ impl Profile {
                 "must be anchored with ^ and $, so that a serial is matched whole",
             ));
         }
-        let names: [(&'static str, &str); 7] = [
+        let names: [(&'static str, &str); 10] = [
             ("profile.volume_label", &self.volume_label),
             ("profile.device_ini", &self.device_ini),
             ("profile.recordings_dir", &self.recordings_dir),
             ("profile.logs_dir", &self.logs_dir),
+            ("profile.playback_log", &self.playback_log),
+            ("profile.events_log", &self.events_log),
+            ("profile.system_log", &self.system_log),
             ("profile.video_extension", &self.video_extension),
             ("profile.sidecar_extension", &self.sidecar_extension),
             ("profile.sentence", &self.sentence),
@@ -438,6 +453,13 @@ impl Profile {
         }
         if self.scan_deadline_secs == 0 {
             return Err(invalid("profile.scan_deadline_secs", "must be at least 1"));
+        }
+        // A log is read whole into memory to be parsed.
+        if !(1 << 10..=64 << 20).contains(&self.max_log_bytes.0) {
+            return Err(invalid(
+                "profile.max_log_bytes",
+                "must be 1 KiB to 64 MiB (the camera truncates its logs at 1 MiB)",
+            ));
         }
         Ok(())
     }
@@ -828,6 +850,15 @@ mod documented_defaults {
         assert_eq!(c.profile.serial_pattern, d.serial_pattern);
         assert_eq!(c.profile.max_video_bytes, d.max_video_bytes);
         assert_eq!(c.profile.max_sidecar_bytes, d.max_sidecar_bytes);
+        assert_eq!(
+            (
+                &c.profile.playback_log,
+                &c.profile.events_log,
+                &c.profile.system_log
+            ),
+            (&d.playback_log, &d.events_log, &d.system_log)
+        );
+        assert_eq!(c.profile.max_log_bytes, d.max_log_bytes);
         assert_eq!(c.profile.max_dir_entries, d.max_dir_entries);
         assert_eq!(c.profile.scan_deadline_secs, d.scan_deadline_secs);
         assert_eq!(c.store.reserve, default_reserve());

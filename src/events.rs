@@ -118,6 +118,19 @@ pub const VOLUME_DAMAGED: EventKind = EventKind {
     name: "volume-damaged",
     meaning: "the camera's volume is damaged: its recordings were stored in quarantine and nothing was wiped",
 };
+/// The camera's own log holds something a person should see: a line that failed its
+/// checks (skipped), a storage error, a clock set.
+pub const CAMERA_LOG: EventKind = EventKind {
+    id: "db423270a6e5433286fcd00141d87c53",
+    name: "camera-log",
+    meaning: "the camera's own log holds a rejected line, a storage error or a clock setting",
+};
+/// An on-camera consultation (L241-2 CSI) was written to the audit register.
+pub const ON_CAMERA_CONSULTATION: EventKind = EventKind {
+    id: "23c44f63a73e4009ada5d28f4be49c2d",
+    name: "on-camera-consultation",
+    meaning: "a consultation made on the camera's screen was written to the audit register",
+};
 /// A read from a camera did not return in time: its ingest was ended, nothing unproven wiped.
 pub const CAMERA_NOT_RESPONDING: EventKind = EventKind {
     id: "a92fa8c6e45e4ad2be73a58a239ff7fe",
@@ -210,6 +223,8 @@ pub const ALL: &[EventKind] = &[
     CAMERA_SAFE,
     CAMERA_ATTENTION,
     VOLUME_DAMAGED,
+    CAMERA_LOG,
+    ON_CAMERA_CONSULTATION,
     CAMERA_NOT_RESPONDING,
     INGEST_FAILED,
     INGEST_CANCELLED,

@@ -12,6 +12,7 @@ use super::perception::attribute_pending;
 use super::recordings::period;
 use super::table::Table;
 use super::{CommandError, Context, Reply};
+use crate::ingest::ON_CAMERA_PURPOSE;
 use crate::register::audit::{self, Action};
 use crate::register::perception;
 use crate::register::stored::{self, Totals};
@@ -44,6 +45,9 @@ pub struct Activity {
     pub retention_days: u32,
     /// Consultations per purpose: administrative, judicial, disciplinary, training.
     pub consultations: [u64; 4],
+    /// Consultations made by the wearer on the camera's screen (L241-2 CSI), traced from
+    /// the camera's `PLAYBACK.LOG` at its dockings in the period: counted apart.
+    pub on_camera_consultations: u64,
     /// Extractions completed per purpose, same order.
     pub extractions: [u64; 4],
 }
@@ -104,6 +108,11 @@ pub fn activity(
         needed_for_retention: needed(per_day, retention, ctx.config.store.raid_overhead),
         retention_days: retention,
         consultations: count(Action::Consultation)?,
+        on_camera_consultations: audit::count_by_purpose(conn, Action::Consultation, start, end)?
+            .into_iter()
+            .filter(|(purpose, _)| purpose == ON_CAMERA_PURPOSE)
+            .map(|(_, n)| n)
+            .sum(),
         extractions: count(Action::ExtractionCompleted)?,
     })
 }
@@ -145,6 +154,10 @@ pub fn report(
         ("consultations: administrative", c_adm.to_string()),
         ("consultations: judicial", c_jud.to_string()),
         ("consultations: disciplinary", c_dis.to_string()),
+        (
+            "consultations on the camera (L241-2)",
+            act.on_camera_consultations.to_string(),
+        ),
         ("extractions: judicial", e_jud.to_string()),
         ("extractions: administrative", e_adm.to_string()),
         ("extractions: disciplinary", e_dis.to_string()),
@@ -230,6 +243,7 @@ fn act_json(act: &Activity) -> replies::Activity {
         retention_days: act.retention_days,
         needed_for_retention: act.needed_for_retention,
         consultations: act.consultations.into(),
+        on_camera_consultations: act.on_camera_consultations,
         extractions: act.extractions.into(),
         training: act.training(),
     }

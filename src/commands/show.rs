@@ -10,6 +10,8 @@ use super::access::Actor;
 use super::cli::ShowArgs;
 use super::recordings::{resolve, store_file};
 use super::{CommandError, Context, Reply};
+use crate::ingest::ON_CAMERA_PURPOSE;
+use crate::register::camera_logs;
 use crate::register::holds;
 use crate::register::perception;
 use crate::replies::{CustodyEntry, RecordingFacts, Shown, TrackPoint};
@@ -28,6 +30,14 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
         .into_iter()
         .map(|h| h.procedure)
         .collect();
+    let hour = chrono::Duration::hours(1);
+    let camera_events = camera_logs::events_around(
+        conn,
+        &r.camera,
+        &r.stem,
+        r.start - hour,
+        r.end.unwrap_or(r.start) + hour,
+    )?;
     let mut custody = events(conn, r.id)?;
     custody.extend(audit_entries(conn, &r.stem)?);
     custody.sort_by(|x, y| x.at.cmp(&y.at));
@@ -56,9 +66,15 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
         holds,
         track,
         custody,
+        camera_events,
     };
-    let message = format!(
-        "{} camera {} state {} start {}; {} custody entries, {} track points\n",
+    let on_camera = shown
+        .custody
+        .iter()
+        .filter(|c| c.purpose == ON_CAMERA_PURPOSE)
+        .count();
+    let mut message = format!(
+        "{} camera {} state {} start {}; {} custody entries ({on_camera} on-camera consultation(s)), {} track points\n",
         shown.stem,
         shown.camera,
         shown.state,
@@ -66,6 +82,19 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
         shown.custody.len(),
         shown.track.len()
     );
+    for c in shown
+        .custody
+        .iter()
+        .filter(|c| c.purpose == ON_CAMERA_PURPOSE)
+    {
+        message.push_str(&format!(
+            "  on camera: {} {}: {}\n",
+            c.at, c.author, c.details
+        ));
+    }
+    for e in &shown.camera_events {
+        message.push_str(&format!("  camera log: {}\n", e.line));
+    }
     Ok(Reply::ok(message, shown))
 }
 

@@ -217,6 +217,26 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("report.per_day", "par jour", "a day"),
     (
+        "report.on_camera",
+        "Consultations sur la caméra (L241-2)",
+        "Consultations on the camera (L241-2)",
+    ),
+    (
+        "rec.on_camera",
+        "consultation sur la caméra",
+        "consultation on the camera",
+    ),
+    (
+        "rec.camera_events",
+        "Journal de la caméra",
+        "The camera's log",
+    ),
+    (
+        "rec.no_camera_events",
+        "La caméra n'a rien journalisé autour de cet enregistrement.",
+        "The camera logged nothing around this recording.",
+    ),
+    (
         "error.title",
         "Refusé ou impossible",
         "Refused or not possible",

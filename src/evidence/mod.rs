@@ -5,6 +5,7 @@
 //! The parsers do no I/O, so the fuzz targets and tests feed them bytes in memory.
 
 pub mod bmff;
+pub mod camera_log;
 pub mod name;
 pub mod sidecar;
 pub mod trusted_time;

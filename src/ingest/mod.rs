@@ -7,11 +7,14 @@
 //! re-reads the register to wipe only rows committed as confirmed with the same hashes.
 
 mod attempt;
+mod camera_logs;
 mod checks;
 mod clock_check;
+mod consultations;
 mod copy;
 mod discover;
 mod faults;
+mod holder;
 mod identity;
 mod outcome;
 mod persist;
@@ -40,6 +43,8 @@ pub use identity::{Identity, IdentityError, parse_device_ini};
 pub use progress::{Cancel, Progress, ProgressSnapshot};
 pub use reason::{Reason, joined as joined_reasons};
 
+pub use camera_logs::LogReport;
+pub use consultations::{HOLDER_UNKNOWN, ON_CAMERA_PURPOSE};
 pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
 pub use throttle::ReadThrottle;
 
@@ -323,6 +328,8 @@ impl Session<'_> {
         }
         // Stopped now, the camera keeps everything; the next docking recognises what is stored.
         self.check_cancel()?;
+        // Read while the camera is still open read-only; never wiped (not a recording).
+        let logs = self.read_camera_logs(volume.as_mut(), &mut warnings);
         if let Err(e) = volume.close() {
             warnings.push(format!("closing the camera after reading it failed: {e}"));
         }
@@ -334,6 +341,8 @@ impl Session<'_> {
         }
         let clock = self.conclude_camera_clock()?;
         warnings.extend(clock.as_ref().and_then(|c| c.warning()));
+        // After the clock check: a consultation's time is the camera's clock, checked too.
+        let logs = self.import_camera_logs(logs, clock.as_ref(), &mut warnings)?;
 
         let camera = &self.identity.camera;
         Ok(IngestReport {
@@ -349,6 +358,7 @@ impl Session<'_> {
             warnings,
             damage,
             clock,
+            logs,
         })
     }
 

@@ -113,6 +113,9 @@ pub struct IngestReport {
     /// The camera's clock as measured at this docking, when it could be.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock: Option<crate::evidence::trusted_time::CameraClock>,
+    /// The camera's own logs read and stored at this docking (profile version 2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<super::LogReport>,
 }
 
 impl IngestReport {
@@ -163,6 +166,21 @@ impl IngestReport {
         }
         for i in &self.ignored {
             let _ = writeln!(out, "  ignored {}: {}", i.path, i.reason);
+        }
+        for l in &self.logs {
+            let _ = writeln!(
+                out,
+                "  log {}: {} bytes stored{}, {} new line(s), {} rejected, {} on-camera consultation(s) traced",
+                l.name,
+                l.size,
+                if l.truncated { " (truncated)" } else { "" },
+                l.new_lines,
+                l.rejected,
+                l.consultations
+            );
+            for n in &l.notable {
+                let _ = writeln!(out, "    {n}");
+            }
         }
         for w in &self.warnings {
             let _ = writeln!(out, "  warning: {w}");

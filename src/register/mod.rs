@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod bounds;
+pub mod camera_logs;
 pub mod derived;
 pub mod holds;
 pub mod perception;

@@ -482,6 +482,54 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM audit_recordings WHERE seq = OLD.seq;
     END;
     "#,
+    // 13: the camera's own logs (profile version 2). Each docking's copy of each log file,
+    // stored and proven like a recording (`camera_logs`); and each line of PLAYBACK.LOG and
+    // EVENTS.LOG imported once, identified by its content (the SHA-256 of its bytes and its
+    // occurrence among identical lines): the camera appends to its logs, so the next docking
+    // reads the same lines again. A rejected line is kept too, so it is reported once.
+    // `audit_seq` is the consultation entry an on-camera playback was written as.
+    r#"
+    CREATE TABLE camera_logs (
+        id             INTEGER PRIMARY KEY,
+        session        INTEGER NOT NULL REFERENCES sessions(id),
+        camera         TEXT NOT NULL,
+        kind           TEXT NOT NULL CHECK (kind IN ('playback', 'events', 'system')),
+        name           TEXT NOT NULL,
+        declared_size  INTEGER NOT NULL,
+        size           INTEGER NOT NULL,
+        truncated      INTEGER NOT NULL DEFAULT 0 CHECK (truncated IN (0, 1)),
+        blake3         TEXT NOT NULL,
+        sha256         TEXT NOT NULL,
+        path           TEXT NOT NULL,
+        lines          INTEGER NOT NULL DEFAULT 0,
+        new_lines      INTEGER NOT NULL DEFAULT 0,
+        rejected       INTEGER NOT NULL DEFAULT 0,
+        stored_at      TEXT NOT NULL,
+        UNIQUE (session, kind)
+    ) STRICT;
+    CREATE INDEX camera_logs_by_camera ON camera_logs(camera, session);
+
+    CREATE TABLE camera_log_lines (
+        id           INTEGER PRIMARY KEY,
+        camera       TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('playback', 'events')),
+        line_sha256  TEXT NOT NULL,
+        occurrence   INTEGER NOT NULL CHECK (occurrence >= 1),
+        log          INTEGER NOT NULL REFERENCES camera_logs(id),
+        line_no      INTEGER NOT NULL,
+        text         TEXT NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('imported', 'rejected')),
+        camera_time  TEXT,
+        event        TEXT,
+        stem         TEXT,
+        recording    INTEGER REFERENCES recordings(id),
+        detail       TEXT NOT NULL DEFAULT '',
+        audit_seq    INTEGER,
+        UNIQUE (camera, kind, line_sha256, occurrence)
+    ) STRICT;
+    CREATE INDEX camera_log_lines_by_stem ON camera_log_lines(stem) WHERE stem IS NOT NULL;
+    CREATE INDEX camera_log_lines_by_time ON camera_log_lines(camera, camera_time);
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.

@@ -110,6 +110,11 @@ pub struct Shown {
     pub holds: Vec<String>,
     /// The GPS track from the stored sidecar.
     pub track: Vec<TrackPoint>,
-    /// The custody timeline, oldest first.
+    /// The custody timeline, oldest first (on-camera consultations included: their
+    /// purpose is `consultation immédiate (L241-2)`).
     pub custody: Vec<CustodyEntry>,
+    /// What the camera's `EVENTS.LOG` says about it: the lines naming its video, and its
+    /// camera's clock settings, storage errors and power changes within an hour of it.
+    #[serde(default)]
+    pub camera_events: Vec<crate::register::camera_logs::CameraLogEvent>,
 }

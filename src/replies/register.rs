@@ -211,6 +211,9 @@ pub struct Activity {
     pub needed_for_retention: u64,
     /// Consultations per purpose.
     pub consultations: ByPurpose,
+    /// Consultations on the camera's screen (L241-2 CSI), from its logs: counted apart.
+    #[serde(default)]
+    pub on_camera_consultations: u64,
     /// Extractions completed per purpose.
     pub extractions: ByPurpose,
     /// Consultations and extractions for training.

@@ -30,6 +30,8 @@ pub enum Area {
     /// Anonymised derivatives for training (`sentinel-dockctl anonymise`), beside, never in
     /// place of, their originals; created with its first derivative.
     Derived,
+    /// The camera's own logs, copied at each docking; created with the first one.
+    CameraLogs,
 }
 
 impl Area {
@@ -39,6 +41,7 @@ impl Area {
             Area::Recordings => "recordings",
             Area::Quarantine => "quarantine",
             Area::Derived => "derived",
+            Area::CameraLogs => "camera-logs",
         }
     }
 

@@ -272,6 +272,11 @@ impl Store {
             // area/day/serial/file: leftovers sit three levels down.
             self.remove_leftovers_in(&self.root.join(area.dir_name()), 3)?;
         }
+        // Created with the first docking of a camera that keeps logs.
+        let logs = self.root.join(Area::CameraLogs.dir_name());
+        if logs.is_dir() {
+            self.remove_leftovers_in(&logs, 3)?;
+        }
         Ok(())
     }
 

@@ -142,6 +142,27 @@ pub fn build_fat_image_with(
     image
 }
 
+/// Writes `bytes` as the file `path` of an existing image, replacing it (`mcopy -o`), as the
+/// camera rewrites a file between two dockings; its folder must exist.
+pub fn write_fat_file(image: &Path, layout: Layout, path: &str, bytes: &[u8]) {
+    require_tool("mcopy");
+    check_name(path);
+    let staged = image.with_extension("staged-write");
+    fs::write(&staged, bytes).unwrap();
+    let target = image_arg(image, layout);
+    let out = mtools(
+        "mcopy",
+        [
+            "-o".as_ref(),
+            target.as_ref(),
+            staged.as_os_str(),
+            OsStr::new(&format!("::/{path}")),
+        ],
+    );
+    let _ = fs::remove_file(&staged);
+    check(&format!("mcopy -o to ::/{path}"), out);
+}
+
 /// Every file on the image (hidden ones included), as `DCIM/20180312/X.MP4`, sorted.
 pub fn list_fat_image(image: &Path, layout: Layout) -> Vec<String> {
     list(image, layout)

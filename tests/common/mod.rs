@@ -26,7 +26,7 @@ pub use exfat::{
 #[allow(unused_imports)]
 pub use fat::{
     ImageOptions, Layout, PARTITION_OFFSET, build_fat_image, build_fat_image_with, list_fat_dirs,
-    list_fat_image, read_fat_file,
+    list_fat_image, read_fat_file, write_fat_file,
 };
 #[allow(unused_imports)]
 pub use sidecar::{SidecarSpec, gps_fixes, nmea_checksum, nmea_line, no_fix};

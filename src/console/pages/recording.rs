@@ -20,6 +20,7 @@ use crate::console::http::Authed;
 use crate::console::i18n::t;
 use crate::console::session::Opened;
 use crate::console::time::show_text;
+use crate::ingest::ON_CAMERA_PURPOSE;
 use crate::replies::{Consulted, Shown, TrackPoint};
 
 /// Whether a path segment can be a recording's name (what `resolve` accepts).
@@ -72,6 +73,8 @@ pub async fn page(
         }
         h2 { (t(a.lang, "rec.custody")) }
         (custody(&console, a.lang, &shown))
+        h2 { (t(a.lang, "rec.camera_events")) }
+        (camera_events(a.lang, &shown))
     };
     layout(&console, &a, &shown.stem, body).into_response()
 }
@@ -202,8 +205,28 @@ fn custody(console: &Console, lang: Language, s: &Shown) -> Markup {
             thead { tr { th { (t(lang, "rec.when")) } th { (t(lang, "rec.what")) } th { (t(lang, "rec.who")) } th { (t(lang, "form.purpose")) } th { (t(lang, "rec.details")) } } }
             tbody {
                 @for e in &s.custody {
-                    tr data-action=(e.action) data-audit-seq=[e.audit_seq] {
-                        td { (show_text(tz, &e.at)) } td { (e.action) } td { (e.author) } td { (e.purpose) } td { (e.details) }
+                    @let on_camera = e.purpose == ON_CAMERA_PURPOSE;
+                    tr data-action=(e.action) data-audit-seq=[e.audit_seq] data-on-camera[on_camera] {
+                        td { (show_text(tz, &e.at)) }
+                        td { @if on_camera { (t(lang, "rec.on_camera")) } @else { (e.action) } }
+                        td { (e.author) } td { (e.purpose) } td { (e.details) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the camera's `EVENTS.LOG` says around the recording, on the camera's clock.
+fn camera_events(lang: Language, s: &Shown) -> Markup {
+    html! {
+        @if s.camera_events.is_empty() {
+            p { (t(lang, "rec.no_camera_events")) }
+        } @else {
+            table #camera-events {
+                tbody {
+                    @for e in &s.camera_events {
+                        tr data-event=(e.event) { td { (e.camera_time) } td { (e.event) } td.hash { (e.line) } }
                     }
                 }
             }

@@ -76,6 +76,7 @@ pub async fn page(
             span { (t(lang, "report.videos")) } span { (act.videos) }
             span { (t(lang, "report.bytes")) } span { (bytes(act.bytes)) " (" (bytes(act.bytes_per_day.round() as u64)) " " (t(lang, "report.per_day")) ")" }
             span { (t(lang, "report.in_store")) } span { (act.videos_in_store) " · " (bytes(act.bytes_in_store)) }
+            span { (t(lang, "report.on_camera")) } span #on-camera { (act.on_camera_consultations) }
         }
         div.two {
             div { h2 { (t(lang, "report.consultations")) } (purpose_chart(lang, &act.consultations)) }

@@ -211,3 +211,51 @@ fn a_version_11_register_indexes_the_recordings_its_audit_names() {
     .unwrap();
     assert_eq!(rows(&conn).last(), Some(&s("S_2", 5)));
 }
+
+/// A register made by the release before the camera's logs (schema 12) opens and upgrades
+/// to 13 keeping its rows; a log line is then imported once per camera, log and identity.
+#[test]
+fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(&MIGRATIONS[..12].concat()).unwrap();
+    conn.pragma_update(None, "user_version", 12).unwrap();
+    conn.execute_batch(
+        "INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+         INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
+         INSERT INTO recordings (id, camera, stem, session, state, start_utc, discovered_at, updated_at)
+             VALUES (3, 'S', 'S_1', 7, 'wiped', 't', 't', 't');",
+    )
+    .unwrap();
+    drop(conn);
+    // Opened as the service opens it: the upgrade runs there.
+    let mut reg = crate::register::Register::open(&path).unwrap();
+    let conn = reg.connection();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((version, CURRENT_VERSION), (13, 13));
+    let kept: String = conn
+        .query_row("SELECT stem FROM recordings WHERE id = 3", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "S_1");
+    conn.execute_batch(
+        "INSERT INTO camera_logs (id, session, camera, kind, name, declared_size, size, blake3,
+                                  sha256, path, stored_at)
+             VALUES (1, 7, 'S', 'playback', 'PLAYBACK.LOG', 10, 10, 'b', 's', 'p', 't');",
+    )
+    .unwrap();
+    let line = "INSERT OR IGNORE INTO camera_log_lines (camera, kind, line_sha256, occurrence, log,
+                     line_no, text, status, recording)
+                 VALUES ('S', 'playback', 'h', ?1, 1, 1, 'x', 'imported', 3)";
+    assert_eq!(conn.execute(line, [1]).unwrap(), 1);
+    assert_eq!(conn.execute(line, [1]).unwrap(), 0, "the same line again");
+    assert_eq!(conn.execute(line, [2]).unwrap(), 1, "its second occurrence");
+    let dangling: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+}
