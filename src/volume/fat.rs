@@ -180,6 +180,19 @@ impl Volume for FatVolume {
             &self.watch,
         )?;
         scan.damage = findings.damage.clone();
+        // A folder the map could not read is left whole: none of its files is read or
+        // wiped, even one the FAT library could list.
+        for (folder, detail) in &findings.unreadable {
+            let shown = folder.to_string();
+            let inside = |p: &VolumePath| p.to_string().starts_with(&format!("{shown}/"));
+            scan.files.retain(|f| !inside(&f.path));
+            if !scan.ignored.iter().any(|i| i.path == shown) {
+                scan.ignored.push(super::Ignored {
+                    path: shown,
+                    reason: scan::unreadable_folder("its clusters", detail),
+                });
+            }
+        }
         self.findings = Some(findings);
         Ok(scan)
     }
