@@ -227,9 +227,8 @@ impl Map<'_> {
                 .get((c / 64) as usize)
                 .is_some_and(|w| w & (1 << (c % 64)) != 0)
         };
-        let (deadline, mut steps) = (self.deadline, 0u64);
+        let deadline = self.deadline;
         let mut tick = || {
-            steps += 1;
             if Instant::now() > deadline {
                 return Err(Stop::Late);
             }
