@@ -181,6 +181,24 @@ fn a_wipe_cut_off_while_freeing_a_videos_clusters_is_finished_by_the_next_dockin
     assert!(flag.contains("cluster chain ends"), "{flag}");
 }
 
+/// Issue 21: the FATs disagreeing is damage, except where the first FAT marks free what
+/// the copy still uses, which is what a wipe killed between its writes to the two copies
+/// leaves (the first FAT is written first): that camera is still finished, not quarantined.
+#[test]
+fn a_wipe_cut_off_between_the_two_fat_copies_is_finished_by_the_next_docking() {
+    let (_dir, config, image, spec) = camera_before_the_wipes_commit();
+    let fat = fat_edit::FatImage::open(&image);
+    let entry = fat.find(&spec.recordings[0].video_path());
+    let chain = fat.chain(entry.first_cluster, 10_000);
+    for &c in &chain[..chain.len() / 2] {
+        fat.set_fat_in_copy(0, c, 0);
+    }
+    drop(fat);
+    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    assert!(report.damage.is_empty(), "{:?}", report.damage);
+    assert_wipe_finished(&config, &image, &spec, &report);
+}
+
 #[test]
 fn an_unreadable_video_without_a_matching_confirmed_row_stays_a_failure() {
     let (_dir, config, image, spec) = camera_before_the_wipes_commit();

@@ -269,3 +269,76 @@ fn the_wipe_step_refuses_a_damaged_volume_by_itself() {
     }
     assert!(fs::read(&image).unwrap() == before, "nothing was written");
 }
+
+/// Issue 21: the two FATs disagreeing on a cluster the first marks in use is damage, as a
+/// cross-link is: which copy is right cannot be known. Before, only the first was read.
+#[test]
+fn fat_copies_that_disagree_are_found_damaged_and_nothing_is_wiped() {
+    for second in ["another cluster", "free"] {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = CameraSpec::fixture(SERIAL);
+        let image = image_of(&spec, dir.path());
+        let fat = FatImage::open(&image);
+        let first = fat.find(&spec.recordings[1].video_path()).first_cluster;
+        let next = fat.fat(first);
+        let value = if second == "free" { 0 } else { next + 7 };
+        fat.set_fat_in_copy(1, first, value);
+        drop(fat);
+        let before = fs::read(&image).unwrap();
+        let run = ingest(dir.path(), &image, "delete");
+        assert_all_kept_in_quarantine(&run, &spec);
+        let damage = run.damage();
+        assert!(
+            damage.contains("fat-copies-differ") && damage.contains(&first.to_string()),
+            "{second}: {damage}"
+        );
+        assert!(
+            fs::read(&image).unwrap() == before,
+            "the camera is only read"
+        );
+    }
+}
+
+/// Issue 21: FAT[0] must repeat the boot sector's media byte (then all ones); one that
+/// does not is not a table this volume's formatter wrote.
+#[test]
+fn a_fat_whose_first_entry_does_not_hold_the_media_byte_is_found_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = CameraSpec::fixture(SERIAL);
+    let image = image_of(&spec, dir.path());
+    let fat = FatImage::open(&image);
+    assert_eq!(
+        fat.fat(0),
+        0xFFF8,
+        "fixture: mkfs.vfat's FAT[0] for media 0xF8"
+    );
+    fat.set_fat(0, 0xFFF0); // both copies agree, on the wrong media byte
+    drop(fat);
+    let before = fs::read(&image).unwrap();
+    let run = ingest(dir.path(), &image, "delete");
+    assert_all_kept_in_quarantine(&run, &spec);
+    let damage = run.damage();
+    assert!(
+        damage.contains("fat-reserved-entry") && damage.contains("FAT[0]"),
+        "{damage}"
+    );
+    assert!(
+        fs::read(&image).unwrap() == before,
+        "the camera is only read"
+    );
+}
+
+/// FAT[1]'s clean-shutdown and no-error bits (FAT16) may be cleared by a camera that was
+/// switched off mid-write: that alone is no damage, and the camera is collected as usual.
+#[test]
+fn fat1_with_its_flag_bits_cleared_is_no_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = CameraSpec::fixture(SERIAL);
+    let image = image_of(&spec, dir.path());
+    let fat = FatImage::open(&image);
+    fat.set_fat(1, 0x3FFF);
+    drop(fat);
+    let run = ingest(dir.path(), &image, "delete");
+    assert_eq!(run.code, Some(0), "{} {}", run.json, run.stderr);
+    assert_eq!(run.damage(), "[]");
+}

@@ -35,6 +35,8 @@ pub(crate) struct FatVolume {
     raw: File,
     /// Where the file system starts on the device.
     offset: u64,
+    /// Its length in bytes.
+    len: u64,
     /// What the ownership map found at the last scan (made before the first wipe when
     /// there was none); a wipe is refused while it shows damage that could spread.
     findings: Option<ownership::Findings>,
@@ -118,9 +120,41 @@ impl FatVolume {
             write_back,
             raw,
             offset: layout.offset,
+            len: layout.len,
             findings: None,
             watch,
         })
+    }
+
+    /// After a panic inside fatfs (caught, failing only the call that met it), a read-only
+    /// volume is mounted afresh from the device before its next call: the next recording
+    /// is read by a file system and a cache that the panic did not leave half-changed, so a
+    /// panic never reaches a recording that does not own what caused it. A writable volume
+    /// stays refused: its held writes and fatfs's state cannot be trusted, so nothing more
+    /// is wiped.
+    fn recover(&mut self) -> Result<(), VolumeError> {
+        if !self.ctx.poisoned() || self.access == Access::ReadWrite {
+            return Ok(());
+        }
+        tracing::warn!(source = %self.ctx.source.display(), "the FAT library panicked on this camera; mounting it again for the next file");
+        let file = File::open(&self.ctx.source).map_err(|e| VolumeError::Open {
+            path: self.ctx.source.clone(),
+            source: e,
+        })?;
+        let storage = Storage::new(file, self.offset, self.len, false, self.ctx.guard.clone())
+            .watched(self.watch.clone());
+        self.ctx.clear_poison();
+        self.ctx
+            .guard
+            .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
+        let fs = self.ctx.run(
+            || "mounting the camera again after a panic of the FAT library".into(),
+            || FileSystem::new(storage, FsOptions::new().update_accessed_date(false)),
+        )?;
+        let old = std::mem::replace(&mut self.fs, fs);
+        // Read-only: unmounting the old one writes nothing, and may not be trusted not to panic.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(old)));
+        Ok(())
     }
 
     fn walk(&self) -> FatWalk<'_> {
@@ -167,6 +201,7 @@ impl Volume for FatVolume {
     }
 
     fn scan(&mut self) -> Result<Scan, VolumeError> {
+        self.recover()?;
         self.ctx
             .guard
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
@@ -180,11 +215,25 @@ impl Volume for FatVolume {
             &self.watch,
         )?;
         scan.damage = findings.damage.clone();
+        // A folder the map could not read is left whole: none of its files is read or
+        // wiped, even one the FAT library could list.
+        for (folder, detail) in &findings.unreadable {
+            let shown = folder.to_string();
+            let inside = |p: &VolumePath| p.to_string().starts_with(&format!("{shown}/"));
+            scan.files.retain(|f| !inside(&f.path));
+            if !scan.ignored.iter().any(|i| i.path == shown) {
+                scan.ignored.push(super::Ignored {
+                    path: shown,
+                    reason: scan::unreadable_folder("its clusters", detail),
+                });
+            }
+        }
         self.findings = Some(findings);
         Ok(scan)
     }
 
     fn open_file(&mut self, path: &VolumePath) -> Result<Box<dyn Read + '_>, VolumeError> {
+        self.recover()?;
         self.ctx
             .guard
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
@@ -201,6 +250,7 @@ impl Volume for FatVolume {
     }
 
     fn read_small(&mut self, path: &VolumePath, max: u64) -> Result<Vec<u8>, VolumeError> {
+        self.recover()?;
         self.ctx
             .guard
             .arm(self.ctx.dir_budget(), Some(self.ctx.deadline));
@@ -345,4 +395,47 @@ fn overwrite(mut file: fatfs::File<'_, Storage>, size: u64, span: u64) -> io::Re
         left -= n as u64;
     }
     file.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::tests::{MP4_1, NMEA_1, SIZES, camera, pattern, require_tools, tempdir};
+
+    /// A panic inside fatfs fails the call that met it; the next file is read from a file
+    /// system mounted afresh, not refused as "panicked earlier" (issue 21: a neighbour's
+    /// bad sector must never fail a recording through a panic).
+    #[test]
+    fn after_a_panic_in_the_fat_library_the_next_file_is_read_from_a_fresh_mount() {
+        require_tools!();
+        let (_t, dir) = tempdir();
+        let img = dir.join("cam.img");
+        camera(&img, 16 * 1024, 16, None);
+        let profile = Profile::default();
+        let mut v =
+            FatVolume::open(&img, &profile, Access::ReadOnly, ReadWatch::new()).expect("open");
+        let path = |name: &str| VolumePath::new(&["DCIM", "20180312", name]);
+        // The panic as `Ctx::run` meets one inside fatfs.
+        let met = v.ctx.run(
+            || format!("reading {}", path(NMEA_1)),
+            || -> io::Result<()> { panic!("range end index 65536 out of range") },
+        );
+        assert!(
+            matches!(&met, Err(VolumeError::Corrupt { detail, .. }) if detail.contains("panicked")),
+            "{met:?}"
+        );
+        let bytes = v
+            .read_small(&path(MP4_1), 1 << 30)
+            .expect("read after the panic");
+        assert!(bytes == pattern(1, SIZES[0]), "the bytes differ");
+        assert!(!v.ctx.poisoned());
+        // Writable: still refused, nothing more is wiped.
+        let mut w =
+            FatVolume::open(&img, &profile, Access::ReadWrite, ReadWatch::new()).expect("open rw");
+        let _ = w
+            .ctx
+            .run(|| "x".into(), || -> io::Result<()> { panic!("boom") });
+        let err = w.read_small(&path(MP4_1), 1 << 30).expect_err("refused");
+        assert!(err.to_string().contains("panicked earlier"), "{err}");
+    }
 }

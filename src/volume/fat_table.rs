@@ -6,9 +6,9 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
 use super::FatType;
+use super::sectors::read_exact_around;
 use super::watch::ReadWatch;
 
 const WINDOW: u64 = 64 * 1024;
@@ -31,6 +31,10 @@ pub(crate) struct Geometry {
     pub fixed_root: Option<(u64, u64)>,
     /// FAT32: the root directory's first cluster.
     pub root_cluster: u64,
+    /// How many copies of the FAT follow each other from `fat_start`.
+    pub fats: u64,
+    /// The boot sector's media descriptor, which FAT[0]'s low byte repeats.
+    pub media: u8,
 }
 
 /// What a FAT entry says about the cluster after this one.
@@ -50,7 +54,7 @@ impl Geometry {
     /// Reads the geometry from the boot sector (already checked by `layout::detect`).
     pub(crate) fn read(file: &File, base: u64) -> io::Result<Geometry> {
         let mut b = [0u8; 512];
-        file.read_exact_at(&mut b, base)?;
+        read_exact_around(file, &mut b, base)?;
         let u16_at = |i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
         let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
         let bps = u16_at(11);
@@ -98,6 +102,8 @@ impl Geometry {
             } else {
                 0
             },
+            fats,
+            media: b[21],
         })
     }
 
@@ -150,8 +156,11 @@ impl<'f> Table<'f> {
         let len = WINDOW.min(self.geometry.fat_len.saturating_sub(start));
         let mut data = vec![0u8; len as usize];
         let reading = self.watch.begin();
-        self.file
-            .read_exact_at(&mut data, self.base + self.geometry.fat_start + start)?;
+        read_exact_around(
+            self.file,
+            &mut data,
+            self.base + self.geometry.fat_start + start,
+        )?;
         drop(reading);
         self.read += len;
         let value = data.get((at - start) as usize).copied().unwrap_or(0);

@@ -61,6 +61,16 @@ impl Ctx {
         size / 16 + MIB
     }
 
+    /// Whether fatfs panicked on this volume since it was (re)mounted.
+    pub(crate) fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Forgets the panic, once the file system has been mounted afresh.
+    pub(crate) fn clear_poison(&self) {
+        self.poisoned.store(false, Ordering::Release);
+    }
+
     /// Runs one call into fatfs; a panic or a tripped guard becomes `Corrupt`.
     pub(crate) fn run<R>(
         &self,

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::error::VolumeError;
@@ -110,7 +109,7 @@ fn read_sector(file: &File, offset: u64, device_len: u64) -> std::io::Result<Opt
         return Ok(None);
     }
     let mut sector = vec![0u8; SECTOR];
-    file.read_exact_at(&mut sector, offset)?;
+    super::sectors::read_exact_around(file, &mut sector, offset)?;
     Ok(Some(sector))
 }
 

@@ -12,6 +12,7 @@ mod dir;
 mod error;
 mod exfat;
 mod fat;
+mod fat_check;
 mod fat_entries;
 mod fat_table;
 mod fat_walk;
@@ -20,6 +21,7 @@ mod layout;
 mod ownership;
 mod path;
 mod scan;
+mod sectors;
 mod storage;
 #[cfg(test)]
 mod tests;

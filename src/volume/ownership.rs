@@ -12,12 +12,13 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::fat_check;
 use super::fat_entries::{Entry, parse_entries};
 use super::fat_table::{Geometry, Next, Table};
+use super::sectors::{Unreadable, read_exact_around};
 use super::watch::ReadWatch;
 use super::{Damage, VolumeError, VolumePath};
 
@@ -40,6 +41,9 @@ pub(crate) struct Findings {
     /// whose own chain ends early (what a cut-off wipe leaves), whose clusters no one else
     /// claims, so that freeing them harms no other file.
     pub blocks_wipes: bool,
+    /// Folders whose entries the device could not read (bad sectors), with what it said:
+    /// their files are neither listed nor wiped, the rest of the volume is.
+    pub unreadable: Vec<(VolumePath, String)>,
 }
 
 /// Builds the ownership map of the volume at `base` in `file` and returns what is wrong.
@@ -50,10 +54,27 @@ pub(crate) fn map(
     deadline: Duration,
     watch: &ReadWatch,
 ) -> Result<Findings, VolumeError> {
-    let io_err = |source_err: io::Error| VolumeError::Io {
-        path: source.to_path_buf(),
-        what: "reading the FAT for the ownership map".into(),
-        source: source_err,
+    let io_err = |source_err: io::Error| {
+        match source_err
+        .get_ref()
+        .and_then(|r| r.downcast_ref::<Unreadable>())
+    {
+        Some(u) => VolumeError::Unreadable {
+            path: source.to_path_buf(),
+            what: "reading the FAT for the ownership map (without it no file's clusters are known: nothing on the camera is read or wiped)".into(),
+            clusters: format!(
+                "bytes {} to {} of the volume (its FAT or root folder)",
+                u.start.saturating_sub(base),
+                (u.start + u.len).saturating_sub(base + 1)
+            ),
+            detail: u.source.to_string(),
+        },
+        None => VolumeError::Io {
+            path: source.to_path_buf(),
+            what: "reading the FAT for the ownership map".into(),
+            source: source_err,
+        },
+    }
     };
     let geometry = {
         let _reading = watch.begin();
@@ -69,6 +90,7 @@ pub(crate) fn map(
         conflicts: Vec::new(),
         damage: Vec::new(),
         blocks_wipes: false,
+        unreadable: Vec::new(),
         steps: 0,
         deadline: Instant::now() + deadline,
         watch,
@@ -88,11 +110,12 @@ pub(crate) fn map(
     Ok(Findings {
         damage: map.damage,
         blocks_wipes: map.blocks_wipes,
+        unreadable: map.unreadable,
     })
 }
 
 /// Why a walk stopped before the end.
-enum Stop {
+pub(crate) enum Stop {
     Io(io::Error),
     Late,
 }
@@ -129,6 +152,7 @@ struct Map<'f> {
     conflicts: Vec<u64>,
     damage: Vec<Damage>,
     blocks_wipes: bool,
+    unreadable: Vec<(VolumePath, String)>,
     steps: u64,
     deadline: Instant,
     limit: Duration,
@@ -159,7 +183,19 @@ impl Map<'_> {
         };
         let mut pending = vec![(VolumePath::new(&[]), root, 0usize)];
         while let Some((path, at, depth)) = pending.pop() {
-            for entry in self.entries(&at)? {
+            let entries = match self.entries(&at) {
+                // A folder the device cannot read: its files stay unknown and on the
+                // camera; the root is no folder to skip (nothing could be known).
+                Err(Stop::Io(e)) if e.raw_os_error().is_some() || is_unreadable(&e) => {
+                    if path.components().is_empty() {
+                        return Err(Stop::Io(e));
+                    }
+                    self.unreadable.push((path, e.to_string()));
+                    continue;
+                }
+                other => other?,
+            };
+            for entry in entries {
                 let child = path.child(&entry.name);
                 let is_dir = entry.is_dir;
                 self.owners.push(Owner {
@@ -177,6 +213,46 @@ impl Map<'_> {
         }
         if !self.conflicts.is_empty() {
             self.name_owners()?;
+        }
+        self.check_table()
+    }
+
+    /// The whole-table checks (copies, reserved entries); with a folder unreadable, also
+    /// whether a chain outside every readable one runs into a known chain: one of that
+    /// folder's files would then share clusters with a file that a wipe would free.
+    fn check_table(&mut self) -> Result<(), Stop> {
+        let claimed = self.claimed.clone();
+        let is_claimed = |c: u64| {
+            claimed
+                .get((c / 64) as usize)
+                .is_some_and(|w| w & (1 << (c % 64)) != 0)
+        };
+        let deadline = self.deadline;
+        let mut tick = || {
+            if Instant::now() > deadline {
+                return Err(Stop::Late);
+            }
+            Ok(())
+        };
+        let found = fat_check::check(
+            self.file,
+            self.base,
+            &self.geometry,
+            self.watch,
+            &is_claimed,
+            &mut tick,
+        )?;
+        self.blocks_wipes |= !found.damage.is_empty();
+        self.damage.extend(found.damage);
+        if !self.unreadable.is_empty() && !found.orphans_into_claimed.is_empty() {
+            self.blocks_wipes = true;
+            let folders: Vec<String> = self.unreadable.iter().map(|(p, _)| p.to_string()).collect();
+            self.damage.push(Damage {
+                code: "cross-linked",
+                clusters: found.orphans_into_claimed.iter().copied().take(SHOWN).collect(),
+                files: folders,
+                detail: "clusters in use outside every chain that could be read (the unreadable folder's files) lead into a chain that could; wiping that chain's file could destroy one of theirs".into(),
+            });
         }
         Ok(())
     }
@@ -363,7 +439,7 @@ impl Map<'_> {
         match at {
             DirAt::Fixed(offset, len) => {
                 bytes.resize(*len as usize, 0);
-                self.file.read_exact_at(&mut bytes, self.base + offset)?;
+                read_exact_around(self.file, &mut bytes, self.base + offset)?;
             }
             DirAt::Clusters(clusters) => {
                 let bpc = self.geometry.bytes_per_cluster as usize;
@@ -371,7 +447,7 @@ impl Map<'_> {
                     let start = bytes.len();
                     bytes.resize(start + bpc, 0);
                     let at = self.base + self.geometry.cluster_offset(c);
-                    self.file.read_exact_at(&mut bytes[start..], at)?;
+                    read_exact_around(self.file, &mut bytes[start..], at)?;
                 }
             }
         }
@@ -380,4 +456,8 @@ impl Map<'_> {
             self.geometry.fat_type == super::FatType::Fat32,
         ))
     }
+}
+
+fn is_unreadable(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|r| r.is::<Unreadable>())
 }

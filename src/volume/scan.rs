@@ -103,7 +103,8 @@ pub(crate) fn scan<B: Backend>(
             }
         } else if listed.kind == Kind::Dir {
             let dir = backend.open_dir(&root, &listed.entry, &path)?;
-            scan_recordings(backend, &dir, &path, profile, &mut scan)?;
+            let scanned = scan_recordings(backend, &dir, &path, profile, &mut scan);
+            skip_unreadable(scanned, &mut scan, &path)?;
         } else {
             ignore(&mut scan, &path, "not a directory".into());
         }
@@ -123,7 +124,8 @@ fn scan_recordings<B: Backend>(
         match listed.kind {
             Kind::Dir => {
                 let day = backend.open_dir(dir, &listed.entry, &child)?;
-                scan_day(backend, &day, &child, scan)?;
+                let scanned = scan_day(backend, &day, &child, scan);
+                skip_unreadable(scanned, scan, &child)?;
             }
             Kind::File { .. } => ignore(
                 scan,
@@ -227,6 +229,31 @@ pub(crate) fn ambiguous<E>(entries: &[Listed<E>]) -> Vec<bool> {
         }
     }
     marks
+}
+
+/// A folder the device cannot read (bad sectors) fails only its own recordings: they are
+/// not listed, so neither read nor wiped, and the folder is named with why.
+fn skip_unreadable(
+    scanned: Result<(), VolumeError>,
+    scan: &mut Scan,
+    path: &VolumePath,
+) -> Result<(), VolumeError> {
+    match scanned {
+        Err(VolumeError::Unreadable {
+            clusters, detail, ..
+        }) => {
+            ignore(scan, path, unreadable_folder(&clusters, &detail));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Why a folder was skipped, for the report's ignored list.
+pub(crate) fn unreadable_folder(clusters: &str, detail: &str) -> String {
+    format!(
+        "the camera could not read this folder ({clusters}: {detail}; bad sectors): the recordings in it were not read and stay on the camera; keep the camera aside for the technician"
+    )
 }
 
 fn ignore(scan: &mut Scan, path: &VolumePath, reason: String) {

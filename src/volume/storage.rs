@@ -26,12 +26,16 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::guard::Guard;
+pub(crate) use super::sectors::Unreadable;
+use super::sectors::{self, BadRun, read_full, reopen_direct};
 use super::watch::ReadWatch;
 
 const SLOTS: usize = 4;
 const SMALL_WINDOW: u64 = 64 * 1024;
 const LARGE_WINDOW: u64 = 1024 * 1024;
 const ALIGN: u64 = 4096;
+/// The smallest block a disk addresses; held writes fall back to it around a bad sector.
+const SECTOR: u64 = 512;
 /// Writes this large (overwrite mode's zeros) go straight to the device.
 const DIRECT_WRITE: usize = 64 * 1024;
 /// Dirty blocks held at most (8 MiB) before they are written out anyway.
@@ -86,27 +90,55 @@ impl WriteBack {
     /// Holds a small write; the blocks it touches are read from the device first.
     fn hold(&mut self, pos: u64, buf: &[u8]) -> io::Result<()> {
         let end = pos + buf.len() as u64;
-        let mut block = pos - pos % ALIGN;
-        while block < end {
-            if !self.blocks.contains_key(&block) {
-                let mut data = vec![0u8; ALIGN.min(self.len - block) as usize];
-                let got = read_full_at(&self.file, &mut data, self.base + block)?;
-                data.truncate(got);
-                self.blocks.insert(block, data);
-            }
+        let mut at = pos;
+        while at < end {
+            let block = self.held_block(at)?;
             if let Some(data) = self.blocks.get_mut(&block) {
-                let (lo, hi) = (pos.max(block), end.min(block + data.len() as u64));
-                if lo < hi {
-                    data[(lo - block) as usize..(hi - block) as usize]
-                        .copy_from_slice(&buf[(lo - pos) as usize..(hi - pos) as usize]);
+                let hi = end.min(block + data.len() as u64);
+                if at >= hi {
+                    break; // the device's end
                 }
+                data[(at - block) as usize..(hi - block) as usize]
+                    .copy_from_slice(&buf[(at - pos) as usize..(hi - pos) as usize]);
+                at = hi;
             }
-            block += ALIGN;
         }
         if self.blocks.len() > MAX_DIRTY_BLOCKS {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// The start of the held block holding `at`, read from the device when none does:
+    /// 4 KiB, or only `at`'s sector when the block cannot be read whole. A neighbour's
+    /// bad sector then never fails this write, and is never written over (a held block
+    /// goes back to the device whole: zeros in place of a bad sector would turn what a
+    /// technician may still recover into an empty folder or file).
+    fn held_block(&mut self, at: u64) -> io::Result<u64> {
+        if let Some((&k, data)) = self.blocks.range(..=at).next_back()
+            && at < k + data.len() as u64
+        {
+            return Ok(k);
+        }
+        let block = at - at % ALIGN;
+        let partly_held = self.blocks.range(block..block + ALIGN).next().is_some();
+        if !partly_held {
+            let mut data = vec![0u8; ALIGN.min(self.len - block) as usize];
+            match read_full_at(&self.file, &mut data, self.base + block) {
+                Ok(got) => {
+                    data.truncate(got);
+                    self.blocks.insert(block, data);
+                    return Ok(block);
+                }
+                Err(e) if e.raw_os_error().is_none() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let sector = at - at % SECTOR;
+        let mut data = vec![0u8; SECTOR.min(self.len - sector) as usize];
+        sectors::read_exact_around(&self.file, &mut data, self.base + sector)?;
+        self.blocks.insert(sector, data);
+        Ok(sector)
     }
 }
 
@@ -120,26 +152,47 @@ impl Drop for WriteBack {
 }
 
 /// One cached window: the volume's bytes from `start` are `buf[skip..skip + len]` (a
-/// direct read starts at the aligned block before `start` and into an aligned buffer).
+/// direct read starts at the aligned block before `start` and into an aligned buffer),
+/// except those of its `bad` runs, which the device could not read.
 struct Slot {
     start: u64,
     buf: Vec<u8>,
     skip: usize,
     len: usize,
     last_use: u64,
+    /// Unreadable runs inside the window (volume offsets); empty unless it was salvaged.
+    bad: Vec<BadRun>,
 }
 
 impl Slot {
+    /// A slot that holds nothing, so that no lookup ever finds it.
+    fn empty(start: u64) -> Slot {
+        Slot {
+            start,
+            buf: Vec::new(),
+            skip: 0,
+            len: 0,
+            last_use: 0,
+            bad: Vec::new(),
+        }
+    }
+
     fn end(&self) -> u64 {
         self.start + self.len as u64
     }
 
+    // `get`, not indexing: a slot must never turn into a panic inside fatfs, whose caller
+    // would then refuse every later read of the volume.
     fn bytes(&self) -> &[u8] {
-        &self.buf[self.skip..self.skip + self.len]
+        self.buf
+            .get(self.skip..self.skip + self.len)
+            .unwrap_or_default()
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[self.skip..self.skip + self.len]
+        self.buf
+            .get_mut(self.skip..self.skip + self.len)
+            .unwrap_or_default()
     }
 }
 
@@ -220,6 +273,11 @@ pub(crate) struct Storage {
     direct: Direct,
     /// Large windows found already read by the read-ahead thread.
     windows_read_ahead: u64,
+    /// Runs the device could not read (volume offsets): a window over one of them is read
+    /// around it at once, without asking the device for the bad sectors again.
+    bad: Vec<BadRun>,
+    /// Windows read again sector by sector after a read failed.
+    windows_salvaged: u64,
 }
 
 impl Storage {
@@ -240,6 +298,8 @@ impl Storage {
             watch: ReadWatch::new(),
             direct: Direct::Untried,
             windows_read_ahead: 0,
+            bad: Vec::new(),
+            windows_salvaged: 0,
         }
     }
 
@@ -268,19 +328,40 @@ impl Storage {
             .map(|wb| f(&mut wb.lock().unwrap_or_else(PoisonError::into_inner)))
     }
 
-    fn cached(&mut self, pos: u64, buf: &mut [u8]) -> Option<usize> {
+    /// Copies cached bytes at `pos` into `buf`, up to the window's end or its next bad
+    /// run; `Ok(None)` when no window holds `pos`, an `Unreadable` error when `pos` is bad.
+    fn cached(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<Option<usize>> {
         self.clock += 1;
         let clock = self.clock;
-        let slot = self
+        let Some(slot) = self
             .slots
             .iter_mut()
-            .find(|s| s.start <= pos && pos < s.end())?;
+            .find(|s| s.start <= pos && pos < s.end())
+        else {
+            return Ok(None);
+        };
         slot.last_use = clock;
         let from = (pos - slot.start) as usize;
-        let bytes = slot.bytes();
-        let n = buf.len().min(bytes.len() - from);
-        buf[..n].copy_from_slice(&bytes[from..from + n]);
-        Some(n)
+        let Some(bytes) = slot.bytes().get(from..) else {
+            return Ok(None);
+        };
+        let mut n = buf.len().min(bytes.len());
+        let end = pos + n as u64;
+        if let Some(bad) = slot.bad.iter().find(|b| b.overlaps(pos, end)) {
+            if bad.start <= pos {
+                // Only the bad bytes of what was asked: fatfs asks a cluster at a time, so
+                // the message names the file's own cluster, not a neighbour's.
+                let asked_end = pos + buf.len() as u64;
+                return Err(io::Error::other(Unreadable {
+                    start: pos,
+                    len: bad.end.min(asked_end) - pos,
+                    source: bad.error(),
+                }));
+            }
+            n = (bad.start - pos) as usize;
+        }
+        buf[..n].copy_from_slice(&bytes[..n]);
+        Ok(Some(n))
     }
 
     /// The O_DIRECT descriptor for large windows, with its read-ahead thread unless the
@@ -317,21 +398,24 @@ impl Storage {
             (pos - pos % ALIGN, SMALL_WINDOW)
         };
         let want = window.min(self.len - start) as usize;
+        if self
+            .bad
+            .iter()
+            .any(|b| b.overlaps(start, start + want as u64))
+        {
+            return self.salvage(start, want);
+        }
         let index = if self.slots.len() < SLOTS {
-            self.slots.push(Slot {
-                start,
-                buf: Vec::new(),
-                skip: 0,
-                len: 0,
-                last_use: 0,
-            });
+            self.slots.push(Slot::empty(start));
             self.slots.len() - 1
         } else {
             (0..SLOTS)
                 .min_by_key(|&i| self.slots[i].last_use)
                 .unwrap_or(0)
         };
-        let mut buf = std::mem::take(&mut self.slots[index].buf);
+        // The slot is emptied before the read: a read that fails must not leave a slot
+        // that claims bytes its buffer no longer holds.
+        let mut buf = std::mem::replace(&mut self.slots[index], Slot::empty(start)).buf;
         if large && matches!(self.direct, Direct::Untried) {
             self.direct = self.open_direct();
         }
@@ -362,20 +446,34 @@ impl Storage {
             }
             _ => None,
         };
-        let (skip, got) = match result {
+        let read = match result {
             Some(Err(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
                 tracing::debug!(
                     "the camera refused an O_DIRECT read ({e}); reading through the page cache"
                 );
                 self.direct = Direct::Refused;
                 let _reading = self.watch.begin();
-                (0, read_window(&self.file, &mut buf, offset, want)?)
+                read_window(&self.file, &mut buf, offset, want).map(|got| (0, got))
             }
-            Some(window) => window?,
+            Some(window) => window,
             None => {
                 let _reading = self.watch.begin();
-                (0, read_window(&self.file, &mut buf, offset, want)?)
+                read_window(&self.file, &mut buf, offset, want).map(|got| (0, got))
             }
+        };
+        let (skip, got) = match read {
+            Ok(read) => read,
+            // The device failed somewhere in the window, perhaps on a neighbour's bad sector.
+            Err(e) if e.raw_os_error().is_some() => {
+                tracing::debug!(
+                    start,
+                    want,
+                    "a window of the camera failed ({e}); reading it again sector by sector"
+                );
+                self.rebuild();
+                return self.salvage(start, want);
+            }
+            Err(e) => return Err(e),
         };
         let mut slot = Slot {
             start,
@@ -383,6 +481,7 @@ impl Storage {
             skip,
             len: got,
             last_use: self.clock,
+            bad: Vec::new(),
         };
         self.with_write_back(|wb| wb.overlay(start, slot.bytes_mut()));
         self.slots[index] = slot;
@@ -414,38 +513,8 @@ fn read_window_direct(
     let span = (lead + want).next_multiple_of(ALIGN as usize);
     buf.resize(span + ALIGN as usize, 0);
     let skew = buf.as_ptr().align_offset(ALIGN as usize);
-    let got = read_full_direct_at(file, &mut buf[skew..skew + span], start)?;
+    let got = read_full(file, &mut buf[skew..skew + span], start, true)?;
     Ok((skew + lead, got.saturating_sub(lead).min(want)))
-}
-
-/// A second descriptor of `file`, read-only and O_DIRECT.
-fn reopen_direct(file: &File) -> io::Result<File> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    File::options()
-        .read(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(format!("/proc/self/fd/{}", file.as_raw_fd()))
-}
-
-/// `read_full_at` for an O_DIRECT descriptor: a read that ends off a 512-byte boundary
-/// is the end of the file (reading on from there would be refused, not return 0).
-fn read_full_direct_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], offset + done as u64) {
-            Ok(0) => break,
-            Ok(n) => {
-                done += n;
-                if !done.is_multiple_of(512) {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }
 
 // Not `UnexpectedEof`: fatfs takes that kind for the normal end of a full directory,
@@ -455,16 +524,7 @@ fn past_end(what: &str) -> io::Error {
 }
 
 fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], offset + done as u64) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
+    read_full(file, buf, offset, false)
 }
 
 impl Read for Storage {
@@ -479,18 +539,9 @@ impl Read for Storage {
         let mut done = 0;
         while done < want {
             let pos = self.pos + done as u64;
-            match self.cached(pos, &mut buf[done..]) {
+            match self.cached(pos, &mut buf[done..])? {
                 Some(n) => done += n,
-                None => match self.fill(pos) {
-                    Ok(()) => {}
-                    // The window failed, perhaps on a neighbour's bad sector: read only what
-                    // fatfs asked for (one cluster at most), so that a bad sector fails only
-                    // the file that holds it.
-                    Err(e) if e.raw_os_error().is_some() => {
-                        done += self.read_exactly(pos, &mut buf[done..])?;
-                    }
-                    Err(e) => return Err(e),
-                },
+                None => self.fill(pos)?,
             }
         }
         self.pos += done as u64;
@@ -498,81 +549,88 @@ impl Read for Storage {
     }
 }
 
-/// Bytes of the volume the device could not read, even when asked for them alone.
-#[derive(Debug, thiserror::Error)]
-#[error("the device could not read {len} bytes at byte {start} of the volume: {source}")]
-pub(crate) struct Unreadable {
-    /// Offset from the volume's start.
-    pub start: u64,
-    /// Bytes asked for.
-    pub len: u64,
-    /// What the device said.
-    #[source]
-    pub source: io::Error,
-}
-
 impl Storage {
-    /// Reads exactly `buf.len()` bytes at `pos` straight from the device, past the page
-    /// cache: after a failed window the kernel's cache may hold the bad sector's error for
-    /// a whole large page, and with it the good bytes around it.
-    fn read_exactly(&mut self, pos: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len() as u64;
-        tracing::debug!(
-            pos,
-            len,
-            "a read-ahead window failed; reading only what is needed"
-        );
-        let reading = self.watch.begin();
-        let result = match direct_read(&self.file, buf, self.base + pos) {
-            // A file system without O_DIRECT (an image on tmpfs): its cache is per page.
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                read_full_at(&self.file, buf, self.base + pos)
-            }
-            other => other,
-        };
-        drop(reading);
-        match result {
-            Ok(got) if got == buf.len() => {
-                self.with_write_back(|wb| wb.overlay(pos, buf));
-                // The next miss is not the continuation of a fill: start small again.
-                self.last_fill_end = u64::MAX;
-                Ok(got)
-            }
-            Ok(_) => Err(past_end("the device is shorter than its file system says")),
-            Err(source) => Err(io::Error::other(Unreadable {
-                start: pos,
-                len,
-                source,
-            })),
+    /// After a failed window: the reader's state is rebuilt, not reused. Every cached
+    /// window goes, and the O_DIRECT descriptor and its read-ahead thread with it (the
+    /// window in flight may be the failed one, or a read of the same bad sectors); the
+    /// next large window opens them afresh.
+    fn rebuild(&mut self) {
+        self.slots.clear();
+        self.last_fill_end = u64::MAX;
+        if matches!(self.direct, Direct::Open(..)) {
+            self.direct = Direct::Untried;
         }
+    }
+
+    /// Reads the window `start..start + want` again page by page, a failing page sector by
+    /// sector, straight from the device, and caches it with its bad runs: the bytes around
+    /// a bad sector are read, and only a read of the bad sector itself fails.
+    fn salvage(&mut self, start: u64, want: usize) -> io::Result<()> {
+        self.windows_salvaged += 1;
+        if matches!(self.direct, Direct::Untried) {
+            self.direct = self.open_direct();
+        }
+        let direct = match &self.direct {
+            Direct::Open(file, _) => Some(Arc::clone(file)),
+            _ => None,
+        };
+        let base = self.base;
+        let known: Vec<BadRun> = self.bad.iter().map(|b| shifted(b, base, true)).collect();
+        let got = {
+            let _reading = self.watch.begin();
+            sectors::read_around_bad_sectors(
+                direct.as_deref(),
+                &self.file,
+                base + start,
+                want,
+                &known,
+            )
+        };
+        let bad: Vec<BadRun> = got.bad.iter().map(|b| shifted(b, base, false)).collect();
+        for b in &bad {
+            if !self.bad.contains(b) {
+                tracing::warn!(
+                    start = b.start,
+                    len = b.end - b.start,
+                    "the camera cannot read these bytes of its volume (bad sectors)"
+                );
+                self.bad.push(*b);
+            }
+        }
+        let mut slot = Slot {
+            start,
+            buf: got.buf,
+            skip: got.skip,
+            len: got.len,
+            last_use: self.clock,
+            bad,
+        };
+        self.with_write_back(|wb| wb.overlay(start, slot.bytes_mut()));
+        if self.slots.len() < SLOTS {
+            self.slots.push(slot);
+        } else if let Some(lru) = self.slots.iter_mut().min_by_key(|s| s.last_use) {
+            *lru = slot;
+        }
+        self.last_fill_end = start + got.len as u64;
+        if got.len == 0 {
+            return Err(past_end("the device is shorter than its file system says"));
+        }
+        Ok(())
     }
 }
 
-/// Reads `buf.len()` bytes at `offset` with `O_DIRECT`, through a second descriptor of
-/// the same file, in whole 512-byte (else 4 KiB) blocks.
-fn direct_read(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let direct = reopen_direct(file)?;
-    let mut last = None;
-    for block in [512u64, 4096] {
-        let start = offset - offset % block;
-        let end = (offset + buf.len() as u64).next_multiple_of(block);
-        let span = (end - start) as usize;
-        // O_DIRECT wants the buffer aligned too: take an aligned slice of a larger one.
-        let mut raw = vec![0u8; span + block as usize];
-        let skew = raw.as_ptr().align_offset(block as usize);
-        let aligned = &mut raw[skew..skew + span];
-        match read_full_at(&direct, aligned, start) {
-            Ok(got) => {
-                let from = (offset - start) as usize;
-                let n = got.saturating_sub(from).min(buf.len());
-                buf[..n].copy_from_slice(&aligned[from..from + n]);
-                return Ok(n);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
-            Err(e) => return Err(e),
-        }
+/// A bad run moved between device offsets and volume offsets (`to_device`, or back).
+fn shifted(b: &BadRun, base: u64, to_device: bool) -> BadRun {
+    let (start, end) = if to_device {
+        (b.start + base, b.end + base)
+    } else {
+        (b.start.saturating_sub(base), b.end.saturating_sub(base))
+    };
+    BadRun {
+        start,
+        end,
+        errno: b.errno,
     }
-    Err(last.unwrap_or_else(|| io::Error::from_raw_os_error(libc::EINVAL)))
 }
 
 impl Write for Storage {

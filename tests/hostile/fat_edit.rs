@@ -107,6 +107,30 @@ impl FatImage {
         }
     }
 
+    /// Writes the FAT entry of `cluster` in FAT copy `copy` only (0 is the first FAT).
+    #[allow(
+        dead_code,
+        reason = "not every test crate that includes this file uses it"
+    )]
+    pub fn set_fat_in_copy(&self, copy: u64, cluster: u32, value: u32) {
+        assert!(copy < self.fats, "the volume has {} FATs", self.fats);
+        let width = if self.fat32 { 4 } else { 2 };
+        let at = self.fat_offset + copy * self.fat_bytes + u64::from(cluster) * width as u64;
+        self.file
+            .write_all_at(&value.to_le_bytes()[..width], at)
+            .unwrap();
+    }
+
+    /// Byte offset of `cluster`'s entry in the first FAT.
+    #[allow(
+        dead_code,
+        reason = "not every test crate that includes this file uses it"
+    )]
+    pub fn fat_entry_offset(&self, cluster: u32) -> u64 {
+        let width = if self.fat32 { 4 } else { 2 };
+        self.fat_offset + u64::from(cluster) * width
+    }
+
     /// The clusters of a chain, stopping at its end or after `limit` clusters.
     pub fn chain(&self, first: u32, limit: usize) -> Vec<u32> {
         let end = if self.fat32 { 0x0FFF_FFF8 } else { 0xFFF8 };

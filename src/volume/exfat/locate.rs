@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
 
 const SECTOR: u64 = 512;
 
@@ -43,6 +42,7 @@ fn sector(file: &File, at: u64, device: u64) -> io::Result<Option<Vec<u8>>> {
         return Ok(None);
     }
     let mut s = vec![0u8; SECTOR as usize];
-    file.read_exact_at(&mut s, at)?;
+    // Around a bad sector elsewhere in the same cached page, as every structure is read.
+    crate::volume::sectors::read_exact_around(file, &mut s, at)?;
     Ok(Some(s))
 }
