@@ -95,8 +95,7 @@ fn has_flag(json: &Value, stem: &str, code: &str) -> bool {
 
 /// The register's trusted time and its clock for a recording.
 fn retention_from(d: &mut Desk, stem: &str) -> (String, String) {
-    d.register
-        .connection()
+    d.db()
         .query_row(
             "SELECT retention_from, time_source FROM recordings WHERE stem = ?1",
             [stem],
@@ -107,8 +106,7 @@ fn retention_from(d: &mut Desk, stem: &str) -> (String, String) {
 
 /// The camera's offset recorded at its last docking: seconds, basis, wrong.
 fn session_clock(d: &mut Desk, serial: &str) -> (i64, String, bool) {
-    d.register
-        .connection()
+    d.db()
         .query_row(
             "SELECT clock_offset_secs, clock_offset_basis, clock_wrong FROM sessions
              WHERE camera = ?1 ORDER BY id DESC LIMIT 1",
@@ -129,8 +127,7 @@ fn due(d: &mut Desk) -> Vec<String> {
 }
 
 fn attributed(d: &mut Desk, stem: &str) -> i64 {
-    d.register
-        .connection()
+    d.db()
         .query_row(
             "SELECT count(*) FROM attributions t JOIN recordings r ON r.id = t.recording
              WHERE r.stem = ?1",

@@ -112,7 +112,7 @@ fn on_camera(d: &mut Desk) -> Vec<AuditEntry> {
 
 /// The stored log copies of a docking, from the register: (kind, path, size, sha256, blake3).
 fn stored_logs(d: &mut Desk, session: i64) -> Vec<(String, String, i64, String, String)> {
-    let conn = d.register.connection();
+    let conn = &d.db();
     let mut stmt = conn
         .prepare(
             "SELECT kind, path, size, sha256, blake3 FROM camera_logs WHERE session = ?1 ORDER BY kind",
@@ -426,8 +426,7 @@ fn a_log_larger_than_the_limit_is_read_up_to_it_stored_and_flagged_truncated() {
 
     assert_eq!(on_camera(&mut d).len(), whole_lines);
     let (size, truncated, declared): (i64, bool, i64) = d
-        .register
-        .connection()
+        .db()
         .query_row(
             "SELECT size, truncated, declared_size FROM camera_logs WHERE kind = 'playback'",
             [],

@@ -115,8 +115,7 @@ fn flag(report: &Value, stem: &str, code: &str) -> String {
 
 /// The register's row: retention_from, time_source, gps_fixes, gps_first_at.
 fn row(d: &mut Desk, stem: &str) -> (String, String, i64, Option<String>) {
-    d.register
-        .connection()
+    d.db()
         .query_row(
             "SELECT retention_from, time_source, gps_fixes, gps_first_at FROM recordings
              WHERE stem = ?1",

@@ -24,7 +24,7 @@ const DUE: u64 = 1_200;
 
 /// A desk whose register is filled for its clock's now, with the due files in its store.
 fn filled() -> (Desk, fill::Summary) {
-    let mut d = Desk::new("[retention]\ndays = 360\n");
+    let d = Desk::new("[retention]\ndays = 360\n");
     let plan = fill::Plan {
         recordings: RECORDINGS,
         cameras: 8,
@@ -35,15 +35,12 @@ fn filled() -> (Desk, fill::Summary) {
         store: Some(d.config.store.path.clone()),
     };
     d.clock.set("2018-03-15T10:00:00Z");
-    let summary = fill::fill(&mut d.register, &plan).expect("fill");
+    let summary = fill::fill(&d.register_path(), &plan).expect("fill");
     (d, summary)
 }
 
 fn count(d: &mut Desk, sql: &str) -> i64 {
-    d.register
-        .connection()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
+    d.db().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 fn files_under(dir: &Path) -> usize {
@@ -61,7 +58,7 @@ fn files_under(dir: &Path) -> usize {
 fn a_filled_register_holds_together_and_its_chain_verifies() {
     let (mut d, s) = filled();
     assert_eq!((s.recordings, s.due, s.files), (RECORDINGS, DUE, 2 * DUE));
-    let conn = d.register.connection();
+    let conn = &d.db();
     let v = audit::verify(conn, None).unwrap();
     assert!(v.is_intact(), "{}", v.describe());
     assert_eq!(v.entries as i64, s.audit_entries);
@@ -119,7 +116,7 @@ fn the_report_counted_by_sqlite_agrees_with_the_recordings_read_one_by_one() {
             .unwrap()
             .and_utc(),
     );
-    let conn = d.register.connection();
+    let conn = &d.db();
     let period = stored::started_between(conn, start, end).unwrap();
     let in_store = stored::in_store(conn).unwrap();
     let videos = |rows: &[StoredRecording]| rows.iter().filter(|r| r.video.is_some()).count();
@@ -177,7 +174,7 @@ fn a_purge_of_several_batches_deletes_traces_and_removes_each_recording() {
             entry.details
         );
     }
-    let v = audit::verify(d.register.connection(), None).unwrap();
+    let v = audit::verify(&d.db(), None).unwrap();
     assert!(v.is_intact(), "{}", v.describe());
     // Only the held recordings' files stay; emptied folders are pruned.
     assert_eq!(files_under(&d.config.store.path), 2 * s.held_due as usize);
@@ -207,7 +204,7 @@ fn stems_where(d: &mut Desk, sql_where: &str) -> Vec<String> {
     let sql = format!(
         "SELECT r.stem FROM recordings r WHERE {sql_where} ORDER BY r.start_utc DESC, r.id DESC"
     );
-    let conn = d.register.connection();
+    let conn = &d.db();
     let mut s = conn.prepare(&sql).unwrap();
     s.query_map([], |r| r.get(0))
         .unwrap()

@@ -14,14 +14,14 @@ mod rows;
 mod shift;
 
 use std::collections::{HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::ensure;
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, params};
 use sentinel_dock::register::audit::{self, Action, NewEntry};
+use sentinel_dock::register::format_time;
 use sentinel_dock::register::perception::{self, Agent};
-use sentinel_dock::register::{Register, format_time};
 
 use rows::Recording;
 pub use rows::Rng;
@@ -98,12 +98,16 @@ struct Writer<'p> {
     summary: Summary,
 }
 
-/// Fills an empty register (just opened) according to `plan`.
-pub fn fill(register: &mut Register, plan: &Plan) -> anyhow::Result<Summary> {
+/// Fills an empty register (just opened by `Register::open`, which made its schema)
+/// according to `plan`, through a connection of its own on the file: a generator's bulk
+/// SQL, never the service's door.
+pub fn fill(register: &Path, plan: &Plan) -> anyhow::Result<Summary> {
     ensure!(plan.cameras >= 1, "at least one camera");
     ensure!(plan.recordings > plan.due, "more recordings than due ones");
     let segments = layout(plan)?;
-    let conn = register.connection();
+    let mut conn = Connection::open(register)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA foreign_keys=ON;")?;
     // A generator, not the service: durability per commit buys nothing here.
     conn.execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;")?;
     let first = segments[0].first;
@@ -141,7 +145,7 @@ pub fn fill(register: &mut Register, plan: &Plan) -> anyhow::Result<Summary> {
             w.summary.last_day = Some(day);
         }
     }
-    w.summary.audit_entries = audit::head(conn)?.seq;
+    w.summary.audit_entries = audit::head(&conn)?.seq;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA synchronous=FULL;")?;
     Ok(w.summary)
 }

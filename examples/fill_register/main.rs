@@ -73,9 +73,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         store: args.store,
     };
     let started = Instant::now();
-    let mut register = Register::open(&args.register)
+    let register = Register::open(&args.register)
         .with_context(|| format!("creating {}", args.register.display()))?;
-    let s = fill::fill(&mut register, &plan)?;
+    let s = fill::fill(&args.register, &plan)?;
+    drop(register);
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "{} recordings ({} due, {} of them held) from {} to {}, {} audit entries, {} files in the store, in {secs:.1} s",

@@ -47,7 +47,7 @@ fn run() -> anyhow::Result<()> {
         .build()
         .context("runtime")?;
     let start = Instant::now();
-    ReplicaQueue::queue_unqueued(register.connection(), Utc::now())?;
+    register.in_write(|tx| ReplicaQueue::queue_unqueued(tx, Utc::now()))?;
     let (mut replicated, mut failed) = (0, 0);
     loop {
         let pass =

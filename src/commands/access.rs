@@ -185,7 +185,10 @@ fn author_of(ctx: &mut Context<'_>, caller: &Caller) -> Result<String, CommandEr
     let Some(user) = &caller.user else {
         return Ok(caller.name());
     };
-    let agent = perception::agent_by_user(ctx.register.connection(), user)?;
+    let agent = ctx
+        .register
+        .read()
+        .and_then(|tx| perception::agent_by_user(&tx, user))?;
     Ok(match agent {
         Some(a) => format!("{user} (agent {})", a.matricule),
         None => user.clone(),

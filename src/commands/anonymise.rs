@@ -144,7 +144,7 @@ pub fn prepare(
 }
 
 /// A voice key no derivative has used.
-fn fresh_key(conn: &rusqlite::Connection) -> Result<VoiceKey, CommandError> {
+fn fresh_key(conn: &crate::register::Tx<'_>) -> Result<VoiceKey, CommandError> {
     for _ in 0..KEY_DRAWS {
         let key = VoiceKey::draw()?;
         if !derived::key_used(conn, key.pitch, key.formant)? {

@@ -13,7 +13,10 @@ pub fn verify(
     a: &AuditVerifyArgs,
 ) -> Result<Reply, CommandError> {
     let logged = a.head.as_deref().map(parse_head).transpose()?;
-    let v = audit::verify(ctx.register.connection(), logged.as_ref())?;
+    let v = ctx
+        .register
+        .read()
+        .and_then(|tx| audit::verify(&tx, logged.as_ref()))?;
     let mut message = if v.is_intact() {
         format!(
             "audit chain intact: {} entries after #{}, head {}\n",

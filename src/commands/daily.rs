@@ -14,7 +14,10 @@ pub const AUDIT_RETENTION: Months = Months::new(36);
 /// Runs the daily upkeep; `success` is false when the purge waits for a confirmation.
 pub fn daily(ctx: &mut Context<'_>) -> Result<Reply, super::CommandError> {
     let now = ctx.clock.now();
-    let head = audit::log_head(ctx.register.connection(), "daily")?;
+    let head = ctx
+        .register
+        .read()
+        .and_then(|tx| audit::log_head(&tx, "daily"))?;
     let attributed = attribute_pending(ctx.register, ctx.clock)?;
     let cutoff = now.checked_sub_months(AUDIT_RETENTION).unwrap_or(now);
     let tx = ctx.register.write()?;

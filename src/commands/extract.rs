@@ -135,7 +135,10 @@ fn completed(
     let tx = ctx.register.write()?;
     let completed = audit::append(&tx, &done, ctx.clock.now())?;
     tx.commit()?;
-    let head = audit::log_head(ctx.register.connection(), "extraction")?;
+    let head = ctx
+        .register
+        .read()
+        .and_then(|tx| audit::log_head(&tx, "extraction"))?;
     let mut message = format!("{}\n", bag.path.display());
     if req.purpose == Purpose::Training {
         message.push_str(&format!("{ANONYMISE}\n"));

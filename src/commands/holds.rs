@@ -99,7 +99,7 @@ pub fn release(
 
 /// The recordings named, each once, in the order given.
 pub fn resolve_all(
-    conn: &rusqlite::Connection,
+    conn: &crate::register::Tx<'_>,
     names: &[String],
 ) -> Result<Vec<StoredRecording>, CommandError> {
     let mut out: Vec<StoredRecording> = Vec::new();

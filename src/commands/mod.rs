@@ -114,12 +114,6 @@ pub enum CommandError {
     },
 }
 
-impl From<rusqlite::Error> for CommandError {
-    fn from(e: rusqlite::Error) -> CommandError {
-        CommandError::Register(RegisterError::Sql(e))
-    }
-}
-
 /// Checks the caller's role, then runs the command (a refusal is traced before it is
 /// returned).
 pub fn run(

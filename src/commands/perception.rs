@@ -319,7 +319,7 @@ fn when(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
     Ok(at)
 }
 
-fn known_agent(conn: &rusqlite::Connection, matricule: &str) -> Result<Agent, CommandError> {
+fn known_agent(conn: &crate::register::Tx<'_>, matricule: &str) -> Result<Agent, CommandError> {
     reg::agent(conn, matricule)?.ok_or_else(|| {
         CommandError::Invalid(format!(
             "no agent with matricule `{matricule}`: add it first (`sentinel-dockctl agent add {matricule} --name NAME --brigade B`)"
@@ -351,7 +351,7 @@ fn word(what: &str, value: &str) -> Result<String, CommandError> {
 
 /// Traces a perception-register change in its own transaction, commits both, and replies.
 fn commit_traced(
-    tx: rusqlite::Transaction<'_>,
+    tx: crate::register::Tx<'_>,
     actor: &Actor,
     details: String,
     now: DateTime<Utc>,

@@ -2,7 +2,6 @@
 //! by period, as a table, CSV or JSON.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rusqlite::Connection;
 
 use super::access::Actor;
 use super::cli::{RegisterPrintArgs, View};
@@ -12,7 +11,7 @@ use super::table::Table;
 use super::{CommandError, Context, Reply};
 use crate::register::perception::{self as reg, Holder};
 use crate::register::stored;
-use crate::register::{RegisterError, format_time};
+use crate::register::{RegisterError, Tx, format_time};
 use crate::replies::RegisterPrinted;
 
 /// `register print [--camera S | --agent M] [--from D] [--to D] [--view V] [--format F]`
@@ -30,7 +29,8 @@ pub fn print(
         Some(to) => period(from, to)?,
         None => (day_start(from), now + Duration::days(1)),
     };
-    let conn = ctx.register.connection();
+    let tx = ctx.register.read()?;
+    let conn = &tx;
     let table = match a.view {
         View::Issues => issues(conn, a, start, end, now)?,
         View::Recordings => recordings(conn, a, start, end)?,
@@ -48,7 +48,7 @@ pub fn print(
 }
 
 fn issues(
-    conn: &Connection,
+    conn: &Tx<'_>,
     a: &RegisterPrintArgs,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -91,7 +91,7 @@ fn issues(
 }
 
 fn recordings(
-    conn: &Connection,
+    conn: &Tx<'_>,
     a: &RegisterPrintArgs,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -142,7 +142,7 @@ fn recordings(
 }
 
 fn attention(
-    conn: &Connection,
+    conn: &Tx<'_>,
     a: &RegisterPrintArgs,
     start: DateTime<Utc>,
     end: DateTime<Utc>,

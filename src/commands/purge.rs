@@ -11,7 +11,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 
 use super::access::{self, Actor};
 use super::cli::{Format, PurgeArgs};
@@ -22,7 +21,7 @@ use crate::config::Config;
 use crate::events;
 use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::register::stored::{self, StoredRecording};
-use crate::register::{RegisterError, format_time, holds};
+use crate::register::{RegisterError, Tx, format_time, holds};
 use crate::replies::{HeldFor, KeptAfterCollection, PurgePlanned};
 
 /// What a purge would delete now, and what it keeps because of holds.
@@ -64,7 +63,7 @@ impl PurgePlan {
 
 /// Works out what a purge at `now` would delete.
 pub fn plan_purge(
-    conn: &Connection,
+    conn: &Tx<'_>,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<PurgePlan, RegisterError> {
@@ -100,7 +99,10 @@ pub fn plan_purge(
 
 /// `purge [--dry-run] [--confirm COUNT]`
 pub fn purge(ctx: &mut Context<'_>, actor: &Actor, a: &PurgeArgs) -> Result<Reply, CommandError> {
-    let plan = plan_purge(ctx.register.connection(), ctx.config, ctx.clock.now())?;
+    let plan = ctx
+        .register
+        .read()
+        .and_then(|tx| plan_purge(&tx, ctx.config, ctx.clock.now()))?;
     if a.dry_run {
         return Ok(Reply::ok(
             describe(&plan, ctx.config),
@@ -132,7 +134,10 @@ pub fn purge(ctx: &mut Context<'_>, actor: &Actor, a: &PurgeArgs) -> Result<Repl
 /// The daemon's daily purge: deletes what is due unless the brake applies, in which case
 /// it logs and waits for the head of service.
 pub fn purge_due(ctx: &mut Context<'_>) -> Result<Reply, CommandError> {
-    let plan = plan_purge(ctx.register.connection(), ctx.config, ctx.clock.now())?;
+    let plan = ctx
+        .register
+        .read()
+        .and_then(|tx| plan_purge(&tx, ctx.config, ctx.clock.now()))?;
     if plan.needs_confirmation(ctx.config) {
         let message = format!(
             "daily purge stopped: {} recordings ({:.0}% of the store) are due, more than retention.max_purge_share; the head of service must confirm with `sentinel-dockctl purge --confirm {}`",
@@ -177,7 +182,7 @@ fn execute(
         remove_files(ctx, &committed, &mut problems);
         deleted.extend(committed.iter().map(|r| r.stem.clone()));
     }
-    let leftovers = stored::purged(ctx.register.connection())?;
+    let leftovers = ctx.register.read().and_then(|tx| stored::purged(&tx))?;
     remove_files(ctx, &leftovers.iter().collect::<Vec<_>>(), &mut problems);
     let message = format!(
         "{} recording(s) deleted ({} bytes), {} kept on hold, {} kept as collected less than retention.min_days_after_collection ({} days) ago{}",

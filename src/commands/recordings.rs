@@ -1,14 +1,14 @@
 //! Naming recordings and periods in commands: stems, `STEM@ID`, dates.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use rusqlite::Connection;
 
 use super::CommandError;
+use crate::register::Tx;
 use crate::register::stored::{self, StoredRecording};
 
 /// The recording a command names: its stem, or `STEM@ID` when a store conflict left
 /// several register rows under one stem.
-pub fn resolve(conn: &Connection, name: &str) -> Result<StoredRecording, CommandError> {
+pub fn resolve(conn: &Tx<'_>, name: &str) -> Result<StoredRecording, CommandError> {
     let (stem, id) = match name.rsplit_once('@') {
         Some((stem, id)) => (stem, id.parse::<i64>().ok()),
         None => (name, None),

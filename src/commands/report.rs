@@ -67,7 +67,8 @@ pub fn activity(
 ) -> Result<Activity, CommandError> {
     let (start, end) = period(from, to)?;
     attribute_pending(ctx.register, ctx.clock)?;
-    let conn = ctx.register.connection();
+    let tx = ctx.register.read()?;
+    let conn = &tx;
     // Totals counted by SQLite per day, not a million rows read into memory: a year of a
     // dock's recordings must report in well under a second (docs/performance.md).
     let by_day = stored::started_by_day(conn, start, end)?;

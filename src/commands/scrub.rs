@@ -6,14 +6,13 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use rusqlite::{Connection, OptionalExtension};
 
 use super::access::Actor;
 use super::cli::ScrubArgs;
 use super::{CommandError, Context, Reply};
 use crate::clock::Clock;
 use crate::register::audit::{self, Action, NewEntry};
-use crate::register::{Register, RegisterError, parse_time};
+use crate::register::{Register, RegisterError, Tx, parse_time};
 use crate::replies::{self, Scrubbed};
 use crate::scrub::{self, ScrubReport};
 use crate::status::ScrubStatus;
@@ -93,23 +92,8 @@ pub fn run_scrub(
 }
 
 /// The last scrub the audit register traces, for the status.
-pub fn last_scrub(conn: &Connection) -> Result<Option<ScrubStatus>, RegisterError> {
-    let row = conn
-        .query_row(
-            "SELECT seq, at, author, details FROM audit WHERE action = ?1
-             ORDER BY seq DESC LIMIT 1",
-            [Action::Scrub.as_str()],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )
-        .optional()
-        .map_err(RegisterError::Sql)?;
+pub fn last_scrub(conn: &Tx<'_>) -> Result<Option<ScrubStatus>, RegisterError> {
+    let row = audit::latest_of(conn, Action::Scrub)?;
     Ok(row.map(|(seq, at, author, details)| ScrubStatus {
         at: parse_time(&at).unwrap_or_else(Utc::now),
         // The details open with the count; one that does not is no proof of a clean store.

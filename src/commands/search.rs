@@ -6,13 +6,12 @@
 //! page may take, docs/performance.md).
 
 use chrono::NaiveDate;
-use rusqlite::types::Value;
 
 use super::access::Actor;
 use super::cli::SearchArgs;
 use super::recordings::period;
 use super::{CommandError, Context, Reply};
-use crate::register::format_time;
+use crate::register::search::{self, SearchQuery};
 use crate::replies::{Found, FoundRecording};
 
 /// The most rows a page may hold.
@@ -31,26 +30,25 @@ pub fn search(
     super::perception::attribute_pending(ctx.register, ctx.clock)?;
     let per_page = a.per_page.clamp(1, MAX_PAGE);
     let page = a.page.max(1);
-    let (sql, params) = query(a, per_page, page)?;
-    let conn = ctx.register.connection();
-    let mut statement = conn.prepare(&sql)?;
-    let mut rows = statement
-        .query_map(rusqlite::params_from_iter(params), |r| {
-            let flags: String = r.get(6)?;
-            Ok(FoundRecording {
-                stem: r.get(0)?,
-                camera: r.get(1)?,
-                state: r.get(2)?,
-                start: r.get(3)?,
-                end: r.get(4)?,
-                size: r.get::<_, Option<i64>>(5)?.map(|n| n.max(0) as u64),
-                flags: serde_json::from_str(&flags).unwrap_or_default(),
-                agent: r.get(7)?,
-                brigade: r.get(8)?,
-                held: r.get(9)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let q = query(a, per_page, page)?;
+    let mut rows: Vec<FoundRecording> = ctx
+        .register
+        .read()
+        .and_then(|tx| search::search(&tx, &q))?
+        .into_iter()
+        .map(|r| FoundRecording {
+            stem: r.stem,
+            camera: r.camera,
+            state: r.state,
+            start: r.start,
+            end: r.end,
+            size: r.size,
+            flags: r.flags,
+            agent: r.agent,
+            brigade: r.brigade,
+            held: r.held,
+        })
+        .collect();
     let more = rows.len() > per_page as usize;
     rows.truncate(per_page as usize);
     let mut message = String::new();
@@ -78,79 +76,39 @@ pub fn search(
     ))
 }
 
-/// The page's SQL and its parameters: newest first, one row more than a page.
-fn query(a: &SearchArgs, per_page: u32, page: u32) -> Result<(String, Vec<Value>), CommandError> {
+/// The page's query: newest first, one row more than a page.
+fn query(a: &SearchArgs, per_page: u32, page: u32) -> Result<SearchQuery, CommandError> {
     // Open ends are the register's first and last possible days: format_time of chrono's
     // MIN/MAX would carry a sign, which sorts before every stored time.
     let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
     let last = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default();
     let (start, end) = period(a.from.unwrap_or(first), a.to.unwrap_or(last))?;
-    let mut sql = String::from(
-        "SELECT r.stem, r.camera, r.state, r.start_utc, r.end_utc, r.video_size, r.flags,
-                t.agent, g.brigade,
-                EXISTS (SELECT 1 FROM holds h WHERE h.recording = r.id AND h.released_at IS NULL)
-         FROM recordings r
-         LEFT JOIN attributions t ON t.id =
-             (SELECT max(id) FROM attributions WHERE recording = r.id)
-         LEFT JOIN agents g ON g.matricule = t.agent
-         WHERE r.start_utc >= ?1 AND r.start_utc < ?2",
-    );
-    // The few held recordings as a set SQLite can start from (holds are rare).
-    match a.held {
-        Some(true) => {
-            sql.push_str(" AND r.id IN (SELECT recording FROM holds WHERE released_at IS NULL)")
+    let area = match &a.near {
+        Some(near) => {
+            let (lat, lon) = parse_point(near)?;
+            let radius = a.radius.unwrap_or(200.0).max(1.0);
+            let dlat = radius / METRES_PER_DEGREE;
+            let dlon = radius / (METRES_PER_DEGREE * lat.to_radians().cos().max(0.01));
+            // The circle's enclosing box against the recording's box: a recording whose
+            // track came within the radius is never missed; one passing near a corner may
+            // be listed.
+            Some((lat - dlat, lat + dlat, lon - dlon, lon + dlon))
         }
-        Some(false) => {
-            sql.push_str(" AND r.id NOT IN (SELECT recording FROM holds WHERE released_at IS NULL)")
-        }
-        None => {}
-    }
-    let mut params: Vec<Value> = vec![
-        Value::Text(format_time(start)),
-        Value::Text(format_time(end)),
-    ];
-    let mut filter = |clause: &str, value: Value| {
-        params.push(value);
-        sql.push_str(&clause.replace("?N", &format!("?{}", params.len())));
+        None => None,
     };
-    if let Some(camera) = &a.camera {
-        // `+` keeps SQLite on the start-time index (newest first, stopping at a page)
-        // rather than the camera's index, which would sort a camera's whole history.
-        filter(" AND +r.camera = ?N", Value::Text(camera.clone()));
-    }
-    if let Some(agent) = &a.agent {
-        filter(" AND t.agent = ?N", Value::Text(agent.clone()));
-    }
-    if let Some(brigade) = &a.brigade {
-        filter(" AND g.brigade = ?N", Value::Text(brigade.clone()));
-    }
-    if let Some(state) = &a.state {
-        filter(" AND r.state = ?N", Value::Text(state.clone()));
-    }
-    if let Some(flag) = &a.flag {
-        filter(
-            " AND EXISTS (SELECT 1 FROM json_each(r.flags) f WHERE f.value = ?N)",
-            Value::Text(flag.clone()),
-        );
-    }
-    if let Some(near) = &a.near {
-        let (lat, lon) = parse_point(near)?;
-        let radius = a.radius.unwrap_or(200.0).max(1.0);
-        let dlat = radius / METRES_PER_DEGREE;
-        let dlon = radius / (METRES_PER_DEGREE * lat.to_radians().cos().max(0.01));
-        // The circle's enclosing box against the recording's box: a recording whose track
-        // came within the radius is never missed; one passing near a corner may be listed.
-        filter(" AND r.gps_max_lat >= ?N", Value::Real(lat - dlat));
-        filter(" AND r.gps_min_lat <= ?N", Value::Real(lat + dlat));
-        filter(" AND r.gps_max_lon >= ?N", Value::Real(lon - dlon));
-        filter(" AND r.gps_min_lon <= ?N", Value::Real(lon + dlon));
-    }
-    sql.push_str(&format!(
-        " ORDER BY r.start_utc DESC, r.id DESC LIMIT {} OFFSET {}",
-        per_page + 1,
-        u64::from(page - 1) * u64::from(per_page)
-    ));
-    Ok((sql, params))
+    Ok(SearchQuery {
+        start: Some(start),
+        end: Some(end),
+        camera: a.camera.clone(),
+        agent: a.agent.clone(),
+        brigade: a.brigade.clone(),
+        state: a.state.clone(),
+        flag: a.flag.clone(),
+        held: a.held,
+        area,
+        limit: per_page + 1,
+        offset: u64::from(page - 1) * u64::from(per_page),
+    })
 }
 
 /// `LAT,LON` in decimal degrees.
@@ -172,7 +130,7 @@ fn parse_point(text: &str) -> Result<(f64, f64), CommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::{Register, query_plan};
+    use crate::register::Register;
 
     fn args() -> SearchArgs {
         SearchArgs {
@@ -261,8 +219,8 @@ mod tests {
             ),
         ];
         for (what, a) in searches {
-            let (sql, params) = query(&a, 50, a.page).unwrap();
-            let plan = query_plan(reg.connection(), &sql, rusqlite::params_from_iter(params));
+            let q = query(&a, 50, a.page).unwrap();
+            let plan = search::plan(&mut reg, &q);
             // Held recordings are a handful SQLite starts from and may sort.
             let may_sort = a.held == Some(true);
             assert!(

@@ -4,14 +4,13 @@
 //! Showing facts is not a consultation: no footage is read, only the register and the
 //! sidecar's positions, which the register already summarises in its bounding box.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::access::Actor;
 use super::cli::ShowArgs;
 use super::recordings::{resolve, store_file};
 use super::{CommandError, Context, Reply};
 use crate::ingest::ON_CAMERA_PURPOSE;
 use crate::register::camera_logs;
+use crate::register::custody;
 use crate::register::holds;
 use crate::register::perception;
 use crate::replies::{CustodyEntry, RecordingFacts, Shown, TrackPoint};
@@ -22,9 +21,16 @@ const MAX_TRACK_POINTS: usize = 2000;
 /// `show RECORDING`
 pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply, CommandError> {
     super::perception::attribute_pending(ctx.register, ctx.clock)?;
-    let conn = ctx.register.connection();
+    let tx = ctx.register.read()?;
+    let conn = &tx;
     let r = resolve(conn, &a.recording)?;
-    let facts = facts(conn, r.id)?;
+    let measured = custody::measured_facts(conn, r.id)?;
+    let facts = RecordingFacts {
+        prerecord_secs: measured.prerecord_secs,
+        duration_secs: measured.duration_secs,
+        flags: measured.flags,
+        reasons: measured.reasons,
+    };
     let attribution = perception::attribution(conn, r.id)?;
     let holds = holds::active(conn, r.id)?
         .into_iter()
@@ -38,8 +44,16 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
         r.start - hour,
         r.end.unwrap_or(r.start) + hour,
     )?;
-    let mut custody = events(conn, r.id)?;
-    custody.extend(audit_entries(conn, &r.stem)?);
+    let mut custody: Vec<CustodyEntry> = custody::state_changes(conn, r.id)?
+        .into_iter()
+        .map(custody_entry)
+        .collect();
+    custody.extend(
+        custody::audit_entries(conn, &r.stem)?
+            .into_iter()
+            .map(custody_entry),
+    );
+    drop(tx);
     custody.sort_by(|x, y| x.at.cmp(&y.at));
     let track = match (&r.sidecar, r.in_store()) {
         (Some(sidecar), true) => {
@@ -98,67 +112,16 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
     Ok(Reply::ok(message, shown))
 }
 
-fn facts(conn: &Connection, id: i64) -> Result<RecordingFacts, CommandError> {
-    let row = conn
-        .query_row(
-            "SELECT prerecord_secs, duration_secs, flags, reasons FROM recordings WHERE id = ?1",
-            params![id],
-            |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?,
-                    r.get::<_, Option<f64>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    let (prerecord, duration, flags, reasons) =
-        row.unwrap_or((None, None, "[]".into(), "[]".into()));
-    Ok(RecordingFacts {
-        prerecord_secs: prerecord,
-        duration_secs: duration,
-        flags: serde_json::from_str(&flags).unwrap_or_default(),
-        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-    })
-}
-
-fn events(conn: &Connection, id: i64) -> Result<Vec<CustodyEntry>, CommandError> {
-    let mut s = conn.prepare(
-        "SELECT at, state, detail FROM recording_events WHERE recording = ?1 ORDER BY id",
-    )?;
-    let rows = s.query_map(params![id], |r| {
-        Ok(CustodyEntry {
-            at: r.get(0)?,
-            action: r.get(1)?,
-            author: "sentinel-dockd".into(),
-            purpose: String::new(),
-            details: r.get(2)?,
-            audit_seq: None,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The audit entries naming one recording, through the index the triggers keep (schema 12).
-const CUSTODY: &str = "SELECT audit.seq, at, author, action, purpose, details
-     FROM audit_recordings JOIN audit ON audit.seq = audit_recordings.seq
-     WHERE audit_recordings.stem = ?1
-     ORDER BY audit.seq";
-
-fn audit_entries(conn: &Connection, stem: &str) -> Result<Vec<CustodyEntry>, CommandError> {
-    let mut s = conn.prepare_cached(CUSTODY)?;
-    let rows = s.query_map(params![stem], |r| {
-        Ok(CustodyEntry {
-            audit_seq: Some(r.get(0)?),
-            at: r.get(1)?,
-            author: r.get(2)?,
-            action: r.get(3)?,
-            purpose: r.get(4)?,
-            details: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// A custody step as the reply carries it.
+fn custody_entry(c: custody::CustodyRow) -> CustodyEntry {
+    CustodyEntry {
+        audit_seq: c.audit_seq,
+        at: c.at,
+        author: c.author,
+        action: c.action,
+        purpose: c.purpose,
+        details: c.details,
+    }
 }
 
 /// The file's bytes when it is no larger than `max` (a sidecar the ingest accepted is).
@@ -221,78 +184,6 @@ fn degrees(field: &str, digits: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::audit::{Action, NewEntry, append, expire};
-    use crate::register::{Register, query_plan};
-
-    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
-        s.parse().expect("test time")
-    }
-
-    /// A recording's custody reads the index of stems, never every audit entry's JSON:
-    /// at a million recordings that scan took seconds a page (docs/performance.md).
-    #[test]
-    fn the_custody_of_a_recording_reads_an_index_not_every_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
-        let conn = reg.connection();
-        let plan = query_plan(conn, CUSTODY, ["S_1"]);
-        assert!(
-            !plan.iter().any(|s| s.starts_with("SCAN")),
-            "the custody query scans: {plan:?}"
-        );
-        assert!(
-            plan.iter()
-                .any(|s| s.contains("audit_recordings") && s.contains("PRIMARY KEY")),
-            "{plan:?}"
-        );
-    }
-
-    /// Every entry naming a recording is found, in order, whoever wrote it; an entry naming
-    /// two is found for both; expiry takes what it drops out of the index too.
-    #[test]
-    fn custody_follows_the_audit_through_appends_and_expiry() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
-        let entries = [
-            ("2023-01-01T00:00:00Z", vec!["S_1"]),
-            ("2023-02-01T00:00:00Z", vec!["S_2"]),
-            ("2024-01-01T00:00:00Z", vec!["S_1", "S_2"]),
-            ("2024-02-01T00:00:00Z", vec![]),
-        ];
-        for (when, stems) in &entries {
-            let tx = reg.write().unwrap();
-            let stems: Vec<String> = stems.iter().map(|s| s.to_string()).collect();
-            let entry = NewEntry::new("chef-pm", Action::Consultation, *when).about(&stems);
-            append(&tx, &entry, at(when)).unwrap();
-            tx.commit().unwrap();
-        }
-        let seqs = |conn: &Connection, stem: &str| -> Vec<i64> {
-            audit_entries(conn, stem)
-                .unwrap()
-                .iter()
-                .filter_map(|e| e.audit_seq)
-                .collect()
-        };
-        assert_eq!(seqs(reg.connection(), "S_1"), [1, 3]);
-        assert_eq!(seqs(reg.connection(), "S_2"), [2, 3]);
-        assert!(seqs(reg.connection(), "S_3").is_empty());
-        let tx = reg.write().unwrap();
-        expire(&tx, at("2023-06-01T00:00:00Z"), at("2026-06-01T00:00:00Z"))
-            .unwrap()
-            .expect("two entries are older");
-        tx.commit().unwrap();
-        assert_eq!(seqs(reg.connection(), "S_1"), [3]);
-        assert_eq!(seqs(reg.connection(), "S_2"), [3]);
-        let left: i64 = reg
-            .connection()
-            .query_row(
-                "SELECT count(*) FROM audit_recordings WHERE seq <= 2",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(left, 0, "expired entries left in the index");
-    }
 
     #[test]
     fn a_track_keeps_valid_fixes_only() {

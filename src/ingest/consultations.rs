@@ -6,7 +6,6 @@
 //! written all the same, by "agent unknown", flagged: none is ever skipped.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 
 use crate::events;
 use crate::evidence::camera_log::{self, CameraEvent, LogLine, ParsedLog, hms};
@@ -15,7 +14,7 @@ use crate::evidence::trusted_time::CameraClock;
 use crate::register::audit::{self, Action, NewEntry};
 use crate::register::camera_logs::{self, LogKind, NewLine, NewLog};
 use crate::register::perception;
-use crate::register::{RegisterError, format_time};
+use crate::register::{RegisterError, Tx, format_time};
 
 use super::camera_logs::{LogReport, ReadLog};
 use super::holder::{Times, holder};
@@ -36,7 +35,8 @@ impl Session<'_> {
         warnings: &mut Vec<String>,
     ) -> Result<Vec<LogReport>, IngestError> {
         let serial = self.identity.camera.serial.clone();
-        let conn = self.register.connection();
+        let tx = self.register.read()?;
+        let conn = &tx;
         let previous = camera_logs::previous_docking(conn, &serial, self.id)?;
         // Never docked before: its enrolment, or its first issue when recorded earlier
         // (issues may be recorded after the fact, dated back).
@@ -44,6 +44,7 @@ impl Session<'_> {
             .and_then(|e| crate::register::parse_time(&e.enrolled_at));
         let first_issue = perception::assignment_after(conn, &serial, DateTime::<Utc>::MIN_UTC)?
             .map(|a| a.issued_at);
+        drop(tx);
         let since = match (previous, enrolled, first_issue) {
             (Some(p), _, _) => Some((p, "its previous docking")),
             (None, Some(e), Some(i)) if i < e => Some((i, "its first issue")),
@@ -175,7 +176,7 @@ impl Session<'_> {
                 }
             }
             camera_logs::set_log_counts(&tx, id, report.lines, report.new_lines, report.rejected)?;
-            tx.commit().map_err(RegisterError::from)?;
+            tx.commit()?;
             reports.push(report);
         }
         Ok(reports)
@@ -200,7 +201,7 @@ impl Importer<'_> {
     /// Imports one accepted line; `None` when an earlier docking imported it already.
     fn import_line(
         &self,
-        conn: &Connection,
+        conn: &Tx<'_>,
         base: &Line<'_>,
         l: &LogLine,
     ) -> Result<Option<i64>, RegisterError> {
@@ -228,7 +229,7 @@ impl Importer<'_> {
 
     /// The stem of a video name when it is exactly one of this camera's recordings' names,
     /// and the register's row of that recording when it holds one.
-    fn recording(&self, conn: &Connection, video: &str) -> Result<Named, RegisterError> {
+    fn recording(&self, conn: &Tx<'_>, video: &str) -> Result<Named, RegisterError> {
         if let Some(found) = self.recordings.borrow().get(video) {
             return Ok(found.clone());
         }
@@ -249,7 +250,7 @@ impl Importer<'_> {
     /// The consultation entry of one new playback line, by the holder at its time.
     fn write_consultation(
         &self,
-        conn: &Connection,
+        conn: &Tx<'_>,
         base: &Line<'_>,
         play: &Play<'_>,
         now: DateTime<Utc>,

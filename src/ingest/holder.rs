@@ -9,11 +9,10 @@
 //! between: "the issue this docking ended". Otherwise nobody can be named.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 
 use crate::evidence::trusted_time::{CameraClock, OffsetBasis};
 use crate::register::perception::{self, Holder};
-use crate::register::{RegisterError, format_time};
+use crate::register::{RegisterError, Tx, format_time};
 
 /// What the camera's clock is checked against, for one docking.
 pub(super) struct Times<'a> {
@@ -38,7 +37,7 @@ pub(super) struct Holding {
 
 /// Who held the camera at a consultation the camera dates `camera_time`.
 pub(super) fn holder(
-    conn: &Connection,
+    conn: &Tx<'_>,
     serial: &str,
     camera_time: DateTime<Utc>,
     t: &Times<'_>,
@@ -111,7 +110,7 @@ pub(super) fn holder(
 /// The one issue of the camera between its previous docking (or enrolment) and this
 /// docking: the holder when the consultation's time cannot be trusted.
 fn issue_this_docking_ended(
-    conn: &Connection,
+    conn: &Tx<'_>,
     serial: &str,
     t: &Times<'_>,
     note: &str,

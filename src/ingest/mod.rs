@@ -202,12 +202,9 @@ pub fn ingest(
         now,
     )?;
     // Read once at the start: this docking's own recordings never move its bounds.
-    let bounds = crate::register::bounds::lower_bounds(
-        register.connection(),
-        &identity.camera.serial,
-        session_id,
-        now,
-    )?;
+    let bounds = register.read().and_then(|tx| {
+        crate::register::bounds::lower_bounds(&tx, &identity.camera.serial, session_id, now)
+    })?;
     let mut session = Session {
         config,
         source,

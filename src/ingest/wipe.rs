@@ -151,7 +151,9 @@ impl Session<'_> {
         if !self.config.replica.holds_wipe() {
             return true;
         }
-        crate::replica::ReplicaQueue::is_replicated(self.register.connection(), row)
+        self.register
+            .read()
+            .and_then(|tx| crate::replica::ReplicaQueue::is_replicated(&tx, row))
             .unwrap_or(false)
     }
 

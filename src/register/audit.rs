@@ -345,6 +345,30 @@ pub fn count_by_purpose(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The newest entry of one action, if any: (sequence, time as stored, author, details).
+pub fn latest_of(
+    conn: &Connection,
+    action: Action,
+) -> Result<Option<(i64, String, String, String)>, RegisterError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, at, author, details FROM audit WHERE action = ?1
+             ORDER BY seq DESC LIMIT 1",
+            [action.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?)
+}
+
+/// The sequence number of the newest entry of one action, if any.
+pub fn last_seq_of(conn: &Connection, action: Action) -> Result<Option<i64>, RegisterError> {
+    Ok(conn.query_row(
+        "SELECT max(seq) FROM audit WHERE action = ?1",
+        params![action.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
 /// Writes the chain's head to the log (journal field `MESSAGE_ID` = `AUDIT_HEAD`), so a
 /// rewritten database cannot match what was logged outside it. The daemon calls it daily;
 /// each extraction calls it too.

@@ -9,10 +9,13 @@
 pub mod audit;
 pub mod bounds;
 pub mod camera_logs;
+pub mod custody;
 pub mod derived;
 pub mod holds;
 pub mod perception;
+pub mod replica;
 mod schema;
+pub mod search;
 pub mod stored;
 mod usage;
 
@@ -264,6 +267,27 @@ pub struct Register {
     conn: Connection,
 }
 
+/// One transaction on the register, from [`Register::write`] or [`Register::read`]: the
+/// register's query functions (`stored::by_id(&tx, ..)`, `audit::append(&tx, ..)`) run
+/// on it; [`Tx::commit`] makes its changes durable, dropping it rolls them back. Only the
+/// register's folder sees the SQL engine behind it.
+pub struct Tx<'a>(Transaction<'a>);
+
+impl Tx<'_> {
+    /// Commits the transaction: its changes are durable once this returns `Ok`.
+    pub fn commit(self) -> Result<(), RegisterError> {
+        Ok(self.0.commit()?)
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
 /// Formats a time the way every register column holds it: RFC 3339, UTC, milliseconds.
 pub fn format_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -395,10 +419,33 @@ impl Register {
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
     /// an audit entry reads the chain's head and appends after it, and no other writer
     /// may append in between.
-    pub fn write(&mut self) -> Result<Transaction<'_>, RegisterError> {
-        Ok(self
+    pub fn write(&mut self) -> Result<Tx<'_>, RegisterError> {
+        Ok(Tx(self.conn.transaction_with_behavior(
+            TransactionBehavior::Immediate,
+        )?))
+    }
+
+    /// Starts a read transaction (`BEGIN DEFERRED`, which takes no write lock): the
+    /// register's queries a command asks read one consistent snapshot; dropped, it ends
+    /// (by a commit, so that nothing is lost should a write slip into it).
+    pub fn read(&mut self) -> Result<Tx<'_>, RegisterError> {
+        let mut tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?)
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
+        Ok(Tx(tx))
+    }
+
+    /// Runs `change` in one write transaction (`BEGIN IMMEDIATE`), committed when it
+    /// succeeds and rolled back when it fails.
+    pub fn in_write<T>(
+        &mut self,
+        change: impl FnOnce(&Tx<'_>) -> Result<T, RegisterError>,
+    ) -> Result<T, RegisterError> {
+        let tx = self.write()?;
+        let out = change(&tx)?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// Records that a camera was seen, creating it on first sight.
@@ -685,9 +732,22 @@ impl Register {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The underlying connection, for modules of the register that own their own tables.
-    pub fn connection(&mut self) -> &mut Connection {
+    /// The underlying connection, for the register's own tests.
+    #[cfg(test)]
+    pub(crate) fn connection(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// The recordings that hold stored files, or will (those still `discovered`), by id:
+    /// what a scrub expects to find in the store.
+    pub fn recordings_with_files(&self) -> Result<Vec<RecordingId>, RegisterError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM recordings
+             WHERE video_path IS NOT NULL OR sidecar_path IS NOT NULL OR state = 'discovered'
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The state changes of one recording, oldest first: (time, state, detail).
@@ -745,7 +805,7 @@ fn refused_unless_one(
 
 /// The audit entry of a collection: the recording, its state, hashes and stored paths.
 fn collection_entry(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: RecordingId,
     session: SessionId,
     state: RecordingState,
@@ -895,6 +955,8 @@ pub(crate) fn query_plan(
         .expect("the plan is read")
 }
 
+#[cfg(test)]
+mod door_tests;
 #[cfg(test)]
 mod state_machine_tests;
 #[cfg(test)]

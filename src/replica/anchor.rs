@@ -3,12 +3,12 @@
 //! register cannot match an anchor the bucket keeps under Object Lock.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::digest::Hasher;
 use crate::register::audit::{self, Action};
+use crate::register::replica::{self as table, AnchorRecord};
 use crate::register::{Register, format_time, parse_time};
 
 use super::bucket::Upload;
@@ -47,7 +47,7 @@ pub async fn anchor_head(
     now: DateTime<Utc>,
     occasion: &str,
 ) -> Result<Anchor, ReplicaError> {
-    let head = audit::head(register.connection())?;
+    let head = register.read().and_then(|tx| audit::head(&tx))?;
     let body = Body {
         format: "sentinel-dock audit anchor v1",
         site: &config.replica.prefix,
@@ -91,18 +91,19 @@ pub async fn anchor_head(
     }
     .check(bucket, false)
     .await?;
-    register.connection().execute(
-        "INSERT INTO replica_anchors (at, occasion, audit_seq, audit_hash, key, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            format_time(now),
+    let tx = register.write()?;
+    table::record_anchor(
+        &tx,
+        &AnchorRecord {
+            at: now,
             occasion,
-            head.seq,
-            head.hash,
-            key,
-            version
-        ],
+            audit_seq: head.seq,
+            audit_hash: &head.hash,
+            key: &key,
+            version: &version,
+        },
     )?;
+    tx.commit()?;
     tracing::info!(
         audit_seq = head.seq,
         audit_hash = %head.hash,
@@ -135,19 +136,13 @@ pub(super) async fn anchor_if_due(
     register: &mut Register,
     now: DateTime<Utc>,
 ) -> Result<Due, ReplicaError> {
-    let conn = register.connection();
-    let last: Option<(String, i64)> = conn
-        .query_row(
-            "SELECT at, audit_seq FROM replica_anchors ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+    let (last, extraction) = {
+        let tx = register.read()?;
+        (
+            table::last_anchor(&tx)?,
+            audit::last_seq_of(&tx, Action::ExtractionCompleted)?,
         )
-        .optional()?;
-    let extraction: Option<i64> = conn.query_row(
-        "SELECT max(seq) FROM audit WHERE action = ?1",
-        params![Action::ExtractionCompleted.as_str()],
-        |r| r.get(0),
-    )?;
+    };
     let occasion = match &last {
         None => "daily",
         Some((at, seq)) => {

@@ -45,9 +45,3 @@ pub enum ReplicaError {
     #[error(transparent)]
     Register(#[from] RegisterError),
 }
-
-impl From<rusqlite::Error> for ReplicaError {
-    fn from(e: rusqlite::Error) -> Self {
-        ReplicaError::Register(RegisterError::from(e))
-    }
-}

@@ -2,12 +2,9 @@
 //! hold while any hold of the register stands.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 
-use crate::register::holds;
 use crate::register::stored::StoredRecording;
-
-use super::ReplicaError;
+use crate::register::{RegisterError, Tx, holds};
 
 /// The time retention counts from: the trusted end (`evidence::trusted_time`), as the
 /// local purge counts it, so that a camera's wrong clock can never unlock a replica early.
@@ -21,6 +18,6 @@ pub fn retain_until(row: &StoredRecording, retention_days: u32) -> DateTime<Utc>
 }
 
 /// Whether any hold stands on the recording.
-pub(super) fn held(conn: &Connection, row: &StoredRecording) -> Result<bool, ReplicaError> {
+pub(super) fn held(conn: &Tx<'_>, row: &StoredRecording) -> Result<bool, RegisterError> {
     Ok(!holds::active(conn, row.id)?.is_empty())
 }

@@ -3,11 +3,10 @@
 //! session, site), so that the bucket alone can be checked.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use crate::register::stored::StoredRecording;
-use crate::register::{FileFacts, format_time};
+use crate::register::{FileFacts, Tx, format_time};
 
 use super::{ReplicaError, locks};
 
@@ -45,29 +44,19 @@ struct Attribution {
 
 /// The manifest's bytes (pretty JSON): `keys` are the video's and sidecar's object keys.
 pub(super) fn manifest(
-    conn: &Connection,
+    conn: &Tx<'_>,
     site: &str,
     row: &StoredRecording,
     keys: [&str; 2],
     retain_until: DateTime<Utc>,
 ) -> Result<Vec<u8>, ReplicaError> {
-    let session: Option<i64> = conn.query_row(
-        "SELECT session FROM recordings WHERE id = ?1",
-        params![row.id],
-        |r| r.get(0),
-    )?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT agent, kind, attributed_at FROM attributions WHERE recording = ?1 ORDER BY id",
-    )?;
-    let attribution = stmt
-        .query_map(params![row.id], |r| {
-            Ok(Attribution {
-                agent: r.get(0)?,
-                kind: r.get(1)?,
-                at: r.get(2)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let facts = crate::register::replica::manifest_facts(conn, row.id)?;
+    let session = facts.session;
+    let attribution = facts
+        .attributions
+        .into_iter()
+        .map(|(agent, kind, at)| Attribution { agent, kind, at })
+        .collect();
     let manifest = Manifest {
         format: "sentinel-dock replica manifest v1",
         site,

@@ -3,13 +3,12 @@
 //! outcome is an audit entry and the scrub's reply.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use crate::register::audit::{self, Action, NewEntry};
 use crate::register::stored;
 use crate::register::{RecordingId, Register};
 
-use super::queue::Part;
+use super::Part;
 use super::{Bucket, Proof, ReplicaError, ReplicaQueue};
 
 /// What a replica scrub found.
@@ -51,23 +50,19 @@ pub async fn scrub_replica(
     author: &str,
     now: DateTime<Utc>,
 ) -> Result<ReplicaScrub, ReplicaError> {
-    let ids: Vec<RecordingId> = {
-        let conn = register.connection();
-        let mut stmt = conn.prepare(
-            "SELECT recording FROM replica_queue WHERE state = 'replicated' ORDER BY recording",
-        )?;
-        stmt.query_map(params![], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
+    let ids: Vec<RecordingId> = register
+        .read()
+        .and_then(|tx| crate::register::replica::replicated_recordings(&tx))?;
     let mut found = ReplicaScrub {
         read_data,
         ..ReplicaScrub::default()
     };
     for id in ids {
-        let (Some(row), Some(q)) = (
-            stored::by_id(register.connection(), id)?,
-            ReplicaQueue::row(register.connection(), id)?,
-        ) else {
+        let rows = {
+            let tx = register.read()?;
+            (stored::by_id(&tx, id)?, ReplicaQueue::row(&tx, id)?)
+        };
+        let (Some(row), Some(q)) = rows else {
             continue;
         };
         let retain = q.retain_until.unwrap_or(now);
@@ -120,6 +115,6 @@ pub async fn scrub_replica(
         .about(&stems),
         now,
     )?;
-    tx.commit().map_err(crate::register::RegisterError::from)?;
+    tx.commit()?;
     Ok(found)
 }

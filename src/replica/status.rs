@@ -30,15 +30,10 @@ impl ReplicaStatus {
         register: &mut Register,
         problem: Option<String>,
     ) -> Option<ReplicaStatus> {
-        let conn = register.connection();
-        let backlog = ReplicaQueue::backlog(conn).ok()?;
-        let replicated: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM replica_queue WHERE state = 'replicated'",
-                [],
-                |r| r.get(0),
-            )
-            .ok()?;
+        let tx = register.read().ok()?;
+        let backlog = ReplicaQueue::backlog(&tx).ok()?;
+        let replicated = crate::register::replica::replicated_count(&tx).ok()?;
+        drop(tx);
         let problem = problem.or_else(|| backlog.last_error.clone());
         Some(ReplicaStatus {
             endpoint: config.replica.endpoint.clone().unwrap_or_default(),

@@ -14,8 +14,8 @@ use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::register::stored::{self, StoredRecording};
 use crate::register::{RecordingId, RecordingState, Register, format_time};
 
+use super::Part;
 use super::bucket::Upload;
-use super::queue::Part;
 use super::{Bucket, Proof, QueueState, ReplicaError, ReplicaQueue, locks, manifest};
 
 mod thread;
@@ -78,8 +78,11 @@ impl<'a> Uploader<'a> {
         now: DateTime<Utc>,
     ) -> Result<Pass, ReplicaError> {
         let mut pass = Pass::default();
-        for id in ReplicaQueue::due(register.connection(), now, PER_PASS)? {
-            let Some(row) = stored::by_id(register.connection(), id)? else {
+        for id in register
+            .read()
+            .and_then(|tx| ReplicaQueue::due(&tx, now, PER_PASS))?
+        {
+            let Some(row) = register.read().and_then(|tx| stored::by_id(&tx, id))? else {
                 continue;
             };
             match self.replicate(register, &row, now).await {
@@ -87,8 +90,8 @@ impl<'a> Uploader<'a> {
                 Ok(_) => pass.expired.push(row.stem.clone()),
                 Err(ReplicaError::Register(e)) => return Err(ReplicaError::Register(e)),
                 Err(e) => {
-                    let next =
-                        ReplicaQueue::failed(register.connection(), id, now, &e.to_string())?;
+                    let next = register
+                        .in_write(|tx| ReplicaQueue::failed(tx, id, now, &e.to_string()))?;
                     tracing::warn!(
                         recording = %row.stem,
                         "the replica of {} is not proven yet, next attempt at {}: {e}",
@@ -134,11 +137,11 @@ impl<'a> Uploader<'a> {
         let stored_now = matches!(row.state, RecordingState::Confirmed | RecordingState::Wiped);
         if !stored_now || retain <= now {
             // A lock cannot end in the past, and a purged recording has nothing to copy.
-            ReplicaQueue::set_state(register.connection(), row.id, QueueState::Expired)?;
+            register.in_write(|tx| ReplicaQueue::set_state(tx, row.id, QueueState::Expired))?;
             tracing::info!(recording = %row.stem, "not replicated: its retention ended ({}) before its turn", format_time(retain));
             return Ok(QueueState::Expired);
         }
-        let hold = locks::held(register.connection(), row)?;
+        let hold = register.read().and_then(|tx| locks::held(&tx, row))?;
         let mut proofs = Vec::new();
         let mut keys = [String::new(), String::new()];
         for (i, (part, facts)) in [(Part::Video, &row.video), (Part::Sidecar, &row.sidecar)]
@@ -180,7 +183,7 @@ impl<'a> Uploader<'a> {
             });
         }
         let bytes = manifest::manifest(
-            register.connection(),
+            &register.read()?,
             &self.config.replica.prefix,
             row,
             [&keys[0], &keys[1]],
@@ -247,7 +250,9 @@ impl<'a> Uploader<'a> {
         body: impl FnOnce() -> Result<super::body::UploadBody, ReplicaError>,
     ) -> Result<String, ReplicaError> {
         let want = aws_smithy_types::base64::encode(digests.sha256);
-        let kept = ReplicaQueue::row(register.connection(), id)?
+        let kept = register
+            .read()
+            .and_then(|tx| ReplicaQueue::row(&tx, id))?
             .and_then(|q| q.object(part).cloned())
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v);
@@ -259,7 +264,7 @@ impl<'a> Uploader<'a> {
             .filter(|f| f.sha256_b64.as_deref() == Some(want.as_str()) && f.size == size)
             .and_then(|f| f.version)
         {
-            ReplicaQueue::wrote(register.connection(), id, part, key, &version)?;
+            register.in_write(|tx| ReplicaQueue::wrote(tx, id, part, key, &version))?;
             return Ok(version);
         }
         let version = self
@@ -273,7 +278,7 @@ impl<'a> Uploader<'a> {
                 legal_hold: hold,
             })
             .await?;
-        ReplicaQueue::wrote(register.connection(), id, part, key, &version)?;
+        register.in_write(|tx| ReplicaQueue::wrote(tx, id, part, key, &version))?;
         Ok(version)
     }
 
@@ -313,7 +318,7 @@ impl<'a> Uploader<'a> {
                 .about(std::slice::from_ref(&row.stem)),
             now,
         )?;
-        tx.commit().map_err(crate::register::RegisterError::from)?;
+        tx.commit()?;
         tracing::info!(recording = %row.stem, bucket = %self.bucket.name(), "replica of {} proven in bucket {}", row.stem, self.bucket.name());
         Ok(())
     }
@@ -321,14 +326,18 @@ impl<'a> Uploader<'a> {
     /// Sets or clears the legal hold on every version of the recordings whose holds changed.
     async fn sync_holds(&self, register: &mut Register) -> Result<Vec<String>, ReplicaError> {
         let mut synced = Vec::new();
-        for id in ReplicaQueue::dirty_locks(register.connection())? {
-            let (Some(row), Some(q)) = (
-                stored::by_id(register.connection(), id)?,
-                ReplicaQueue::row(register.connection(), id)?,
-            ) else {
+        for id in register
+            .read()
+            .and_then(|tx| ReplicaQueue::dirty_locks(&tx))?
+        {
+            let found = {
+                let tx = register.read()?;
+                (stored::by_id(&tx, id)?, ReplicaQueue::row(&tx, id)?)
+            };
+            let (Some(row), Some(q)) = found else {
                 continue;
             };
-            let hold = locks::held(register.connection(), &row)?;
+            let hold = register.read().and_then(|tx| locks::held(&tx, &row))?;
             let mut done = true;
             for (key, version) in q.objects.iter().flatten() {
                 if let Err(e) = self.bucket.set_legal_hold(key, version, hold).await {
@@ -338,7 +347,7 @@ impl<'a> Uploader<'a> {
                 }
             }
             if done {
-                ReplicaQueue::locks_synced(register.connection(), id, hold)?;
+                register.in_write(|tx| ReplicaQueue::locks_synced(tx, id, hold))?;
                 tracing::info!(recording = %row.stem, "replica legal hold {} on {} version(s)", if hold { "set" } else { "cleared" }, q.objects.iter().flatten().count());
                 synced.push(row.stem);
             }
@@ -354,11 +363,15 @@ impl<'a> Uploader<'a> {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, ReplicaError> {
         let mut deleted = Vec::new();
-        for id in ReplicaQueue::deletable(register.connection(), now)? {
-            let (Some(row), Some(q)) = (
-                stored::by_id(register.connection(), id)?,
-                ReplicaQueue::row(register.connection(), id)?,
-            ) else {
+        for id in register
+            .read()
+            .and_then(|tx| ReplicaQueue::deletable(&tx, now))?
+        {
+            let found = {
+                let tx = register.read()?;
+                (stored::by_id(&tx, id)?, ReplicaQueue::row(&tx, id)?)
+            };
+            let (Some(row), Some(q)) = found else {
                 continue;
             };
             if q.retain_until.is_none_or(|t| t > now) {
@@ -393,7 +406,7 @@ impl<'a> Uploader<'a> {
                     now,
                 )?;
             }
-            tx.commit().map_err(crate::register::RegisterError::from)?;
+            tx.commit()?;
             match failed {
                 Some(e) => {
                     tracing::warn!(recording = %row.stem, "a replica version could not be deleted (retried at the next pass): {e}")

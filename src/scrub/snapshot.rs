@@ -26,16 +26,7 @@ pub(super) struct Snapshot {
 impl Snapshot {
     /// Reads every recording row that holds stored files, or will.
     pub fn read(register: &mut Register) -> Result<Snapshot, RegisterError> {
-        let ids: Vec<i64> = {
-            let conn = register.connection();
-            let mut stmt = conn.prepare(
-                "SELECT id FROM recordings
-                 WHERE video_path IS NOT NULL OR sidecar_path IS NOT NULL OR state = 'discovered'
-                 ORDER BY id",
-            )?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let ids = register.recordings_with_files()?;
         let mut snapshot = Snapshot {
             expected: BTreeMap::new(),
             reasons: BTreeSet::new(),

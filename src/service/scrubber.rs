@@ -42,7 +42,7 @@ impl Scrubber {
     /// Reads the last scrub from the audit register: the next is due `every_days` after it,
     /// or now when the store was never scrubbed.
     pub fn new(register: &mut Register, config: &Config) -> Result<Scrubber, RegisterError> {
-        let last = commands::last_scrub(register.connection())?;
+        let last = commands::last_scrub(&register.read()?)?;
         let mut scrubber = Scrubber {
             every: None,
             next: None,
@@ -146,7 +146,7 @@ fn scrub_once(
 ) -> Result<Reply, CommandError> {
     let mut register = Register::open(register_path)?;
     let reply = commands::run_scrub(store, &mut register, &SystemClock, author)?;
-    let traced = commands::last_scrub(register.connection())?;
+    let traced = commands::last_scrub(&register.read()?)?;
     last.send_replace(traced);
     Ok(reply)
 }

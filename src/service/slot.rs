@@ -100,7 +100,9 @@ fn enrolled(config: &Config, serial: &str) -> Result<bool, String> {
     }
     let mut register = Register::open(&config.register.path)
         .map_err(|e| format!("its enrolment could not be checked: {e}"))?;
-    let enrolment = perception::enrolment(register.connection(), serial)
+    let enrolment = register
+        .read()
+        .and_then(|tx| perception::enrolment(&tx, serial))
         .map_err(|e| format!("its enrolment could not be checked: {e}"))?;
     Ok(enrolment.is_some_and(|e| e.state == "in-service"))
 }

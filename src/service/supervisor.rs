@@ -274,20 +274,18 @@ impl Supervisor {
     /// The agent whose issue of the camera in `slot` is still open, for its dock card;
     /// none when it was not issued or the register cannot say (logged, never fatal).
     fn carried_by(&mut self, slot: &str) -> Option<String> {
-        let conn = self.register.connection();
-        let found =
-            crate::register::perception::assignment_at(conn, slot, Utc::now()).and_then(|issue| {
-                match issue {
-                    Some(a) if a.ended().is_none() => {
-                        let agent = crate::register::perception::agent(conn, &a.agent)?;
-                        Ok(Some(match agent {
-                            Some(p) => format!("{} ({})", p.name, p.matricule),
-                            None => a.agent,
-                        }))
-                    }
-                    _ => Ok(None),
+        let found = self.register.read().and_then(|tx| {
+            match crate::register::perception::assignment_at(&tx, slot, Utc::now())? {
+                Some(a) if a.ended().is_none() => {
+                    let agent = crate::register::perception::agent(&tx, &a.agent)?;
+                    Ok(Some(match agent {
+                        Some(p) => format!("{} ({})", p.name, p.matricule),
+                        None => a.agent,
+                    }))
                 }
-            });
+                _ => Ok(None),
+            }
+        });
         found.unwrap_or_else(|e| {
             tracing::warn!(slot, "cannot read who carried the camera: {e}");
             None

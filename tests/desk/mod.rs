@@ -158,7 +158,13 @@ impl Desk {
     }
 
     pub fn audit(&mut self) -> Vec<AuditEntry> {
-        audit::entries(self.register.connection(), 0).unwrap()
+        audit::entries(&self.db(), 0).unwrap()
+    }
+
+    /// An independent connection on the register's file: tests check the register by its
+    /// own SQL, never through the register's door.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.register_path()).unwrap()
     }
 
     pub fn register_path(&self) -> PathBuf {
@@ -171,15 +177,13 @@ impl Desk {
 
     /// The stored video's path of a recording, from the register.
     pub fn video_path(&mut self, stem: &str) -> PathBuf {
-        let rows =
-            sentinel_dock::register::stored::by_stem(self.register.connection(), stem).unwrap();
+        let rows = sentinel_dock::register::stored::by_stem(&self.db(), stem).unwrap();
         let video = rows[0].video.clone().expect("stored video");
         self.store_path(&video.path)
     }
 
     pub fn state(&mut self, stem: &str) -> String {
-        self.register
-            .connection()
+        self.db()
             .query_row(
                 "SELECT state FROM recordings WHERE stem = ?1",
                 [stem],

@@ -15,7 +15,8 @@ fn at(s: &str) -> DateTime<Utc> {
 /// 14:45; docked at 22:00.
 fn register(dir: &std::path::Path) -> Register {
     let mut reg = Register::open(&dir.join("r.sqlite")).expect("register");
-    let conn = reg.connection();
+    let tx = reg.write().expect("write");
+    let conn = &tx;
     for m in ["M1", "M2"] {
         let agent = Agent {
             matricule: m.into(),
@@ -29,6 +30,7 @@ fn register(dir: &std::path::Path) -> Register {
     let first = insert_assignment(conn, "S", "M1", at("2018-03-12T06:00:00Z"), "t").expect("issue");
     set_returned(conn, first, at("2018-03-12T14:30:00Z"), "t").expect("return");
     insert_assignment(conn, "S", "M2", at("2018-03-12T14:45:00Z"), "t").expect("issue");
+    tx.commit().expect("commit");
     reg
 }
 
@@ -56,7 +58,7 @@ fn a_right_clock_names_the_agent_of_the_issue_at_that_time() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut reg = register(dir.path());
     let h = holder(
-        reg.connection(),
+        &reg.read().expect("read"),
         "S",
         at("2018-03-12T14:00:00Z"),
         &times(None),
@@ -64,7 +66,7 @@ fn a_right_clock_names_the_agent_of_the_issue_at_that_time() {
     .expect("holder");
     assert_eq!(h.agent.as_deref(), Some("M1"), "{}", h.how);
     let h = holder(
-        reg.connection(),
+        &reg.read().expect("read"),
         "S",
         at("2018-03-12T14:35:00Z"),
         &times(None),
@@ -86,7 +88,7 @@ fn a_clock_found_wrong_against_gps_is_corrected_by_its_offset() {
     let mut reg = register(dir.path());
     let ahead = clock(3600, OffsetBasis::Gps);
     let h = holder(
-        reg.connection(),
+        &reg.read().expect("read"),
         "S",
         at("2018-03-12T15:00:00Z"),
         &times(Some(&ahead)),
@@ -109,7 +111,7 @@ fn a_clock_wrong_without_gps_falls_back_to_the_one_issue_since_the_last_docking(
     let mut reg = register(dir.path());
     let wrong = clock(-86_400 * 365, OffsetBasis::Docking);
     let h = holder(
-        reg.connection(),
+        &reg.read().expect("read"),
         "S",
         at("2017-03-12T15:00:00Z"),
         &times(Some(&wrong)),
@@ -124,7 +126,13 @@ fn a_clock_wrong_without_gps_falls_back_to_the_one_issue_since_the_last_docking(
     );
     let mut t = times(Some(&wrong));
     t.since = Some((at("2018-03-12T14:40:00Z"), "its previous docking"));
-    let h = holder(reg.connection(), "S", at("2017-03-12T15:00:00Z"), &t).expect("holder");
+    let h = holder(
+        &reg.read().expect("read"),
+        "S",
+        at("2017-03-12T15:00:00Z"),
+        &t,
+    )
+    .expect("holder");
     assert_eq!(h.agent.as_deref(), Some("M2"), "{}", h.how);
     assert!(
         h.how.contains("attributed to the issue this docking ended"),

@@ -90,7 +90,7 @@ fn setup(
         bucket = bucket.with_faults(faults.clone());
     }
     let mut register = Register::open(&config.register.path)?;
-    let queued = ReplicaQueue::queue_unqueued(register.connection(), Utc::now())?;
+    let queued = register.in_write(|tx| ReplicaQueue::queue_unqueued(tx, Utc::now()))?;
     if queued > 0 {
         tracing::info!(
             "replica: {queued} stored recording(s) queued for bucket {}",
@@ -180,7 +180,9 @@ fn run(
                 status.send_replace(published);
                 if busy {
                     wait = Duration::ZERO;
-                } else if let Ok(Some(next)) = ReplicaQueue::next_due(s.register.connection()) {
+                } else if let Ok(Some(next)) =
+                    s.register.read().and_then(|tx| ReplicaQueue::next_due(&tx))
+                {
                     let until = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
                     wait = wait.min(until);
                 }

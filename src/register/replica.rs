@@ -5,9 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::register::{RecordingId, format_time, parse_time};
-
-use super::ReplicaError;
+use super::{RecordingId, RegisterError, format_time, parse_time};
 
 /// Where a recording is in the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +112,7 @@ pub struct ReplicaQueue;
 impl ReplicaQueue {
     /// Queues every stored recording not yet queued (those confirmed before the queue
     /// existed; later ones are queued by the trigger that confirms them).
-    pub fn queue_unqueued(conn: &Connection, now: DateTime<Utc>) -> Result<usize, ReplicaError> {
+    pub fn queue_unqueued(conn: &Connection, now: DateTime<Utc>) -> Result<usize, RegisterError> {
         let at = format_time(now);
         Ok(conn.execute(
             "INSERT OR IGNORE INTO replica_queue (recording, state, queued_at, next_attempt)
@@ -130,7 +128,7 @@ impl ReplicaQueue {
         conn: &Connection,
         now: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<RecordingId>, ReplicaError> {
+    ) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
             "SELECT recording FROM replica_queue WHERE state = 'pending' AND next_attempt <= ?1
              ORDER BY next_attempt, recording LIMIT ?2",
@@ -142,7 +140,7 @@ impl ReplicaQueue {
     }
 
     /// When the next pending attempt is due.
-    pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, ReplicaError> {
+    pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, RegisterError> {
         let at: Option<String> = conn.query_row(
             "SELECT min(next_attempt) FROM replica_queue WHERE state = 'pending'",
             [],
@@ -155,7 +153,7 @@ impl ReplicaQueue {
     pub fn row(
         conn: &Connection,
         recording: RecordingId,
-    ) -> Result<Option<QueueRow>, ReplicaError> {
+    ) -> Result<Option<QueueRow>, RegisterError> {
         let row = conn
             .query_row(
                 "SELECT state, attempts, last_error, video_key, video_version, sidecar_key,
@@ -188,13 +186,11 @@ impl ReplicaQueue {
         let Some((state, attempts, last_error, objects, retain, legal_hold)) = row else {
             return Ok(None);
         };
-        let state = QueueState::parse(&state).ok_or_else(|| {
-            ReplicaError::Register(crate::register::RegisterError::Corrupt {
-                table: "replica_queue",
-                id: recording,
-                column: "state",
-                value: state.clone(),
-            })
+        let state = QueueState::parse(&state).ok_or_else(|| RegisterError::Corrupt {
+            table: "replica_queue",
+            id: recording,
+            column: "state",
+            value: state.clone(),
         })?;
         Ok(Some(QueueRow {
             recording,
@@ -214,7 +210,7 @@ impl ReplicaQueue {
         part: Part,
         key: &str,
         version: &str,
-    ) -> Result<(), ReplicaError> {
+    ) -> Result<(), RegisterError> {
         let c = part.column();
         conn.execute(
             &format!(
@@ -231,7 +227,7 @@ impl ReplicaQueue {
         recording: RecordingId,
         now: DateTime<Utc>,
         error: &str,
-    ) -> Result<DateTime<Utc>, ReplicaError> {
+    ) -> Result<DateTime<Utc>, RegisterError> {
         let attempts: u32 = conn.query_row(
             "SELECT attempts FROM replica_queue WHERE recording = ?1",
             params![recording],
@@ -253,7 +249,7 @@ impl ReplicaQueue {
         retain_until: DateTime<Utc>,
         legal_hold: bool,
         now: DateTime<Utc>,
-    ) -> Result<(), ReplicaError> {
+    ) -> Result<(), RegisterError> {
         conn.execute(
             "UPDATE replica_queue SET state = 'replicated', retain_until = ?2, legal_hold = ?3,
                  replicated_at = ?4, last_error = ''
@@ -273,7 +269,7 @@ impl ReplicaQueue {
         conn: &Connection,
         recording: RecordingId,
         state: QueueState,
-    ) -> Result<(), ReplicaError> {
+    ) -> Result<(), RegisterError> {
         conn.execute(
             "UPDATE replica_queue SET state = ?2 WHERE recording = ?1",
             params![recording, state.as_str()],
@@ -282,7 +278,7 @@ impl ReplicaQueue {
     }
 
     /// Whether the recording's replica is proven.
-    pub fn is_replicated(conn: &Connection, recording: RecordingId) -> Result<bool, ReplicaError> {
+    pub fn is_replicated(conn: &Connection, recording: RecordingId) -> Result<bool, RegisterError> {
         let state: Option<String> = conn
             .query_row(
                 "SELECT state FROM replica_queue WHERE recording = ?1",
@@ -294,7 +290,7 @@ impl ReplicaQueue {
     }
 
     /// What is still to replicate.
-    pub fn backlog(conn: &Connection) -> Result<Backlog, ReplicaError> {
+    pub fn backlog(conn: &Connection) -> Result<Backlog, RegisterError> {
         let (recordings, bytes, oldest): (i64, i64, Option<String>) = conn.query_row(
             "SELECT count(*), coalesce(sum(coalesce(r.video_size, 0) + coalesce(r.sidecar_size, 0)), 0),
                     min(q.queued_at)
@@ -320,7 +316,7 @@ impl ReplicaQueue {
     }
 
     /// Replicated rows whose legal hold must follow a hold placed or released.
-    pub fn dirty_locks(conn: &Connection) -> Result<Vec<RecordingId>, ReplicaError> {
+    pub fn dirty_locks(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
             "SELECT recording FROM replica_queue WHERE locks_dirty = 1 AND state = 'replicated'",
         )?;
@@ -335,7 +331,7 @@ impl ReplicaQueue {
         conn: &Connection,
         recording: RecordingId,
         legal_hold: bool,
-    ) -> Result<(), ReplicaError> {
+    ) -> Result<(), RegisterError> {
         conn.execute(
             "UPDATE replica_queue SET legal_hold = ?2, locks_dirty = 0 WHERE recording = ?1",
             params![recording, legal_hold],
@@ -348,7 +344,7 @@ impl ReplicaQueue {
     pub fn deletable(
         conn: &Connection,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RecordingId>, ReplicaError> {
+    ) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
             "SELECT q.recording FROM replica_queue q JOIN recordings r ON r.id = q.recording
              WHERE q.state = 'replicated' AND q.retain_until <= ?1 AND q.legal_hold = 0
@@ -360,6 +356,104 @@ impl ReplicaQueue {
             .collect::<Result<_, _>>()?;
         Ok(ids)
     }
+}
+
+/// The replica's count of proven recordings, for the status.
+pub fn replicated_count(conn: &Connection) -> Result<i64, RegisterError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM replica_queue WHERE state = 'replicated'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Every recording whose replica is proven, by id: what a replica scrub reads back.
+pub fn replicated_recordings(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
+    let mut stmt = conn.prepare(
+        "SELECT recording FROM replica_queue WHERE state = 'replicated' ORDER BY recording",
+    )?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+/// What a recording's manifest names beside its stored facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestFacts {
+    /// Its ingest session.
+    pub session: Option<i64>,
+    /// Its attributions, oldest first, as (agent, kind, time as stored).
+    pub attributions: Vec<(String, String, String)>,
+}
+
+/// The session and attributions a recording's manifest names.
+pub fn manifest_facts(
+    conn: &Connection,
+    recording: RecordingId,
+) -> Result<ManifestFacts, RegisterError> {
+    let session: Option<i64> = conn.query_row(
+        "SELECT session FROM recordings WHERE id = ?1",
+        params![recording],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT agent, kind, attributed_at FROM attributions WHERE recording = ?1 ORDER BY id",
+    )?;
+    let attribution = stmt
+        .query_map(params![recording], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(ManifestFacts {
+        session,
+        attributions: attribution,
+    })
+}
+
+/// An anchor of the audit chain's head, written and proven in the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorRecord<'a> {
+    /// When it was written.
+    pub at: DateTime<Utc>,
+    /// Why: `daily` or `extraction`.
+    pub occasion: &'a str,
+    /// The head's sequence number.
+    pub audit_seq: i64,
+    /// The head's hash.
+    pub audit_hash: &'a str,
+    /// The object's key.
+    pub key: &'a str,
+    /// The object's version.
+    pub version: &'a str,
+}
+
+/// Records an anchor the bucket now keeps.
+pub fn record_anchor(conn: &Connection, a: &AnchorRecord<'_>) -> Result<(), RegisterError> {
+    conn.execute(
+        "INSERT INTO replica_anchors (at, occasion, audit_seq, audit_hash, key, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            format_time(a.at),
+            a.occasion,
+            a.audit_seq,
+            a.audit_hash,
+            a.key,
+            a.version
+        ],
+    )?;
+    Ok(())
+}
+
+/// The last anchor recorded: (time as stored, the head's sequence number).
+pub fn last_anchor(conn: &Connection) -> Result<Option<(String, i64)>, RegisterError> {
+    Ok(conn
+        .query_row(
+            "SELECT at, audit_seq FROM replica_anchors ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
 }
 
 /// The wait before attempt `n + 1`: 5 s doubling, at most 10 minutes.
