@@ -10,7 +10,7 @@
 //! lines of the file, so that the same line read again at a later docking (the camera
 //! appends, it does not empty the file) is recognised as the same event.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 /// The longest line accepted; the camera's lines are well under 200 bytes.
@@ -358,22 +358,10 @@ fn digits(s: &str) -> Option<&str> {
     (!s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit())).then_some(s)
 }
 
-/// `YYYY-MM-DDThh:mm:ssZ` exactly (chrono's parser accepts other widths).
+/// `YYYY-MM-DDThh:mm:ssZ` exactly: the same form, and the same parser, as the sidecar's
+/// timestamps (chrono's own parser accepts other widths).
 pub fn camera_time(s: &str) -> Option<DateTime<Utc>> {
-    let b = s.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = s.get(r)?;
-        digits(part)?.parse().ok()
-    };
-    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
-    let time = date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
-    Some(time.and_utc())
+    super::sidecar::parse_timestamp(s)
 }
 
 /// `hh:mm:ss` to seconds.

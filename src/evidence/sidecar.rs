@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 pub use self::header::{Header, Trailer};
 use self::header::{HeaderFault, parse_header, parse_trailer};
+pub(crate) use self::nmea::parse_timestamp;
 use self::nmea::{FrameFault, MAX_LINE_LEN, NotReal, Reading, quote};
 pub use self::problem::SidecarProblem;
 use crate::config::Profile;

@@ -198,7 +198,7 @@ fn parse_coord(value: &str, hemi: &str, plus: char, minus: char) -> Result<f64, 
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` exactly, the sidecar's timestamp form.
-pub(super) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
         return None;
