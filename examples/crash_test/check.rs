@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::camera::{self, FileSpec, RecordingSpec, SourceKind};
+use super::camera::{self, FileSpec, RecordingSpec, SourceKind};
 
 /// What one check saw besides violations, for the figures.
 #[derive(Debug, Default, Clone, Copy)]

@@ -22,9 +22,9 @@ use sentinel_dock::control::client::Client;
 use sentinel_dock::control::protocol::{Request, Response};
 use sentinel_dock::status::{CameraState, StatusReport};
 
-use crate::camera::{self, SourceKind, splitmix};
-use crate::run::{Cell, Finished, Running, Target};
-use crate::scrub::{self, Scrub};
+use super::camera::{self, SourceKind, splitmix};
+use super::run::{Cell, Finished, Running, Target};
+use super::scrub::{self, Scrub};
 
 /// How often a settled run's status is asked for.
 const STATUS_EVERY: Duration = Duration::from_millis(50);

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::camera::{self, SourceKind};
-use crate::run::{Cell, Finished, Running, Target};
+use super::camera::{self, SourceKind};
+use super::run::{Cell, Finished, Running, Target};
 
 /// `sentinel-dockd --config F ingest --serial S SOURCE`.
 pub struct OneShot {

@@ -11,8 +11,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::camera::{self, Camera, SourceKind, splitmix};
-use crate::check::{self, HashCache, Source, World};
+use super::camera::{self, Camera, SourceKind, splitmix};
+use super::check::{self, HashCache, Source, World};
 
 /// What the harness was asked to do.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The exFAT reader and wipe on arbitrary bytes: the image is opened read-write (a
 //! throwaway copy), scanned, every listed file read and wiped. No panic escapes, every
 //! call ends within the profile's deadline, memory stays bounded. Seed it with a small
-//! `mkfs.exfat` image (see `tests/fuzz_smoke.rs`, `small_exfat_image`).
+//! `mkfs.exfat` image (see `tests/integration/fuzz_smoke.rs`, `small_exfat_image`).
 #![no_main]
 
 use std::io::Read;

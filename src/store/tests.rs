@@ -334,60 +334,66 @@ fn store_simulated_enospc_names_the_path_and_needs_a_technician() {
     assert!(listing(&serial_folder(&store, Area::Recordings)).is_empty());
 }
 
-/// A 1 MiB tmpfs, unmounted when dropped; `None` where mounting is not permitted.
-struct TinyTmpfs {
-    dir: tempfile::TempDir,
-}
+/// Tests that need root (`#[ignore = "needs root"]`): `scripts/test` runs them as root, by
+/// this module's name, in its second pass.
+mod needs_root {
+    use super::*;
 
-impl TinyTmpfs {
-    fn mount() -> Option<TinyTmpfs> {
-        let dir = tempfile::tempdir().ok()?;
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=1m", "sentinel-test"])
-            .arg(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        status.success().then_some(TinyTmpfs { dir })
+    /// A 1 MiB tmpfs, unmounted when dropped.
+    struct TinyTmpfs {
+        dir: tempfile::TempDir,
     }
-}
 
-impl Drop for TinyTmpfs {
-    fn drop(&mut self) {
-        // Lazy unmount: succeeds even if a file in it is still open.
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
+    impl TinyTmpfs {
+        fn mount() -> TinyTmpfs {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let out = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=1m", "sentinel-test"])
+                .arg(dir.path())
+                .output()
+                .expect("mount: util-linux, in scripts/install-deps");
+            assert!(
+                out.status.success(),
+                "mount -t tmpfs (this test needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            TinyTmpfs { dir }
+        }
     }
-}
 
-#[test]
-fn store_real_enospc_on_a_full_tmpfs_names_the_path() {
-    let Some(fs) = TinyTmpfs::mount() else {
-        eprintln!(
-            "mount -t tmpfs not permitted here: real ENOSPC not tested (simulated test covers it)"
-        );
-        return;
-    };
-    let store = Store::open(fs.dir.path()).expect("open");
-    let p = at(Area::Recordings, NAME);
-    let bytes = content(9, 2 << 20);
-    let mut pending = store.create(&p).expect("create");
-    let temp = pending.temp_path().to_owned();
-    let write_err = bytes
-        .chunks(1 << 20)
-        .try_for_each(|c| pending.write_all(c))
-        .expect_err("2 MiB cannot fit in 1 MiB");
-    assert_eq!(write_err.kind(), io::ErrorKind::StorageFull);
-    assert!(write_err.to_string().contains(&*temp.to_string_lossy()));
-    // Even if the caller goes on, a copy with a hole is never persisted.
-    let err = pending.persist(&digests(&bytes)).expect_err("refused");
-    assert!(matches!(err, PersistError::Io { .. }), "{err:?}");
-    assert!(!err.retry_from_camera());
-    assert!(err.to_string().contains(NAME));
-    assert!(listing(&serial_folder(&store, Area::Recordings)).is_empty());
-    assert!(store.free_bytes().expect("statvfs") > 0);
+    impl Drop for TinyTmpfs {
+        fn drop(&mut self) {
+            // Lazy unmount: succeeds even if a file in it is still open.
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+
+    #[test]
+    #[ignore = "needs root"]
+    fn store_real_enospc_on_a_full_tmpfs_names_the_path() {
+        let fs = TinyTmpfs::mount();
+        let store = Store::open(fs.dir.path()).expect("open");
+        let p = at(Area::Recordings, NAME);
+        let bytes = content(9, 2 << 20);
+        let mut pending = store.create(&p).expect("create");
+        let temp = pending.temp_path().to_owned();
+        let write_err = bytes
+            .chunks(1 << 20)
+            .try_for_each(|c| pending.write_all(c))
+            .expect_err("2 MiB cannot fit in 1 MiB");
+        assert_eq!(write_err.kind(), io::ErrorKind::StorageFull);
+        assert!(write_err.to_string().contains(&*temp.to_string_lossy()));
+        // Even if the caller goes on, a copy with a hole is never persisted.
+        let err = pending.persist(&digests(&bytes)).expect_err("refused");
+        assert!(matches!(err, PersistError::Io { .. }), "{err:?}");
+        assert!(!err.retry_from_camera());
+        assert!(err.to_string().contains(NAME));
+        assert!(listing(&serial_folder(&store, Area::Recordings)).is_empty());
+        assert!(store.free_bytes().expect("statvfs") > 0);
+    }
 }
 
 #[test]

@@ -13,26 +13,27 @@ use std::process::Command;
 use super::{Access, Volume, VolumePath};
 use crate::config::Profile;
 
-/// Skips the calling test, loudly, when mtools or dosfstools are missing.
+/// Fails the calling test, naming the tool, when mtools or dosfstools are missing
+/// (`scripts/install-deps` installs them).
 macro_rules! require_tools {
     () => {
-        if !$crate::volume::tests::have_tools() {
-            eprintln!("SKIPPED: mtools/dosfstools (mcopy, mkfs.vfat, fsck.vfat) are not installed");
-            return;
-        }
+        $crate::volume::tests::assert_tools_installed()
     };
 }
 pub(crate) use require_tools;
 
-pub(super) fn have_tools() -> bool {
-    ["mcopy", "mmd", "mtype", "mkfs.vfat", "fsck.vfat"]
-        .iter()
-        .all(|tool| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
+pub(super) fn assert_tools_installed() {
+    for tool in ["mcopy", "mmd", "mtype", "mkfs.vfat", "fsck.vfat"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "this test needs `{tool}` (mtools/dosfstools), which is not installed: \
+             install it with scripts/install-deps (as root)"
+        );
+    }
 }
 
 fn run(cmd: &mut Command) -> Vec<u8> {

@@ -1,0 +1,332 @@
+//! The console end to end: the real `sentinel-dockd` ingesting real FAT images of the
+//! fixture cameras, the real `sentinel-dockctl console` run as real Unix users (the
+//! daemon knows each by SO_PEERCRED), asked over real HTTP on loopback.
+//!
+//! The browser's part (the player playing, seeking) is in `tests/console_browser.rs`;
+//! here is everything a plain HTTP client can check: sessions, refusals and their traces,
+//! search, the consultation traced before the first byte, Range requests, extraction, and
+//! the dock page's live events.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::console::{Console, audit_count, csrf, http, read_until, rows};
+use crate::common::operators::{People as P, Service, start};
+use crate::common::*;
+
+#[test]
+#[ignore = "needs root"]
+fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
+    let s = start("", &[]);
+    let P { head, tech, .. } = &s.people;
+    s.ok(
+        head,
+        &[
+            "agent",
+            "add",
+            "M100",
+            "--name",
+            "Claire Martin",
+            "--brigade",
+            "Jour",
+        ],
+    );
+    s.ok(
+        head,
+        &[
+            "agent",
+            "add",
+            "M200",
+            "--name",
+            "Paul Durand",
+            "--brigade",
+            "Soir",
+        ],
+    );
+    for serial in [SERIAL, SERIAL_2] {
+        s.ok(head, &["camera", "enroll", serial]);
+    }
+    s.ok(
+        head,
+        &["issue", SERIAL_2, "M100", "--at", "2018-03-12T06:00:00Z"],
+    );
+    s.ok(
+        head,
+        &["issue", SERIAL, "M200", "--at", "2018-03-12T06:00:00Z"],
+    );
+
+    let console = Console::start(&s, head, &[]);
+    // Without the session: 401, whatever the page; a wrong token opens nothing.
+    for path in [
+        "/dock",
+        "/recordings",
+        "/recordings/x/video",
+        "/?token=0000",
+    ] {
+        let r = http(console.addr, "GET", path, None, &[], "");
+        assert_eq!(r.status, 401, "{path}");
+    }
+    let cookie = console.session();
+    // The token is spent: a second browser with the same URL gets nothing.
+    let again = http(
+        console.addr,
+        "GET",
+        &format!("/?token={}", console.token),
+        None,
+        &[],
+        "",
+    );
+    assert_eq!(again.status, 401);
+
+    // The dock page, then a docking seen live by its event stream.
+    let dock = console.get(&cookie, "/dock");
+    assert_eq!(dock.status, 200);
+    let csp = dock.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(dock.text().contains("lang=\"fr\""), "French by default");
+    let mut events = TcpStream::connect(console.addr).unwrap();
+    write!(
+        events,
+        "GET /dock/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n"
+    )
+    .unwrap();
+    s.dock(&[SERIAL, SERIAL_2]);
+    let card = format!("data-camera=\"{SERIAL}\" data-state=\"safe\"");
+    let seen = read_until(&mut events, &card, Duration::from_secs(30));
+    assert!(
+        seen.contains(&card),
+        "the dock page's events never showed {card}: {seen}"
+    );
+    let dock = console.get(&cookie, "/dock").text();
+    assert!(
+        dock.contains(&format!("data-camera=\"{SERIAL_2}\" data-state=\"safe\"")),
+        "{dock}"
+    );
+    // Each card names the agent who carried the camera until this docking.
+    assert!(dock.contains("Agent Claire Martin (M100)"), "{dock}");
+    assert!(dock.contains("Agent Paul Durand (M200)"), "{dock}");
+
+    // Search by agent: M100 held SNTL-00007, so its two recordings and no other.
+    let found = rows(&console.get(&cookie, "/recordings?agent=M100").text());
+    let mut expected: Vec<String> = fixture_recordings(SERIAL_2)
+        .iter()
+        .map(|r| r.stem.clone())
+        .collect();
+    expected.sort();
+    let mut got = found.clone();
+    got.sort();
+    assert_eq!(got, expected);
+    let by_brigade = rows(&console.get(&cookie, "/recordings?brigade=Soir").text());
+    assert_eq!(
+        by_brigade.len(),
+        fixture_recordings(SERIAL).len(),
+        "{by_brigade:?}"
+    );
+    // Search by place: the first fix of SNTL-00042_..._0001 (45°02.778'N 5°03.594'E).
+    let first = &fixture_recordings(SERIAL)[0].stem;
+    let near = rows(
+        &console
+            .get(&cookie, "/recordings?near=45.0463%2C5.0599&radius=100")
+            .text(),
+    );
+    assert!(near.contains(first), "{near:?}");
+    assert!(
+        near.iter().all(|r| r.starts_with(SERIAL)),
+        "SNTL-00007 is 2 km away: {near:?}"
+    );
+    let far = console
+        .get(&cookie, "/recordings?near=48.8566%2C2.3522&radius=1000")
+        .text();
+    assert!(rows(&far).is_empty() && far.contains("no-result"));
+
+    // One recording: facts, track, custody; the player closed until a purpose is given.
+    let page = console.get(&cookie, &format!("/recordings/{first}")).text();
+    assert!(page.contains("<svg class=\"track\""), "{page}");
+    assert!(
+        page.contains("form id=\"consult\"") && !page.contains("<video"),
+        "{page}"
+    );
+    let before = audit_count(&s, "consultation", first);
+    let video = console.get(&cookie, &format!("/recordings/{first}/video"));
+    assert_eq!(video.status, 403, "no video before a consultation");
+    let stale = console.post(
+        &cookie,
+        &format!("/recordings/{first}/consult"),
+        &[("csrf", "0"), ("purpose", "judicial"), ("reason", "PV 12")],
+    );
+    assert_eq!(
+        stale.status, 403,
+        "a form without its CSRF token is refused"
+    );
+    assert_eq!(audit_count(&s, "consultation", first), before);
+    let token = csrf(&page);
+    let opened = console.post(
+        &cookie,
+        &format!("/recordings/{first}/consult"),
+        &[
+            ("csrf", &token),
+            ("purpose", "judicial"),
+            ("reason", "PV 12"),
+        ],
+    );
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    // Traced before the first byte is served.
+    assert_eq!(audit_count(&s, "consultation", first), before + 1);
+    let page = console.get(&cookie, &format!("/recordings/{first}")).text();
+    assert!(
+        page.contains(&format!("<video data-recording=\"{first}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("PV 12"),
+        "the custody timeline shows the consultation"
+    );
+    // The stored copy is the camera's original, byte for byte.
+    let stored = fixture_recordings(SERIAL)[0].video.clone();
+    let part = http(
+        console.addr,
+        "GET",
+        &format!("/recordings/{first}/video"),
+        Some(&cookie),
+        &[("range", "bytes=100-199")],
+        "",
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes 100-199/{}", stored.len()).as_str())
+    );
+    assert_eq!(part.body, stored[100..200]);
+    let whole = console.get(&cookie, &format!("/recordings/{first}/video"));
+    assert_eq!(whole.status, 200);
+    assert_eq!(sha256_hex(&whole.body), sha256_hex(&stored));
+
+    // Extraction from the form: a bag the reference validator accepts.
+    let form = console.get(&cookie, "/extract").text();
+    let done = console.post(
+        &cookie,
+        "/extract",
+        &[
+            ("csrf", &csrf(&form)),
+            ("recordings", first),
+            ("purpose", "judicial"),
+            ("requisition", "PV 2018/42"),
+            ("opj", "Dupont, Commissariat de Romans"),
+            ("date", "2018-03-20"),
+            ("procedure", ""),
+            ("reason", "requisition"),
+        ],
+    );
+    assert_eq!(done.status, 200, "{}", done.text());
+    let text = done.text();
+    let at = text.find("data-bag=\"").unwrap() + 10;
+    let bag = &text[at..at + text[at..].find('"').unwrap()];
+    let check = Command::new(tool_path("bagit.py").unwrap())
+        .args(["--validate", bag])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // English on request; the report and registers pages answer.
+    let lang = console.post(
+        &cookie,
+        "/language",
+        &[("csrf", &token), ("to", "en"), ("back", "/report")],
+    );
+    assert_eq!(lang.status, 303);
+    let report = console
+        .get(&cookie, "/report?from=2018-03-12&to=2018-03-14")
+        .text();
+    assert!(
+        report.contains("lang=\"en\"") && report.contains("Activity report"),
+        "{report}"
+    );
+    assert!(report.contains("<svg class=\"chart\""));
+    let csv = console.get(&cookie, "/report.csv?from=2018-03-12&to=2018-03-14");
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let registers = console.get(&cookie, "/registers").text();
+    assert!(registers.contains("data-intact=\"true\""), "{registers}");
+
+    // A technician sees the dock and nothing else; each refusal is traced.
+    let tconsole = Console::start(&s, tech, &[]);
+    let tcookie = tconsole.session();
+    assert_eq!(tconsole.get(&tcookie, "/dock").status, 200);
+    let refusals = |s: &Service| {
+        s.daemon.query(&format!(
+            "SELECT CAST(count(*) AS TEXT) FROM audit WHERE action = 'refusal' AND author = '{}'",
+            tech.name
+        ))[0]
+            .parse::<u32>()
+            .unwrap()
+    };
+    let before = refusals(&s);
+    let r = tconsole.get(&tcookie, "/recordings");
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = tconsole.get(&tcookie, &format!("/recordings/{first}"));
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        refusals(&s),
+        before + 2,
+        "each refusal is in the audit register"
+    );
+
+    // A kiosk serves the dock only.
+    let kiosk = Console::start(&s, tech, &["--kiosk"]);
+    let kcookie = kiosk.session();
+    assert_eq!(kiosk.get(&kcookie, "/dock").status, 200);
+    assert_eq!(kiosk.get(&kcookie, "/recordings").status, 404);
+
+    // SIGTERM stops it.
+    let mut console = console;
+    let pid = nix::unistd::Pid::from_raw(console.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = console.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the console did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_console_that_would_listen_beyond_loopback_is_refused_before_it_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sentinel-dock.toml");
+    std::fs::write(
+        &config,
+        "[store]\npath = \"store\"\n[register]\npath = \"r.sqlite\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sentinel-dockctl"))
+        .arg("--config")
+        .arg(&config)
+        .args(["console", "--no-browser", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(out.stdout.is_empty(), "no URL was printed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--listen 0.0.0.0:0") && err.contains("loopback"),
+        "{err}"
+    );
+}
