@@ -230,13 +230,6 @@ pub struct StoreConfig {
     pub mount: Option<PathBuf>,
 }
 
-impl StoreConfig {
-    /// The mount point the register depends on: `mount`, when the register lies under it.
-    pub fn register_mount<'a>(&'a self, register: &Path) -> Option<&'a Path> {
-        self.mount.as_deref().filter(|m| register.starts_with(m))
-    }
-}
-
 /// `[register]`: the SQLite register.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
