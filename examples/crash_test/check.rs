@@ -249,7 +249,12 @@ fn store_files(
     let mut visible = BTreeMap::new();
     for relative in files {
         let name = relative.rsplit('/').next().unwrap_or("").to_string();
-        if name.starts_with('.') && name.contains(".partial-") {
+        // A temp file a kill left (a recording's, or the store identity's on a first start
+        // killed before its rename): never under a recording's name, removed or rewritten
+        // by the next start.
+        if (name.starts_with('.') && name.contains(".partial-"))
+            || relative == sentinel_dock::store::IDENTITY_TEMP_FILE
+        {
             seen.temp_files += 1;
             continue;
         }

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub use durable::{PendingFile, Persisted, StoreFaults};
 pub use error::{PersistError, StoreError};
 pub use layout::{Area, StorePath};
-pub use owner::{IDENTITY_FILE, LOCK_FILE, check_mounted};
+pub use owner::{IDENTITY_FILE, IDENTITY_TEMP_FILE, LOCK_FILE, check_mounted};
 pub use regions::DEFAULT_PROOF_REGION;
 
 use crate::digest::Digests;

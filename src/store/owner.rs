@@ -20,6 +20,9 @@ use super::durable::fsync_dir;
 pub const LOCK_FILE: &str = ".sentinel-dock.lock";
 /// The store's identity: a random id written when the store is created, recorded in the register.
 pub const IDENTITY_FILE: &str = ".sentinel-dock-store-id";
+/// The identity's temporary name while it is written: a kill before its rename leaves it
+/// in the root, and the next start writes it again over it.
+pub const IDENTITY_TEMP_FILE: &str = ".sentinel-dock-store-id.new";
 
 /// How a store is held: the writer alone, or readers beside each other (a one-shot scrub).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,7 +204,7 @@ pub(super) fn write_identity(root: &Path) -> Result<String, StoreError> {
         .and_then(|mut f| f.read_exact(&mut random))
         .map_err(id_err)?;
     let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let temp: PathBuf = root.join(format!("{IDENTITY_FILE}.new"));
+    let temp: PathBuf = root.join(IDENTITY_TEMP_FILE);
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
