@@ -10,10 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::events;
 use crate::evidence::camera_log::{self, CameraEvent, LogLine, ParsedLog, hms};
 use crate::evidence::name::{FileKind, RecordingName};
-use crate::evidence::trusted_time::CameraClock;
+use crate::evidence::trusted_time::{BoundSource, CameraClock};
 use crate::register::audit::{self, Action, NewEntry};
 use crate::register::camera_logs::{self, LogKind, NewLine, NewLog};
-use crate::register::perception;
 use crate::register::{RegisterError, Tx, format_time};
 
 use super::camera_logs::{LogReport, ReadLog};
@@ -35,23 +34,16 @@ impl Session<'_> {
         warnings: &mut Vec<String>,
     ) -> Result<Vec<LogReport>, IngestError> {
         let serial = self.identity.camera.serial.clone();
-        let tx = self.register.read()?;
-        let conn = &tx;
-        let previous = camera_logs::previous_docking(conn, &serial, self.id)?;
-        // Never docked before: its enrolment, or its first issue when recorded earlier
-        // (issues may be recorded after the fact, dated back).
-        let enrolled = perception::enrolment(conn, &serial)?
-            .and_then(|e| crate::register::parse_time(&e.enrolled_at));
-        let first_issue = perception::assignment_after(conn, &serial, DateTime::<Utc>::MIN_UTC)?
-            .map(|a| a.issued_at);
-        drop(tx);
-        let since = match (previous, enrolled, first_issue) {
-            (Some(p), _, _) => Some((p, "its previous docking")),
-            (None, Some(e), Some(i)) if i < e => Some((i, "its first issue")),
-            (None, Some(e), _) => Some((e, "its enrolment")),
-            (None, None, Some(i)) => Some((i, "its first issue")),
-            (None, None, None) => None,
-        };
+        // The camera's time out of the dock starts at the lower bound its recordings are
+        // checked against (`register::bounds`, read once at the start of the ingest).
+        let since = self.lower_bound.map(|b| {
+            let what = match b.source {
+                BoundSource::PreviousDocking => "its previous docking",
+                BoundSource::Issue => "its issue since its previous docking",
+                BoundSource::Enrolment => "its enrolment or first issue",
+            };
+            (b.at, what)
+        });
         let secs = i64::try_from(self.config.ingest.clock_tolerance.0).unwrap_or(i64::MAX);
         let times = Times {
             docked_at: self.docked_at,

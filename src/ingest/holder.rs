@@ -4,8 +4,9 @@
 //!
 //! When this docking found the clock wrong against GPS, the time is corrected by the
 //! measured offset; when it is wrong without a GPS measure, or the time falls outside the
-//! camera's time out of the dock (after its previous docking, or its enrolment or first
-//! issue, and before this docking), the holder is the one agent the camera was issued to in
+//! camera's time out of the dock (after the recordings' lower bound, `register::bounds`: its
+//! previous docking, its issue since then, or its enrolment or first issue; and before this
+//! docking), the holder is the one agent the camera was issued to in
 //! between: "the issue this docking ended". Otherwise nobody can be named.
 
 use chrono::{DateTime, Duration, Utc};
@@ -19,7 +20,7 @@ pub(super) struct Times<'a> {
     /// This docking, on the service's clock.
     pub docked_at: DateTime<Utc>,
     /// The latest time the camera was known in the service's hands before its time out
-    /// of the dock (its previous docking, else its enrolment), and what that was.
+    /// of the dock (the recordings' lower bound, `register::bounds`), and what that was.
     pub since: Option<(DateTime<Utc>, &'static str)>,
     /// `ingest.clock_tolerance`.
     pub tolerance: Duration,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{RecordingId, RegisterError, SessionId, format_time, parse_time};
+use super::{RecordingId, RegisterError, SessionId, format_time};
 use crate::digest::Digests;
 use crate::evidence::camera_log::LineId;
 
@@ -195,24 +195,6 @@ pub fn set_line_audit(
         params![line, seq, detail],
     )?;
     Ok(())
-}
-
-/// When the camera was last docked before this session (its previous ingest session's
-/// start): a line first read now was written after it.
-pub fn previous_docking(
-    conn: &Connection,
-    camera: &str,
-    session: SessionId,
-) -> Result<Option<DateTime<Utc>>, RegisterError> {
-    let text: Option<String> = conn
-        .query_row(
-            "SELECT max(started_at) FROM sessions WHERE camera = ?1 AND id < ?2",
-            params![camera, session],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
-    Ok(text.as_deref().and_then(parse_time))
 }
 
 /// The register row of a camera's recording by stem: a stored row before an in-flight one,
