@@ -335,38 +335,26 @@ fn describe(plan: &PurgePlan, config: &Config) -> String {
         "bytes",
         "action",
     ]);
-    for r in &plan.delete {
-        t.push(vec![
+    // One row per recording, its action last: the same columns whatever the action.
+    let row = |r: &StoredRecording, action: String| {
+        vec![
             r.stem.clone(),
             r.camera.clone(),
             format_time(r.end.unwrap_or(r.start)),
             counted_from(r),
             r.bytes().to_string(),
-            "delete".into(),
-        ]);
+            action,
+        ]
+    };
+    for r in &plan.delete {
+        t.push(row(r, "delete".into()));
     }
     for (r, procedures) in &plan.held {
-        t.push(vec![
-            r.stem.clone(),
-            r.camera.clone(),
-            format_time(r.end.unwrap_or(r.start)),
-            counted_from(r),
-            r.bytes().to_string(),
-            format!("keep: held for {}", procedures.join(", ")),
-        ]);
+        t.push(row(r, format!("keep: held for {}", procedures.join(", "))));
     }
     for (r, collected) in &plan.recent {
-        t.push(vec![
-            r.stem.clone(),
-            r.camera.clone(),
-            format_time(r.end.unwrap_or(r.start)),
-            counted_from(r),
-            r.bytes().to_string(),
-            format!(
-                "keep: {}",
-                brake_reason(*collected, plan.min_days_after_collection)
-            ),
-        ]);
+        let reason = brake_reason(*collected, plan.min_days_after_collection);
+        t.push(row(r, format!("keep: {reason}")));
     }
     let brake = if plan.needs_confirmation(config) {
         format!(
