@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use sentinel_dock::anonymise::{self, Job, JobControl, Original, VoiceKey, VoiceMode};
-use sentinel_dock::config::AnonymiseConfig;
-use sentinel_dock::digest::Hasher;
+use sentinel_dock::base::config::AnonymiseConfig;
+use sentinel_dock::base::digest::Hasher;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();

@@ -1,27 +1,21 @@
 //! sentinel-dock: dock-side evidence ingestion for police body-worn cameras.
 //!
-//! The library holds the whole engine; the binaries only parse arguments and report.
+//! The library holds the whole engine in four layers, each using only those below it
+//! (docs/architecture.md, "Layers"; `tests/integration/layers.rs` fails on an arrow that
+//! points up). The binaries only parse arguments and report.
 
+// 4. The application: ingest, api, commands, control, console, service, status.
+pub mod app;
+
+// 3. Beside custody, each on its own: the off-site copy and the training copies.
 pub mod anonymise;
-pub mod caller;
-pub mod clock;
-pub mod commands;
-pub mod config;
-pub mod console;
-pub mod control;
-pub mod digest;
-pub mod dock;
-pub mod events;
-pub mod evidence;
-pub mod ingest;
-pub mod logging;
-pub mod owner;
-pub mod register;
 pub mod replica;
-pub mod replies;
-pub mod scrub;
-pub mod service;
-pub mod status;
-pub mod store;
-pub mod usb;
-pub mod volume;
+
+// 2. Custody: the store, the register, their opener, the scrub.
+pub mod custody;
+
+// 1. The camera: hostile input.
+pub mod camera;
+
+// 0. The foundation: settings, time, events, hashes.
+pub mod base;

@@ -253,15 +253,15 @@ fn store_files(
         // killed before its rename): never under a recording's name, removed or rewritten
         // by the next start.
         if (name.starts_with('.') && name.contains(".partial-"))
-            || relative == sentinel_dock::store::IDENTITY_TEMP_FILE
+            || relative == sentinel_dock::custody::store::IDENTITY_TEMP_FILE
         {
             seen.temp_files += 1;
             continue;
         }
         // The owner's lock and the store's identity, in the root: not evidence.
         if [
-            sentinel_dock::store::LOCK_FILE,
-            sentinel_dock::store::IDENTITY_FILE,
+            sentinel_dock::custody::store::LOCK_FILE,
+            sentinel_dock::custody::store::IDENTITY_FILE,
         ]
         .contains(&relative.as_str())
         {
@@ -405,8 +405,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         } else if let Ok(rel) = path.strip_prefix(root) {
             // The owner's lock and the store's identity, in the root: not evidence.
             let owner_file = [
-                sentinel_dock::store::LOCK_FILE,
-                sentinel_dock::store::IDENTITY_FILE,
+                sentinel_dock::custody::store::LOCK_FILE,
+                sentinel_dock::custody::store::IDENTITY_FILE,
             ]
             .iter()
             .any(|f| rel == Path::new(f));

@@ -18,9 +18,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sentinel_dock::control::client::Client;
-use sentinel_dock::control::protocol::{Request, Response};
-use sentinel_dock::status::{CameraState, StatusReport};
+use sentinel_dock::app::control::client::Client;
+use sentinel_dock::app::control::protocol::{Request, Response};
+use sentinel_dock::app::status::{CameraState, StatusReport};
 
 use super::camera::{self, SourceKind, splitmix};
 use super::run::{Cell, Finished, Running, Target};

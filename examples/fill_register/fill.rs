@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use anyhow::ensure;
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, params};
-use sentinel_dock::register::audit::{self, Action, NewEntry};
-use sentinel_dock::register::format_time;
-use sentinel_dock::register::perception::{self, Agent};
+use sentinel_dock::custody::register::audit::{self, Action, NewEntry};
+use sentinel_dock::custody::register::format_time;
+use sentinel_dock::custody::register::perception::{self, Agent};
 
 use rows::Recording;
 pub use rows::Rng;

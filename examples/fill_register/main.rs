@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use sentinel_dock::register::Register;
+use sentinel_dock::custody::register::Register;
 
 /// Builds a register at scale (see the file's header).
 #[derive(Parser, Debug)]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
-use sentinel_dock::register::format_time;
+use sentinel_dock::custody::register::format_time;
 
 /// A small deterministic generator (splitmix64): the same seed gives the same register.
 pub struct Rng(u64);

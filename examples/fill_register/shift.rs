@@ -7,9 +7,9 @@ use std::fs;
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, params};
-use sentinel_dock::register::audit::{Action, NewEntry, SERVICE_AUTHOR};
-use sentinel_dock::register::perception::{self, Attribution};
-use sentinel_dock::register::{format_time, holds};
+use sentinel_dock::custody::register::audit::{Action, NewEntry, SERVICE_AUTHOR};
+use sentinel_dock::custody::register::perception::{self, Attribution};
+use sentinel_dock::custody::register::{format_time, holds};
 
 use super::{HEAD, PURPOSES, Recent, Recording, Writer};
 

@@ -12,8 +12,8 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::Parser;
-use sentinel_dock::config::Config;
-use sentinel_dock::register::Register;
+use sentinel_dock::base::config::Config;
+use sentinel_dock::custody::register::Register;
 use sentinel_dock::replica::{Bucket, ReplicaQueue, Uploader};
 
 /// Replicates the queue (see the file's header).

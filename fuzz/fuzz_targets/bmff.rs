@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sentinel_dock::evidence::{BmffLimits, BoxWalker, check_reader};
+use sentinel_dock::camera::evidence::{BmffLimits, BoxWalker, check_reader};
 
 fuzz_target!(|data: &[u8]| {
     // Small limits so that the fuzzer reaches the "too large" and "too many" paths.

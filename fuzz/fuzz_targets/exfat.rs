@@ -8,8 +8,8 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use sentinel_dock::config::{Profile, WipeMode};
-use sentinel_dock::volume::{self, Access};
+use sentinel_dock::base::config::{Profile, WipeMode};
+use sentinel_dock::camera::volume::{self, Access};
 
 /// Longest time one input may take; the guard's deadline is 1 s per operation.
 const LIMIT: Duration = Duration::from_secs(10);

@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sentinel_dock::config::Profile;
-use sentinel_dock::evidence::{RecordingName, escape_name, parse_day_dir};
+use sentinel_dock::base::config::Profile;
+use sentinel_dock::camera::evidence::{RecordingName, escape_name, parse_day_dir};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

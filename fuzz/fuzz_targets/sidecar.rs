@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sentinel_dock::config::Profile;
-use sentinel_dock::evidence::sidecar;
+use sentinel_dock::base::config::Profile;
+use sentinel_dock::camera::evidence::sidecar;
 
 fuzz_target!(|data: &[u8]| {
     let report = sidecar::parse(&Profile::default(), data);

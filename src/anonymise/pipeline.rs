@@ -21,8 +21,8 @@ use super::tracker::Tracker;
 use super::video::{self, Decoder, EncodeSpec, Encoder};
 use super::voice::{VoiceKey, VoiceMode};
 use super::{AnonymiseError, Frame};
-use crate::config::AnonymiseConfig;
-use crate::digest::{Digests, Hasher};
+use crate::base::config::AnonymiseConfig;
+use crate::base::digest::{Digests, Hasher};
 
 /// The encoder's settings, as the manifest records them.
 const ENCODER: &str = "libx264 veryfast crf 23 yuv420p; AAC 128 kb/s";

@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, Subcommand};
-use sentinel_dock::commands::Command;
-use sentinel_dock::config::Config;
-use sentinel_dock::console;
-use sentinel_dock::control::client::Client;
-use sentinel_dock::control::copy_out::CopyOut;
-use sentinel_dock::control::protocol::{CommandReply, Request, Response};
-use sentinel_dock::replies::{self, Consulted};
-use sentinel_dock::status::{self, StatusReport};
+use sentinel_dock::app::api::replies::{self, Consulted};
+use sentinel_dock::app::api::request::Command;
+use sentinel_dock::app::console;
+use sentinel_dock::app::control::client::Client;
+use sentinel_dock::app::control::copy_out::CopyOut;
+use sentinel_dock::app::control::protocol::{CommandReply, Request, Response};
+use sentinel_dock::app::status::{self, StatusReport};
+use sentinel_dock::base::config::Config;
 
 #[derive(Parser)]
 #[command(

@@ -6,11 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, Options, ReadThrottle};
-use sentinel_dock::register::Register;
-use sentinel_dock::store::Store;
-use sentinel_dock::{logging, scrub, service, usb};
+use sentinel_dock::app::ingest::{self, Options, ReadThrottle};
+use sentinel_dock::app::{logging, service};
+use sentinel_dock::base::config::Config;
+use sentinel_dock::camera::usb;
+use sentinel_dock::custody::register::Register;
+use sentinel_dock::custody::scrub;
+use sentinel_dock::custody::store::Store;
 
 /// Exit status for usage and configuration errors.
 const EXIT_USAGE: u8 = 2;

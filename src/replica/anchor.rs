@@ -5,11 +5,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::digest::Hasher;
-use crate::register::audit::{self, Action};
-use crate::register::replica::{self as table, AnchorRecord};
-use crate::register::{Register, format_time, parse_time};
+use crate::base::config::Config;
+use crate::base::digest::Hasher;
+use crate::custody::register::audit::{self, Action};
+use crate::custody::register::replica::{self as table, AnchorRecord};
+use crate::custody::register::{Register, format_time, parse_time};
 
 use super::bucket::Upload;
 use super::{Bucket, Proof, ReplicaError};

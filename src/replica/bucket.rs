@@ -21,8 +21,8 @@ use chrono::{DateTime, Utc};
 
 use super::body::UploadBody;
 use super::{Credentials, ReplicaError, UploadFaults};
-use crate::config::{LockMode, ReplicaConfig};
-use crate::digest::{Digests, Hasher};
+use crate::base::config::{LockMode, ReplicaConfig};
+use crate::base::digest::{Digests, Hasher};
 
 /// How long connecting may take before the attempt fails (and is retried later).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::register::RegisterError;
+use crate::custody::register::RegisterError;
 
 /// A replica failure; each message names the object, file or key and what to do.
 #[derive(Debug, thiserror::Error)]

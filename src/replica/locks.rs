@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::register::stored::StoredRecording;
-use crate::register::{RegisterError, Tx, holds};
+use crate::custody::register::stored::StoredRecording;
+use crate::custody::register::{RegisterError, Tx, holds};
 
 /// The time retention counts from: the trusted end (`evidence::trusted_time`), as the
 /// local purge counts it, so that a camera's wrong clock can never unlock a replica early.

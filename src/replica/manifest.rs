@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::register::stored::StoredRecording;
-use crate::register::{FileFacts, Tx, format_time};
+use crate::custody::register::stored::StoredRecording;
+use crate::custody::register::{FileFacts, Tx, format_time};
 
 use super::{ReplicaError, locks};
 
@@ -50,7 +50,7 @@ pub(super) fn manifest(
     keys: [&str; 2],
     retain_until: DateTime<Utc>,
 ) -> Result<Vec<u8>, ReplicaError> {
-    let facts = crate::register::replica::manifest_facts(conn, row.id)?;
+    let facts = crate::custody::register::replica::manifest_facts(conn, row.id)?;
     let session = facts.session;
     let attribution = facts
         .attributions

@@ -18,7 +18,7 @@ mod scrub;
 mod status;
 mod uploader;
 
-pub use crate::register::replica::{Backlog, Part, QueueRow, QueueState, ReplicaQueue};
+pub use crate::custody::register::replica::{Backlog, Part, QueueRow, QueueState, ReplicaQueue};
 pub use anchor::{Anchor, anchor_head};
 pub use body::UploadFaults;
 pub use bucket::{Bucket, ObjectFacts};

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::digest::Digests;
+use crate::base::digest::Digests;
 
 use super::{Bucket, ReplicaError};
 

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::register::audit::{self, Action, NewEntry};
-use crate::register::stored;
-use crate::register::{RecordingId, Register};
+use crate::custody::register::audit::{self, Action, NewEntry};
+use crate::custody::register::stored;
+use crate::custody::register::{RecordingId, Register};
 
 use super::Part;
 use super::{Bucket, Proof, ReplicaError, ReplicaQueue};
@@ -52,7 +52,7 @@ pub async fn scrub_replica(
 ) -> Result<ReplicaScrub, ReplicaError> {
     let ids: Vec<RecordingId> = register
         .read()
-        .and_then(|tx| crate::register::replica::replicated_recordings(&tx))?;
+        .and_then(|tx| crate::custody::register::replica::replicated_recordings(&tx))?;
     let mut found = ReplicaScrub {
         read_data,
         ..ReplicaScrub::default()

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::register::Register;
+use crate::base::config::Config;
+use crate::custody::register::Register;
 
 use super::{Backlog, ReplicaQueue};
 
@@ -32,7 +32,7 @@ impl ReplicaStatus {
     ) -> Option<ReplicaStatus> {
         let tx = register.read().ok()?;
         let backlog = ReplicaQueue::backlog(&tx).ok()?;
-        let replicated = crate::register::replica::replicated_count(&tx).ok()?;
+        let replicated = crate::custody::register::replica::replicated_count(&tx).ok()?;
         drop(tx);
         let problem = problem.or_else(|| backlog.last_error.clone());
         Some(ReplicaStatus {
@@ -82,7 +82,7 @@ impl ReplicaStatus {
             self.endpoint,
             self.replicated,
             b.recordings,
-            crate::status::format_bytes(b.bytes)
+            crate::base::units::format_bytes(b.bytes)
         )
     }
 
@@ -102,7 +102,7 @@ impl ReplicaStatus {
             b.recordings,
             b.bytes,
             b.oldest
-                .map(crate::register::format_time)
+                .map(crate::custody::register::format_time)
                 .unwrap_or_else(|| "-".into()),
             self.replicated
         );

@@ -8,11 +8,11 @@ use std::cell::Cell;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Config;
-use crate::digest::{Digests, Hasher};
-use crate::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
-use crate::register::stored::{self, StoredRecording};
-use crate::register::{RecordingId, RecordingState, Register, format_time};
+use crate::base::config::Config;
+use crate::base::digest::{Digests, Hasher};
+use crate::custody::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
+use crate::custody::register::stored::{self, StoredRecording};
+use crate::custody::register::{RecordingId, RecordingState, Register, format_time};
 
 use super::Part;
 use super::bucket::Upload;

@@ -3,7 +3,7 @@
 //! with the role needed, and every refusal is in the audit register before it is returned.
 
 use crate::desk::*;
-use sentinel_dock::commands::CommandError;
+use sentinel_dock::app::commands::CommandError;
 
 /// One command line per register command; arguments valid enough to get past parsing.
 fn every_command(out: &str) -> Vec<Vec<String>> {

@@ -129,7 +129,7 @@ fn a_chain_rewritten_whole_is_caught_by_the_head_logged_to_the_journal() {
     let mut d = history();
     let logged = {
         let conn = &d.db();
-        sentinel_dock::register::audit::log_head(conn, "daily").unwrap()
+        sentinel_dock::custody::register::audit::log_head(conn, "daily").unwrap()
     };
     let head = logged.to_string();
     let r = d.ok(HEAD, &["audit", "verify", "--head", &head]);
@@ -158,7 +158,7 @@ fn after_three_years_the_daily_upkeep_expires_entries_and_the_chain_still_verifi
         &["consult", "--purpose", "judicial", "--reason", "late", B2],
     );
     d.clock.set("2021-03-16T00:00:00Z");
-    let r = sentinel_dock::commands::daily(&mut d.context()).unwrap();
+    let r = sentinel_dock::app::commands::daily(&mut d.context()).unwrap();
     let checkpoint = &r.data["audit_checkpoint"];
     assert_eq!(
         checkpoint["dropped"],

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::*;
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, Options, Status};
+use sentinel_dock::app::ingest::{self, Options, Status};
+use sentinel_dock::base::config::Config;
 
 /// A loop device attached to an image, detached when dropped.
 struct Loop(PathBuf);

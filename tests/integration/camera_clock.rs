@@ -15,9 +15,9 @@ use chrono::{DateTime, Duration, Utc};
 use common::daemon::{Daemon, PATIENCE};
 use common::*;
 use nix::sys::signal::Signal;
-use sentinel_dock::commands::{daily, purge_due};
-use sentinel_dock::events;
-use sentinel_dock::ingest::{self, IngestReport, Options};
+use sentinel_dock::app::commands::{daily, purge_due};
+use sentinel_dock::app::ingest::{self, IngestReport, Options};
+use sentinel_dock::base::events;
 use serde_json::Value;
 
 use crate::common;

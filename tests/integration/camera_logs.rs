@@ -20,9 +20,9 @@ use common::{
     CameraSpec, Layout, SERIAL, SERIAL_2, build_fat_image, list_fat_image, nmea_checksum,
     read_fat_file, sha256_hex, write_fat_file,
 };
-use sentinel_dock::ingest::{self, IngestReport, Options};
-use sentinel_dock::register::DockEvent;
-use sentinel_dock::register::audit::AuditEntry;
+use sentinel_dock::app::ingest::{self, IngestReport, Options};
+use sentinel_dock::custody::register::DockEvent;
+use sentinel_dock::custody::register::audit::AuditEntry;
 
 use crate::common;
 

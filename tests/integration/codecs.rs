@@ -13,8 +13,8 @@
 use std::fs;
 
 use crate::common::*;
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, Options, Status};
+use sentinel_dock::app::ingest::{self, Options, Status};
+use sentinel_dock::base::config::Config;
 
 const HEVC: &str = "SNTL-00042_20180315_101500_0005";
 const NO_TRACKS: &str = "SNTL-00042_20180316_120000_0006";

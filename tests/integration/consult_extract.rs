@@ -14,7 +14,7 @@ use std::process::Command as Process;
 
 use crate::desk::*;
 use common::require_tool;
-use sentinel_dock::commands::CommandError;
+use sentinel_dock::app::commands::CommandError;
 
 use crate::common;
 
@@ -44,7 +44,10 @@ fn judicial(out: &Path, stems: &[&str]) -> Vec<String> {
     line
 }
 
-fn extract(d: &mut Desk, line: &[String]) -> Result<sentinel_dock::commands::Reply, CommandError> {
+fn extract(
+    d: &mut Desk,
+    line: &[String],
+) -> Result<sentinel_dock::app::commands::Reply, CommandError> {
     let line: Vec<&str> = line.iter().map(String::as_str).collect();
     d.run(AGENT, &line)
 }

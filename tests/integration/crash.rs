@@ -12,8 +12,8 @@ use std::process::Command;
 
 use crate::common::*;
 use rusqlite::Connection;
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, IngestReport, Options, Status};
+use sentinel_dock::app::ingest::{self, IngestReport, Options, Status};
+use sentinel_dock::base::config::Config;
 
 use crate::common::fat_edit;
 use crate::crash_test::{oneshot, run};

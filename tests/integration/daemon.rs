@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::common::daemon::{Daemon, PATIENCE, camera, config_text, event_mark};
 use crate::common::*;
 use nix::sys::signal::Signal;
-use sentinel_dock::events;
+use sentinel_dock::base::events;
 
 /// About 64 KiB/s: the fixture camera SNTL-00042 (357 KiB) takes some 6 s to read.
 const SLOW: (&str, &str) = ("simulate", "read_bytes_per_sec = 65536");

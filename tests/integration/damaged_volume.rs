@@ -14,8 +14,8 @@ use std::process::Command;
 
 use crate::common::fat_edit::FatImage;
 use crate::common::*;
-use sentinel_dock::config::{Profile, WipeMode};
-use sentinel_dock::volume::{self, Access, VolumeError, VolumePath};
+use sentinel_dock::base::config::{Profile, WipeMode};
+use sentinel_dock::camera::volume::{self, Access, VolumeError, VolumePath};
 use serde_json::Value;
 
 /// What one run of `sentinel-dockd ingest --json` did.

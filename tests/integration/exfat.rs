@@ -11,9 +11,9 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::common::*;
-use sentinel_dock::config::{Config, Profile, WipeMode};
-use sentinel_dock::ingest::{self, IngestReport, Options, Status};
-use sentinel_dock::volume::{self, Access, VolumeKind, VolumePath};
+use sentinel_dock::app::ingest::{self, IngestReport, Options, Status};
+use sentinel_dock::base::config::{Config, Profile, WipeMode};
+use sentinel_dock::camera::volume::{self, Access, VolumeKind, VolumePath};
 use sha2::{Digest, Sha256};
 
 struct Bench {

@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use sentinel_dock::config::Profile;
-use sentinel_dock::volume::{self, Access, VolumeError};
+use sentinel_dock::base::config::Profile;
+use sentinel_dock::camera::volume::{self, Access, VolumeError};
 
 fn empty_volume(dir: &Path) -> PathBuf {
     require_tool("mkfs.exfat");
@@ -143,7 +143,7 @@ fn an_exfat_volume_in_the_first_mbr_partition_is_found() {
     let v = volume::open(&image, &Profile::default(), Access::ReadOnly).unwrap();
     assert_eq!(
         v.info().kind,
-        sentinel_dock::volume::VolumeKind::Exfat {
+        sentinel_dock::camera::volume::VolumeKind::Exfat {
             partition_offset: PARTITION_OFFSET
         }
     );

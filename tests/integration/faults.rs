@@ -21,11 +21,11 @@ use std::time::Duration;
 use crate::common::*;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use sentinel_dock::clock::Clock;
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, IngestError, IngestReport, Options, ReadFaults, Status};
-use sentinel_dock::store::StoreFaults;
-use sentinel_dock::volume::VolumePath;
+use sentinel_dock::app::ingest::{self, IngestError, IngestReport, Options, ReadFaults, Status};
+use sentinel_dock::base::clock::Clock;
+use sentinel_dock::base::config::Config;
+use sentinel_dock::camera::volume::VolumePath;
+use sentinel_dock::custody::store::StoreFaults;
 
 /// The large recording every test here adds to the fixture camera: 4 MiB, read in 16 KiB
 /// pieces, so that a fault can strike in its middle, past any read-ahead.
@@ -131,7 +131,7 @@ fn status_of(report: &IngestReport, stem: &str) -> Status {
 
 fn reasons_of(report: &IngestReport, stem: &str) -> String {
     let r = report.recordings.iter().find(|r| r.stem == stem).unwrap();
-    sentinel_dock::ingest::joined_reasons(&r.reasons)
+    sentinel_dock::app::ingest::joined_reasons(&r.reasons)
 }
 
 /// Acts once when the large video is read at or past `at` bytes; counts its streams.
@@ -452,7 +452,7 @@ impl StoreFaults for CorruptProvenRegion {
 #[test]
 fn a_region_corrupted_after_its_proof_is_caught_and_copied_again_from_the_camera() {
     let mut bench = Bench::new();
-    bench.config.ingest.proof_region = sentinel_dock::config::ByteSize(1 << 20);
+    bench.config.ingest.proof_region = sentinel_dock::base::config::ByteSize(1 << 20);
     let spec = camera();
     let image = build_fat_image(&spec, bench.dir.path(), Layout::Superfloppy);
     let pristine = fs::read(&image).unwrap();
@@ -497,7 +497,7 @@ fn a_region_corrupted_after_its_proof_is_caught_and_copied_again_from_the_camera
         .iter()
         .find(|r| r.stem == BIG_STEM)
         .unwrap();
-    let mut camera_hashes = sentinel_dock::digest::Hasher::new();
+    let mut camera_hashes = sentinel_dock::base::digest::Hasher::new();
     camera_hashes.update(&big.video);
     let camera_hashes = camera_hashes.finish();
     assert_eq!(stored.blake3.as_deref(), Some(&*camera_hashes.blake3_hex()));

@@ -14,11 +14,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use sentinel_dock::config::Profile;
-use sentinel_dock::evidence::{
+use sentinel_dock::base::config::Profile;
+use sentinel_dock::camera::evidence::{
     BmffLimits, BoxWalker, RecordingName, check_reader, escape_name, parse_day_dir, sidecar,
 };
-use sentinel_dock::volume::{self, Access};
+use sentinel_dock::camera::volume::{self, Access};
 
 /// Time given to each target; the whole file stays near 30 s.
 const BUDGET: Duration = Duration::from_secs(6);
@@ -325,7 +325,7 @@ fn the_exfat_reader_survives_mutated_disk_images_within_its_deadline() {
                             }
                         }
                     }
-                    let _ = v.wipe(&file.path, sentinel_dock::config::WipeMode::Overwrite);
+                    let _ = v.wipe(&file.path, sentinel_dock::base::config::WipeMode::Overwrite);
                 }
             }
             let _ = v.close();

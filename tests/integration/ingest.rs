@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::common::*;
 use rusqlite::Connection;
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, IngestError, IngestReport, Options, RecordingReport, Status};
-use sentinel_dock::store::StoreFaults;
+use sentinel_dock::app::ingest::{
+    self, IngestError, IngestReport, Options, RecordingReport, Status,
+};
+use sentinel_dock::base::config::Config;
+use sentinel_dock::custody::store::StoreFaults;
 
 /// A fresh store, register and configuration in a temporary folder.
 struct Bench {
@@ -544,7 +546,7 @@ fn a_copy_corrupted_before_read_back_is_never_trusted_nor_wiped() {
     assert!(!r.wiped);
     assert_eq!(report.exit_code(), 3);
     // The technician is told what happened and what to check.
-    let why = sentinel_dock::ingest::joined_reasons(&r.reasons);
+    let why = sentinel_dock::app::ingest::joined_reasons(&r.reasons);
     assert!(
         why.contains("read back from disk differs from the camera's bytes"),
         "{why}"
@@ -667,7 +669,7 @@ fn same_name_other_content_is_a_conflict_both_kept_nothing_wiped() {
 fn a_store_without_room_copies_and_wipes_nothing() {
     let bench = Bench::with("");
     let mut config = bench.config.clone();
-    config.store.reserve = sentinel_dock::config::ByteSize(u64::MAX / 2);
+    config.store.reserve = sentinel_dock::base::config::ByteSize(u64::MAX / 2);
     let spec = CameraSpec::fixture(SERIAL);
     let image = bench.image(&spec, Layout::Superfloppy);
     let before = fs::read(&image).unwrap();

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::journal::{Entry, Receiver, in_namespace};
-use sentinel_dock::events;
-use sentinel_dock::logging::{self, Program};
+use sentinel_dock::app::logging::{self, Program};
+use sentinel_dock::base::events;
 
 use crate::common;
 use crate::real_journald;

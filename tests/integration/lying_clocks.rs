@@ -14,8 +14,8 @@ use crate::common::daemon::{Daemon, PATIENCE};
 use crate::common::*;
 use crate::desk::*;
 use chrono::{DateTime, Duration, Utc};
-use sentinel_dock::commands::purge_due;
-use sentinel_dock::ingest::{self, Options};
+use sentinel_dock::app::commands::purge_due;
+use sentinel_dock::app::ingest::{self, Options};
 use serde_json::Value;
 
 /// The docking, on the service's clock.

@@ -43,6 +43,7 @@ mod fixtures_sanity;
 mod fuzz_smoke;
 mod hostile;
 mod ingest;
+mod layers;
 mod logging;
 mod lying_clocks;
 mod owner;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::common::daemon::{Daemon, PATIENCE, camera, event_mark};
 use crate::common::*;
 use rusqlite::Connection;
-use sentinel_dock::events;
+use sentinel_dock::base::events;
 
 /// About 64 KiB/s: each fixture video (about 100 KB) takes over a second to read.
 const SLOW: (&str, &str) = ("simulate", "read_bytes_per_sec = 65536");
@@ -232,7 +232,7 @@ fn two_scrubs_creating_a_register_at_once_both_succeed() {
         let version: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, sentinel_dock::register::CURRENT_VERSION);
+        assert_eq!(version, sentinel_dock::custody::register::CURRENT_VERSION);
     }
 }
 

@@ -6,7 +6,7 @@
 )]
 
 use crate::desk::*;
-use sentinel_dock::register::DockEvent;
+use sentinel_dock::custody::register::DockEvent;
 
 /// Two agents share camera SNTL-00042 on 12 March 2018; the recordings of the fixture fall
 /// on either side of the shift change, and two the next day fall outside any issue.

@@ -13,8 +13,8 @@ mod fill;
 use std::path::Path;
 
 use crate::desk::*;
-use sentinel_dock::register::audit;
-use sentinel_dock::register::stored::{self, StoredRecording};
+use sentinel_dock::custody::register::audit;
+use sentinel_dock::custody::register::stored::{self, StoredRecording};
 
 use crate::common;
 
@@ -190,8 +190,8 @@ fn all_pages(d: &mut Desk, filters: &[&str]) -> Vec<String> {
         let mut line = vec!["search", "--per-page", "200", "--page", &p];
         line.extend_from_slice(filters);
         let reply = d.ok(HEAD, &line);
-        let found: sentinel_dock::replies::Found =
-            sentinel_dock::replies::decode(&reply.data).unwrap();
+        let found: sentinel_dock::app::api::replies::Found =
+            sentinel_dock::app::api::replies::decode(&reply.data).unwrap();
         stems.extend(found.recordings.into_iter().map(|r| r.stem));
         if !found.more {
             break;

@@ -22,8 +22,8 @@ use common::operators::{People as P, Service, start};
 use common::users::TestUser;
 use common::*;
 use desk::{A1, A2, A3, B1, B2};
-use sentinel_dock::control::client::Client;
-use sentinel_dock::control::protocol::{Request, Response};
+use sentinel_dock::app::control::client::Client;
+use sentinel_dock::app::control::protocol::{Request, Response};
 
 use crate::common;
 use crate::desk;
@@ -228,7 +228,7 @@ fn a_docking_is_the_return_and_each_recording_goes_to_the_agent_who_held_its_cam
     // Only cameras enrolled in the register are ingested: none is listed in the file.
     let s = start("", &[("dock", "enrolled_only = true")]);
     // The daily upkeep ran once the daemon was ready: the chain's head is in the journal.
-    s.daemon.wait_event(sentinel_dock::events::AUDIT_HEAD);
+    s.daemon.wait_event(sentinel_dock::base::events::AUDIT_HEAD);
     assert!(s.daemon.log().contains("(daily)"), "{}", s.daemon.log());
     let P { head, agent, .. } = &s.people;
     s.ok(

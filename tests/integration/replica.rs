@@ -15,7 +15,7 @@ use crate::common::seaweed::{BUCKET, Seaweed, replica_section, runtime, write_cr
 use crate::desk::*;
 use aws_sdk_s3::types::{ObjectLockLegalHoldStatus, ObjectLockMode};
 use chrono::{Duration, Utc};
-use sentinel_dock::register::stored;
+use sentinel_dock::custody::register::stored;
 use sentinel_dock::replica::{Bucket, Pass, QueueState, ReplicaQueue, UploadFaults, Uploader};
 
 use crate::common;
@@ -357,7 +357,7 @@ fn versions_are_deleted_once_retain_until_has_passed_and_purged_each_deletion_tr
     let end = Utc::now() - Duration::days(1) + Duration::seconds(20);
     d.sqlite3(&format!(
         "UPDATE recordings SET end_utc = '{0}', retention_from = '{0}' WHERE stem = '{A1}'",
-        sentinel_dock::register::format_time(end)
+        sentinel_dock::custody::register::format_time(end)
     ));
     let bucket = bucket(&d);
     let passes = drain(&mut d, &bucket);

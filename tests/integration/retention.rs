@@ -7,7 +7,7 @@
 )]
 
 use crate::desk::*;
-use sentinel_dock::commands::purge_due;
+use sentinel_dock::app::commands::purge_due;
 
 use crate::common;
 

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::*;
-use sentinel_dock::config::Config;
-use sentinel_dock::events::SCRUB_PROBLEM;
-use sentinel_dock::ingest::{self, IngestReport, Options};
+use sentinel_dock::app::ingest::{self, IngestReport, Options};
+use sentinel_dock::base::config::Config;
+use sentinel_dock::base::events::SCRUB_PROBLEM;
 
 fn dockd(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sentinel-dockd"))

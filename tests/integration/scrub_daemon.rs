@@ -23,9 +23,9 @@ use crate::common::operators::{People, start_with_env};
 use crate::common::*;
 use chrono::Utc;
 use nix::sys::signal::Signal;
-use sentinel_dock::events::SCRUB_PROBLEM;
-use sentinel_dock::register::Register;
-use sentinel_dock::register::audit::{self, Action, NewEntry};
+use sentinel_dock::base::events::SCRUB_PROBLEM;
+use sentinel_dock::custody::register::Register;
+use sentinel_dock::custody::register::audit::{self, Action, NewEntry};
 use serde_json::Value;
 
 /// The recordings a scrub problem list names.

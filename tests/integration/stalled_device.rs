@@ -19,7 +19,7 @@ use crate::common::daemon::{Daemon, event_mark};
 use crate::common::fat_edit::FatImage;
 use crate::common::*;
 use nix::sys::signal::Signal;
-use sentinel_dock::events;
+use sentinel_dock::base::events;
 
 /// The FUSE server; killed and unmounted on drop.
 struct Fuse {

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sentinel_dock::events;
+use sentinel_dock::base::events;
 
 const UNIT: &str = "sentinel-dockd.service";
 /// Where the package installs the daemon, as the unit's ExecStart says.

@@ -12,8 +12,8 @@ use std::cell::Cell;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::config::Config;
-use crate::register::Register;
+use crate::base::config::Config;
+use crate::custody::register::Register;
 use crate::replica::status::ReplicaStatus;
 use crate::replica::{Bucket, ReplicaError, ReplicaQueue, UploadFaults, Uploader};
 

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use rusqlite::Connection;
-use sentinel_dock::control::client::Client;
-use sentinel_dock::control::protocol::{Request, Response};
-use sentinel_dock::events::EventKind;
+use sentinel_dock::app::control::client::Client;
+use sentinel_dock::app::control::protocol::{Request, Response};
+use sentinel_dock::base::events::EventKind;
 use serde_json::Value;
 
 use super::users::TestUser;

@@ -47,7 +47,7 @@ pub const SERIAL_2: &str = "SNTL-00007";
 /// Whether `path` is one of the files the store's owner keeps in its root (the lock and
 /// the identity): not stored evidence, and not a temp file.
 pub fn is_store_owner_file(root: &Path, path: &Path) -> bool {
-    use sentinel_dock::store::{IDENTITY_FILE, LOCK_FILE};
+    use sentinel_dock::custody::store::{IDENTITY_FILE, LOCK_FILE};
     path.parent() == Some(root)
         && path
             .file_name()

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use sentinel_dock::clock::Clock;
-use sentinel_dock::commands::{self, Caller, Command, CommandError, Context, Reply};
-use sentinel_dock::config::Config;
-use sentinel_dock::ingest::{self, Options};
-use sentinel_dock::register::Register;
-use sentinel_dock::register::audit::{self, AuditEntry};
-use sentinel_dock::store::Store;
+use sentinel_dock::app::api::request::Command;
+use sentinel_dock::app::commands::{self, Caller, CommandError, Context, Reply};
+use sentinel_dock::app::ingest::{self, Options};
+use sentinel_dock::base::clock::Clock;
+use sentinel_dock::base::config::Config;
+use sentinel_dock::custody::register::Register;
+use sentinel_dock::custody::register::audit::{self, AuditEntry};
+use sentinel_dock::custody::store::Store;
 
 use crate::common::{CameraSpec, SERIAL, SERIAL_2, build_dir};
 
@@ -172,7 +173,7 @@ impl Desk {
 
     /// The stored video's path of a recording, from the register.
     pub fn video_path(&mut self, stem: &str) -> PathBuf {
-        let rows = sentinel_dock::register::stored::by_stem(&self.db(), stem).unwrap();
+        let rows = sentinel_dock::custody::register::stored::by_stem(&self.db(), stem).unwrap();
         let video = rows[0].video.clone().expect("stored video");
         self.store_path(&video.path)
     }

@@ -5,7 +5,7 @@
 //! device's `/dev/bus/usb/BBB/DDD` node: each URB libusb submits is matched against the
 //! next submission ('S') in the file, by type, length and setup packet, and reaped with
 //! the matching completion ('C') and its data. This builds such a capture from a list of
-//! strings, in the order `sentinel_dock::usb` asks for them: languages, then each string.
+//! strings, in the order `sentinel_dock::camera::usb` asks for them: languages, then each string.
 
 /// The pcap link type of usbmon captures with the 64-byte header.
 const LINKTYPE_USB_LINUX_MMAPPED: u32 = 220;

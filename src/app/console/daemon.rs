@@ -1,0 +1,89 @@
+//! The console's questions to the daemon: the same requests as `sentinel-dockctl`, over
+//! the control socket, as the operator's own user.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use crate::app::api::request::Command;
+use crate::app::control::client::Client;
+use crate::app::control::protocol::{CommandReply, ErrorCode, Request, Response};
+use crate::app::status::StatusReport;
+
+/// Why the daemon did not answer what was asked.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Refused (403), invalid (400), or the service failed (502).
+    pub code: Option<ErrorCode>,
+    /// The daemon's message, or why it could not be reached.
+    pub message: String,
+}
+
+impl Failure {
+    /// The HTTP status that fits.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self.code {
+            Some(ErrorCode::Refused) => StatusCode::FORBIDDEN,
+            Some(ErrorCode::Invalid | ErrorCode::BadRequest) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
+fn unreachable(message: String) -> Failure {
+    Failure {
+        code: None,
+        message,
+    }
+}
+
+async fn call(socket: PathBuf, request: Request) -> Result<(Response, Option<OwnedFd>), Failure> {
+    tokio::task::spawn_blocking(move || {
+        let mut client = Client::connect(&socket).map_err(|e| unreachable(e.to_string()))?;
+        client
+            .call(&request)
+            .map_err(|e| unreachable(e.to_string()))
+    })
+    .await
+    .map_err(|e| unreachable(format!("the console's request task failed: {e}")))?
+}
+
+/// A register command's reply (and the descriptor passed with it).
+pub async fn run(
+    socket: PathBuf,
+    command: Command,
+) -> Result<(CommandReply, Option<OwnedFd>), Failure> {
+    match call(socket, Request::Command(command)).await? {
+        (Response::Reply(reply), fd) => Ok((reply, fd)),
+        (Response::Error(e), _) => Err(Failure {
+            code: Some(e.code),
+            message: e.message,
+        }),
+        (Response::Status(_), _) => Err(unreachable(
+            "sentinel-dockd answered a command with a status".into(),
+        )),
+    }
+}
+
+/// A register command's typed reply.
+pub async fn ask<T: serde::de::DeserializeOwned>(
+    socket: PathBuf,
+    command: Command,
+) -> Result<T, Failure> {
+    let (reply, _) = run(socket, command).await?;
+    crate::app::api::replies::decode(&reply.data).map_err(|e| unreachable(e.to_string()))
+}
+
+/// The dock's status.
+pub async fn status(socket: PathBuf) -> Result<StatusReport, Failure> {
+    match call(socket, Request::Status).await? {
+        (Response::Status(report), _) => Ok(*report),
+        (Response::Error(e), _) => Err(Failure {
+            code: Some(e.code),
+            message: e.message,
+        }),
+        (Response::Reply(_), _) => Err(unreachable(
+            "sentinel-dockd answered a status request with something else".into(),
+        )),
+    }
+}

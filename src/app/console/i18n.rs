@@ -1,0 +1,318 @@
+//! Every text of the console, in French (the default) and English.
+
+use crate::base::config::Language;
+
+/// (key, French, English).
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("title", "Console sentinel-dock", "sentinel-dock console"),
+    ("nav.dock", "Station d'accueil", "Dock"),
+    ("nav.recordings", "Enregistrements", "Recordings"),
+    ("nav.extract", "Extraction", "Extraction"),
+    ("nav.registers", "Registres", "Registers"),
+    ("nav.report", "Rapport", "Report"),
+    ("lang.switch", "English", "Français"),
+    ("dock.title", "Caméras à la station", "Cameras in the dock"),
+    (
+        "dock.none",
+        "Aucune caméra n'est à la station.",
+        "No camera is docked.",
+    ),
+    ("dock.agent", "Agent", "Agent"),
+    ("dock.slot", "Emplacement", "Slot"),
+    ("dock.docked", "À la station depuis", "Docked since"),
+    ("dock.rate", "Débit", "Rate"),
+    ("dock.eta", "Fin estimée dans", "Done in about"),
+    ("dock.safe", "PEUT ÊTRE RETIRÉE", "SAFE TO UNDOCK"),
+    (
+        "dock.not-responding",
+        "La caméra ne répond plus : rien n'a été effacé ; retirez-la et remettez-la sur le socle",
+        "The camera stopped responding: nothing was wiped; undock it and dock it again",
+    ),
+    ("dock.attention", "À VÉRIFIER", "NEEDS ATTENTION"),
+    ("dock.store", "Stockage", "Store"),
+    (
+        "dock.days_left",
+        "jours de stockage restants",
+        "days of storage left",
+    ),
+    ("dock.raid", "RAID", "RAID"),
+    (
+        "dock.scrub",
+        "Dernière vérification du stockage",
+        "Last scrub of the store",
+    ),
+    ("dock.scrub.none", "aucune encore", "none yet"),
+    ("dock.warnings", "Avertissements", "Warnings"),
+    ("state.waiting", "En attente", "Waiting"),
+    ("state.ingesting", "Copie en cours", "Ingesting"),
+    ("state.safe", "Terminée", "Done"),
+    ("state.attention", "À vérifier", "Needs attention"),
+    ("state.not-enrolled", "Non enrôlée", "Not enrolled"),
+    ("state.failed", "Échec", "Failed"),
+    ("state.cancelled", "Annulée", "Cancelled"),
+    ("state.not-responding", "Ne répond pas", "Not responding"),
+    (
+        "search.title",
+        "Rechercher des enregistrements",
+        "Search recordings",
+    ),
+    ("search.from", "Du", "From"),
+    ("search.to", "Au", "To"),
+    ("search.camera", "Caméra", "Camera"),
+    ("search.agent", "Agent (matricule)", "Agent (matricule)"),
+    ("search.brigade", "Brigade", "Brigade"),
+    ("search.state", "État", "State"),
+    ("search.flag", "Signalement", "Flag"),
+    (
+        "search.held",
+        "Conservé pour une procédure",
+        "Held for a procedure",
+    ),
+    ("search.any", "indifférent", "any"),
+    ("search.yes", "oui", "yes"),
+    ("search.no", "non", "no"),
+    ("search.near", "Lieu (lat,lon)", "Place (lat,lon)"),
+    ("search.radius", "Rayon (m)", "Radius (m)"),
+    ("search.submit", "Rechercher", "Search"),
+    (
+        "search.none",
+        "Aucun enregistrement ne correspond.",
+        "No recording matches.",
+    ),
+    ("search.next", "Page suivante", "Next page"),
+    ("search.previous", "Page précédente", "Previous page"),
+    ("col.recording", "Enregistrement", "Recording"),
+    ("col.start", "Début", "Start"),
+    ("col.end", "Fin", "End"),
+    ("col.camera", "Caméra", "Camera"),
+    ("col.agent", "Agent", "Agent"),
+    ("col.state", "État", "State"),
+    ("col.size", "Taille", "Size"),
+    ("col.flags", "Signalements", "Flags"),
+    ("col.held", "Conservé", "Held"),
+    ("rec.facts", "Faits", "Facts"),
+    ("rec.attribution", "Attribution", "Attribution"),
+    ("rec.unattributed", "non attribué", "not attributed"),
+    (
+        "rec.prerecord",
+        "Pré-enregistrement (s)",
+        "Pre-recording (s)",
+    ),
+    ("rec.duration", "Durée (s)", "Duration (s)"),
+    ("rec.reasons", "Motifs", "Reasons"),
+    ("rec.holds", "Conservations", "Holds"),
+    ("rec.track", "Trace GPS", "GPS track"),
+    ("rec.no_track", "Pas de position GPS.", "No GPS position."),
+    ("rec.custody", "Chaîne de conservation", "Custody timeline"),
+    ("rec.when", "Quand", "When"),
+    ("rec.what", "Quoi", "What"),
+    ("rec.who", "Qui", "Who"),
+    ("rec.details", "Détails", "Details"),
+    ("rec.consult", "Visionner", "View"),
+    (
+        "rec.consult.why",
+        "Le visionnage est tracé au registre avant la première image : indiquez la finalité et le motif.",
+        "Viewing is traced in the register before the first frame: state the purpose and the reason.",
+    ),
+    ("rec.player", "Lecture", "Playback"),
+    ("form.purpose", "Finalité", "Purpose"),
+    ("form.reason", "Motif", "Reason"),
+    (
+        "form.requisition",
+        "Référence de la réquisition",
+        "Requisition reference",
+    ),
+    (
+        "form.requisition_date",
+        "Date de la réquisition",
+        "Requisition date",
+    ),
+    ("form.opj", "OPJ (nom, service)", "OPJ (name, service)"),
+    (
+        "form.procedure",
+        "Référence de la procédure",
+        "Procedure reference",
+    ),
+    ("form.recipient", "Destinataire", "Recipient"),
+    (
+        "form.recordings",
+        "Enregistrements (un par ligne)",
+        "Recordings (one a line)",
+    ),
+    ("form.agent", "Agent (matricule)", "Agent (matricule)"),
+    ("form.submit", "Valider", "Submit"),
+    ("purpose.judicial", "judiciaire", "judicial"),
+    ("purpose.administrative", "administrative", "administrative"),
+    ("purpose.disciplinary", "disciplinaire", "disciplinary"),
+    ("purpose.training", "formation", "training"),
+    (
+        "extract.title",
+        "Extraction pour une procédure",
+        "Extraction for a procedure",
+    ),
+    (
+        "extract.done",
+        "Extraction écrite et vérifiée",
+        "Extraction written and verified",
+    ),
+    ("extract.bag", "Dossier", "Folder"),
+    (
+        "extract.manifest",
+        "Manifeste (SHA-256)",
+        "Manifest (SHA-256)",
+    ),
+    ("registers.title", "Registres", "Registers"),
+    (
+        "registers.issues",
+        "Registre de perception",
+        "Perception register",
+    ),
+    (
+        "registers.attention",
+        "Enregistrements à attribuer",
+        "Recordings to attribute",
+    ),
+    ("registers.attribute", "Attribuer", "Attribute"),
+    ("registers.hold", "Placer une conservation", "Place a hold"),
+    (
+        "registers.release",
+        "Lever une conservation",
+        "Release a hold",
+    ),
+    ("registers.audit", "Journal des accès", "Audit register"),
+    ("registers.intact", "Chaîne intacte", "Chain intact"),
+    ("registers.broken", "CHAÎNE ROMPUE", "CHAIN BROKEN"),
+    ("registers.entries", "entrées", "entries"),
+    ("registers.done", "Enregistré", "Recorded"),
+    ("report.title", "Rapport d'activité", "Activity report"),
+    ("report.csv", "Télécharger en CSV", "Download as CSV"),
+    ("report.days_of_use", "Jours d'utilisation", "Days of use"),
+    ("report.videos", "Vidéos enregistrées", "Videos recorded"),
+    ("report.bytes", "Stockage utilisé", "Storage used"),
+    (
+        "report.in_store",
+        "Vidéos dans le stockage",
+        "Videos in the store",
+    ),
+    (
+        "report.consultations",
+        "Visionnages par finalité",
+        "Consultations by purpose",
+    ),
+    (
+        "report.extractions",
+        "Extractions par finalité",
+        "Extractions by purpose",
+    ),
+    (
+        "report.forecast",
+        "Stockage nécessaire : 30 jours contre 180 jours",
+        "Storage needed: 30 days against 180 days",
+    ),
+    ("report.fits", "tient dans le stockage", "fits in the store"),
+    (
+        "report.not_fits",
+        "NE tient PAS dans le stockage",
+        "does NOT fit in the store",
+    ),
+    ("report.per_day", "par jour", "a day"),
+    (
+        "report.on_camera",
+        "Consultations sur la caméra (L241-2)",
+        "Consultations on the camera (L241-2)",
+    ),
+    (
+        "rec.on_camera",
+        "consultation sur la caméra",
+        "consultation on the camera",
+    ),
+    (
+        "rec.camera_events",
+        "Journal de la caméra",
+        "The camera's log",
+    ),
+    (
+        "rec.no_camera_events",
+        "La caméra n'a rien journalisé autour de cet enregistrement.",
+        "The camera logged nothing around this recording.",
+    ),
+    (
+        "error.title",
+        "Refusé ou impossible",
+        "Refused or not possible",
+    ),
+    (
+        "error.unauthorised",
+        "Session absente ou expirée : ouvrez l'adresse affichée par « sentinel-dockctl console ».",
+        "No valid session: open the address printed by `sentinel-dockctl console`.",
+    ),
+    (
+        "error.csrf",
+        "Formulaire périmé : rechargez la page et recommencez.",
+        "Stale form: reload the page and try again.",
+    ),
+    (
+        "error.kiosk",
+        "Cet écran ne montre que la station d'accueil.",
+        "This screen shows the dock only.",
+    ),
+    (
+        "error.not_opened",
+        "Visionnage non ouvert : indiquez d'abord la finalité et le motif.",
+        "Not opened for viewing: state the purpose and reason first.",
+    ),
+];
+
+/// The text for `key` in `language`; the key itself when it is missing (a test checks
+/// that every key the pages use is here).
+pub fn t(language: Language, key: &'static str) -> &'static str {
+    match TEXTS.iter().find(|(k, _, _)| *k == key) {
+        Some((_, fr, en)) => match language {
+            Language::Fr => fr,
+            Language::En => en,
+        },
+        None => key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_exists_in_both_languages() {
+        for (key, fr, en) in TEXTS {
+            assert!(!fr.is_empty() && !en.is_empty(), "{key}");
+        }
+        let mut keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before, "a key is defined twice");
+    }
+
+    #[test]
+    fn every_key_the_pages_use_is_defined() {
+        // The pages call t(lang, "key"): each literal must be in TEXTS.
+        let sources = [
+            include_str!("pages/mod.rs"),
+            include_str!("pages/dock.rs"),
+            include_str!("pages/recordings.rs"),
+            include_str!("pages/recording.rs"),
+            include_str!("pages/extract.rs"),
+            include_str!("pages/registers.rs"),
+            include_str!("pages/report.rs"),
+            include_str!("http.rs"),
+        ];
+        let call = regex::Regex::new(r#"\bt\(\s*[a-z_.]+\s*,\s*"([a-z_.\-]+)"\s*\)"#).unwrap();
+        for source in sources {
+            for found in call.captures_iter(source) {
+                let key = &found[1];
+                assert!(
+                    TEXTS.iter().any(|(k, _, _)| *k == key),
+                    "missing text {key}"
+                );
+            }
+        }
+    }
+}
