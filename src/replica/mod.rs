@@ -14,9 +14,9 @@ mod error;
 mod locks;
 mod manifest;
 mod proof;
-mod scrub;
 mod status;
 mod uploader;
+mod verify;
 
 pub use crate::custody::register::replica::{Backlog, Part, QueueRow, QueueState, ReplicaQueue};
 pub use anchor::{Anchor, anchor_head};
@@ -26,6 +26,6 @@ pub use credentials::Credentials;
 pub use error::ReplicaError;
 pub use locks::{retain_until, retention_base};
 pub use proof::Proof;
-pub use scrub::{ReplicaScrub, scrub_replica};
 pub use status::ReplicaStatus;
 pub use uploader::{Pass, Uploader, UploaderThread};
+pub use verify::{ReplicaScrub, scrub_replica};

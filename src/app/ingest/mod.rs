@@ -20,8 +20,8 @@ mod outcome;
 mod persist;
 mod progress;
 mod reason;
-mod report;
 mod rerun;
+mod summary;
 mod throttle;
 mod wipe;
 
@@ -45,7 +45,7 @@ pub use reason::{Reason, joined as joined_reasons};
 
 pub use camera_logs::LogReport;
 pub use consultations::{HOLDER_UNKNOWN, ON_CAMERA_PURPOSE};
-pub use report::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
+pub use summary::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
 pub use throttle::ReadThrottle;
 
 use attempt::Attempt;
