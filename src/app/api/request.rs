@@ -457,7 +457,6 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 #[cfg(test)]
-#[path = "request_tests.rs"]
 mod tests;
 
 /// `search [filters] [--page N] [--per-page N]`

@@ -956,8 +956,4 @@ pub(crate) fn query_plan(
 }
 
 #[cfg(test)]
-mod door_tests;
-#[cfg(test)]
-mod state_machine_tests;
-#[cfg(test)]
 mod tests;

@@ -13,8 +13,6 @@ mod readback;
 mod regions;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_regions;
 
 use std::collections::HashSet;
 use std::fs::{self, OpenOptions};

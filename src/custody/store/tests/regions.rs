@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::NaiveDate;
 
-use super::*;
 use crate::base::digest::Hasher;
+use crate::custody::store::*;
 
 const NAME: &str = "SNTL-00042_20240501_101500_0001.MP4";
 const MIB: usize = 1 << 20;

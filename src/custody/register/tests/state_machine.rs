@@ -2,8 +2,8 @@
 //! as two processes would hold them; the state machine enforced by SQL itself; a register
 //! from the field, duplicates included, upgraded.
 
-use super::*;
 use crate::base::digest::Hasher;
+use crate::custody::register::*;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test time")

@@ -441,3 +441,5 @@ fn store_link_fallback_never_replaces() {
     assert!(!a.exists());
     assert_eq!(fs::read(&c).expect("read"), b"new");
 }
+
+mod regions;

@@ -192,3 +192,6 @@ fn the_queries_run_at_scale_read_indexes_not_every_recording() {
         );
     }
 }
+
+mod door;
+mod state_machine;
