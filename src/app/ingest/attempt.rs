@@ -1,28 +1,28 @@
-//! One recording's way, top to bottom: read its sidecar, recognise it if already stored,
-//! take a copy from the camera (streamed into the store while hashing and walking its
-//! structure), judge the rules, commit; copy again when the store cannot prove the copy,
-//! at most [`COPY_ATTEMPTS`] times. Where a recording stands is a [`Way`], whose attempt
-//! counter is the only one.
+//! One recording's read from the camera, and what a copy attempt's end means: read its
+//! sidecar, recognise it if already stored, take a copy (streamed into the store while
+//! hashing and walking its structure) and judge the rules; the spine persists and commits
+//! it, and copies again when the store cannot prove the copy, at most [`COPY_ATTEMPTS`]
+//! times. Where a recording stands is a [`Way`], whose attempt counter is the only one.
 
 use crate::base::digest::Digests;
 use crate::camera::evidence::name::FileKind;
 use crate::camera::volume::{Volume, VolumeFile};
-use crate::custody::register::{RecordingRow, RecordingState, StoredFacts};
+use crate::custody::register::{RecordingRow, RecordingState, Register, StoredFacts};
 use crate::custody::store::{Area, PendingFile, StorePath};
 
 use super::checks::{self, Verdict, VideoFacts};
+use super::clock_check::ClockCheck;
 use super::discover::{Candidate, SidecarRead, read_sidecar, stream_sidecar};
-use super::outcome::{blank_report, fail, fill_files, gps_summary};
-use super::reason::{self, Reason};
-use super::rerun::recognised_report;
-use super::{
-    Begun, InFlight, IngestError, Outcome, ReadIn, Session, Status, copy, done, faults, persist,
-    throttle,
-};
+use super::docking::Docking;
+use super::outcome::{Again, FirstRead, Outcome, ReadIn, done};
+use super::outcome::{blank_report, fail, gps_summary};
+use super::reason;
+use super::rerun::{recognise_stored, recognised_report};
+use super::{IngestError, copy, faults, persist, throttle};
 
 /// How many copies of one recording are taken from the camera, at most, when the store
 /// cannot prove them.
-const COPY_ATTEMPTS: u32 = 3;
+pub(super) const COPY_ATTEMPTS: u32 = 3;
 
 /// How one copy attempt ended when it did not end with a commit.
 pub(super) enum Attempt {
@@ -48,25 +48,39 @@ pub(super) enum Way {
 
 impl Way {
     /// The first copy, the one the pipeline persists beside the next recording's read.
-    const FIRST: u32 = 1;
+    pub(super) const FIRST: u32 = 1;
 }
 
-impl Session<'_> {
+/// What reading one recording needs beside the camera: the docking, its clock check (filled
+/// as recordings are read), and the volume's damage (which quarantines every recording).
+pub(super) struct Reader<'a> {
+    /// The docking.
+    pub docking: &'a Docking<'a>,
+    /// The clock check of this docking.
+    pub clocks: &'a ClockCheck,
+    /// What the ownership map found wrong with the volume, on one line; empty when sound.
+    pub volume_damage: &'a str,
+}
+
+impl Reader<'_> {
     /// Reads one recording from the camera into the store; what is left to do (persist and
-    /// commit) is returned for the pipeline. Per-recording failures become its outcome.
-    pub(super) fn begin_recording(
-        &mut self,
+    /// commit, or copy again) is returned for the pipeline. Per-recording failures become
+    /// its outcome.
+    pub(super) fn begin(
+        &self,
+        register: &mut Register,
         volume: &mut dyn Volume,
         candidate: Candidate,
-    ) -> Result<Begun, IngestError> {
-        let serial = self.identity.camera.serial.clone();
+    ) -> Result<FirstRead, IngestError> {
+        let d = self.docking;
+        let serial = d.serial().to_string();
         let stem = candidate.name.stem();
-        let mut report = blank_report(&self.config.profile, &candidate);
+        let mut report = blank_report(&d.config.profile, &candidate);
         let sidecar = match read_sidecar(
-            &self.config.profile,
+            &d.config.profile,
             volume,
             candidate.sidecar.as_ref(),
-            self.read_faults,
+            d.read_faults,
         ) {
             Ok(s) => s,
             Err(why) => {
@@ -75,21 +89,21 @@ impl Session<'_> {
                 return Ok(done(candidate, None, report, None));
             }
         };
-        if let (Some(p), Some(size)) = (self.progress, sidecar.size) {
+        if let (Some(p), Some(size)) = (d.progress, sidecar.size) {
             p.add_bytes(size);
         }
-        let prior = self.register.recordings_by_stem(&serial, &stem)?;
+        let prior = register.recordings_by_stem(&serial, &stem)?;
         let stored_before: Vec<&RecordingRow> =
             prior.iter().filter(|r| r.video.is_some()).collect();
         if !stored_before.is_empty() {
-            match self.recognise_stored(volume, &candidate, &sidecar, &stored_before) {
+            match recognise_stored(self, volume, &candidate, &sidecar, &stored_before) {
                 Ok(Some((row, verdict, digests))) => {
                     let id = row.id;
-                    recognised_report(&mut report, self.store, row, verdict);
+                    recognised_report(&mut report, d.store, row, verdict);
                     return Ok(done(candidate, Some(id), report, Some(digests)));
                 }
                 Ok(None) => {}
-                Err(_) if self.cancel.is_cancelled() => return Err(IngestError::Cancelled),
+                Err(_) if d.cancel.is_cancelled() => return Err(IngestError::Cancelled),
                 Err(why) => {
                     fail(&mut report, "read-error", &why);
                     return Ok(done(candidate, None, report, None));
@@ -97,17 +111,17 @@ impl Session<'_> {
             }
         }
         if prior.is_empty() {
-            self.new_to_register.borrow_mut().insert(stem.clone());
+            self.clocks.new_to_register(stem.clone());
         }
         // A row left `discovered` by an interrupted run is this recording's row.
         let row = match prior.iter().find(|r| r.state == RecordingState::Discovered) {
             Some(r) => r.id,
-            None => self.register.insert_discovered(
-                self.id,
+            None => register.insert_discovered(
+                d.session,
                 &serial,
                 &stem,
                 candidate.name.start,
-                self.clock.now(),
+                d.clock.now(),
             )?,
         };
         report.register_id = Some(row);
@@ -120,60 +134,24 @@ impl Session<'_> {
         // The first copy is persisted on the pipeline's second thread; a read that
         // failed settles here, and any copy again is taken synchronously.
         match self.stream_copy(volume, &outcome, &sidecar) {
-            Ok(copied) => Ok(Begun::Copied(Box::new(ReadIn {
+            Ok(copied) => Ok(FirstRead::Copied(Box::new(ReadIn {
                 outcome,
                 sidecar,
                 copied,
             }))),
             Err(why) => {
                 let way = self.settle(&mut outcome, Way::FIRST, Err(why))?;
-                let outcome = self.copy_until_settled(volume, outcome, &sidecar, way)?;
-                Ok(Begun::Done(Box::new(outcome)))
+                Ok(FirstRead::Again(Box::new(Again {
+                    outcome,
+                    sidecar,
+                    way,
+                })))
             }
         }
     }
 
-    /// Waits for a recording's persist (run beside the next recording's read), commits it,
-    /// and copies it again from the camera if the store could not prove it.
-    pub(super) fn finish_recording(
-        &mut self,
-        volume: &mut dyn Volume,
-        in_flight: InFlight<'_>,
-    ) -> Result<Outcome, IngestError> {
-        let InFlight {
-            mut outcome,
-            sidecar,
-            persisting,
-        } = in_flight;
-        let persisted = match persisting.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let result = persisted.and_then(|facts| self.commit_copy(&mut outcome, facts));
-        let way = self.settle(&mut outcome, Way::FIRST, result)?;
-        self.copy_until_settled(volume, outcome, &sidecar, way)
-    }
-
-    /// Takes copies from the camera, synchronously, until the recording settles.
-    fn copy_until_settled(
-        &mut self,
-        volume: &mut dyn Volume,
-        mut outcome: Outcome,
-        sidecar: &SidecarRead,
-        mut way: Way,
-    ) -> Result<Outcome, IngestError> {
-        while let Way::Copy { attempt } = way {
-            let result = self
-                .stream_copy(volume, &outcome, sidecar)
-                .and_then(|copied| persist::persist(self.store, copied))
-                .and_then(|facts| self.commit_copy(&mut outcome, facts));
-            way = self.settle(&mut outcome, attempt, result)?;
-        }
-        Ok(outcome)
-    }
-
     /// Where copy number `attempt`'s result leaves the recording; `Err` stops the ingest.
-    fn settle(
+    pub(super) fn settle(
         &self,
         outcome: &mut Outcome,
         attempt: u32,
@@ -183,7 +161,7 @@ impl Session<'_> {
         match result {
             Ok(()) => Ok(Way::Settled),
             // A cancelled read looks like a failed one: it must not mark the recording failed.
-            Err(_) if self.cancel.is_cancelled() => Err(IngestError::Cancelled),
+            Err(_) if self.docking.cancel.is_cancelled() => Err(IngestError::Cancelled),
             Err(Attempt::Retry(why)) if attempt < COPY_ATTEMPTS => {
                 tracing::warn!(recording = %stem, attempt, "copy not proven, copying again from the camera: {why}");
                 Ok(Way::Copy {
@@ -208,8 +186,8 @@ impl Session<'_> {
         sidecar: &SidecarRead,
     ) -> Result<persist::Copied, Attempt> {
         let name = &outcome.candidate.name;
-        let serial = self.identity.camera.serial.clone();
-        let profile = &self.config.profile;
+        let serial = self.docking.identity.camera.serial.clone();
+        let profile = &self.docking.config.profile;
         let file_names = persist::file_names(name, profile);
         // The area is only known once every byte is read, so the copy starts in the
         // recordings area and is moved to quarantine at persist time when a rule failed.
@@ -218,10 +196,11 @@ impl Session<'_> {
                 let at = StorePath::new(Area::Recordings, name.day(), &serial, &file_names.0)
                     .map_err(|e| Attempt::GiveUp(e.to_string()))?;
                 let mut pending = self
+                    .docking
                     .store
                     .create(&at)
                     .map_err(|e| Attempt::Retry(e.to_string()))?
-                    .with_proof_region(self.config.ingest.proof_region.0);
+                    .with_proof_region(self.docking.config.ingest.proof_region.0);
                 let facts = self
                     .stream_video(volume, video, Some(&mut pending))
                     .map_err(Attempt::GiveUp)?;
@@ -236,8 +215,8 @@ impl Session<'_> {
             streamed.ok_or_else(|| "the camera has no video for this sidecar".to_string()),
         );
         let report = sidecar.report.as_ref();
-        let clock = self.trusted_time(&outcome.candidate, report);
-        self.note_clock(name.stem(), &clock);
+        let clock = self.clocks.trusted_time(&outcome.candidate, report);
+        self.clocks.note(name.stem(), &clock);
         let mut flags = verdict.flags.clone();
         flags.extend(clock.flags.iter().map(ToString::to_string));
         let facts = StoredFacts {
@@ -280,11 +259,12 @@ impl Session<'_> {
             return Ok(None);
         };
         let name = &outcome.candidate.name;
-        let file_name = name.file_name(&self.config.profile, FileKind::Sidecar);
-        let serial = &self.identity.camera.serial;
+        let file_name = name.file_name(&self.docking.config.profile, FileKind::Sidecar);
+        let serial = &self.docking.identity.camera.serial;
         let at = StorePath::new(Area::Recordings, name.day(), serial, &file_name)
             .map_err(|e| Attempt::GiveUp(e.to_string()))?;
         let mut pending = self
+            .docking
             .store
             .create(&at)
             .map_err(|e| Attempt::Retry(e.to_string()))?;
@@ -305,74 +285,35 @@ impl Session<'_> {
         Ok(Some((pending, file.size, digests)))
     }
 
-    /// Commits a persisted recording as confirmed or quarantined, and reports it.
-    pub(super) fn commit_copy(
-        &mut self,
-        outcome: &mut Outcome,
-        facts: StoredFacts,
-    ) -> Result<(), Attempt> {
-        let state = if facts.reasons.is_empty() {
-            RecordingState::Confirmed
-        } else {
-            RecordingState::Quarantined
-        };
-        let row = outcome
-            .row
-            .ok_or_else(|| Attempt::GiveUp("it has no register row".into()))?;
-        self.register
-            .record_stored(row, self.id, state, &facts, self.clock.now())
-            .map_err(|e| Attempt::Fatal(e.into()))?;
-        let report = &mut outcome.report;
-        report.status = if state == RecordingState::Confirmed {
-            Status::Confirmed
-        } else {
-            Status::Quarantined
-        };
-        fill_files(
-            report,
-            self.store,
-            facts.video.as_ref(),
-            facts.sidecar.as_ref(),
-        );
-        report.flags = facts.flags;
-        report.reasons = facts
-            .reasons
-            .iter()
-            .map(|r| Reason::from_stored(r))
-            .collect();
-        outcome.video_digests = facts.video.as_ref().map(|f| f.digests);
-        tracing::info!(recording = %report.stem, status = ?report.status, "recording stored");
-        Ok(())
-    }
-
+    /// Streams a video from the camera, hashed and walked, into `sink` when there is one.
     pub(super) fn stream_video(
         &self,
         volume: &mut dyn Volume,
         video: &VolumeFile,
         sink: Option<&mut dyn std::io::Write>,
     ) -> Result<VideoFacts, String> {
-        if video.size > self.config.profile.max_video_bytes.0 {
+        if video.size > self.docking.config.profile.max_video_bytes.0 {
             return Err(format!(
                 "the video declares {} bytes, more than profile.max_video_bytes ({})",
-                video.size, self.config.profile.max_video_bytes.0
+                video.size, self.docking.config.profile.max_video_bytes.0
             ));
         }
         let mut reader = volume
             .open_file(&video.path)
             .map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
-        if let Some(throttle) = self.throttle {
+        if let Some(throttle) = self.docking.throttle {
             reader = Box::new(throttle::Throttled::new(
                 reader,
                 throttle,
-                self.cancel.clone(),
+                self.docking.cancel.clone(),
             ));
         }
-        let buffer = self.config.ingest.copy_buffer.0 as usize;
+        let buffer = self.docking.config.ingest.copy_buffer.0 as usize;
         let watch = copy::Watch {
-            cancel: Some(self.cancel),
-            progress: self.progress,
+            cancel: Some(self.docking.cancel),
+            progress: self.docking.progress,
         };
-        let streamed = match self.read_faults {
+        let streamed = match self.docking.read_faults {
             Some(faults) => {
                 let reader = faults::FaultyReader {
                     inner: reader,
@@ -393,19 +334,20 @@ impl Session<'_> {
         })
     }
 
+    /// The rules' verdict on a recording as read.
     pub(super) fn judge(
         &self,
         candidate: &Candidate,
         sidecar: &SidecarRead,
         video: Result<&VideoFacts, String>,
     ) -> Verdict {
-        let profile = &self.config.profile;
+        let profile = &self.docking.config.profile;
         let video_name = candidate.name.file_name(profile, FileKind::Video);
         let mut verdict = checks::judge(
             profile,
             &checks::Evidence {
-                camera_serial: &self.identity.camera.serial,
-                identity_conflicts: &self.identity.conflicts,
+                camera_serial: &self.docking.identity.camera.serial,
+                identity_conflicts: &self.docking.identity.conflicts,
                 name: &candidate.name,
                 video_name: &video_name,
                 sidecar: sidecar
