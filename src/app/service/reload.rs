@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::app::control::ControlSocket;
 use crate::base::config::Config;
+use crate::custody::opener;
 use crate::custody::register::Register;
 use crate::custody::store::Store;
 
@@ -31,9 +32,9 @@ pub(super) struct Reloaded {
 /// `register` is the one in force, which records the store's identity.
 pub(super) fn open(path: &Path, old: &Config, register: &Register) -> Result<Reloaded, String> {
     let new = Config::load(path).map_err(|e| e.to_string())?;
-    crate::custody::opener::check_mounted(&new.store).map_err(|e| e.to_string())?;
+    opener::check_mounted(&new.store).map_err(|e| e.to_string())?;
     let moved_register = (new.register.path != old.register.path)
-        .then(|| Register::open(&new.register.path))
+        .then(|| opener::open_register(&new.store, &new.register.path))
         .transpose()
         .map_err(|e| e.to_string())?;
     // Another store is opened as the one its register records, under its own lock.
