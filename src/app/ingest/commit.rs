@@ -3,10 +3,9 @@
 
 use crate::custody::register::{RecordingState, Register, StoredFacts};
 
-use super::attempt::Attempt;
 use super::docking::Docking;
-use super::outcome::Outcome;
 use super::outcome::fill_files;
+use super::outcome::{Attempt, Outcome};
 use super::{Reason, Status};
 
 /// Commits a persisted recording as confirmed or quarantined, and reports it.

@@ -23,6 +23,7 @@ mod identity;
 mod outcome;
 mod persist;
 mod progress;
+mod reader;
 mod reason;
 mod rerun;
 mod room;
@@ -53,7 +54,7 @@ pub use throttle::ReadThrottle;
 
 pub use spine::ingest;
 
-use attempt::Attempt;
+use outcome::Attempt;
 
 /// Why an ingest could not finish; nothing unproven was wiped.
 #[derive(Debug, thiserror::Error)]

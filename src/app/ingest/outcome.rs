@@ -11,10 +11,9 @@ use crate::custody::store::Store;
 use crate::base::digest::Digests;
 use crate::custody::register::RecordingId;
 
-use super::attempt::Way;
 use super::discover::{Candidate, SidecarRead};
 use super::persist;
-use super::{FileReport, Reason, RecordingReport, Status};
+use super::{FileReport, IngestError, Reason, RecordingReport, Status};
 
 pub(super) fn gps_summary(report: &SidecarReport) -> GpsSummary {
     let f = &report.fixes;
@@ -144,4 +143,31 @@ pub(super) struct Again {
     pub sidecar: SidecarRead,
     /// Where the failed copy left it.
     pub way: Way,
+}
+
+/// How one copy attempt ended when it did not end with a commit.
+pub(super) enum Attempt {
+    /// The store could not prove the copy: copy again from the camera.
+    Retry(String),
+    /// This recording cannot be copied now (read error, impossible name): leave it.
+    GiveUp(String),
+    /// The register failed: stop the whole ingest.
+    Fatal(IngestError),
+}
+
+/// Where one recording stands after a copy attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Way {
+    /// Nothing more to do: committed, or left on the camera with its reason.
+    Settled,
+    /// Copy number `attempt` (counted from 1) is to be taken from the camera.
+    Copy {
+        /// Which copy this is.
+        attempt: u32,
+    },
+}
+
+impl Way {
+    /// The first copy, the one the pipeline persists beside the next recording's read.
+    pub(super) const FIRST: u32 = 1;
 }

@@ -7,9 +7,9 @@ use crate::custody::register::{RecordingRow, RecordingState};
 
 use crate::custody::store::Store;
 
-use super::attempt::Reader;
 use super::discover::{Candidate, SidecarRead};
 use super::outcome::fill_files;
+use super::reader::Reader;
 use super::{Reason, RecordingReport, Status, Verdict};
 
 /// On a re-run: hashes the camera's copy and, when the register already holds those

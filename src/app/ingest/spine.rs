@@ -9,7 +9,7 @@
 //! 5. Each recording, pipelined: attempt (read from the camera into a temporary copy in the
 //!    store, judged: `attempt`), persist (proven by read-back, on a second thread while the
 //!    next recording is read: `persist`), commit (`commit`), and copy again from the
-//!    camera while the store cannot prove the copy (`attempt::Reader::settle`).
+//!    camera while the store cannot prove the copy (`attempt::settle`).
 //! 6. The camera's own logs read (`camera_logs`), the camera closed.
 //! 7. Wipe what the register holds as proven (`wipe`).
 //! 8. The camera's clock concluded (`clock_check`), then its logs imported
@@ -23,11 +23,12 @@ use crate::camera::volume::{self, Access, Volume};
 use crate::custody::register::{Register, StoredFacts, bounds};
 use crate::custody::store::Store;
 
-use super::attempt::{Attempt, Reader, Way};
+use super::attempt;
 use super::clock_check::ClockCheck;
 use super::discover::{Candidate, SidecarRead, discover};
 use super::docking::Docking;
-use super::outcome::{Again, Begun, FirstRead, Outcome, ReadIn};
+use super::outcome::{Again, Attempt, Begun, FirstRead, Outcome, ReadIn, Way};
+use super::reader::Reader;
 use super::{
     CameraReport, IgnoredReport, IngestError, IngestReport, Options, camera_logs, commit,
     consultations, damage, identity, persist, room, wipe,
@@ -284,7 +285,7 @@ fn attempt(
     candidate: Candidate,
 ) -> Result<Begun, IngestError> {
     reader.docking.check_cancel()?;
-    match reader.begin(register, volume, candidate)? {
+    match attempt::begin(reader, register, volume, candidate)? {
         FirstRead::Done(outcome) => Ok(Begun::Done(outcome)),
         FirstRead::Copied(read_in) => Ok(Begun::Copied(read_in)),
         FirstRead::Again(again) => {
@@ -318,7 +319,7 @@ fn finish_recording(
     };
     let result =
         persisted.and_then(|facts| commit::commit(reader.docking, register, &mut outcome, facts));
-    let way = reader.settle(&mut outcome, Way::FIRST, result)?;
+    let way = attempt::settle(reader, &mut outcome, Way::FIRST, result)?;
     copy_until_settled(reader, register, volume, outcome, &sidecar, way)
 }
 
@@ -333,11 +334,10 @@ fn copy_until_settled(
     mut way: Way,
 ) -> Result<Outcome, IngestError> {
     while let Way::Copy { attempt } = way {
-        let result = reader
-            .stream_copy(volume, &outcome, sidecar)
+        let result = attempt::stream_copy(reader, volume, &outcome, sidecar)
             .and_then(|copied| persist::persist(reader.docking.store, copied))
             .and_then(|facts| commit::commit(reader.docking, register, &mut outcome, facts));
-        way = reader.settle(&mut outcome, attempt, result)?;
+        way = attempt::settle(reader, &mut outcome, attempt, result)?;
     }
     Ok(outcome)
 }
