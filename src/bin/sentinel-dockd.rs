@@ -10,6 +10,7 @@ use sentinel_dock::app::ingest::{self, Options, ReadThrottle};
 use sentinel_dock::app::{logging, service};
 use sentinel_dock::base::config::Config;
 use sentinel_dock::camera::usb;
+use sentinel_dock::custody::opener;
 use sentinel_dock::custody::register::Register;
 use sentinel_dock::custody::scrub;
 use sentinel_dock::custody::store::Store;
@@ -196,12 +197,19 @@ fn run_ingest(
         throttle: ReadThrottle::from_config(&config.simulate),
         ..Options::default()
     };
-    let report = ingest::ingest(config, &source, &options).with_context(|| {
+    let stopped = || {
         format!(
             "ingest of {} stopped; nothing unproven was wiped",
             source.display()
         )
-    })?;
+    };
+    // Its own owner of the store and register for this one run.
+    let (store, mut register) =
+        opener::open(&config.store, &config.register.path, options.clock.now())
+            .map_err(ingest::IngestError::from)
+            .with_context(stopped)?;
+    let report =
+        ingest::ingest(config, &source, &store, &mut register, &options).with_context(stopped)?;
     eprint!("{}", report.summary());
     if json {
         println!(

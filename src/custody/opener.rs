@@ -4,6 +4,9 @@
 //! be mounted (`[store] mount`) before anything is created, the store must be the one the
 //! register records (its identity), and the store's lock is taken before anything in it is
 //! cleaned. A register that lies under the mount point is opened only once it is mounted.
+//! This is the one code that opens them for writing: the one-shot ingest opens both with
+//! [`open`], the service opens both at its start and then the register once per camera
+//! with [`open_register`], and hands them to the ingest.
 
 use std::path::Path;
 
@@ -62,6 +65,14 @@ pub fn open(
         }
     }
     Ok((store, register))
+}
+
+/// Opens the register alone, for a store its owner already holds open (the service opens
+/// it once per camera): the mount point is checked first, so that a register under it is
+/// not created on the disk below.
+pub fn open_register(config: &StoreConfig, register: &Path) -> Result<Register, OwnerError> {
+    check_mounted(config)?;
+    Ok(Register::open(register)?)
 }
 
 /// Checks that the disk the store (and a register under it) lies on is mounted.

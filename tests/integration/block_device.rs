@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::*;
-use sentinel_dock::app::ingest::{self, Options, Status};
+use sentinel_dock::app::ingest::{Options, Status};
 use sentinel_dock::base::config::Config;
 
 /// A loop device attached to an image, detached when dropped.
@@ -54,7 +54,7 @@ fn a_camera_on_a_block_device_is_ingested_and_wiped() {
             assert!(std::os::unix::fs::FileTypeExt::is_block_device(
                 &meta.file_type()
             ));
-            ingest::ingest(&config, &device.0, &Options::default()).unwrap()
+            crate::common::ingest_once(&config, &device.0, &Options::default()).unwrap()
         };
         assert_eq!(report.exit_code(), 0, "{}", report.summary());
         assert_eq!(report.recordings.len(), spec.recordings.len());

@@ -16,7 +16,7 @@ use common::daemon::{Daemon, PATIENCE};
 use common::*;
 use nix::sys::signal::Signal;
 use sentinel_dock::app::commands::{daily, purge_due};
-use sentinel_dock::app::ingest::{self, IngestReport, Options};
+use sentinel_dock::app::ingest::{IngestReport, Options};
 use sentinel_dock::base::events;
 use serde_json::Value;
 
@@ -60,11 +60,9 @@ fn ingest_image(d: &Desk, spec: &CameraSpec) -> (IngestReport, Value) {
     let image = build_fat_image(spec, d.dir.path(), Layout::Superfloppy);
     let options = Options {
         clock: d.clock.clone(),
-        // The desk owns the store's lock: its ingests share the one it opened.
-        store: Some(d.store.clone()),
         ..Options::default()
     };
-    let report = ingest::ingest(&d.config, &image, &options).unwrap();
+    let report = crate::common::ingest_into(&d.config, &image, &d.store, &options).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     for r in &report.recordings {
         assert!(r.wiped, "{}: proven, so wiped: {:?}", r.stem, r.reasons);

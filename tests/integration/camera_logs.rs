@@ -20,7 +20,7 @@ use common::{
     CameraSpec, Layout, SERIAL, SERIAL_2, build_fat_image, list_fat_image, nmea_checksum,
     read_fat_file, sha256_hex, write_fat_file,
 };
-use sentinel_dock::app::ingest::{self, IngestReport, Options};
+use sentinel_dock::app::ingest::{IngestReport, Options};
 use sentinel_dock::custody::register::DockEvent;
 use sentinel_dock::custody::register::audit::AuditEntry;
 
@@ -96,10 +96,9 @@ fn dock(d: &mut Desk, image: &Path, at: &str) -> IngestReport {
     d.clock.set(at);
     let options = Options {
         clock: d.clock.clone(),
-        store: Some(d.store.clone()),
         ..Options::default()
     };
-    ingest::ingest(&d.config, image, &options).unwrap()
+    crate::common::ingest_into(&d.config, image, &d.store, &options).unwrap()
 }
 
 fn on_camera(d: &mut Desk) -> Vec<AuditEntry> {
@@ -363,10 +362,9 @@ fn a_reset_clock_falls_back_to_the_issue_this_docking_ended_and_no_holder_is_sti
     d.clock.set("2018-03-13T10:05:00Z");
     let options = Options {
         clock: d.clock.clone(),
-        store: Some(d.store.clone()),
         ..Options::default()
     };
-    let report = ingest::ingest(&d.config, &image, &options).unwrap();
+    let report = crate::common::ingest_into(&d.config, &image, &d.store, &options).unwrap();
     let traced = on_camera(&mut d);
     assert_eq!(traced.len(), 2, "never skipped: {traced:#?}");
     let unknown = &traced[1];

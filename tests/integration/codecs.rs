@@ -13,7 +13,7 @@
 use std::fs;
 
 use crate::common::*;
-use sentinel_dock::app::ingest::{self, Options, Status};
+use sentinel_dock::app::ingest::{Options, Status};
 use sentinel_dock::base::config::Config;
 
 const HEVC: &str = "SNTL-00042_20180315_101500_0005";
@@ -90,7 +90,7 @@ fn other_codecs_and_no_tracks_are_flagged_yet_confirmed_and_wiped() {
     let text = "[store]\npath = \"store\"\nreserve = 0\n[register]\npath = \"register.sqlite\"\n";
     let config = Config::from_toml(text, dir.path()).unwrap();
 
-    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
 
     assert_eq!(
         report.recordings.len(),

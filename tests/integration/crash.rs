@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::common::*;
 use rusqlite::Connection;
-use sentinel_dock::app::ingest::{self, IngestReport, Options, Status};
+use sentinel_dock::app::ingest::{IngestReport, Options, Status};
 use sentinel_dock::base::config::Config;
 
 use crate::common::fat_edit;
@@ -96,7 +96,7 @@ fn camera_before_the_wipes_commit() -> (tempfile::TempDir, Config, PathBuf, Came
         },
     );
     let pristine = fs::read(&image).unwrap();
-    let first = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let first = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
     assert_eq!(first.exit_code(), 0);
     fs::write(&image, pristine).unwrap();
     back_to_confirmed(&config.register.path, &spec.recordings[0].stem);
@@ -148,7 +148,7 @@ fn a_wipe_cut_off_between_video_and_sidecar_is_finished_by_the_next_docking() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
     assert_wipe_finished(&config, &image, &spec, &report);
 }
 
@@ -164,7 +164,7 @@ fn a_wipe_cut_off_while_freeing_a_videos_clusters_is_finished_by_the_next_dockin
         fat.set_fat(c, 0);
     }
     drop(fat);
-    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
     assert_wipe_finished(&config, &image, &spec, &report);
     let flag = report.recordings[0].flags.join(" ");
     assert!(flag.contains("cluster chain ends"), "{flag}");
@@ -183,7 +183,7 @@ fn a_wipe_cut_off_between_the_two_fat_copies_is_finished_by_the_next_docking() {
         fat.set_fat_in_copy(0, c, 0);
     }
     drop(fat);
-    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
     assert!(report.damage.is_empty(), "{:?}", report.damage);
     assert_wipe_finished(&config, &image, &spec, &report);
 }
@@ -203,7 +203,7 @@ fn an_unreadable_video_without_a_matching_confirmed_row_stays_a_failure() {
     let entry = fat.find(&spec.recordings[0].video_path());
     fat.set_fat(entry.first_cluster, 0);
     drop(fat);
-    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
     let r = &report.recordings[0];
     assert_eq!(r.status, Status::Failed, "{r:#?}");
     assert!(!r.wiped);
@@ -218,7 +218,7 @@ fn a_wipe_whose_commit_was_cut_off_is_recorded_at_the_next_docking() {
     let spec = CameraSpec::fixture(SERIAL);
     let image = build_fat_image(&spec, dir.path(), Layout::Superfloppy);
     assert_eq!(
-        ingest::ingest(&config, &image, &Options::default())
+        crate::common::ingest_once(&config, &image, &Options::default())
             .unwrap()
             .exit_code(),
         0
@@ -235,7 +235,7 @@ fn a_wipe_whose_commit_was_cut_off_is_recorded_at_the_next_docking() {
     let mut spec_other_ini = CameraSpec::new(SERIAL);
     spec_other_ini.device_ini = Some(device_ini("SNTL-00099", FIRMWARE));
     let other = build_dir(&spec_other_ini, dir.path());
-    ingest::ingest(&config, &other, &doubtful).unwrap();
+    crate::common::ingest_once(&config, &other, &doubtful).unwrap();
     let state = |conn: &Connection| -> String {
         conn.query_row(
             "SELECT state FROM recordings WHERE stem = ?1",
@@ -246,7 +246,7 @@ fn a_wipe_whose_commit_was_cut_off_is_recorded_at_the_next_docking() {
     };
     assert_eq!(state(&conn), "confirmed");
 
-    let report = ingest::ingest(&config, &image, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &image, &Options::default()).unwrap();
     assert_eq!(report.exit_code(), 0, "{}", report.summary());
     assert_eq!(state(&conn), "wiped");
     let detail: String = conn

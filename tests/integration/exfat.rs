@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::common::*;
-use sentinel_dock::app::ingest::{self, IngestReport, Options, Status};
+use sentinel_dock::app::ingest::{IngestReport, Options, Status};
 use sentinel_dock::base::config::{Config, Profile, WipeMode};
 use sentinel_dock::camera::volume::{self, Access, VolumeKind, VolumePath};
 use sha2::{Digest, Sha256};
@@ -32,7 +32,7 @@ impl Bench {
     }
 
     fn ingest(&self, source: &Path) -> IngestReport {
-        ingest::ingest(&self.config, source, &Options::default()).unwrap()
+        crate::common::ingest_once(&self.config, source, &Options::default()).unwrap()
     }
 }
 

@@ -2,7 +2,7 @@
 //! technician understands: a camera pulled or failing mid-recording, a store that fills up,
 //! fails with EIO or fails its fsync, a register locked or read-only, a clock that jumps.
 //!
-//! Faults come through the ingest's hooks (`Options::read_faults`, `Options::store_faults`)
+//! Faults come through the ingest's hook (`Options::read_faults`), the store's (`Store::with_faults`)
 //! or real mechanisms: an image truncated while it is read, a real full tmpfs, the `sqlite3`
 //! CLI holding a write lock, a read-only mount.
 #![allow(
@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::common::*;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use sentinel_dock::app::ingest::{self, IngestError, IngestReport, Options, ReadFaults, Status};
+use sentinel_dock::app::ingest::{IngestError, IngestReport, Options, ReadFaults, Status};
 use sentinel_dock::base::clock::Clock;
 use sentinel_dock::base::config::Config;
 use sentinel_dock::camera::volume::VolumePath;
@@ -52,7 +52,15 @@ impl Bench {
     }
 
     fn ingest(&self, source: &Path, options: &Options) -> Result<IngestReport, IngestError> {
-        ingest::ingest(&self.config, source, options)
+        ingest_once(&self.config, source, options)
+    }
+
+    fn ingest_faulty(
+        &self,
+        source: &Path,
+        WithStoreFaults(faults, options): WithStoreFaults,
+    ) -> Result<IngestReport, IngestError> {
+        ingest_faulty_store(&self.config, source, Some(faults), &options)
     }
 
     /// Visible (non-hidden) files of the store, relative; hidden ones are temp files.
@@ -337,15 +345,18 @@ impl StoreFaults for StoreFault {
     }
 }
 
-fn store_fault(at_fsync: bool, times: u32, error: i32, reads: Arc<OnBigRead>) -> Options {
-    Options {
-        store_faults: Some(Arc::new(StoreFault {
+/// An ingest's options with the faults its store is to be opened with.
+struct WithStoreFaults(Arc<dyn StoreFaults>, Options);
+
+fn store_fault(at_fsync: bool, times: u32, error: i32, reads: Arc<OnBigRead>) -> WithStoreFaults {
+    WithStoreFaults(
+        Arc::new(StoreFault {
             at_fsync,
             times: AtomicU32::new(times),
             error,
-        })),
-        ..with_reads(reads)
-    }
+        }),
+        with_reads(reads),
+    )
 }
 
 #[test]
@@ -355,9 +366,9 @@ fn an_eio_on_the_store_is_copied_again_from_the_camera_then_left_on_it() {
     let image = build_fat_image(&spec, bench.dir.path(), Layout::Superfloppy);
     let reads = OnBigRead::counting();
     let report = bench
-        .ingest(
+        .ingest_faulty(
             &image,
-            &store_fault(false, u32::MAX, libc::EIO, reads.clone()),
+            store_fault(false, u32::MAX, libc::EIO, reads.clone()),
         )
         .unwrap();
     assert_eq!(status_of(&report, BIG_STEM), Status::Failed);
@@ -385,9 +396,9 @@ fn a_failed_fsync_is_never_trusted_the_copy_is_taken_again_from_the_camera() {
     // Always failing: three copies, none trusted, the recording stays on the camera.
     let reads = OnBigRead::counting();
     let report = bench
-        .ingest(
+        .ingest_faulty(
             &image,
-            &store_fault(true, u32::MAX, libc::EIO, reads.clone()),
+            store_fault(true, u32::MAX, libc::EIO, reads.clone()),
         )
         .unwrap();
     assert_eq!(status_of(&report, BIG_STEM), Status::Failed);
@@ -406,7 +417,7 @@ fn a_failed_fsync_is_never_trusted_the_copy_is_taken_again_from_the_camera() {
     fs::write(&image, &pristine).unwrap();
     let reads = OnBigRead::counting();
     let report = bench
-        .ingest(&image, &store_fault(true, 1, libc::EIO, reads.clone()))
+        .ingest_faulty(&image, store_fault(true, 1, libc::EIO, reads.clone()))
         .unwrap();
     assert_eq!(
         status_of(&report, BIG_STEM),
@@ -456,16 +467,15 @@ fn a_region_corrupted_after_its_proof_is_caught_and_copied_again_from_the_camera
     let spec = camera();
     let image = build_fat_image(&spec, bench.dir.path(), Layout::Superfloppy);
     let pristine = fs::read(&image).unwrap();
-    let corrupt = |times| Options {
-        store_faults: Some(Arc::new(CorruptProvenRegion {
+    let corrupt = |times| -> Arc<dyn StoreFaults> {
+        Arc::new(CorruptProvenRegion {
             times: AtomicU32::new(times),
-        })),
-        ..with_reads(OnBigRead::counting())
+        })
     };
 
     // Always corrupted: three copies, none trusted, the recording stays on the camera.
-    let options = corrupt(u32::MAX);
-    let report = bench.ingest(&image, &options).unwrap();
+    let options = WithStoreFaults(corrupt(u32::MAX), with_reads(OnBigRead::counting()));
+    let report = bench.ingest_faulty(&image, options).unwrap();
     assert_eq!(status_of(&report, BIG_STEM), Status::Failed);
     let why = reasons_of(&report, BIG_STEM);
     assert!(
@@ -485,11 +495,8 @@ fn a_region_corrupted_after_its_proof_is_caught_and_copied_again_from_the_camera
     // hashes of its read-back are the camera's.
     fs::write(&image, &pristine).unwrap();
     let reads = OnBigRead::counting();
-    let options = Options {
-        read_faults: Some(reads.clone()),
-        ..corrupt(1)
-    };
-    let report = bench.ingest(&image, &options).unwrap();
+    let options = WithStoreFaults(corrupt(1), with_reads(reads.clone()));
+    let report = bench.ingest_faulty(&image, options).unwrap();
     assert_eq!(report.exit_code(), 0, "{}", report.summary());
     assert_eq!(reads.streams.load(Ordering::SeqCst), 2, "copied again");
     let stored = report
@@ -676,7 +683,7 @@ fn a_read_only_register_is_refused_before_anything_is_copied() {
     fs::create_dir_all(&register_dir).unwrap();
     // A first camera creates the register; then its file system turns read-only.
     let first = build_dir(&CameraSpec::fixture(SERIAL_2), bench.dir.path());
-    let report = ingest::ingest(&config, &first, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &first, &Options::default()).unwrap();
     assert_eq!(report.exit_code(), 0);
     match &mount {
         Some(m) => assert!(m.remount_read_only(), "remount ro"),
@@ -690,7 +697,7 @@ fn a_read_only_register_is_refused_before_anything_is_copied() {
     let spec = CameraSpec::fixture(SERIAL);
     let image = build_fat_image(&spec, bench.dir.path(), Layout::Superfloppy);
     let pristine = fs::read(&image).unwrap();
-    let err = ingest::ingest(&config, &image, &Options::default()).unwrap_err();
+    let err = crate::common::ingest_once(&config, &image, &Options::default()).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, IngestError::Register(_)), "{text}");
     assert!(

@@ -48,7 +48,7 @@ impl Bench {
     }
 
     fn ingest_with(&self, source: &Path, options: &Options) -> Result<IngestReport, IngestError> {
-        ingest::ingest(&self.config, source, options)
+        ingest_once(&self.config, source, options)
     }
 
     fn store(&self) -> PathBuf {
@@ -536,11 +536,8 @@ fn a_copy_corrupted_before_read_back_is_never_trusted_nor_wiped() {
     let faults = Arc::new(FlipAfterWrite {
         remaining: AtomicU32::new(u32::MAX),
     });
-    let options = Options {
-        store_faults: Some(faults),
-        ..Options::default()
-    };
-    let report = bench.ingest_with(&image, &options).unwrap();
+    let report =
+        ingest_faulty_store(&bench.config, &image, Some(faults), &Options::default()).unwrap();
     let r = by_stem(&report, &stem);
     assert_eq!(r.status, Status::Failed, "{r:#?}");
     assert!(!r.wiped);
@@ -573,11 +570,8 @@ fn a_copy_corrupted_once_is_copied_again_from_the_camera_and_confirmed() {
     let faults = Arc::new(FlipAfterWrite {
         remaining: AtomicU32::new(1),
     });
-    let options = Options {
-        store_faults: Some(faults),
-        ..Options::default()
-    };
-    let report = bench.ingest_with(&image, &options).unwrap();
+    let report =
+        ingest_faulty_store(&bench.config, &image, Some(faults), &Options::default()).unwrap();
     assert_all_confirmed_and_wiped(&bench, &spec, &report);
 }
 
@@ -673,7 +667,7 @@ fn a_store_without_room_copies_and_wipes_nothing() {
     let spec = CameraSpec::fixture(SERIAL);
     let image = bench.image(&spec, Layout::Superfloppy);
     let before = fs::read(&image).unwrap();
-    let err = ingest::ingest(&config, &image, &Options::default()).unwrap_err();
+    let err = ingest_once(&config, &image, &Options::default()).unwrap_err();
     assert!(matches!(err, IngestError::NoRoom { .. }), "{err}");
     assert!(err.to_string().contains("store.reserve"), "{err}");
     assert!(bench.stored_files().is_empty());
@@ -733,10 +727,10 @@ fn a_cancelled_ingest_wipes_nothing_leaves_no_partial_file_and_the_next_run_fini
     let options = Options {
         cancel: cancel.clone(),
         progress: Some(progress.clone()),
-        store_faults: Some(Arc::new(CancelDuringCopy(cancel))),
         ..Options::default()
     };
-    let err = bench.ingest_with(&image, &options).unwrap_err();
+    let faults = Arc::new(CancelDuringCopy(cancel));
+    let err = ingest_faulty_store(&bench.config, &image, Some(faults), &options).unwrap_err();
     assert!(matches!(err, IngestError::Cancelled), "{err}");
     assert_eq!(fs::read(&image).unwrap(), before, "nothing wiped");
     assert!(!bench.stored_files().iter().any(|f| f.contains(".partial-")));

@@ -15,7 +15,7 @@ use crate::common::*;
 use crate::desk::*;
 use chrono::{DateTime, Duration, Utc};
 use sentinel_dock::app::commands::purge_due;
-use sentinel_dock::app::ingest::{self, Options};
+use sentinel_dock::app::ingest::Options;
 use serde_json::Value;
 
 /// The docking, on the service's clock.
@@ -78,10 +78,9 @@ fn ingest_image(d: &Desk, spec: &CameraSpec) -> Value {
     let image = build_fat_image(spec, d.dir.path(), Layout::Superfloppy);
     let options = Options {
         clock: d.clock.clone(),
-        store: Some(d.store.clone()),
         ..Options::default()
     };
-    let report = ingest::ingest(&d.config, &image, &options).unwrap();
+    let report = crate::common::ingest_into(&d.config, &image, &d.store, &options).unwrap();
     for r in &report.recordings {
         assert!(r.wiped, "{}: proven, so wiped: {:?}", r.stem, r.reasons);
     }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::*;
-use sentinel_dock::app::ingest::{self, IngestReport, Options};
+use sentinel_dock::app::ingest::{IngestReport, Options};
 use sentinel_dock::base::config::Config;
 use sentinel_dock::base::events::SCRUB_PROBLEM;
 
@@ -35,7 +35,7 @@ fn ingested(dir: &Path) -> (PathBuf, IngestReport) {
     .unwrap();
     let config = Config::load(&config_path).unwrap();
     let camera = build_dir(&CameraSpec::fixture(SERIAL), dir);
-    let report = ingest::ingest(&config, &camera, &Options::default()).unwrap();
+    let report = crate::common::ingest_once(&config, &camera, &Options::default()).unwrap();
     assert_eq!(report.exit_code(), 0, "{}", report.summary());
     (config_path, report)
 }

@@ -18,7 +18,7 @@ use crate::camera::volume::{Volume, VolumeError, VolumePath};
 use crate::custody::register::camera_logs::LogKind;
 use crate::custody::store::{Area, Persisted, StorePath};
 
-use super::Session;
+use super::docking::Docking;
 
 /// One log as read from the camera and stored.
 pub(super) struct ReadLog {
@@ -67,42 +67,41 @@ pub struct LogReport {
     pub notable: Vec<String>,
 }
 
-impl Session<'_> {
-    /// Reads and stores each of the camera's logs; what cannot be read or stored is a
-    /// warning, never an ingest failure.
-    pub(super) fn read_camera_logs(
-        &self,
-        volume: &mut dyn Volume,
-        warnings: &mut Vec<String>,
-    ) -> Vec<ReadLog> {
-        let profile = &self.config.profile;
-        let names = [
-            (LogKind::Playback, &profile.playback_log),
-            (LogKind::Events, &profile.events_log),
-            (LogKind::System, &profile.system_log),
-        ];
-        let mut logs = Vec::new();
-        for (kind, name) in names {
-            let path = VolumePath::new(&[&profile.logs_dir, name]);
-            let read = match read_bounded(volume, &path, profile.max_log_bytes.0) {
-                Ok(Some(read)) => read,
-                // A camera of profile version 1 keeps no such log.
-                Ok(None) => continue,
-                Err(e) => {
-                    warnings.push(format!(
+/// Reads and stores each of the camera's logs; what cannot be read or stored is a
+/// warning, never an ingest failure.
+pub(super) fn read_camera_logs(
+    docking: &Docking<'_>,
+    volume: &mut dyn Volume,
+    warnings: &mut Vec<String>,
+) -> Vec<ReadLog> {
+    let profile = &docking.config.profile;
+    let names = [
+        (LogKind::Playback, &profile.playback_log),
+        (LogKind::Events, &profile.events_log),
+        (LogKind::System, &profile.system_log),
+    ];
+    let mut logs = Vec::new();
+    for (kind, name) in names {
+        let path = VolumePath::new(&[&profile.logs_dir, name]);
+        let read = match read_bounded(volume, &path, profile.max_log_bytes.0) {
+            Ok(Some(read)) => read,
+            // A camera of profile version 1 keeps no such log.
+            Ok(None) => continue,
+            Err(e) => {
+                warnings.push(format!(
                         "the camera's log {path} could not be read ({e}); it stays on the camera and is read again at the next docking"
                     ));
-                    continue;
-                }
-            };
-            let (bytes, declared_size, truncated) = read;
-            if truncated {
-                warnings.push(format!(
+                continue;
+            }
+        };
+        let (bytes, declared_size, truncated) = read;
+        if truncated {
+            warnings.push(format!(
                     "the camera's log {path} is {declared_size} bytes, more than profile.max_log_bytes ({}): only its first bytes were read and stored, flagged truncated; the camera should keep its logs under 1 MiB, have it checked",
                     profile.max_log_bytes.0
                 ));
-            }
-            match self.store_log(kind, &bytes) {
+        }
+        match store_log(docking, kind, &bytes) {
                 Ok((stored, digests)) => logs.push(ReadLog {
                     kind,
                     name: name.clone(),
@@ -116,31 +115,39 @@ impl Session<'_> {
                     "the camera's log {path} could not be stored ({e}); its lines are imported at the next docking that stores it"
                 )),
             }
-        }
-        logs
     }
+    logs
+}
 
-    /// Copies a log into the store, proven by read-back:
-    /// `camera-logs/<docking day>/<SERIAL>/session-<N>.<kind>.log`.
-    fn store_log(&self, kind: LogKind, bytes: &[u8]) -> Result<(String, Digests), String> {
-        let serial = &self.identity.camera.serial;
-        let file = format!("session-{}.{}.log", self.id, kind.as_str());
-        let at = StorePath::new(Area::CameraLogs, self.docked_at.date_naive(), serial, &file)
-            .map_err(|e| e.to_string())?;
-        let mut h = Hasher::new();
-        h.update(bytes);
-        let digests = h.finish();
-        let mut pending = self.store.create(&at).map_err(|e| e.to_string())?;
-        std::io::Write::write_all(&mut pending, bytes).map_err(|e| e.to_string())?;
-        let persisted = pending.persist(&digests).map_err(|e| e.to_string())?;
-        let path = match &persisted {
-            Persisted::Stored { path } | Persisted::AlreadyPresent { path } => path,
-            // Another file under this docking's name: both kept, this one beside it.
-            Persisted::Conflict { path, .. } => path,
-        };
-        let relative = path.strip_prefix(self.store.root()).unwrap_or(path);
-        Ok((relative.to_string_lossy().into_owned(), digests))
-    }
+/// Copies a log into the store, proven by read-back:
+/// `camera-logs/<docking day>/<SERIAL>/session-<N>.<kind>.log`.
+fn store_log(
+    docking: &Docking<'_>,
+    kind: LogKind,
+    bytes: &[u8],
+) -> Result<(String, Digests), String> {
+    let serial = &docking.identity.camera.serial;
+    let file = format!("session-{}.{}.log", docking.session, kind.as_str());
+    let at = StorePath::new(
+        Area::CameraLogs,
+        docking.docked_at.date_naive(),
+        serial,
+        &file,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut h = Hasher::new();
+    h.update(bytes);
+    let digests = h.finish();
+    let mut pending = docking.store.create(&at).map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut pending, bytes).map_err(|e| e.to_string())?;
+    let persisted = pending.persist(&digests).map_err(|e| e.to_string())?;
+    let path = match &persisted {
+        Persisted::Stored { path } | Persisted::AlreadyPresent { path } => path,
+        // Another file under this docking's name: both kept, this one beside it.
+        Persisted::Conflict { path, .. } => path,
+    };
+    let relative = path.strip_prefix(docking.store.root()).unwrap_or(path);
+    Ok((relative.to_string_lossy().into_owned(), digests))
 }
 
 /// A log's bytes, at most `max` of them: `None` when the camera has no such file; the

@@ -15,9 +15,12 @@ use crate::custody::register::audit::{self, Action, NewEntry};
 use crate::custody::register::camera_logs::{self, LogKind, NewLine, NewLog};
 use crate::custody::register::{RegisterError, Tx, format_time};
 
+use super::IngestError;
 use super::camera_logs::{LogReport, ReadLog};
+use super::clock_check::ClockCheck;
+use super::docking::Docking;
 use super::holder::{Times, holder};
-use super::{IngestError, Session};
+use crate::custody::register::Register;
 
 /// The purpose of every on-camera consultation entry.
 pub const ON_CAMERA_PURPOSE: &str = "consultation immédiate (L241-2)";
@@ -25,154 +28,155 @@ pub const ON_CAMERA_PURPOSE: &str = "consultation immédiate (L241-2)";
 /// The flag an entry whose holder could not be told carries.
 pub const HOLDER_UNKNOWN: &str = "holder-unknown";
 
-impl Session<'_> {
-    /// Imports the logs read at this docking; returns what each held.
-    pub(super) fn import_camera_logs(
-        &mut self,
-        logs: Vec<ReadLog>,
-        clock: Option<&CameraClock>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Vec<LogReport>, IngestError> {
-        let serial = self.identity.camera.serial.clone();
-        // The camera's time out of the dock starts at the lower bound its recordings are
-        // checked against (`register::bounds`, read once at the start of the ingest).
-        let since = self.lower_bound.map(|b| {
-            let what = match b.source {
-                BoundSource::PreviousDocking => "its previous docking",
-                BoundSource::Issue => "its issue since its previous docking",
-                BoundSource::Enrolment => "its enrolment or first issue",
-            };
-            (b.at, what)
-        });
-        let secs = i64::try_from(self.config.ingest.clock_tolerance.0).unwrap_or(i64::MAX);
-        let times = Times {
-            docked_at: self.docked_at,
-            since,
-            tolerance: Duration::try_seconds(secs).unwrap_or(Duration::MAX),
-            clock,
+/// Imports the logs read at this docking; returns what each held. `clock` is the camera's
+/// clock as concluded at this docking.
+pub(super) fn import_camera_logs(
+    docking: &Docking<'_>,
+    register: &mut Register,
+    clocks: &ClockCheck,
+    logs: Vec<ReadLog>,
+    clock: Option<&CameraClock>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<LogReport>, IngestError> {
+    let serial = docking.identity.camera.serial.clone();
+    // The camera's time out of the dock starts at the lower bound its recordings are
+    // checked against (`register::bounds`, read once at the start of the ingest).
+    let since = clocks.lower_bound().map(|b| {
+        let what = match b.source {
+            BoundSource::PreviousDocking => "its previous docking",
+            BoundSource::Issue => "its issue since its previous docking",
+            BoundSource::Enrolment => "its enrolment or first issue",
         };
-        let now = self.clock.now();
-        let importer = Importer {
-            profile: &self.config.profile,
-            serial: &serial,
-            session: self.id,
-            times,
-            recordings: Default::default(),
+        (b.at, what)
+    });
+    let secs = i64::try_from(docking.config.ingest.clock_tolerance.0).unwrap_or(i64::MAX);
+    let times = Times {
+        docked_at: docking.docked_at,
+        since,
+        tolerance: Duration::try_seconds(secs).unwrap_or(Duration::MAX),
+        clock,
+    };
+    let now = docking.clock.now();
+    let importer = Importer {
+        profile: &docking.config.profile,
+        serial: &serial,
+        session: docking.session,
+        times,
+        recordings: Default::default(),
+    };
+    let store_root = docking.store.root().to_path_buf();
+    let mut reports = Vec::new();
+    for log in logs {
+        let parsed = match log.kind {
+            LogKind::System => ParsedLog::default(),
+            LogKind::Playback | LogKind::Events => camera_log::parse(&log.bytes),
         };
-        let store_root = self.store.root().to_path_buf();
-        let mut reports = Vec::new();
-        for log in logs {
-            let parsed = match log.kind {
-                LogKind::System => ParsedLog::default(),
-                LogKind::Playback | LogKind::Events => camera_log::parse(&log.bytes),
-            };
-            let tx = self.register.write()?;
-            let id = camera_logs::insert_log(
-                &tx,
-                &NewLog {
-                    session: self.id,
-                    camera: &serial,
-                    kind: log.kind,
-                    name: &log.name,
-                    declared_size: log.declared_size,
-                    size: log.bytes.len() as u64,
-                    truncated: log.truncated,
-                    digests: log.digests,
-                    path: &log.stored,
-                },
-                now,
-            )?;
-            let mut report = LogReport {
+        let tx = register.write()?;
+        let id = camera_logs::insert_log(
+            &tx,
+            &NewLog {
+                session: docking.session,
+                camera: &serial,
                 kind: log.kind,
-                name: log.name.clone(),
+                name: &log.name,
+                declared_size: log.declared_size,
                 size: log.bytes.len() as u64,
                 truncated: log.truncated,
-                sha256: log.digests.sha256_hex(),
-                blake3: log.digests.blake3_hex(),
-                stored_path: store_root.join(&log.stored),
-                lines: parsed.lines.len() as u64,
-                new_lines: 0,
-                rejected: 0,
-                consultations: 0,
-                notable: Vec::new(),
+                digests: log.digests,
+                path: &log.stored,
+            },
+            now,
+        )?;
+        let mut report = LogReport {
+            kind: log.kind,
+            name: log.name.clone(),
+            size: log.bytes.len() as u64,
+            truncated: log.truncated,
+            sha256: log.digests.sha256_hex(),
+            blake3: log.digests.blake3_hex(),
+            stored_path: store_root.join(&log.stored),
+            lines: parsed.lines.len() as u64,
+            new_lines: 0,
+            rejected: 0,
+            consultations: 0,
+            notable: Vec::new(),
+        };
+        let base = Line {
+            serial: &serial,
+            log: &log,
+            log_id: id,
+        };
+        let known = match log.kind {
+            LogKind::System => Default::default(),
+            kind => camera_logs::known_lines(&tx, &serial, kind)?,
+        };
+        for r in parsed.rejected.iter().filter(|r| !known.contains(&r.id)) {
+            let line = NewLine {
+                camera: &serial,
+                kind: log.kind,
+                id: &r.id,
+                log: id,
+                line_no: r.number,
+                text: &r.shown,
+                rejected: Some(r.problem.code()),
+                camera_time: None,
+                event: None,
+                stem: None,
+                recording: None,
             };
-            let base = Line {
-                serial: &serial,
-                log: &log,
-                log_id: id,
-            };
-            let known = match log.kind {
-                LogKind::System => Default::default(),
-                kind => camera_logs::known_lines(&tx, &serial, kind)?,
-            };
-            for r in parsed.rejected.iter().filter(|r| !known.contains(&r.id)) {
-                let line = NewLine {
-                    camera: &serial,
-                    kind: log.kind,
-                    id: &r.id,
-                    log: id,
-                    line_no: r.number,
-                    text: &r.shown,
-                    rejected: Some(r.problem.code()),
-                    camera_time: None,
-                    event: None,
-                    stem: None,
-                    recording: None,
-                };
-                if camera_logs::insert_line(&tx, &line)?.is_some() {
-                    report.rejected += 1;
-                    let w = format!(
-                        "the camera's log {} line {}: {} ({}); the line was skipped, not trusted: `{}`",
-                        log.name,
-                        r.number,
-                        r.problem,
-                        r.problem.code(),
-                        r.shown
-                    );
-                    tracing::warn!(
-                        message_id = events::CAMERA_LOG.id,
-                        event = events::CAMERA_LOG.name,
-                        camera_serial = %serial,
-                        "{w}"
-                    );
-                    warnings.push(w);
-                }
+            if camera_logs::insert_line(&tx, &line)?.is_some() {
+                report.rejected += 1;
+                let w = format!(
+                    "the camera's log {} line {}: {} ({}); the line was skipped, not trusted: `{}`",
+                    log.name,
+                    r.number,
+                    r.problem,
+                    r.problem.code(),
+                    r.shown
+                );
+                tracing::warn!(
+                    message_id = events::CAMERA_LOG.id,
+                    event = events::CAMERA_LOG.name,
+                    camera_serial = %serial,
+                    "{w}"
+                );
+                warnings.push(w);
             }
-            for l in parsed.lines.iter().filter(|l| !known.contains(&l.id)) {
-                let Some(row) = importer.import_line(&tx, &base, l)? else {
-                    continue;
-                };
-                report.new_lines += 1;
-                match &l.event {
-                    CameraEvent::Play {
-                        video,
-                        from_secs,
-                        to_secs,
-                    } if log.kind == LogKind::Playback => {
-                        let play = Play {
-                            line: l,
-                            row,
-                            video,
-                            from_secs: *from_secs,
-                            to_secs: *to_secs,
-                        };
-                        importer.write_consultation(&tx, &base, &play, now, warnings)?;
-                        report.consultations += 1;
-                    }
-                    CameraEvent::ClockSet { .. } | CameraEvent::StorageError { .. }
-                        if log.kind == LogKind::Events =>
-                    {
-                        notable(&serial, &log.name, l, &mut report, warnings);
-                    }
-                    _ => {}
-                }
-            }
-            camera_logs::set_log_counts(&tx, id, report.lines, report.new_lines, report.rejected)?;
-            tx.commit()?;
-            reports.push(report);
         }
-        Ok(reports)
+        for l in parsed.lines.iter().filter(|l| !known.contains(&l.id)) {
+            let Some(row) = importer.import_line(&tx, &base, l)? else {
+                continue;
+            };
+            report.new_lines += 1;
+            match &l.event {
+                CameraEvent::Play {
+                    video,
+                    from_secs,
+                    to_secs,
+                } if log.kind == LogKind::Playback => {
+                    let play = Play {
+                        line: l,
+                        row,
+                        video,
+                        from_secs: *from_secs,
+                        to_secs: *to_secs,
+                    };
+                    importer.write_consultation(&tx, &base, &play, now, warnings)?;
+                    report.consultations += 1;
+                }
+                CameraEvent::ClockSet { .. } | CameraEvent::StorageError { .. }
+                    if log.kind == LogKind::Events =>
+                {
+                    notable(&serial, &log.name, l, &mut report, warnings);
+                }
+                _ => {}
+            }
+        }
+        camera_logs::set_log_counts(&tx, id, report.lines, report.new_lines, report.rejected)?;
+        tx.commit()?;
+        reports.push(report);
     }
+    Ok(reports)
 }
 
 /// What a video name in a log names: its stem when it is one of this camera's recordings'

@@ -5,7 +5,9 @@
 mod anonymiser;
 mod cameras;
 mod desk;
+mod dock_events;
 mod error;
+mod inputs;
 mod outcome;
 mod publish;
 mod reload;

@@ -11,6 +11,7 @@ use crate::base::config::Config;
 use crate::base::events;
 use crate::camera::dock::DockedLink;
 use crate::camera::usb;
+use crate::custody::opener;
 use crate::custody::register::{Register, perception};
 use crate::custody::store::Store;
 
@@ -96,12 +97,10 @@ pub(crate) fn run(job: SlotJob) -> Finished {
 
 /// Whether the camera is enrolled: listed in `dock.enrolled`, or enrolled in the register
 /// (`sentinel-dockctl camera enroll`) and still in service.
-fn enrolled(config: &Config, serial: &str) -> Result<bool, String> {
+fn enrolled(config: &Config, register: &mut Register, serial: &str) -> Result<bool, String> {
     if config.dock.enrolled.iter().any(|s| s == serial) {
         return Ok(true);
     }
-    let mut register = Register::open(&config.register.path)
-        .map_err(|e| format!("its enrolment could not be checked: {e}"))?;
     let enrolment = register
         .read()
         .and_then(|tx| perception::enrolment(&tx, serial))
@@ -126,8 +125,13 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     };
     // The slot is named by the udev rule after the USB serial: it stands for it until then.
     let serial = usb_serial.clone().unwrap_or_else(|| job.link.slot.clone());
+    // Opened once for this camera: its enrolment is read, and its ingest written, here.
+    let mut register = match opener::open_register(&config.store, &config.register.path) {
+        Ok(register) => register,
+        Err(e) => return SlotOutcome::Failed(IngestError::from(e).to_string()),
+    };
     if config.dock.enrolled_only {
-        match enrolled(config, &serial) {
+        match enrolled(config, &mut register, &serial) {
             Ok(true) => {}
             Ok(false) => return SlotOutcome::NotEnrolled { serial },
             Err(why) => return SlotOutcome::Failed(why),
@@ -146,12 +150,11 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
         cancel: job.cancel.clone(),
         progress: Some(job.progress.clone()),
         throttle: ReadThrottle::from_config(&config.simulate),
-        store: Some(job.store.clone()),
         ..Options::default()
     };
     // The link, not its target, is opened: if the camera is pulled and another takes its
     // device name, the wipe step's reopening fails instead of reaching the other camera.
-    match ingest::ingest(config, &job.link.link, &options) {
+    match ingest::ingest(config, &job.link.link, &job.store, &mut register, &options) {
         Ok(report) => SlotOutcome::Ingested(Box::new(report)),
         Err(IngestError::Cancelled) => SlotOutcome::Cancelled,
         Err(_) if job.cancel.is_cancelled() => SlotOutcome::Cancelled,

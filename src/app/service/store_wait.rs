@@ -16,16 +16,16 @@ use crate::base::config::Config;
 use crate::base::events;
 use crate::custody::opener::{self, OwnerError};
 use crate::custody::register::Register;
-use crate::custody::store::Store;
+use crate::custody::store::{Store, StoreError};
 
 use super::ServiceError;
-use super::supervisor::Signals;
+use super::inputs::Signals;
 use super::systemd::Systemd;
 
 /// How often the mount point is looked at again while the disk is absent.
 const RETRY: Duration = Duration::from_secs(1);
 /// The one status line while waiting (tests and operators look for these words).
-pub(super) const NOT_MOUNTED: &str = "store not mounted";
+const NOT_MOUNTED: &str = "store not mounted";
 
 /// What the service owns once the store is there.
 pub(super) struct Owned {
@@ -158,5 +158,64 @@ pub(super) fn store_missing(config: &Config, store: &Store) -> Option<String> {
             "the store is not mounted: {} cannot be read ({e}); it should hold store {expected}",
             path.display()
         )),
+    }
+}
+
+/// What a check of the store's disk, while the service runs, found.
+pub(super) enum Recheck {
+    /// Nothing to do: present as before, or still gone, or back while ingests still run.
+    Unchanged,
+    /// The disk is back: the store reopened as the one the service held (its lock, its
+    /// leftovers); the cameras may start again.
+    Reopened(Store),
+    /// The store was there all along (a file read failed for a moment): still the
+    /// service's own; the cameras may start again.
+    StillOurs,
+}
+
+/// Checks the store's disk again: notes (and logs once) its going away in `missing`, and
+/// once it is back and no ingest runs (`idle`), reopens the store.
+pub(super) fn recheck(
+    config: &Config,
+    store: &Store,
+    missing: &mut Option<String>,
+    idle: bool,
+) -> Recheck {
+    match (missing.is_some(), store_missing(config, store)) {
+        (false, Some(why)) => {
+            tracing::error!(
+                message_id = events::STORE_NOT_MOUNTED.id,
+                store = %config.store.path.display(),
+                "{NOT_MOUNTED}: {why}; cameras docked meanwhile wait, untouched"
+            );
+            *missing = Some(why);
+            Recheck::Unchanged
+        }
+        (true, Some(why)) => {
+            *missing = Some(why);
+            Recheck::Unchanged
+        }
+        (true, None) if idle => {
+            let reopened = Store::open_checked(
+                &config.store.path,
+                config.store.mount.as_deref(),
+                store.identity(),
+            );
+            match reopened {
+                Ok(store) => {
+                    *missing = None;
+                    Recheck::Reopened(store)
+                }
+                Err(StoreError::Owned { pid, .. }) if pid == Some(std::process::id()) => {
+                    *missing = None;
+                    Recheck::StillOurs
+                }
+                Err(e) => {
+                    *missing = Some(e.to_string());
+                    Recheck::Unchanged
+                }
+            }
+        }
+        (true, None) | (false, None) => Recheck::Unchanged,
     }
 }

@@ -2,31 +2,35 @@
 //! timer and signals. It alone decides what runs; ingests run on blocking threads and
 //! report back by message (STYLE: stratisd's `run.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::app::commands::access;
 use crate::app::control::{self, ControlSocket, Query, ServiceHandle};
+use crate::app::status::StatusReport;
 use crate::base::config::Config;
 use crate::base::events;
 use crate::camera::dock::{DockChange, DockWatcher, Refusal};
-use crate::custody::register::{DockEvent, Register, StoredSince};
+use crate::custody::register::{DockEvent, Register};
 use crate::custody::store::Store;
 use crate::replica::UploaderThread;
 
 use super::ServiceError;
 use super::cameras::{Cameras, DockingId};
 use super::desk::{Desk, Job};
+use super::dock_events;
+use super::inputs::{Signals, watch_dock};
 use super::outcome;
+use super::publish::{self, Raid, RateCache, Sources};
+use super::reload::{self, Reloaded};
 use super::slot::{self, Finished, SlotJob, SlotOutcome};
-use super::store_wait;
+use super::store_wait::{self, Recheck};
 use super::systemd::Systemd;
 
 /// How long in-flight ingests get to stop on SIGTERM (the unit's stop timeout is longer).
@@ -37,55 +41,38 @@ const TICK: Duration = Duration::from_secs(1);
 /// use up the descriptors the ingests need.
 const MAX_CONNECTIONS: usize = 32;
 
-/// The signals the service obeys, registered before it says READY.
-pub(super) struct Signals {
-    pub(super) term: Signal,
-    pub(super) int: Signal,
-    hup: Signal,
-}
-
-impl Signals {
-    fn register() -> Result<Signals, ServiceError> {
-        let on = |kind| signal(kind).map_err(ServiceError::Runtime);
-        Ok(Signals {
-            term: on(SignalKind::terminate())?,
-            int: on(SignalKind::interrupt())?,
-            hup: on(SignalKind::hangup())?,
-        })
-    }
-}
-
 /// The running service's state; only the supervisor's loop touches it.
 pub(crate) struct Supervisor {
-    pub(super) config_path: PathBuf,
-    pub(super) config: Arc<Config>,
-    pub(super) config_tx: watch::Sender<Arc<Config>>,
-    pub(super) started_at: chrono::DateTime<Utc>,
-    pub(super) cameras: Cameras,
-    pub(super) refused: BTreeMap<String, Refusal>,
+    config_path: PathBuf,
+    config: Arc<Config>,
+    config_tx: watch::Sender<Arc<Config>>,
+    started_at: chrono::DateTime<Utc>,
+    cameras: Cameras,
+    refused: BTreeMap<String, Refusal>,
     tasks: JoinSet<Finished>,
     task_dockings: HashMap<Id, DockingId>,
-    pub(super) register: Register,
-    pub(super) store: Arc<Store>,
+    register: Register,
+    store: Arc<Store>,
     /// Operators' register commands, attributions and the daily upkeep, on their own thread.
-    pub(super) desk: Desk,
+    desk: Desk,
     /// The S3 replica's uploader, on its own thread (idle without `[replica] endpoint`).
-    pub(super) replica: UploaderThread,
-    pub(super) dock: DockWatcher,
-    pub(super) dock_rx: mpsc::Receiver<DockChange>,
-    pub(super) control: ControlSocket,
+    replica: UploaderThread,
+    dock: DockWatcher,
+    dock_rx: mpsc::Receiver<DockChange>,
+    control: ControlSocket,
     connections: Arc<Semaphore>,
     signals: Signals,
     queries_rx: mpsc::Receiver<Query>,
     handle: ServiceHandle,
-    pub(super) systemd: Systemd,
+    systemd: Systemd,
     /// Arrays known to be degraded, so that each is logged once when it degrades.
-    pub(super) raid_degraded: BTreeSet<String>,
-    pub(super) rate_cache: Option<(Instant, Result<StoredSince, String>)>,
+    raid: Raid,
+    /// The register's 30-day ingest total, for the status.
+    rate: RateCache,
     dock_was_healthy: bool,
     /// Why the store's disk is gone while the service runs, if it is: nothing starts.
-    pub(super) store_missing: Option<String>,
-    pub(super) stopping: bool,
+    store_missing: Option<String>,
+    stopping: bool,
 }
 
 impl Supervisor {
@@ -134,8 +121,8 @@ impl Supervisor {
             queries_rx,
             handle: ServiceHandle::new(queries_tx, config_rx),
             systemd,
-            raid_degraded: BTreeSet::new(),
-            rate_cache: None,
+            raid: Raid::default(),
+            rate: RateCache::default(),
             dock_was_healthy: true,
             store_missing: None,
             stopping: false,
@@ -213,7 +200,7 @@ impl Supervisor {
     }
 
     /// A dock change, turned into the cameras' state, the register and the log.
-    pub(super) fn on_dock_change(&mut self, change: DockChange) {
+    fn on_dock_change(&mut self, change: DockChange) {
         if self.stopping {
             return;
         }
@@ -230,8 +217,8 @@ impl Supervisor {
                 );
                 let slot = link.slot.clone();
                 // Looked up before the docking is recorded: the docking ends the issue.
-                let agent = self.carried_by(&slot);
-                self.record_dock_event(&slot, DockEvent::Docked);
+                let agent = dock_events::carried_by(&mut self.register, &slot);
+                dock_events::record(&mut self.register, &slot, DockEvent::Docked);
                 self.cameras.dock(link, Utc::now());
                 self.cameras.set_agent(&slot, agent);
                 self.schedule();
@@ -252,7 +239,7 @@ impl Supervisor {
                     "camera {} taken from slot {slot}{note}",
                     camera.serial
                 );
-                self.record_dock_event(&slot, DockEvent::Undocked);
+                dock_events::record(&mut self.register, &slot, DockEvent::Undocked);
             }
             DockChange::Refused(refusal) => {
                 tracing::warn!(
@@ -271,46 +258,8 @@ impl Supervisor {
         }
     }
 
-    /// The agent whose issue of the camera in `slot` is still open, for its dock card;
-    /// none when it was not issued or the register cannot say (logged, never fatal).
-    fn carried_by(&mut self, slot: &str) -> Option<String> {
-        let found = self.register.read().and_then(|tx| {
-            match crate::custody::register::perception::assignment_at(&tx, slot, Utc::now())? {
-                Some(a) if a.ended().is_none() => {
-                    let agent = crate::custody::register::perception::agent(&tx, &a.agent)?;
-                    Ok(Some(match agent {
-                        Some(p) => format!("{} ({})", p.name, p.matricule),
-                        None => a.agent,
-                    }))
-                }
-                _ => Ok(None),
-            }
-        });
-        found.unwrap_or_else(|e| {
-            tracing::warn!(slot, "cannot read who carried the camera: {e}");
-            None
-        })
-    }
-
-    /// Dock events are the perception register's return and issue times: recorded by slot,
-    /// which the udev rule names after the camera's USB serial.
-    fn record_dock_event(&mut self, slot: &str, event: DockEvent) {
-        // The supervisor runs on the runtime's main thread (block_on): a short SQLite
-        // write pauses only the supervisor, never the workers serving ingests and callers.
-        if let Err(e) = self
-            .register
-            .record_dock_event(slot, event, slot, Utc::now())
-        {
-            tracing::error!(
-                slot,
-                "cannot record the {} event in the register: {e}",
-                event.as_str()
-            );
-        }
-    }
-
     /// Starts what `ingest.max_parallel` allows.
-    pub(super) fn schedule(&mut self) {
+    fn schedule(&mut self) {
         // Without the store's disk, docked cameras wait, untouched, until it is back.
         if self.stopping || self.store_missing.is_some() {
             return;
@@ -355,7 +304,7 @@ impl Supervisor {
         let state = outcome::camera_state(&finished.outcome);
         let serial = outcome::identified_serial(&finished.outcome);
         self.cameras.finish(finished.docking, state, serial);
-        self.rate_cache = None; // the store just took bytes in
+        self.rate.clear(); // the store just took bytes in
         self.schedule();
     }
 
@@ -403,53 +352,26 @@ impl Supervisor {
     /// each once, holds the cameras meanwhile, and reopens the store (its lock, its
     /// leftovers) before ingesting again.
     fn check_store(&mut self) {
-        let missing = store_wait::store_missing(&self.config, &self.store);
-        match (&self.store_missing, missing) {
-            (None, Some(why)) => {
-                tracing::error!(
-                    message_id = events::STORE_NOT_MOUNTED.id,
+        let idle = self.tasks.is_empty();
+        match store_wait::recheck(&self.config, &self.store, &mut self.store_missing, idle) {
+            Recheck::Unchanged => {}
+            Recheck::Reopened(store) => {
+                // The old one first: its lock is on the disk that went away.
+                self.store = Arc::new(store);
+                self.desk.send(Job::Reconfigure {
+                    config: self.config.clone(),
+                    store: self.store.clone(),
+                });
+                self.rate.clear();
+                tracing::info!(
+                    message_id = events::STORE_MOUNTED.id,
                     store = %self.config.store.path.display(),
-                    "{}: {why}; cameras docked meanwhile wait, untouched",
-                    store_wait::NOT_MOUNTED
+                    "the store {} is mounted again: the service resumes",
+                    self.config.store.path.display()
                 );
-                self.store_missing = Some(why);
+                self.schedule();
             }
-            (Some(_), Some(why)) => self.store_missing = Some(why),
-            (Some(_), None) if self.tasks.is_empty() => {
-                let reopened = Store::open_checked(
-                    &self.config.store.path,
-                    self.config.store.mount.as_deref(),
-                    self.store.identity(),
-                );
-                match reopened {
-                    Ok(store) => {
-                        // The old one first: its lock is on the disk that went away.
-                        self.store = Arc::new(store);
-                        self.desk.send(Job::Reconfigure {
-                            config: self.config.clone(),
-                            store: self.store.clone(),
-                        });
-                        self.store_missing = None;
-                        self.rate_cache = None;
-                        tracing::info!(
-                            message_id = events::STORE_MOUNTED.id,
-                            store = %self.config.store.path.display(),
-                            "the store {} is mounted again: the service resumes",
-                            self.config.store.path.display()
-                        );
-                        self.schedule();
-                    }
-                    // The same store after all (a file read failed for a moment): still ours.
-                    Err(crate::custody::store::StoreError::Owned { pid, .. })
-                        if pid == Some(std::process::id()) =>
-                    {
-                        self.store_missing = None;
-                        self.schedule();
-                    }
-                    Err(e) => self.store_missing = Some(e.to_string()),
-                }
-            }
-            (Some(_), None) | (None, None) => {}
+            Recheck::StillOurs => self.schedule(),
         }
     }
 
@@ -471,6 +393,108 @@ impl Supervisor {
         if !stalled.is_empty() {
             self.schedule();
         }
+    }
+
+    /// Reloads the configuration file, logging whether it was applied or refused.
+    fn reload(&mut self) {
+        self.systemd.reloading();
+        let path = self.config_path.clone();
+        match reload::open(&path, &self.config, &self.register) {
+            Ok(reloaded) => {
+                self.apply(reloaded);
+                tracing::info!(
+                    message_id = events::CONFIG_RELOADED.id,
+                    config = %path.display(),
+                    "configuration {} reloaded (ingest.max_parallel = {})",
+                    path.display(),
+                    self.config.ingest.max_parallel
+                );
+            }
+            Err(e) => tracing::error!(
+                message_id = events::CONFIG_REJECTED.id,
+                config = %path.display(),
+                error = %e,
+                "configuration {} refused, the previous one stays in force: {e}",
+                path.display()
+            ),
+        }
+        self.systemd.ready();
+    }
+
+    /// Puts a reloaded configuration in force, with what it moved already opened.
+    fn apply(&mut self, reloaded: Reloaded) {
+        let Reloaded {
+            config,
+            store,
+            register,
+            control,
+            dock,
+        } = reloaded;
+        if let Some(store) = store {
+            self.store = store;
+            self.rate.clear();
+        }
+        if let Some(register) = register {
+            self.register = register;
+            self.rate.clear();
+        }
+        if let Some(control) = control {
+            self.control = control; // the old socket file goes with the old listener
+        }
+        self.config = Arc::new(config);
+        self.config_tx.send_replace(self.config.clone());
+        self.replica.reconfigure(self.config.clone());
+        self.desk.send(Job::Reconfigure {
+            config: self.config.clone(),
+            store: self.store.clone(),
+        });
+        if let Some((watcher, rx, initial)) = dock {
+            // Another dock folder: the cameras of the old one are no longer seen.
+            let slots: Vec<String> = self.cameras.all().map(|c| c.link.slot.clone()).collect();
+            for slot in slots {
+                self.on_dock_change(DockChange::Undocked { slot });
+            }
+            self.refused.clear();
+            self.dock = watcher;
+            self.dock_rx = rx;
+            for change in initial {
+                self.on_dock_change(change);
+            }
+        }
+        self.schedule();
+    }
+
+    /// What the status is made of.
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            config: &self.config,
+            started_at: self.started_at,
+            stopping: self.stopping,
+            cameras: &self.cameras,
+            refused: &self.refused,
+            dock: &self.dock,
+            store_missing: self.store_missing.as_deref(),
+            desk: &self.desk,
+            replica: &self.replica,
+            store: &self.store,
+        }
+    }
+
+    /// The whole status now.
+    fn status(&mut self) -> StatusReport {
+        let stored = self.rate.get(&self.register);
+        publish::status(&self.sources(), stored)
+    }
+
+    /// Sends systemd the one-line status when it changed.
+    fn refresh_status(&mut self) {
+        let line = publish::summary_line(&self.sources(), self.raid.any_degraded());
+        self.systemd.status(&line);
+    }
+
+    /// Logs each md array that became degraded, and each that recovered.
+    fn check_raid(&mut self) {
+        self.raid.check(&self.config.status.mdstat);
     }
 
     /// Stops taking work, cancels in-flight ingests (safe by design), waits for them,
@@ -508,19 +532,6 @@ impl Supervisor {
         drop(self.control);
         tracing::info!("sentinel-dockd stopped");
     }
-}
-
-/// Starts watching the configured dock folder: the watcher, its channel, the cameras already there.
-pub(super) fn watch_dock(
-    config: &Config,
-) -> Result<(DockWatcher, mpsc::Receiver<DockChange>, Vec<DockChange>), ServiceError> {
-    let (tx, rx) = mpsc::channel(256);
-    let (watcher, initial) =
-        DockWatcher::start(&config.dock.path, tx).map_err(|source| ServiceError::Dock {
-            path: config.dock.path.clone(),
-            source,
-        })?;
-    Ok((watcher, rx, initial))
 }
 
 async fn next_keepalive(interval: &mut Option<tokio::time::Interval>) {

@@ -12,6 +12,7 @@ pub mod daemon;
 mod exfat;
 mod fat;
 pub mod fat_edit;
+mod one_shot;
 pub mod operators;
 pub mod seaweed;
 mod sidecar;
@@ -25,6 +26,7 @@ pub use fat::{
     ImageOptions, Layout, PARTITION_OFFSET, build_fat_image, build_fat_image_with, list_fat_dirs,
     list_fat_image, read_fat_file, write_fat_file,
 };
+pub use one_shot::{ingest_faulty_store, ingest_into, ingest_once};
 pub use sidecar::{SidecarSpec, gps_fixes, nmea_checksum, nmea_line};
 
 use std::fs;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use sentinel_dock::app::api::request::Command;
 use sentinel_dock::app::commands::{self, Caller, CommandError, Context, Reply};
-use sentinel_dock::app::ingest::{self, Options};
+use sentinel_dock::app::ingest::Options;
 use sentinel_dock::base::clock::Clock;
 use sentinel_dock::base::config::Config;
 use sentinel_dock::custody::register::Register;
@@ -109,10 +109,10 @@ impl Desk {
         let root = build_dir(spec, self.dir.path());
         let options = Options {
             clock: self.clock.clone(),
-            store: Some(self.store.clone()),
             ..Options::default()
         };
-        let report = ingest::ingest(&self.config, &root, &options).unwrap();
+        let report =
+            crate::common::ingest_into(&self.config, &root, &self.store, &options).unwrap();
         assert!(report.all_clear(), "fixture ingest: {report:?}");
     }
 
