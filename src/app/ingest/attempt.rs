@@ -5,6 +5,7 @@
 //! counter is the only one.
 
 use crate::base::digest::Digests;
+use crate::base::error::{Chain, chain};
 use crate::camera::evidence::name::FileKind;
 use crate::camera::volume::{Volume, VolumeFile};
 use crate::custody::register::{RecordingRow, RecordingState, StoredFacts};
@@ -216,11 +217,11 @@ impl Session<'_> {
         let video = match &outcome.candidate.video {
             Some(video) => {
                 let at = StorePath::new(Area::Recordings, name.day(), &serial, &file_names.0)
-                    .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+                    .map_err(|e| Attempt::GiveUp(chain(&e)))?;
                 let mut pending = self
                     .store
                     .create(&at)
-                    .map_err(|e| Attempt::Retry(e.to_string()))?
+                    .map_err(|e| Attempt::Retry(chain(&e)))?
                     .with_proof_region(self.config.ingest.proof_region.0);
                 let facts = self
                     .stream_video(volume, video, Some(&mut pending))
@@ -283,11 +284,11 @@ impl Session<'_> {
         let file_name = name.file_name(&self.config.profile, FileKind::Sidecar);
         let serial = &self.identity.camera.serial;
         let at = StorePath::new(Area::Recordings, name.day(), serial, &file_name)
-            .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+            .map_err(|e| Attempt::GiveUp(chain(&e)))?;
         let mut pending = self
             .store
             .create(&at)
-            .map_err(|e| Attempt::Retry(e.to_string()))?;
+            .map_err(|e| Attempt::Retry(chain(&e)))?;
         let mut written: std::io::Result<()> = Ok(());
         let digests = stream_sidecar(volume, file, &mut |chunk| {
             if written.is_ok() {
@@ -359,7 +360,7 @@ impl Session<'_> {
         }
         let mut reader = volume
             .open_file(&video.path)
-            .map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
+            .map_err(|e| format!("opening {} on the camera: {}", video.path, Chain(&e)))?;
         if let Some(throttle) = self.throttle {
             reader = Box::new(throttle::Throttled::new(
                 reader,
@@ -384,7 +385,7 @@ impl Session<'_> {
             }
             None => copy::stream(reader, video.size, sink, true, buffer, watch),
         };
-        let s = streamed.map_err(|e| format!("{}: {e}", video.path))?;
+        let s = streamed.map_err(|e| format!("{}: {}", video.path, Chain(&e)))?;
         Ok(VideoFacts {
             file_name: video.name.clone(),
             size: s.size,

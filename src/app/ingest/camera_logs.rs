@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::base::digest::{Digests, Hasher};
+use crate::base::error::{Chain, chain};
 use crate::camera::volume::{Volume, VolumeError, VolumePath};
 use crate::custody::register::camera_logs::LogKind;
 use crate::custody::store::{Area, Persisted, StorePath};
@@ -90,7 +91,8 @@ impl Session<'_> {
                 Ok(None) => continue,
                 Err(e) => {
                     warnings.push(format!(
-                        "the camera's log {path} could not be read ({e}); it stays on the camera and is read again at the next docking"
+                        "the camera's log {path} could not be read ({}); it stays on the camera and is read again at the next docking",
+                        Chain(&e)
                     ));
                     continue;
                 }
@@ -126,13 +128,13 @@ impl Session<'_> {
         let serial = &self.identity.camera.serial;
         let file = format!("session-{}.{}.log", self.id, kind.as_str());
         let at = StorePath::new(Area::CameraLogs, self.docked_at.date_naive(), serial, &file)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         let mut h = Hasher::new();
         h.update(bytes);
         let digests = h.finish();
-        let mut pending = self.store.create(&at).map_err(|e| e.to_string())?;
-        std::io::Write::write_all(&mut pending, bytes).map_err(|e| e.to_string())?;
-        let persisted = pending.persist(&digests).map_err(|e| e.to_string())?;
+        let mut pending = self.store.create(&at).map_err(|e| chain(&e))?;
+        std::io::Write::write_all(&mut pending, bytes).map_err(|e| chain(&e))?;
+        let persisted = pending.persist(&digests).map_err(|e| chain(&e))?;
         let path = match &persisted {
             Persisted::Stored { path } | Persisted::AlreadyPresent { path } => path,
             // Another file under this docking's name: both kept, this one beside it.

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use crate::base::clock::{Clock, SystemClock};
 use crate::base::config::Config;
 use crate::base::digest::Digests;
+use crate::base::error::Chain;
 use crate::camera::volume::{self, Access, Volume, VolumeError, VolumeFile};
 use crate::custody::register::{
     RecordingId, RecordingState, Register, RegisterError, SessionId, StoredFacts,
@@ -55,26 +56,28 @@ use discover::{Candidate, SidecarRead, discover};
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The camera's volume could not be opened or listed.
-    #[error("camera source {source_path}: {error}")]
+    #[error("camera source {source_path}")]
     Volume {
         /// The source given.
         source_path: PathBuf,
         /// What the volume layer said.
+        #[source]
         error: VolumeError,
     },
     /// The camera could not be identified.
-    #[error("camera source {source_path}: {error}")]
+    #[error("camera source {source_path}")]
     Identity {
         /// The source given.
         source_path: PathBuf,
         /// Why.
+        #[source]
         error: IdentityError,
     },
     /// The store could not be opened or written.
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
     /// The register could not be opened or written.
-    #[error("register: {0}")]
+    #[error("register")]
     Register(#[from] RegisterError),
     /// The store has not enough free space for this camera's recordings and the reserve.
     #[error(
@@ -233,7 +236,7 @@ pub fn ingest(
         Ok(report) if report.all_clear() => "complete".to_string(),
         Ok(_) => "attention".to_string(),
         Err(IngestError::Cancelled) => "cancelled".to_string(),
-        Err(e) => format!("failed: {e}"),
+        Err(e) => format!("failed: {}", Chain(e)),
     };
     let at = options.clock.now();
     register.finish_session(session_id, &outcome, at)?;
@@ -333,7 +336,10 @@ impl Session<'_> {
         // Read while the camera is still open read-only; never wiped (not a recording).
         let logs = self.read_camera_logs(volume.as_mut(), &mut warnings);
         if let Err(e) = volume.close() {
-            warnings.push(format!("closing the camera after reading it failed: {e}"));
+            warnings.push(format!(
+                "closing the camera after reading it failed: {}",
+                Chain(&e)
+            ));
         }
         // A damaged volume is never wiped: freeing a shared cluster destroys its other owner,
         // and its listing may miss files that are still there.

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::app::status::{self, RefusedLink, ServiceStatus, StatusReport, mdstat};
+use crate::base::error::chain;
 use crate::base::events;
 use crate::custody::register::StoredSince;
 
@@ -51,7 +52,7 @@ impl Supervisor {
         let replica = self.replica.status();
         warnings.extend(replica.as_ref().and_then(|r| r.warning(Utc::now())));
         let stored = self.recent_rate();
-        let free = self.store.free_bytes().map_err(|e| e.to_string());
+        let free = self.store.free_bytes().map_err(|e| chain(&e));
         let store = status::store_status(
             self.store.root(),
             config.store.reserve.0,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::app::control::ControlSocket;
 use crate::base::config::Config;
+use crate::base::error::chain;
 use crate::base::events;
 use crate::custody::register::Register;
 use crate::custody::store::Store;
@@ -18,7 +19,7 @@ impl Supervisor {
         self.systemd.reloading();
         let path = self.config_path.clone();
         let result = Config::load(&path)
-            .map_err(|e| e.to_string())
+            .map_err(|e| chain(&e))
             .and_then(|config| self.apply(config));
         match result {
             Ok(()) => tracing::info!(
@@ -42,11 +43,11 @@ impl Supervisor {
     /// Opens whatever the new configuration moves first, so that a failure changes nothing.
     fn apply(&mut self, new: Config) -> Result<(), String> {
         let old = self.config.clone();
-        crate::custody::opener::check_mounted(&new.store).map_err(|e| e.to_string())?;
+        crate::custody::opener::check_mounted(&new.store).map_err(|e| chain(&e))?;
         let register = (new.register.path != old.register.path)
             .then(|| Register::open(&new.register.path))
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         // Another store is opened as the one its register records, under its own lock.
         let store = (new.store.path != old.store.path)
             .then(|| {
@@ -54,24 +55,24 @@ impl Supervisor {
                     .as_ref()
                     .unwrap_or(&self.register)
                     .store_identity()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| chain(&e))?;
                 Store::open_checked(
                     &new.store.path,
                     new.store.mount.as_deref(),
                     recorded.as_deref(),
                 )
                 .map(Arc::new)
-                .map_err(|e| e.to_string())
+                .map_err(|e| chain(&e))
             })
             .transpose()?;
         let control = (new.control.socket != old.control.socket)
             .then(|| ControlSocket::bind(&new.control.socket))
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         let dock = (new.dock.path != old.dock.path)
             .then(|| watch_dock(&new))
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
 
         if let Some(store) = store {
             self.store = store;

@@ -15,6 +15,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use crate::app::commands::access;
 use crate::app::control::{self, ControlSocket, Query, ServiceHandle};
 use crate::base::config::Config;
+use crate::base::error::chain;
 use crate::base::events;
 use crate::camera::dock::{DockChange, DockWatcher, Refusal};
 use crate::custody::register::{DockEvent, Register, StoredSince};
@@ -446,7 +447,7 @@ impl Supervisor {
                         self.store_missing = None;
                         self.schedule();
                     }
-                    Err(e) => self.store_missing = Some(e.to_string()),
+                    Err(e) => self.store_missing = Some(chain(&e)),
                 }
             }
             (Some(_), None) | (None, None) => {}
