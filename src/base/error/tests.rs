@@ -258,7 +258,7 @@ fn the_source_check_sees_what_it_forbids() {
     let fine = [
         "#[error(\"cannot open {path} (check it)\")]\n    Open {\n        path: PathBuf,\n        source: io::Error,\n    },",
         "#[error(\"store\")]\n    Store(#[from] StoreError),",
-        "#[error(\"query failed: {0}{advice}\", advice = hint(.0))]\n    Sql(rusqlite::Error),",
+        "#[error(\"query failed: {0}{advice}\", advice = hint(.0))]\n    Sql(engine::Error),",
         "#[error(\"storing {path} failed ({})\", advice(.source))]\n    Io {\n        path: PathBuf,\n        source: io::Error,\n    },",
         "#[error(transparent)]\n    Config(#[from] ConfigError),",
         "#[error(\"camera source {source_path}\")]\n    Volume {\n        source_path: PathBuf,\n        #[source]\n        error: VolumeError,\n    },",
