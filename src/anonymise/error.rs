@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum AnonymiseError {
     /// The model or the runtime library is not where the configuration says.
     #[error(
-        "`[anonymise] {key}` {path} cannot be read ({source}): nothing was made. Install it with scripts/install-deps (or reinstall the sentinel-dock package), or set {key} to where it is"
+        "`[anonymise] {key}` {path} cannot be read, nothing was made: install it with scripts/install-deps (or reinstall the sentinel-dock package), or set {key} to where it is"
     )]
     Missing {
         /// The configuration key.
@@ -46,7 +46,7 @@ pub enum AnonymiseError {
         why: String,
     },
     /// A tool (ffmpeg, ffprobe) could not be run.
-    #[error("cannot run {name} ({source}): install Debian's ffmpeg package")]
+    #[error("cannot run {name} (install Debian's ffmpeg package)")]
     Tool {
         /// The program.
         name: &'static str,
@@ -62,7 +62,7 @@ pub enum AnonymiseError {
         why: String,
     },
     /// A file of the derivative could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use sentinel_dock::app::ingest::{self, Options, ReadThrottle};
 use sentinel_dock::app::{logging, service};
 use sentinel_dock::base::config::Config;
+use sentinel_dock::base::error::Chain;
 use sentinel_dock::camera::usb;
 use sentinel_dock::custody::opener;
 use sentinel_dock::custody::register::Register;
@@ -85,7 +86,7 @@ fn main() -> ExitCode {
         Some(_) => logging::Program::OneShot,
     };
     if let Err(e) = logging::init(program) {
-        eprintln!("sentinel-dockd: {e}");
+        eprintln!("sentinel-dockd: {}", Chain(&e));
         return ExitCode::from(EXIT_USAGE);
     }
     let Some(command) = cli.command else {
@@ -94,7 +95,7 @@ fn main() -> ExitCode {
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("sentinel-dockd: {e}");
+            eprintln!("sentinel-dockd: {}", Chain(&e));
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -106,15 +107,14 @@ fn main() -> ExitCode {
         } => match run_ingest(&config, source, json, serial) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("sentinel-dockd: {}", causes(&e));
+                eprintln!("sentinel-dockd: {e:#}");
                 ExitCode::from(EXIT_UNFINISHED)
             }
         },
         Command::UsbIdentify { device, json } => match run_usb_identify(&config, &device, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                // The library's messages already carry their cause: print the top one only.
-                eprintln!("sentinel-dockd: {e}");
+                eprintln!("sentinel-dockd: {e:#}");
                 ExitCode::FAILURE
             }
         },
@@ -125,29 +125,11 @@ fn main() -> ExitCode {
         Command::Scrub { json } => match run_scrub(&config, json) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("sentinel-dockd: {}", causes(&e));
+                eprintln!("sentinel-dockd: {e:#}");
                 ExitCode::from(EXIT_UNFINISHED)
             }
         },
     }
-}
-
-/// The error and its causes on one line, each said once: several library errors already
-/// carry their cause in their message, and the refusals of the store's owner (exit 3)
-/// must read as one sentence a technician acts on.
-fn causes(e: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
 }
 
 /// Prints who the camera behind `device` is; a refusal is an error.
@@ -179,8 +161,8 @@ fn run_service(config: &std::path::Path) -> ExitCode {
     match service::run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("sentinel-dockd cannot run: {e}");
-            eprintln!("sentinel-dockd: {e}");
+            tracing::error!("sentinel-dockd cannot run: {}", Chain(&e));
+            eprintln!("sentinel-dockd: {}", Chain(&e));
             ExitCode::from(if e.is_config() { EXIT_USAGE } else { 1 })
         }
     }

@@ -34,7 +34,7 @@ pub enum ReplicaError {
         message: String,
     },
     /// A stored file could not be read for upload.
-    #[error("cannot read {path} for the replica: {source}")]
+    #[error("cannot read {path} for the replica")]
     Read {
         /// The stored file.
         path: PathBuf,

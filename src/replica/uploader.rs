@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::base::config::Config;
 use crate::base::digest::{Digests, Hasher};
+use crate::base::error::chain;
 use crate::custody::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::custody::register::stored::{self, StoredRecording};
 use crate::custody::register::{RecordingId, RecordingState, Register, format_time};
@@ -90,15 +91,15 @@ impl<'a> Uploader<'a> {
                 Ok(_) => pass.expired.push(row.stem.clone()),
                 Err(ReplicaError::Register(e)) => return Err(ReplicaError::Register(e)),
                 Err(e) => {
-                    let next = register
-                        .in_write(|tx| ReplicaQueue::failed(tx, id, now, &e.to_string()))?;
+                    let why = chain(&e);
+                    let next = register.in_write(|tx| ReplicaQueue::failed(tx, id, now, &why))?;
                     tracing::warn!(
                         recording = %row.stem,
-                        "the replica of {} is not proven yet, next attempt at {}: {e}",
+                        "the replica of {} is not proven yet, next attempt at {}: {why}",
                         row.stem,
                         format_time(next)
                     );
-                    pass.failed.push((row.stem.clone(), e.to_string()));
+                    pass.failed.push((row.stem.clone(), why));
                 }
             }
         }

@@ -648,7 +648,7 @@ fn a_register_locked_by_another_process_stops_the_ingest_before_any_wipe() {
         Ok(())
     });
     let err = bench.ingest(&image, &with_reads(faults)).unwrap_err();
-    let text = err.to_string();
+    let text = sentinel_dock::base::error::chain(&err);
     assert!(matches!(err, IngestError::Register(_)), "{text}");
     assert!(
         text.contains("register") && text.contains("locked"),
@@ -698,7 +698,7 @@ fn a_read_only_register_is_refused_before_anything_is_copied() {
     let image = build_fat_image(&spec, bench.dir.path(), Layout::Superfloppy);
     let pristine = fs::read(&image).unwrap();
     let err = crate::common::ingest_once(&config, &image, &Options::default()).unwrap_err();
-    let text = err.to_string();
+    let text = sentinel_dock::base::error::chain(&err);
     assert!(matches!(err, IngestError::Register(_)), "{text}");
     assert!(
         text.contains("readonly database") || text.contains("cannot open the register"),

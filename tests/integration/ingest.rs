@@ -503,7 +503,8 @@ fn a_camera_without_any_identity_is_refused_before_anything_is_copied() {
     spec.device_ini = None;
     let image = bench.image(&spec, Layout::Superfloppy);
     let err = bench.ingest_with(&image, &Options::default()).unwrap_err();
-    assert!(err.to_string().contains("--serial"), "{err}");
+    let text = sentinel_dock::base::error::chain(&err);
+    assert!(text.contains("--serial"), "{text}");
     assert!(bench.stored_files().is_empty());
 }
 

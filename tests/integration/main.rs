@@ -36,6 +36,7 @@ mod crash;
 mod crash_daemon;
 mod daemon;
 mod damaged_volume;
+mod errors;
 mod exfat;
 mod exfat_hostile;
 mod faults;

@@ -23,6 +23,7 @@ use crate::anonymise::{
 use crate::app::api::request::AnonymiseArgs;
 use crate::base::clock::Clock;
 use crate::base::digest::Digests;
+use crate::base::error::{Chain, chain};
 use crate::custody::register::audit::{self, Action, NewEntry};
 use crate::custody::register::derived::{self, DerivedFile, NewDerivative};
 use crate::custody::register::{Register, format_time};
@@ -44,7 +45,7 @@ pub struct Prepared {
 
 impl From<AnonymiseError> for CommandError {
     fn from(e: AnonymiseError) -> CommandError {
-        CommandError::Invalid(e.to_string())
+        CommandError::Invalid(chain(&e))
     }
 }
 
@@ -112,7 +113,7 @@ pub fn prepare(
             &r.camera,
             &format!("{}-anon{seq}.{ext}", r.stem),
         )
-        .map_err(|e| CommandError::Invalid(format!("derived file name: {e}")))
+        .map_err(|e| CommandError::Invalid(format!("derived file name: {}", Chain(&e))))
     };
     let store_paths = [place("mp4")?, place("json")?];
     let original = Original {
@@ -170,8 +171,10 @@ pub fn make_traced(
         .and_then(|made| complete(store, register, clock, prepared, made));
     if let Err(e) = &result {
         let why = format!(
-            "anonymisation #{} of {} failed, nothing was kept: {e}",
-            job.audit_seq, job.original.stem
+            "anonymisation #{} of {} failed, nothing was kept: {}",
+            job.audit_seq,
+            job.original.stem,
+            Chain(e)
         );
         let failure = NewEntry::new(&prepared.author, Action::Failure, why)
             .about(std::slice::from_ref(&job.original.stem));
@@ -337,15 +340,18 @@ fn store_copy(
     };
     let mut source =
         std::fs::File::open(from).map_err(|e| io("reading the derivative's file", from, e))?;
-    let mut pending = store
-        .create(at)
-        .map_err(|e| CommandError::Invalid(format!("the store cannot take the derivative: {e}")))?;
+    let mut pending = store.create(at).map_err(|e| {
+        CommandError::Invalid(format!(
+            "the store cannot take the derivative: {}",
+            Chain(&e)
+        ))
+    })?;
     let size = std::io::copy(&mut source, &mut pending)
         .and_then(|n| pending.flush().map(|()| n))
         .map_err(|e| io("writing into the store", from, e))?;
-    let persisted = pending
-        .persist(digests)
-        .map_err(|e| CommandError::Invalid(format!("the derivative could not be stored: {e}")))?;
+    let persisted = pending.persist(digests).map_err(|e| {
+        CommandError::Invalid(format!("the derivative could not be stored: {}", Chain(&e)))
+    })?;
     let path = persisted
         .path()
         .strip_prefix(store.root())
@@ -381,7 +387,10 @@ pub fn accept(
     for file in [&d.video, &d.manifest] {
         let path = store_file(ctx.store, &file.path)?;
         let found = ctx.store.read_back(&path).map_err(|e| {
-            CommandError::Invalid(format!("the stored derivative cannot be read back: {e}"))
+            CommandError::Invalid(format!(
+                "the stored derivative cannot be read back: {}",
+                Chain(&e)
+            ))
         })?;
         if found != file.digests {
             return Err(CommandError::Invalid(format!(

@@ -8,6 +8,7 @@ use super::recordings::{one_line, resolve, store_file};
 use super::{CommandError, Context, Reply};
 use crate::app::api::replies::{self, Consulted};
 use crate::app::api::request::{ConsultArgs, Purpose};
+use crate::base::error::Chain;
 use crate::custody::register::audit::{self, Action, NewEntry};
 
 /// What the caller is told when footage is seen for training.
@@ -36,7 +37,7 @@ pub(super) fn open_traced(
             })
     });
     opened.or_else(|e| {
-        let why = format!("consultation #{seq} of {stem} failed: {e}");
+        let why = format!("consultation #{seq} of {stem} failed: {}", Chain(&e));
         let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&[stem.to_string()]);
         let tx = ctx.register.write()?;
         audit::append(&tx, &failure, ctx.clock.now())?;

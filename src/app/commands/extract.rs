@@ -14,6 +14,7 @@ use super::recordings::{one_line, store_file};
 use super::{CommandError, Context, Reply};
 use crate::app::api::replies::Extracted;
 use crate::app::api::request::{ExtractArgs, Purpose};
+use crate::base::error::Chain;
 use crate::custody::register::audit::{self, Action, NewEntry};
 use crate::custody::register::format_time;
 use crate::custody::register::holds;
@@ -51,8 +52,9 @@ pub fn extract(
         Ok(bag) => completed(ctx, actor, &req, &stems, seq, bag),
         Err(e) => {
             let why = format!(
-                "extraction #{seq} failed, no bag was left in {}: {e}",
-                dest.display()
+                "extraction #{seq} failed, no bag was left in {}: {}",
+                dest.display(),
+                Chain(&e)
             );
             let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&stems);
             let tx = ctx.register.write()?;

@@ -102,10 +102,10 @@ pub enum CommandError {
     #[error("{0}")]
     Invalid(String),
     /// The register failed.
-    #[error("register: {0}")]
+    #[error("register")]
     Register(#[from] RegisterError),
     /// A file could not be read or written.
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}")]
     Io {
         /// What was being done.
         what: String,

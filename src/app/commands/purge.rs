@@ -19,6 +19,7 @@ use super::{CommandError, Context, Reply};
 use crate::app::api::replies::{HeldFor, KeptAfterCollection, PurgePlanned};
 use crate::app::api::request::{Format, PurgeArgs};
 use crate::base::config::Config;
+use crate::base::error::Chain;
 use crate::base::events;
 use crate::custody::register::audit::{self, Action, NewEntry, SERVICE_AUTHOR};
 use crate::custody::register::stored::{self, StoredRecording};
@@ -276,7 +277,7 @@ fn remove_files(ctx: &Context<'_>, recordings: &[&StoredRecording], problems: &m
             let path = match store_file(ctx.store, &f.path) {
                 Ok(path) => path,
                 Err(e) => {
-                    problems.push(format!("{}: {e}", r.stem));
+                    problems.push(format!("{}: {}", r.stem, Chain(&e)));
                     break;
                 }
             };
@@ -303,7 +304,11 @@ fn remove_files(ctx: &Context<'_>, recordings: &[&StoredRecording], problems: &m
     }
     for folder in touched {
         if let Err(e) = sync_and_prune(&folder, ctx.store.root()) {
-            problems.push(format!("syncing the folder {}: {e}", folder.display()));
+            problems.push(format!(
+                "syncing the folder {}: {}",
+                folder.display(),
+                Chain(&e)
+            ));
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::app::api::replies::{self, Scrubbed};
 use crate::app::api::request::ScrubArgs;
 use crate::app::status::ScrubStatus;
 use crate::base::clock::Clock;
+use crate::base::error::Chain;
 use crate::custody::register::audit::{self, Action, NewEntry};
 use crate::custody::register::{Register, RegisterError, Tx, parse_time};
 use crate::custody::scrub::{self, ScrubReport};
@@ -37,7 +38,11 @@ pub fn run_scrub(
     let report = match scrub::scrub(store, register) {
         Ok(report) => report,
         Err(e) => {
-            let why = format!("scrub of {} could not run: {e}", store.root().display());
+            let why = format!(
+                "scrub of {} could not run: {}",
+                store.root().display(),
+                Chain(&e)
+            );
             let tx = register.write()?;
             audit::append(
                 &tx,
@@ -46,7 +51,8 @@ pub fn run_scrub(
             )?;
             tx.commit()?;
             return Err(CommandError::Invalid(format!(
-                "{e}; check the store's disks and the register, then scrub again"
+                "{}; check the store's disks and the register, then scrub again",
+                Chain(&e)
             )));
         }
     };

@@ -8,6 +8,7 @@ use crate::app::api::request::Command;
 use crate::app::control::client::Client;
 use crate::app::control::protocol::{CommandReply, ErrorCode, Request, Response};
 use crate::app::status::StatusReport;
+use crate::base::error::chain;
 
 /// Why the daemon did not answer what was asked.
 #[derive(Debug, Clone)]
@@ -39,10 +40,8 @@ fn unreachable(message: String) -> Failure {
 
 async fn call(socket: PathBuf, request: Request) -> Result<(Response, Option<OwnedFd>), Failure> {
     tokio::task::spawn_blocking(move || {
-        let mut client = Client::connect(&socket).map_err(|e| unreachable(e.to_string()))?;
-        client
-            .call(&request)
-            .map_err(|e| unreachable(e.to_string()))
+        let mut client = Client::connect(&socket).map_err(|e| unreachable(chain(&e)))?;
+        client.call(&request).map_err(|e| unreachable(chain(&e)))
     })
     .await
     .map_err(|e| unreachable(format!("the console's request task failed: {e}")))?

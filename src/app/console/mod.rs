@@ -42,7 +42,7 @@ pub enum ConsoleError {
     )]
     NotLoopback(SocketAddr),
     /// The address could not be bound.
-    #[error("cannot listen on {addr} (--listen): {source}; choose another port")]
+    #[error("cannot listen on {addr} (--listen; choose another port)")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -50,7 +50,7 @@ pub enum ConsoleError {
         source: std::io::Error,
     },
     /// The runtime, the random source or the server failed.
-    #[error("console: {0}")]
+    #[error("console")]
     Io(#[from] std::io::Error),
 }
 

@@ -13,7 +13,7 @@ use super::transport::{LineReceiver, send_line_blocking};
 pub enum ClientError {
     /// The daemon's socket could not be reached.
     #[error(
-        "cannot reach sentinel-dockd at {path} (control.socket): {source}; is the service running? (systemctl status sentinel-dockd)"
+        "cannot reach sentinel-dockd at {path} (control.socket; is the service running? systemctl status sentinel-dockd)"
     )]
     Connect {
         /// The socket's path.
@@ -22,7 +22,7 @@ pub enum ClientError {
         source: io::Error,
     },
     /// The connection failed mid-exchange.
-    #[error("talking to sentinel-dockd at {path}: {source}")]
+    #[error("talking to sentinel-dockd at {path}")]
     Io {
         /// The socket's path.
         path: PathBuf,

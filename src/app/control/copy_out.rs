@@ -17,7 +17,7 @@ use crate::custody::register::audit::hex;
 pub enum CopyOutError {
     /// The output file could not be created (it exists, or the folder is not writable).
     #[error(
-        "cannot create {path} for the recording: {source}; give --out a new file name in a folder you can write"
+        "cannot create {path} for the recording (give --out a new file name in a folder you can write)"
     )]
     Create {
         /// The file asked for.
@@ -26,7 +26,7 @@ pub enum CopyOutError {
         source: io::Error,
     },
     /// Reading the passed descriptor or writing the copy failed.
-    #[error("copying the recording to {to}: {source}")]
+    #[error("copying the recording to {to}")]
     Copy {
         /// Where it was going.
         to: String,

@@ -13,6 +13,7 @@ use crate::app::api::request::Command;
 use crate::app::commands::{self, CommandError};
 use crate::app::status::StatusReport;
 use crate::base::config::Config;
+use crate::base::error::{Chain, chain};
 
 /// A question only the supervisor can answer, with where to send the answer.
 #[derive(Debug)]
@@ -147,13 +148,14 @@ fn refused_or_failed(caller: &Caller, command: &str, e: &CommandError) -> Reply 
             tracing::warn!(
                 uid = caller.uid,
                 user = %caller.name(),
-                "`{command}` for {} failed: {e}",
-                caller.name()
+                "`{command}` for {} failed: {}",
+                caller.name(),
+                Chain(e)
             );
             ErrorCode::Failed
         }
     };
-    Response::error(code, e.to_string()).into()
+    Response::error(code, chain(e)).into()
 }
 
 fn unavailable() -> Reply {

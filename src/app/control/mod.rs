@@ -37,7 +37,7 @@ pub enum ControlError {
     )]
     NotASocket(PathBuf),
     /// The socket could not be created.
-    #[error("cannot create the control socket {path} (control.socket): {source}")]
+    #[error("cannot create the control socket {path} (control.socket)")]
     Bind {
         /// The socket's path.
         path: PathBuf,

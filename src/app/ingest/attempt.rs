@@ -6,6 +6,7 @@
 //! one.
 
 use crate::base::digest::Digests;
+use crate::base::error::chain;
 use crate::camera::evidence::name::FileKind;
 use crate::camera::volume::Volume;
 use crate::custody::register::{RecordingRow, RecordingState, Register, StoredFacts};
@@ -153,12 +154,12 @@ pub(super) fn stream_copy(
     let video = match &outcome.candidate.video {
         Some(video) => {
             let at = StorePath::new(Area::Recordings, name.day(), &serial, &file_names.0)
-                .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+                .map_err(|e| Attempt::GiveUp(chain(&e)))?;
             let mut pending = reader
                 .docking
                 .store
                 .create(&at)
-                .map_err(|e| Attempt::Retry(e.to_string()))?
+                .map_err(|e| Attempt::Retry(chain(&e)))?
                 .with_proof_region(reader.docking.config.ingest.proof_region.0);
             let facts = reader
                 .stream_video(volume, video, Some(&mut pending))
@@ -221,12 +222,12 @@ fn copy_sidecar(
     let file_name = name.file_name(&reader.docking.config.profile, FileKind::Sidecar);
     let serial = &reader.docking.identity.camera.serial;
     let at = StorePath::new(Area::Recordings, name.day(), serial, &file_name)
-        .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+        .map_err(|e| Attempt::GiveUp(chain(&e)))?;
     let mut pending = reader
         .docking
         .store
         .create(&at)
-        .map_err(|e| Attempt::Retry(e.to_string()))?;
+        .map_err(|e| Attempt::Retry(chain(&e)))?;
     let mut written: std::io::Result<()> = Ok(());
     let digests = stream_sidecar(volume, file, &mut |chunk| {
         if written.is_ok() {

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::base::digest::{Digests, Hasher};
+use crate::base::error::{Chain, chain};
 use crate::camera::volume::{Volume, VolumeError, VolumePath};
 use crate::custody::register::camera_logs::LogKind;
 use crate::custody::store::{Area, Persisted, StorePath};
@@ -89,7 +90,8 @@ pub(super) fn read_camera_logs(
             Ok(None) => continue,
             Err(e) => {
                 warnings.push(format!(
-                        "the camera's log {path} could not be read ({e}); it stays on the camera and is read again at the next docking"
+                        "the camera's log {path} could not be read ({}); it stays on the camera and is read again at the next docking",
+                        Chain(&e)
                     ));
                 continue;
             }
@@ -134,13 +136,13 @@ fn store_log(
         serial,
         &file,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| chain(&e))?;
     let mut h = Hasher::new();
     h.update(bytes);
     let digests = h.finish();
-    let mut pending = docking.store.create(&at).map_err(|e| e.to_string())?;
-    std::io::Write::write_all(&mut pending, bytes).map_err(|e| e.to_string())?;
-    let persisted = pending.persist(&digests).map_err(|e| e.to_string())?;
+    let mut pending = docking.store.create(&at).map_err(|e| chain(&e))?;
+    std::io::Write::write_all(&mut pending, bytes).map_err(|e| chain(&e))?;
+    let persisted = pending.persist(&digests).map_err(|e| chain(&e))?;
     let path = match &persisted {
         Persisted::Stored { path } | Persisted::AlreadyPresent { path } => path,
         // Another file under this docking's name: both kept, this one beside it.

@@ -17,7 +17,7 @@ use super::progress::{Cancel, Progress};
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
     /// Reading the camera failed (pulled out, bad sector, corrupt FAT).
-    #[error("reading it from the camera failed after {done} of {expected} bytes: {source}")]
+    #[error("reading it from the camera failed after {done} of {expected} bytes")]
     Read {
         /// Bytes read before the failure.
         done: u64,
@@ -37,8 +37,8 @@ pub enum CopyError {
         found: u64,
     },
     /// Writing the store's temporary file failed (disk full, I/O error).
-    #[error("writing the stored copy failed: {0}")]
-    Write(io::Error),
+    #[error("writing the stored copy failed")]
+    Write(#[source] io::Error),
     /// The ingest was asked to stop (camera pulled, service stopping).
     #[error("stopped after {done} bytes: the ingest was cancelled")]
     Cancelled {
@@ -240,7 +240,9 @@ mod tests {
             Watch::default(),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("device vanished"), "{err}");
+        // The cause is the source, said once by the chain, not by the message.
+        let text = crate::base::error::chain(&err);
+        assert!(text.ends_with(" of 50000 bytes: device vanished"), "{text}");
         assert!(matches!(err, CopyError::Read { .. }));
     }
 }

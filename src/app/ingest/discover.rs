@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::base::config::Profile;
 use crate::base::digest::{Digests, Hasher};
+use crate::base::error::Chain;
 use crate::camera::evidence::name::{FileKind, RecordingName};
 use crate::camera::evidence::sidecar::{self, SidecarReport};
 use std::io::Read;
@@ -64,7 +65,7 @@ pub(super) fn read_sidecar(
     if let Some(faults) = faults {
         faults
             .before_read(&file.path, 0)
-            .map_err(|e| format!("reading {} from the camera: {e}", file.path))?;
+            .map_err(|e| format!("reading {} from the camera: {}", file.path, Chain(&e)))?;
     }
     // Streamed twice, never held whole (a sidecar may hold up to max_sidecar_bytes): once
     // to find its trailer, once to parse it; both reads must hash the same.
@@ -97,7 +98,9 @@ pub(super) fn stream_sidecar(
     each: &mut dyn FnMut(&[u8]),
 ) -> Result<Digests, String> {
     let failed = |e: &dyn std::fmt::Display| format!("reading {} from the camera: {e}", file.path);
-    let mut reader = volume.open_file(&file.path).map_err(|e| failed(&e))?;
+    let mut reader = volume
+        .open_file(&file.path)
+        .map_err(|e| failed(&Chain(&e)))?;
     let mut h = Hasher::new();
     let mut buf = vec![0u8; SIDECAR_CHUNK];
     let mut total: u64 = 0;
@@ -106,7 +109,7 @@ pub(super) fn stream_sidecar(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(failed(&e)),
+            Err(e) => return Err(failed(&Chain(&e))),
         };
         total += n as u64;
         h.update(&buf[..n]);

@@ -60,26 +60,28 @@ use outcome::Attempt;
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The camera's volume could not be opened or listed.
-    #[error("camera source {source_path}: {error}")]
+    #[error("camera source {source_path}")]
     Volume {
         /// The source given.
         source_path: PathBuf,
         /// What the volume layer said.
+        #[source]
         error: VolumeError,
     },
     /// The camera could not be identified.
-    #[error("camera source {source_path}: {error}")]
+    #[error("camera source {source_path}")]
     Identity {
         /// The source given.
         source_path: PathBuf,
         /// Why.
+        #[source]
         error: IdentityError,
     },
     /// The store could not be opened or written.
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
     /// The register could not be opened or written.
-    #[error("register: {0}")]
+    #[error("register")]
     Register(#[from] RegisterError),
     /// The store has not enough free space for this camera's recordings and the reserve.
     #[error(

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::base::digest::{Digests, Hasher};
+use crate::base::error::chain;
 use crate::camera::evidence::name::{FileKind, RecordingName};
 use crate::custody::register::{FileFacts, StoredFacts};
 use crate::custody::store::{Area, PendingFile, PersistError, Persisted, Store, StorePath};
@@ -45,8 +46,7 @@ pub(super) fn persist(store: &Store, copied: Copied) -> Result<StoredFacts, Atte
         mut facts,
     } = copied;
     let place = |area, file_name: &str| {
-        StorePath::new(area, name.day(), &serial, file_name)
-            .map_err(|e| Attempt::GiveUp(e.to_string()))
+        StorePath::new(area, name.day(), &serial, file_name).map_err(|e| Attempt::GiveUp(chain(&e)))
     };
     let mut conflicts = Vec::new();
     if let Some((pending, size, digests)) = sidecar {
@@ -106,8 +106,8 @@ pub(super) fn persisted(
             conflicts.push(Reason::new("store-conflict", detail).stored());
             Ok(path)
         }
-        Err(e) if e.retry_from_camera() => Err(Attempt::Retry(e.to_string())),
-        Err(e) => Err(Attempt::GiveUp(e.to_string())),
+        Err(e) if e.retry_from_camera() => Err(Attempt::Retry(chain(&e))),
+        Err(e) => Err(Attempt::GiveUp(chain(&e))),
     }
 }
 
@@ -141,15 +141,12 @@ fn write_reasons(
         serial,
         &format!("{}.reasons.txt", name.stem()),
     )
-    .map_err(|e| Attempt::GiveUp(e.to_string()))?;
+    .map_err(|e| Attempt::GiveUp(chain(&e)))?;
     let mut h = Hasher::new();
     h.update(text.as_bytes());
     let digests = h.finish();
-    let mut p = store
-        .create(&at)
-        .map_err(|e| Attempt::Retry(e.to_string()))?;
-    std::io::Write::write_all(&mut p, text.as_bytes())
-        .map_err(|e| Attempt::Retry(e.to_string()))?;
+    let mut p = store.create(&at).map_err(|e| Attempt::Retry(chain(&e)))?;
+    std::io::Write::write_all(&mut p, text.as_bytes()).map_err(|e| Attempt::Retry(chain(&e)))?;
     // A reasons file from an earlier run may hold other words; the register is the truth.
     let mut ignore = Vec::new();
     persisted(store.persist_as(p, &at, &digests), &mut ignore)?;

@@ -2,6 +2,7 @@
 //! recording's way shares: its video streamed from the camera (hashed and walked on the
 //! way, into a sink when one is given) and the rules' verdict on what was read.
 
+use crate::base::error::Chain;
 use crate::camera::evidence::name::FileKind;
 use crate::camera::volume::{Volume, VolumeFile};
 
@@ -38,7 +39,7 @@ impl Reader<'_> {
         }
         let mut reader = volume
             .open_file(&video.path)
-            .map_err(|e| format!("opening {} on the camera: {e}", video.path))?;
+            .map_err(|e| format!("opening {} on the camera: {}", video.path, Chain(&e)))?;
         if let Some(throttle) = self.docking.throttle {
             reader = Box::new(throttle::Throttled::new(
                 reader,
@@ -63,7 +64,7 @@ impl Reader<'_> {
             }
             None => copy::stream(reader, video.size, sink, true, buffer, watch),
         };
-        let s = streamed.map_err(|e| format!("{}: {e}", video.path))?;
+        let s = streamed.map_err(|e| format!("{}: {}", video.path, Chain(&e)))?;
         Ok(VideoFacts {
             file_name: video.name.clone(),
             size: s.size,

@@ -18,6 +18,7 @@
 use std::path::Path;
 
 use crate::base::config::Config;
+use crate::base::error::Chain;
 use crate::camera::evidence::trusted_time::LowerBound;
 use crate::camera::volume::{self, Access, Volume};
 use crate::custody::register::{Register, StoredFacts, bounds};
@@ -102,7 +103,7 @@ pub fn ingest(
         Ok(report) if report.all_clear() => "complete".to_string(),
         Ok(_) => "attention".to_string(),
         Err(IngestError::Cancelled) => "cancelled".to_string(),
-        Err(e) => format!("failed: {e}"),
+        Err(e) => format!("failed: {}", Chain(e)),
     };
     let at = options.clock.now();
     register.finish_session(session, &outcome, at)?;
@@ -175,7 +176,10 @@ fn camera_way(
     // a recording).
     let logs = camera_logs::read_camera_logs(docking, volume.as_mut(), &mut warnings);
     if let Err(e) = volume.close() {
-        warnings.push(format!("closing the camera after reading it failed: {e}"));
+        warnings.push(format!(
+            "closing the camera after reading it failed: {}",
+            Chain(&e)
+        ));
     }
 
     // 7. Wipe. A damaged volume never is: freeing a shared cluster destroys its other owner,

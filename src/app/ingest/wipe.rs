@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::base::digest::Digests;
+use crate::base::error::Chain;
 use crate::camera::volume::{self, Access, VolumeFile};
 use crate::custody::register::{RecordingId, RecordingState, Register};
 
@@ -30,7 +31,8 @@ pub(super) fn wipe_confirmed(
         Ok(v) => v,
         Err(e) => {
             warnings.push(format!(
-                "could not reopen the camera to wipe it, nothing was wiped: {e}"
+                "could not reopen the camera to wipe it, nothing was wiped: {}",
+                Chain(&e)
             ));
             return Ok(());
         }
@@ -44,7 +46,8 @@ pub(super) fn wipe_confirmed(
             .collect(),
         Err(e) => {
             warnings.push(format!(
-                "could not list the camera again before wiping, nothing was wiped: {e}"
+                "could not list the camera again before wiping, nothing was wiped: {}",
+                Chain(&e)
             ));
             return Ok(());
         }
@@ -83,7 +86,12 @@ pub(super) fn wipe_confirmed(
         let mut wiped_all = true;
         for f in &files {
             if let Err(e) = volume.wipe(&f.path, mode) {
-                warnings.push(format!("{}: wiping {} failed: {e}", o.report.stem, f.path));
+                warnings.push(format!(
+                    "{}: wiping {} failed: {}",
+                    o.report.stem,
+                    f.path,
+                    Chain(&e)
+                ));
                 wiped_all = false;
                 break;
             }
@@ -103,7 +111,8 @@ pub(super) fn wipe_confirmed(
     }
     if let Err(e) = volume.close() {
         warnings.push(format!(
-            "flushing the camera after the wipe failed; dock it again to finish: {e}"
+            "flushing the camera after the wipe failed; dock it again to finish: {}",
+            Chain(&e)
         ));
     }
     Ok(())

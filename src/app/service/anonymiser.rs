@@ -16,6 +16,7 @@ use crate::app::commands::anonymise::{Prepared, make_traced};
 use crate::app::commands::{CommandError, Reply};
 use crate::app::status::AnonymisationStatus;
 use crate::base::clock::SystemClock;
+use crate::base::error::Chain;
 use crate::custody::register::Register;
 use crate::custody::store::Store;
 
@@ -116,9 +117,10 @@ impl Anonymiser {
                         prepared.author
                     ),
                     Err(e) => tracing::warn!(
-                        "anonymisation of {} by {} did not complete: {e}",
+                        "anonymisation of {} by {} did not complete: {}",
                         prepared.job.original.stem,
-                        prepared.author
+                        prepared.author,
+                        Chain(e)
                     ),
                 }
                 *view.0.lock().unwrap_or_else(PoisonError::into_inner) = None;

@@ -17,6 +17,7 @@ use crate::app::commands::{self, Caller, CommandError, Context, Reply, access};
 use crate::app::status::ScrubStatus;
 use crate::base::clock::SystemClock;
 use crate::base::config::Config;
+use crate::base::error::Chain;
 use crate::custody::register::Register;
 use crate::custody::store::Store;
 
@@ -244,7 +245,7 @@ impl State {
             .scrubber
             .start(&actor.author, &config, store, Some(reply), read_data)
         {
-            tracing::error!("{e}");
+            tracing::error!("{}", Chain(&e));
         }
     }
 
@@ -316,7 +317,7 @@ impl State {
         match commands::daily(&mut self.context()) {
             Ok(reply) if reply.success => tracing::info!("daily upkeep: {}", reply.message),
             Ok(reply) => tracing::warn!("daily upkeep: {}", reply.message),
-            Err(e) => tracing::error!("daily upkeep failed (tried again in 24 h): {e}"),
+            Err(e) => tracing::error!("daily upkeep failed (tried again in 24 h): {}", Chain(&e)),
         }
     }
 

@@ -12,22 +12,22 @@ use crate::custody::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// The configuration file is unusable.
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// The async runtime or the signal handlers could not be set up.
-    #[error("cannot set up the service's runtime: {0}")]
-    Runtime(io::Error),
+    #[error("cannot set up the service's runtime")]
+    Runtime(#[source] io::Error),
     /// The store could not be opened.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The register could not be opened.
-    #[error("{0}")]
+    #[error(transparent)]
     Register(#[from] RegisterError),
     /// The control socket could not be set up.
-    #[error("{0}")]
+    #[error(transparent)]
     Control(#[from] ControlError),
     /// The dock folder could not be watched.
-    #[error("cannot watch the dock folder {path} (dock.path): {source}")]
+    #[error("cannot watch the dock folder {path} (dock.path)")]
     Dock {
         /// The dock folder.
         path: PathBuf,

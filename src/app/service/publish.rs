@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::status::{self, RefusedLink, ServiceStatus, StatusReport, mdstat};
 use crate::base::config::Config;
+use crate::base::error::chain;
 use crate::base::events;
 use crate::camera::dock::{DockWatcher, Refusal};
 use crate::custody::register::{Register, StoredSince};
@@ -81,7 +82,7 @@ pub(super) fn status(s: &Sources<'_>, stored: Result<StoredSince, String>) -> St
     warnings.extend(last_scrub.as_ref().and_then(|s| s.warning()));
     let replica = s.replica.status();
     warnings.extend(replica.as_ref().and_then(|r| r.warning(Utc::now())));
-    let free = s.store.free_bytes().map_err(|e| e.to_string());
+    let free = s.store.free_bytes().map_err(|e| chain(&e));
     let store = status::store_status(
         s.store.root(),
         config.store.reserve.0,
@@ -195,7 +196,7 @@ impl RateCache {
             return cached.clone();
         }
         let since = Utc::now() - chrono::Duration::days(status::WINDOW_DAYS);
-        let fresh = register.stored_since(since).map_err(|e| e.to_string());
+        let fresh = register.stored_since(since).map_err(|e| chain(&e));
         self.read = Some((Instant::now(), fresh.clone()));
         fresh
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::app::control::ControlSocket;
 use crate::base::config::Config;
+use crate::base::error::chain;
 use crate::custody::opener;
 use crate::custody::register::Register;
 use crate::custody::store::Store;
@@ -31,12 +32,12 @@ pub(super) struct Reloaded {
 /// Reads the configuration file at `path` and opens whatever it moves from `old`;
 /// `register` is the one in force, which records the store's identity.
 pub(super) fn open(path: &Path, old: &Config, register: &Register) -> Result<Reloaded, String> {
-    let new = Config::load(path).map_err(|e| e.to_string())?;
-    opener::check_mounted(&new.store).map_err(|e| e.to_string())?;
+    let new = Config::load(path).map_err(|e| chain(&e))?;
+    opener::check_mounted(&new.store).map_err(|e| chain(&e))?;
     let moved_register = (new.register.path != old.register.path)
         .then(|| opener::open_register(&new.store, &new.register.path))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| chain(&e))?;
     // Another store is opened as the one its register records, under its own lock.
     let store = (new.store.path != old.store.path)
         .then(|| {
@@ -44,24 +45,24 @@ pub(super) fn open(path: &Path, old: &Config, register: &Register) -> Result<Rel
                 .as_ref()
                 .unwrap_or(register)
                 .store_identity()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| chain(&e))?;
             Store::open_checked(
                 &new.store.path,
                 new.store.mount.as_deref(),
                 recorded.as_deref(),
             )
             .map(Arc::new)
-            .map_err(|e| e.to_string())
+            .map_err(|e| chain(&e))
         })
         .transpose()?;
     let control = (new.control.socket != old.control.socket)
         .then(|| ControlSocket::bind(&new.control.socket))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| chain(&e))?;
     let dock = (new.dock.path != old.dock.path)
         .then(|| watch_dock(&new))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| chain(&e))?;
     Ok(Reloaded {
         config: new,
         store,

@@ -16,6 +16,7 @@ use crate::app::commands::{self, CommandError, Reply};
 use crate::app::status::ScrubStatus;
 use crate::base::clock::SystemClock;
 use crate::base::config::Config;
+use crate::base::error::{Chain, chain};
 use crate::custody::register::audit::SERVICE_AUTHOR;
 use crate::custody::register::{Register, RegisterError};
 use crate::custody::store::Store;
@@ -79,7 +80,7 @@ impl Scrubber {
     /// The service's own scrub, now that it is due.
     pub fn start_due(&mut self, config: &Config, store: Arc<Store>) {
         if let Err(e) = self.start(SERVICE_AUTHOR, config, store, None, false) {
-            tracing::info!("the service's scrub waits: {e}");
+            tracing::info!("the service's scrub waits: {}", Chain(&e));
         }
     }
 
@@ -120,7 +121,7 @@ impl Scrubber {
                 let result = scrub_once(&register_path, &store, &who, &last)
                     .map(|reply| with_replica(reply, &register_path, &replica, read_data, &who));
                 if let Err(e) = &result {
-                    tracing::error!("the scrub by {who} could not run: {e}");
+                    tracing::error!("the scrub by {who} could not run: {}", Chain(e));
                 }
                 if let Some(reply) = reply {
                     let _ = reply.send(result);
@@ -164,7 +165,7 @@ fn with_replica(
         return reply;
     }
     let outcome = (|| -> Result<crate::replica::ReplicaScrub, String> {
-        let bucket = crate::replica::Bucket::connect(replica).map_err(|e| e.to_string())?;
+        let bucket = crate::replica::Bucket::connect(replica).map_err(|e| chain(&e))?;
         let mut register = Register::open(register_path).map_err(|e| e.to_string())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -178,7 +179,7 @@ fn with_replica(
                 author,
                 Utc::now(),
             ))
-            .map_err(|e| e.to_string())
+            .map_err(|e| chain(&e))
     })();
     match outcome {
         Ok(found) => {

@@ -8,6 +8,7 @@ use crate::app::ingest::{
     self, Cancel, IngestError, IngestReport, Options, Progress, ReadThrottle,
 };
 use crate::base::config::Config;
+use crate::base::error::{Chain, chain};
 use crate::base::events;
 use crate::camera::dock::DockedLink;
 use crate::camera::usb;
@@ -72,8 +73,8 @@ pub(crate) struct Finished {
 pub fn camera_identity(target: &Path, config: &Config) -> Result<Option<String>, String> {
     match usb::identify(target, &config.usb, &config.profile) {
         Ok(identity) => Ok(identity.map(|id| id.serial)),
-        Err(e) if e.is_refusal() => Err(format!("refused as a camera: {e}")),
-        Err(e) => Err(format!("its USB identity could not be read: {e}")),
+        Err(e) if e.is_refusal() => Err(format!("refused as a camera: {}", Chain(&e))),
+        Err(e) => Err(format!("its USB identity could not be read: {}", Chain(&e))),
     }
 }
 
@@ -128,7 +129,7 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     // Opened once for this camera: its enrolment is read, and its ingest written, here.
     let mut register = match opener::open_register(&config.store, &config.register.path) {
         Ok(register) => register,
-        Err(e) => return SlotOutcome::Failed(IngestError::from(e).to_string()),
+        Err(e) => return SlotOutcome::Failed(chain(&IngestError::from(e))),
     };
     if config.dock.enrolled_only {
         match enrolled(config, &mut register, &serial) {
@@ -158,6 +159,6 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
         Ok(report) => SlotOutcome::Ingested(Box::new(report)),
         Err(IngestError::Cancelled) => SlotOutcome::Cancelled,
         Err(_) if job.cancel.is_cancelled() => SlotOutcome::Cancelled,
-        Err(e) => SlotOutcome::Failed(e.to_string()),
+        Err(e) => SlotOutcome::Failed(chain(&e)),
     }
 }

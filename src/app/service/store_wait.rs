@@ -13,6 +13,7 @@ use tokio::net::UnixStream;
 use crate::app::control::protocol::{ErrorCode, Response};
 use crate::app::control::{ControlSocket, transport};
 use crate::base::config::Config;
+use crate::base::error::chain;
 use crate::base::events;
 use crate::custody::opener::{self, OwnerError};
 use crate::custody::register::Register;
@@ -65,7 +66,7 @@ pub(super) async fn open_when_mounted(
                 }));
             }
             Err(e) if e.is_not_mounted() => {
-                let why = e.to_string();
+                let why = chain(&e);
                 if waiting.is_none() {
                     tracing::error!(
                         message_id = events::STORE_NOT_MOUNTED.id,
@@ -143,7 +144,7 @@ async fn answer_not_mounted(stream: UnixStream, why: String) {
 /// service runs leaves the folder of the disk below at the same path).
 pub(super) fn store_missing(config: &Config, store: &Store) -> Option<String> {
     if let Err(e) = opener::check_mounted(&config.store) {
-        return Some(e.to_string());
+        return Some(chain(&e));
     }
     let expected = store.identity()?;
     let path = store.root().join(crate::custody::store::IDENTITY_FILE);
@@ -211,7 +212,7 @@ pub(super) fn recheck(
                     Recheck::StillOurs
                 }
                 Err(e) => {
-                    *missing = Some(e.to_string());
+                    *missing = Some(chain(&e));
                     Recheck::Unchanged
                 }
             }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum UsbError {
     /// The device path could not be examined at all.
-    #[error("cannot examine {device}: {source}")]
+    #[error("cannot examine {device}")]
     Stat {
         /// The device as given.
         device: PathBuf,
@@ -24,7 +24,7 @@ pub enum UsbError {
         kind: &'static str,
     },
     /// The kernel's sysfs has no entry for the block device's number.
-    #[error("{device}: cannot resolve {path}: {source} (is sysfs mounted on /sys?)")]
+    #[error("{device}: cannot resolve {path} (is sysfs mounted on /sys?)")]
     NoSysfsEntry {
         /// The device as given.
         device: PathBuf,
@@ -44,7 +44,7 @@ pub enum UsbError {
         sysfs_dir: PathBuf,
     },
     /// A sysfs attribute could not be read.
-    #[error("{device}: cannot read {path}: {source}")]
+    #[error("{device}: cannot read {path}")]
     SysfsRead {
         /// The device as given.
         device: PathBuf,
@@ -77,7 +77,7 @@ pub enum UsbError {
     },
     /// A libusb call failed.
     #[error(
-        "{device}: {action} of USB device {bus:03}/{address:03} failed: {source}{}",
+        "{device}: {action} of USB device {bus:03}/{address:03} failed{}",
         libusb_hint(source)
     )]
     Libusb {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum VolumeError {
     /// The device node, image or directory could not be opened at all.
     #[error(
-        "cannot open camera source {path}: {source}; check that the camera is docked and that the service user may read the device"
+        "cannot open camera source {path} (check that the camera is docked and that the service user may read the device)"
     )]
     Open {
         /// The camera source.
@@ -37,9 +37,7 @@ pub enum VolumeError {
         detail: String,
     },
     /// The device failed to read or write.
-    #[error(
-        "{path}: I/O error while {what}: {source}; reseat the camera in the dock and try again"
-    )]
+    #[error("{path}: I/O error while {what} (reseat the camera in the dock and try again)")]
     Io {
         /// The camera source.
         path: PathBuf,

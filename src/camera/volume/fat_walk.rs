@@ -104,7 +104,7 @@ impl Ctx {
                 path: self.source.clone(),
                 what,
                 clusters: self.clusters_of(u.start, u.len),
-                detail: u.source.to_string(),
+                detail: u.os.to_string(),
             };
         }
         match self.guard.tripped() {

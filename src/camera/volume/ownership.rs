@@ -67,7 +67,7 @@ pub(crate) fn map(
                 u.start.saturating_sub(base),
                 (u.start + u.len).saturating_sub(base + 1)
             ),
-            detail: u.source.to_string(),
+            detail: u.os.to_string(),
         },
         None => VolumeError::Io {
             path: source.to_path_buf(),

@@ -16,8 +16,11 @@ const SECTOR: u64 = 512;
 const PAGE: u64 = 4096;
 
 /// Bytes the device could not read, even sector by sector.
+///
+/// It travels inside an `io::Error` (`io::Error::other`), which the readers print with
+/// `{e}`: so the device's words are in its message, not a source (see `base::error`).
 #[derive(Debug, thiserror::Error)]
-#[error("the device could not read {len} bytes at byte {start}: {source}")]
+#[error("the device could not read {len} bytes at byte {start}: {os}")]
 pub(crate) struct Unreadable {
     /// Offset of the first bad byte: from the volume's start when it comes from the
     /// storage, from the device's start when from `read_exact_around`.
@@ -25,8 +28,7 @@ pub(crate) struct Unreadable {
     /// Bytes that could not be read.
     pub len: u64,
     /// What the device said.
-    #[source]
-    pub source: io::Error,
+    pub os: io::Error,
 }
 
 /// Device bytes that could not be read, `start..end`, and what the device said.
@@ -227,7 +229,7 @@ pub(crate) fn read_exact_around(file: &File, buf: &mut [u8], offset: u64) -> io:
         return Err(io::Error::other(Unreadable {
             start,
             len: bad.end.min(end) - start,
-            source: bad.error(),
+            os: bad.error(),
         }));
     }
     if got.len < buf.len() {

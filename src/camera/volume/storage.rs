@@ -355,7 +355,7 @@ impl Storage {
                 return Err(io::Error::other(Unreadable {
                     start: pos,
                     len: bad.end.min(asked_end) - pos,
-                    source: bad.error(),
+                    os: bad.error(),
                 }));
             }
             n = (bad.start - pos) as usize;

@@ -35,12 +35,13 @@ pub use usage::StoredSince;
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     /// The file could not be opened or set up.
-    #[error("cannot open the register {path}: {source} ({advice})")]
+    #[error("cannot open the register {path}: {sqlite} ({advice})")]
     Open {
         /// The register file.
         path: PathBuf,
-        /// What SQLite said.
-        source: rusqlite::Error,
+        /// What SQLite said: its words, not a source, since rusqlite's errors repeat
+        /// their own source (see `base::error`).
+        sqlite: rusqlite::Error,
         /// What to do, from the real cause (busy, permissions, a missing folder...).
         advice: String,
     },
@@ -69,8 +70,11 @@ pub enum RegisterError {
         supported: u32,
     },
     /// A query failed (disk full, file locked, corrupt database...).
+    ///
+    /// SQLite's words are in the message, not a source: rusqlite's errors repeat their own
+    /// source (see `base::error`).
     #[error("register query failed: {0}{advice}", advice = sql_advice(.0))]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     /// A migration left rows pointing at rows that do not exist; nothing was changed.
     #[error(
         "upgrading the register's schema would leave {dangling} rows pointing at missing rows; nothing was changed (restore a backup, or report the register's state)"
@@ -99,6 +103,12 @@ pub enum RegisterError {
         /// What it holds.
         value: String,
     },
+}
+
+impl From<rusqlite::Error> for RegisterError {
+    fn from(e: rusqlite::Error) -> RegisterError {
+        RegisterError::Sql(e)
+    }
 }
 
 /// What a technician can do about the SQLite errors that have a cause outside the service.
@@ -361,10 +371,10 @@ impl Register {
     /// Opens (creating if needed) the register and brings its schema up to date; safe
     /// when several processes do it at once.
     pub fn open(path: &Path) -> Result<Register, RegisterError> {
-        let open_err = |source: rusqlite::Error| RegisterError::Open {
+        let open_err = |sqlite: rusqlite::Error| RegisterError::Open {
             path: path.to_path_buf(),
-            advice: open_advice(path, &source),
-            source,
+            advice: open_advice(path, &sqlite),
+            sqlite,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))

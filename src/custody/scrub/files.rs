@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::snapshot::Expected;
 use super::{ScrubReport, problem};
 use crate::base::digest::Digests;
+use crate::base::error::chain;
 use crate::custody::register::FileFacts;
 use crate::custody::store::{Store, StoreError};
 
@@ -75,7 +76,7 @@ pub(super) fn check_file(
         }
         Err(e) => report
             .unreadable
-            .push(problem(exp.recording, &text, e.to_string())),
+            .push(problem(exp.recording, &text, chain(&e))),
     }
 }
 

@@ -33,10 +33,10 @@ use snapshot::Snapshot;
 #[derive(Debug, thiserror::Error)]
 pub enum ScrubError {
     /// The register could not be read.
-    #[error("scrub: {0}")]
+    #[error("scrub")]
     Register(#[from] RegisterError),
     /// A folder of the store could not be listed.
-    #[error("scrub: {0}")]
+    #[error("scrub")]
     Store(#[from] StoreError),
 }
 

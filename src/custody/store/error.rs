@@ -31,8 +31,8 @@ pub enum StoreError {
     },
     /// A folder of the store could not be created or is not a folder.
     #[error(
-        "cannot create folder {path}: {source}; check that the store is mounted and \
-         writable by the service user"
+        "cannot create folder {path} (check that the store is mounted and writable by the \
+         service user)"
     )]
     CreateFolder {
         /// The folder.
@@ -41,7 +41,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// A folder could not be listed while looking for leftovers.
-    #[error("cannot list folder {path}: {source}; check the store's disks and permissions")]
+    #[error("cannot list folder {path} (check the store's disks and permissions)")]
     ListFolder {
         /// The folder.
         path: PathBuf,
@@ -49,10 +49,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// A new temp file could not be created.
-    #[error(
-        "cannot create temporary file {path}: {source}; check free space and permissions \
-         on the store"
-    )]
+    #[error("cannot create temporary file {path} (check free space and permissions on the store)")]
     CreateFile {
         /// The temp file.
         path: PathBuf,
@@ -61,8 +58,8 @@ pub enum StoreError {
     },
     /// A folder's fsync failed, so the names in it may not survive a power cut.
     #[error(
-        "cannot make folder {path} durable (fsync: {source}); check the RAID and the \
-         kernel log for disk errors"
+        "cannot make folder {path} durable by fsync (check the RAID and the kernel log for \
+         disk errors)"
     )]
     SyncFolder {
         /// The folder.
@@ -72,8 +69,8 @@ pub enum StoreError {
     },
     /// A temp file left by a crash could not be removed.
     #[error(
-        "cannot remove leftover temporary file {path}: {source}; stop the service and \
-         remove it by hand"
+        "cannot remove leftover temporary file {path} (stop the service and remove it by \
+         hand)"
     )]
     RemoveLeftover {
         /// The leftover file.
@@ -83,8 +80,8 @@ pub enum StoreError {
     },
     /// A stored file could not be read back from disk.
     #[error(
-        "cannot read {path} back from disk: {source}; check the RAID and the kernel log \
-         for disk errors"
+        "cannot read {path} back from disk (check the RAID and the kernel log for disk \
+         errors)"
     )]
     ReadBack {
         /// The file.
@@ -109,7 +106,7 @@ pub enum StoreError {
         pid: Option<u32>,
     },
     /// The lock file could not be opened or locked.
-    #[error("cannot take the store's lock {path}: {source}; check the store's ownership")]
+    #[error("cannot take the store's lock {path} (check the store's ownership)")]
     Lock {
         /// The lock file.
         path: PathBuf,
@@ -144,7 +141,7 @@ pub enum StoreError {
         found: Option<String>,
     },
     /// The store's identity file could not be read or written.
-    #[error("cannot read or write the store's identity {path}: {source}; check the store's disk")]
+    #[error("cannot read or write the store's identity {path} (check the store's disk)")]
     Identity {
         /// The identity file.
         path: PathBuf,
@@ -152,7 +149,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// The free space of the store could not be queried.
-    #[error("cannot query free space at {path}: {source}; check that the store is mounted")]
+    #[error("cannot query free space at {path} (check that the store is mounted)")]
     FreeSpace {
         /// The store's root.
         path: PathBuf,
@@ -213,8 +210,8 @@ fn owned(root: &std::path::Path, pid: Option<u32>) -> String {
 pub enum PersistError {
     /// fsync of the copy or its folder failed: after that the page cache may lie.
     #[error(
-        "fsync of {path} failed: {source}; the copy is not proof: copy again from the \
-         camera, and check the RAID and the kernel log if it repeats"
+        "fsync of {path} failed, the copy is not proof (copy again from the camera, and \
+         check the RAID and the kernel log if it repeats)"
     )]
     Fsync {
         /// The temp file or the folder whose fsync failed.
@@ -250,7 +247,7 @@ pub enum PersistError {
         change: String,
     },
     /// Any other failure: no space, I/O error, read-only store, permissions.
-    #[error("storing {path} failed: {source}; {}", advice(.source))]
+    #[error("storing {path} failed ({})", advice(.source))]
     Io {
         /// The file or folder the failing operation was on.
         path: PathBuf,

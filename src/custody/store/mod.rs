@@ -216,7 +216,7 @@ impl Store {
             folder.push(part);
             self.ensure_durable(&folder).map_err(|e| PersistError::Io {
                 path: folder.clone(),
-                source: io::Error::other(e.to_string()),
+                source: io::Error::other(e),
             })?;
         }
         pending.retarget(folder, at.clone());

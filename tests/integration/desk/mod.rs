@@ -140,7 +140,7 @@ impl Desk {
     pub fn fails(&mut self, user: &str, line: &[&str]) -> String {
         match self.run(user, line) {
             Ok(r) => panic!("{line:?} as {user} succeeded: {}", r.message),
-            Err(e) => e.to_string(),
+            Err(e) => sentinel_dock::base::error::chain(&e),
         }
     }
 
