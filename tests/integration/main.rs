@@ -52,6 +52,7 @@ mod register_scale;
 mod registers_e2e;
 mod replica;
 mod replica_daemon;
+mod replica_parts;
 mod report;
 mod retention;
 mod scrub;
