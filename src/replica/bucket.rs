@@ -290,6 +290,20 @@ impl Bucket {
         Ok((size, hasher.finish(), parts.finish()))
     }
 
+    /// The body of a version, as it comes.
+    pub(super) async fn get(&self, key: &str, version: &str) -> Result<ByteStream, ReplicaError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| request("GET", key, &e))?;
+        Ok(out.body)
+    }
+
     /// Sets or clears the legal hold on a version.
     pub async fn set_legal_hold(
         &self,
