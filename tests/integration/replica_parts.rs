@@ -260,7 +260,7 @@ fn a_recording_above_part_size_goes_up_in_parts_each_with_its_sha256_and_is_prov
         again.replicated.is_empty() && again.failed.is_empty(),
         "{again:?}"
     );
-    assert_eq!(versions(&server, &key), [version.clone()]);
+    assert_eq!(versions(&server, &key), std::slice::from_ref(&version));
     d.sqlite3("UPDATE replica_queue SET state = 'pending', video_key = NULL, video_version = NULL, next_attempt = '2000-01-01T00:00:00Z'");
     let adopted = pass(&mut d, &fresh, Utc::now());
     assert_eq!(

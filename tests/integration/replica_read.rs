@@ -201,7 +201,7 @@ fn a_replica_object_that_is_not_the_recording_serves_nothing_raises_an_alarm_and
     let before = d.audit().len();
 
     let (consulted, log) = logged(|| consult(&mut d, A1));
-    let why = consulted.err().expect("nothing served");
+    let why = consulted.expect_err("nothing served");
     assert!(
         why.contains("not the recording the register proved"),
         "{why}"
@@ -223,7 +223,7 @@ fn a_replica_object_that_is_not_the_recording_serves_nothing_raises_an_alarm_and
 
     // No bag either, and the failure traced.
     let (extracted, log) = logged(|| extract(&mut d, A1));
-    let why = extracted.err().expect("no bag");
+    let why = extracted.expect_err("no bag");
     assert!(
         why.contains("not the recording the register proved"),
         "{why}"
