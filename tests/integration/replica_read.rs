@@ -283,3 +283,83 @@ fn scrub_lists_a_recording_only_the_replica_holds_as_held_by_the_replica_not_mis
             .contains("romans/recordings/")
     );
 }
+
+/// The console's player (real daemon, real `sentinel-dockctl console`, real HTTP): a
+/// recording the dock's store lost is played, whole and by ranges, from the replica.
+#[test]
+#[ignore = "needs root"]
+fn the_consoles_player_plays_a_recording_the_local_store_lost_from_the_replica() {
+    use crate::common::console::{Console, csrf};
+    use crate::common::operators::{People, start};
+    use crate::common::seaweed::BUCKET;
+
+    let server = Seaweed::start();
+    server.create_locked_bucket();
+    let creds = tempfile::tempdir().unwrap();
+    let path = write_credentials(&creds.path().join("replica.credentials"));
+    let replica = format!(
+        "endpoint = \"{}\"\nbucket = \"{BUCKET}\"\ncredentials = \"{}\"\nprefix = \"romans\"",
+        server.endpoint(),
+        path.display()
+    );
+    let s = start(
+        "",
+        &[("retention", "days = 3660"), ("replica", replica.as_str())],
+    );
+    let People { head, .. } = &s.people;
+    s.dock(&[crate::common::SERIAL]);
+    let start_wait = std::time::Instant::now();
+    while s
+        .daemon
+        .query("SELECT CAST(COUNT(*) AS TEXT) FROM replica_queue WHERE state = 'replicated'")
+        != ["4"]
+    {
+        assert!(
+            start_wait.elapsed() < std::time::Duration::from_secs(90),
+            "not replicated in 90 s: {}",
+            s.daemon.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let stored = crate::common::fixture_recordings(crate::common::SERIAL)[0].clone();
+    let stem = stored.stem.as_str();
+    let video_path = s
+        .daemon
+        .query(&format!(
+            "SELECT video_path FROM recordings WHERE stem = '{stem}'"
+        ))
+        .remove(0);
+    fs::remove_file(s.daemon.path("store").join(&video_path)).unwrap();
+
+    let console = Console::start(&s, head, &[]);
+    let cookie = console.session();
+    let page = console.get(&cookie, &format!("/recordings/{stem}")).text();
+    let opened = console.post(
+        &cookie,
+        &format!("/recordings/{stem}/consult"),
+        &[
+            ("csrf", &csrf(&page)),
+            ("purpose", "judicial"),
+            ("reason", "PV 12"),
+        ],
+    );
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    let whole = console.get(&cookie, &format!("/recordings/{stem}/video"));
+    assert_eq!(whole.status, 200);
+    assert_eq!(sha256_hex(&whole.body), sha256_hex(&stored.video));
+    let part = crate::common::console::http(
+        console.addr,
+        "GET",
+        &format!("/recordings/{stem}/video"),
+        Some(&cookie),
+        &[("range", "bytes=100-199")],
+        "",
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, stored.video[100..200]);
+    assert!(
+        s.daemon.log().contains("read from the replica"),
+        "{}",
+        s.daemon.log()
+    );
+}
