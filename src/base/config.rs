@@ -20,7 +20,7 @@ mod service;
 
 pub use anonymise::AnonymiseConfig;
 pub use console::{ConsoleConfig, Language};
-pub use replica::{LockMode, ReplicaConfig, WipeAfter};
+pub use replica::{LockMode, MAX_PART, MIN_PART, ReplicaConfig, WipeAfter};
 pub use seconds::Seconds;
 
 pub use service::{

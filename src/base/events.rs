@@ -203,6 +203,12 @@ pub const CAMERA_CLOCK: EventKind = EventKind {
     name: "camera-clock",
     meaning: "a camera's clock is wrong: its recordings' times are taken from GPS or the docking",
 };
+/// A recording read from the S3 replica did not match the register: nothing was served.
+pub const REPLICA_MISMATCH: EventKind = EventKind {
+    id: "973f107cf2014b1794e777c8b8dab52e",
+    name: "replica-mismatch",
+    meaning: "a recording read from the S3 replica did not match the register: nothing was served",
+};
 
 /// Every event kind, for the catalog and its tests.
 pub const ALL: &[EventKind] = &[
@@ -237,6 +243,7 @@ pub const ALL: &[EventKind] = &[
     STORE_NOT_MOUNTED,
     STORE_MOUNTED,
     CAMERA_CLOCK,
+    REPLICA_MISMATCH,
 ];
 
 #[cfg(test)]

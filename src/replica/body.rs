@@ -24,6 +24,8 @@ pub trait UploadFaults: Send + Sync {
 pub(super) struct UploadBody {
     source: Source,
     key: String,
+    /// Where the body starts in the object (a part's offset), for the fault hook.
+    start: u64,
     offset: u64,
     length: u64,
     cap: Option<u64>,
@@ -48,6 +50,7 @@ impl UploadBody {
         UploadBody {
             source: Source::File(file),
             key: key.to_string(),
+            start: 0,
             offset: 0,
             length,
             cap,
@@ -66,11 +69,18 @@ impl UploadBody {
             length: bytes.len() as u64,
             source: Source::Memory(Bytes::from(bytes)),
             key: key.to_string(),
+            start: 0,
             offset: 0,
             cap: None,
             started: Instant::now(),
             faults,
         }
+    }
+
+    /// The same body, its bytes being the object's from `start` (a part).
+    pub(super) fn starting_at(mut self, start: u64) -> UploadBody {
+        self.start = start;
+        self
     }
 
     fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
@@ -141,7 +151,7 @@ impl Body for UploadBody {
             Ok(Some(mut chunk)) => {
                 self.pace(chunk.len());
                 if let Some(faults) = &self.faults {
-                    faults.on_chunk(&self.key, self.offset, &mut chunk);
+                    faults.on_chunk(&self.key, self.start + self.offset, &mut chunk);
                 }
                 self.offset += chunk.len() as u64;
                 Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))

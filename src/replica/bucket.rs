@@ -19,6 +19,11 @@ use aws_sdk_s3::types::{
 };
 use chrono::{DateTime, Utc};
 
+mod multipart;
+
+pub(super) use multipart::FileUpload;
+pub use multipart::{composite, part_length, part_sums};
+
 use super::body::UploadBody;
 use super::{Credentials, ReplicaError, UploadFaults};
 use crate::base::config::{LockMode, ReplicaConfig};
@@ -154,21 +159,45 @@ impl Bucket {
         ))
     }
 
+    /// `length` bytes of the stored file from `start`, as one part's body.
+    pub(super) fn file_range_body(
+        &self,
+        path: &std::path::Path,
+        start: u64,
+        length: u64,
+        key: &str,
+    ) -> Result<UploadBody, ReplicaError> {
+        use std::io::{Seek, SeekFrom};
+        let fail = |source| ReplicaError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(fail)?;
+        file.seek(SeekFrom::Start(start)).map_err(fail)?;
+        Ok(UploadBody::file(file, length, key, self.cap, self.faults.clone()).starting_at(start))
+    }
+
+    /// The lock mode and legal hold headers of every object written.
+    fn lock_headers(&self, legal_hold: bool) -> (ObjectLockMode, ObjectLockLegalHoldStatus) {
+        let mode = match self.mode {
+            LockMode::Compliance => ObjectLockMode::Compliance,
+            LockMode::Governance => ObjectLockMode::Governance,
+        };
+        let hold = if legal_hold {
+            ObjectLockLegalHoldStatus::On
+        } else {
+            ObjectLockLegalHoldStatus::Off
+        };
+        (mode, hold)
+    }
+
     pub(super) fn memory_body(&self, bytes: Vec<u8>, key: &str) -> UploadBody {
         UploadBody::memory(bytes, key, self.faults.clone())
     }
 
     /// PUTs a locked object; its version id.
     pub(super) async fn put(&self, upload: Upload) -> Result<String, ReplicaError> {
-        let mode = match self.mode {
-            LockMode::Compliance => ObjectLockMode::Compliance,
-            LockMode::Governance => ObjectLockMode::Governance,
-        };
-        let hold = if upload.legal_hold {
-            ObjectLockLegalHoldStatus::On
-        } else {
-            ObjectLockLegalHoldStatus::Off
-        };
+        let (mode, hold) = self.lock_headers(upload.legal_hold);
         let length = i64::try_from(upload.length).unwrap_or(i64::MAX);
         let out = self
             .client
@@ -228,8 +257,14 @@ impl Bucket {
         }))
     }
 
-    /// Reads a version back, hashing it (BLAKE3 and SHA-256) as it comes.
-    pub async fn read(&self, key: &str, version: &str) -> Result<(u64, Digests), ReplicaError> {
+    /// Reads a version back, hashing it (BLAKE3 and SHA-256) as it comes, and each of the
+    /// parts `part_sizes` gives (SHA-256; none for a single PUT's object).
+    pub async fn read(
+        &self,
+        key: &str,
+        version: &str,
+        part_sizes: &[u64],
+    ) -> Result<(u64, Digests, Vec<[u8; 32]>), ReplicaError> {
         let out = self
             .client
             .get_object()
@@ -241,6 +276,7 @@ impl Bucket {
             .map_err(|e| request("GET", key, &e))?;
         let mut body = out.body;
         let mut hasher = Hasher::new();
+        let mut parts = PartSums::new(part_sizes);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| ReplicaError::Request {
                 operation: "GET",
@@ -248,9 +284,24 @@ impl Bucket {
                 message: DisplayErrorContext(&e).to_string(),
             })?;
             hasher.update(&chunk);
+            parts.update(&chunk);
         }
         let size = hasher.len();
-        Ok((size, hasher.finish()))
+        Ok((size, hasher.finish(), parts.finish()))
+    }
+
+    /// The body of a version, as it comes.
+    pub(super) async fn get(&self, key: &str, version: &str) -> Result<ByteStream, ReplicaError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| request("GET", key, &e))?;
+        Ok(out.body)
     }
 
     /// Sets or clears the legal hold on a version.
@@ -289,6 +340,47 @@ impl Bucket {
             .await
             .map_err(|e| request("DELETE", key, &e))?;
         Ok(())
+    }
+}
+
+/// SHA-256 of each part of a stream, the parts' sizes given.
+struct PartSums<'a> {
+    sizes: &'a [u64],
+    left: u64,
+    hasher: sha2::Sha256,
+    sums: Vec<[u8; 32]>,
+}
+
+impl<'a> PartSums<'a> {
+    fn new(sizes: &'a [u64]) -> PartSums<'a> {
+        PartSums {
+            left: sizes.first().copied().unwrap_or(0),
+            sizes,
+            hasher: sha2::Sha256::default(),
+            sums: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, mut bytes: &[u8]) {
+        use sha2::Digest;
+        while !bytes.is_empty() && self.sums.len() < self.sizes.len() {
+            let take = usize::try_from(self.left)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            self.hasher.update(&bytes[..take]);
+            bytes = &bytes[take..];
+            self.left -= take as u64;
+            if self.left == 0 {
+                let done = std::mem::take(&mut self.hasher);
+                self.sums.push(done.finalize().into());
+                self.left = self.sizes.get(self.sums.len()).copied().unwrap_or(0);
+            }
+        }
+    }
+
+    /// The sums of the parts read whole (a short stream leaves the last ones out).
+    fn finish(self) -> Vec<[u8; 32]> {
+        self.sums
     }
 }
 

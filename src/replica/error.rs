@@ -33,6 +33,18 @@ pub enum ReplicaError {
         /// What differs.
         message: String,
     },
+    /// An object read back for a caller is not what the register proved: nothing served.
+    #[error(
+        "the replica's {key} version {version} is not the recording the register proved: {message}; nothing was served: report it, and run `sentinel-dockctl scrub --read-data`"
+    )]
+    Mismatch {
+        /// The object's key.
+        key: String,
+        /// Its version.
+        version: String,
+        /// What differs.
+        message: String,
+    },
     /// A stored file could not be read for upload.
     #[error("cannot read {path} for the replica")]
     Read {

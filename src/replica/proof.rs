@@ -36,7 +36,11 @@ impl Proof {
             .await?
             .ok_or_else(|| differs(format!("version {} is not in the bucket", self.version)))?;
         let want = aws_smithy_types::base64::encode(self.digests.sha256);
-        if facts.sha256_b64.as_deref() != Some(want.as_str()) {
+        let server = facts.sha256_b64.clone().unwrap_or_default();
+        // A multipart object's checksum is its parts' (`<sum>-<parts>`): the read-back
+        // below checks it against the parts read, and the whole against the register.
+        let parts = composite_count(&server);
+        if server != want && parts.is_none() {
             return Err(differs(format!(
                 "the server's SHA-256 is {:?}, the register's {want}",
                 facts.sha256_b64
@@ -64,7 +68,28 @@ impl Proof {
         if head_only {
             return Ok(());
         }
-        let (size, digests) = bucket.read(&self.key, &self.version).await?;
+        let sizes = match parts {
+            Some(count) => {
+                let sizes = bucket.part_sizes(&self.key, &self.version).await?;
+                if sizes.len() as u64 != count || sizes.iter().sum::<u64>() != self.size {
+                    return Err(differs(format!(
+                        "the server lists {} part(s) of {} bytes in all for a checksum of {count} part(s) and {} bytes",
+                        sizes.len(),
+                        sizes.iter().sum::<u64>(),
+                        self.size
+                    )));
+                }
+                sizes
+            }
+            None => Vec::new(),
+        };
+        let (size, digests, sums) = bucket.read(&self.key, &self.version, &sizes).await?;
+        if parts.is_some() && super::bucket::composite(&sums) != server {
+            return Err(differs(format!(
+                "the parts read back make the checksum {}, the server holds {server}",
+                super::bucket::composite(&sums)
+            )));
+        }
         if size != self.size || digests != self.digests {
             return Err(differs(format!(
                 "read back {size} bytes with BLAKE3 {} SHA-256 {}, the register has {} bytes with BLAKE3 {} SHA-256 {}",
@@ -77,4 +102,10 @@ impl Proof {
         }
         Ok(())
     }
+}
+
+/// The number of parts a multipart object's checksum (`<base64>-<parts>`) names.
+pub(super) fn composite_count(checksum: &str) -> Option<u64> {
+    let (_, count) = checksum.rsplit_once('-')?;
+    count.parse().ok().filter(|n| *n >= 1)
 }

@@ -16,7 +16,8 @@ use crate::custody::register::stored::{self, StoredRecording};
 use crate::custody::register::{RecordingId, RecordingState, Register, format_time};
 
 use super::Part;
-use super::bucket::Upload;
+use super::bucket::{FileUpload, Upload, composite, part_length, part_sums};
+use super::proof::composite_count;
 use super::{Bucket, Proof, QueueState, ReplicaError, ReplicaQueue, locks, manifest};
 
 mod thread;
@@ -25,8 +26,6 @@ pub use thread::UploaderThread;
 
 /// Recordings taken from the queue per pass.
 pub(super) const PER_PASS: u32 = 8;
-/// The largest object one S3 PUT may carry.
-const MAX_PUT: u64 = 5 << 30;
 /// Seconds a failed anchor waits before the next try.
 const ANCHOR_RETRY_SECS: i64 = 60;
 
@@ -150,15 +149,6 @@ impl<'a> Uploader<'a> {
             .enumerate()
         {
             let Some(facts) = facts else { continue };
-            if facts.size > MAX_PUT {
-                return Err(ReplicaError::Proof {
-                    key: self.bucket.key(&facts.path),
-                    message: format!(
-                        "{} bytes: one S3 PUT holds at most 5 GiB, and multipart upload is not implemented yet; the recording stays pending (and stored locally)",
-                        facts.size
-                    ),
-                });
-            }
             let key = self.bucket.key(&facts.path);
             keys[i] = key.clone();
             let path = self.config.store.path.join(&facts.path);
@@ -172,7 +162,7 @@ impl<'a> Uploader<'a> {
                     facts.digests,
                     retain,
                     hold,
-                    || self.bucket.file_body(&path, facts.size, &key),
+                    Source::File(&path),
                 )
                 .await?;
             proofs.push(Proof {
@@ -203,7 +193,7 @@ impl<'a> Uploader<'a> {
                 digests,
                 retain,
                 hold,
-                || Ok(self.bucket.memory_body(bytes.clone(), &key)),
+                Source::Memory(&bytes),
             )
             .await?;
         proofs.push(Proof {
@@ -248,9 +238,21 @@ impl<'a> Uploader<'a> {
         digests: Digests,
         retain: DateTime<Utc>,
         hold: bool,
-        body: impl FnOnce() -> Result<super::body::UploadBody, ReplicaError>,
+        source: Source<'_>,
     ) -> Result<String, ReplicaError> {
         let want = aws_smithy_types::base64::encode(digests.sha256);
+        let part_size = self.config.replica.part_size.0;
+        let multipart = match source {
+            Source::File(path) if size > part_size => Some(FileUpload {
+                key: key.to_string(),
+                path: path.to_path_buf(),
+                length: size,
+                part_len: part_length(size, part_size),
+                retain_until: retain,
+                legal_hold: hold,
+            }),
+            _ => None,
+        };
         let kept = register
             .read()
             .and_then(|tx| ReplicaQueue::row(&tx, id))?
@@ -261,24 +263,48 @@ impl<'a> Uploader<'a> {
             Some(v) => self.bucket.head(key, Some(v)).await?,
             None => self.bucket.head(key, None).await?,
         };
-        if let Some(version) = found
-            .filter(|f| f.sha256_b64.as_deref() == Some(want.as_str()) && f.size == size)
-            .and_then(|f| f.version)
-        {
+        let found = found.filter(|f| f.size == size);
+        let sum = found.as_ref().and_then(|f| f.sha256_b64.clone());
+        let same = match (&sum, &multipart) {
+            (Some(sum), _) if *sum == want => true,
+            // An earlier attempt's multipart version: the same parts of the same bytes.
+            (Some(sum), Some(m)) if composite_count(sum) == Some(size.div_ceil(m.part_len)) => {
+                composite(&part_sums(&m.path, size, m.part_len)?) == *sum
+            }
+            _ => false,
+        };
+        if let Some(version) = found.filter(|_| same).and_then(|f| f.version) {
             register.in_write(|tx| ReplicaQueue::wrote(tx, id, part, key, &version))?;
             return Ok(version);
         }
-        let version = self
-            .bucket
-            .put(Upload {
-                key: key.to_string(),
-                body: body()?,
-                length: size,
-                sha256: digests.sha256,
-                retain_until: retain,
-                legal_hold: hold,
-            })
-            .await?;
+        let version = match (multipart, source) {
+            (Some(m), _) => {
+                if m.part_len > part_size {
+                    tracing::warn!(
+                        "{key}: {size} bytes would take more than 10,000 parts of replica.part_size ({part_size} bytes), S3's limit: sent in {} parts of {} bytes",
+                        size.div_ceil(m.part_len),
+                        m.part_len
+                    );
+                }
+                self.bucket.put_multipart(&m).await?
+            }
+            (None, source) => {
+                let body = match source {
+                    Source::File(path) => self.bucket.file_body(path, size, key)?,
+                    Source::Memory(bytes) => self.bucket.memory_body(bytes.to_vec(), key),
+                };
+                self.bucket
+                    .put(Upload {
+                        key: key.to_string(),
+                        body,
+                        length: size,
+                        sha256: digests.sha256,
+                        retain_until: retain,
+                        legal_hold: hold,
+                    })
+                    .await?
+            }
+        };
         register.in_write(|tx| ReplicaQueue::wrote(tx, id, part, key, &version))?;
         Ok(version)
     }
@@ -420,6 +446,15 @@ impl<'a> Uploader<'a> {
         }
         Ok(deleted)
     }
+}
+
+/// Where an object's bytes come from.
+#[derive(Clone, Copy)]
+enum Source<'b> {
+    /// A stored file (in parts above `[replica] part_size`).
+    File(&'b std::path::Path),
+    /// Bytes made here (a manifest).
+    Memory(&'b [u8]),
 }
 
 /// The manifest's place: beside the video, `<stem>.manifest.json`.

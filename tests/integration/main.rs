@@ -53,6 +53,8 @@ mod register_scale;
 mod registers_e2e;
 mod replica;
 mod replica_daemon;
+mod replica_parts;
+mod replica_read;
 mod report;
 mod retention;
 mod scrub;

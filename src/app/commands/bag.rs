@@ -23,6 +23,8 @@ pub struct PayloadFile {
     pub name: String,
     /// Size and hashes from the register.
     pub facts: FileFacts,
+    /// Its bytes read from the replica, checked, when the local store no longer holds it.
+    pub staged: Option<std::sync::Arc<File>>,
 }
 
 /// What a finished, verified bag holds.
@@ -149,7 +151,7 @@ fn copy_payload(root: &Path, files: &[PayloadFile]) -> Result<Payload, CommandEr
             fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
             p.folders.push(parent.to_path_buf());
         }
-        let (sha256, sha512, size) = copy_hashed(&f.source, &target)?;
+        let (sha256, sha512, size) = copy_hashed(f, &target)?;
         if size != f.facts.size || sha256 != f.facts.digests.sha256_hex() {
             return Err(CommandError::Invalid(format!(
                 "the stored file {} ({size} bytes, sha256 {sha256}) is not what the register proved ({} bytes, sha256 {}): the store is damaged; nothing was extracted. Run a scrub and report it",
@@ -188,12 +190,19 @@ fn verify(bag: &Path, files: &[PayloadFile]) -> Result<(), CommandError> {
 
 /// Copies `from` to a new file `to`, hashing once; fsyncs the copy. Returns SHA-256,
 /// SHA-512 and size.
-fn copy_hashed(from: &Path, to: &Path) -> Result<(String, String, u64), CommandError> {
-    let source = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(from)
-        .map_err(io_err("reading the stored file", from))?;
+fn copy_hashed(f: &PayloadFile, to: &Path) -> Result<(String, String, u64), CommandError> {
+    let from = f.source.as_path();
+    let source = match &f.staged {
+        Some(staged) => staged.try_clone().and_then(|mut file| {
+            io::Seek::rewind(&mut file)?;
+            Ok(file)
+        }),
+        None => OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(from),
+    }
+    .map_err(io_err("reading the stored file", from))?;
     let mut target = OpenOptions::new()
         .write(true)
         .create_new(true)

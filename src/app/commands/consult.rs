@@ -5,11 +5,13 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use super::access::Actor;
 use super::recordings::{one_line, resolve, store_file};
+use super::replica_read::open_local_or_replica;
 use super::{CommandError, Context, Reply};
 use crate::app::api::replies::{self, Consulted};
 use crate::app::api::request::{ConsultArgs, Purpose};
 use crate::base::error::Chain;
 use crate::custody::register::audit::{self, Action, NewEntry};
+use crate::replica::Part;
 
 /// What the caller is told when footage is seen for training.
 pub const ANONYMISE: &str =
@@ -36,6 +38,17 @@ pub(super) fn open_traced(
                 source,
             })
     });
+    trace_failure(ctx, actor, stem, seq, opened)
+}
+
+/// Traces a failed opening of consultation `seq` in the audit register, then returns it.
+fn trace_failure(
+    ctx: &mut Context<'_>,
+    actor: &Actor,
+    stem: &str,
+    seq: i64,
+    opened: Result<std::fs::File, CommandError>,
+) -> Result<std::fs::File, CommandError> {
     opened.or_else(|e| {
         let why = format!("consultation #{seq} of {stem} failed: {}", Chain(&e));
         let failure = NewEntry::new(&actor.author, Action::Failure, why).about(&[stem.to_string()]);
@@ -86,15 +99,10 @@ pub fn consult(
     let traced = audit::append(&tx, &entry, now)?;
     tx.commit()?;
 
-    // Traced and committed: only now is anything read from the store.
-    let file = open_traced(
-        ctx,
-        actor,
-        &r.stem,
-        &video.path,
-        "the stored video",
-        traced.seq,
-    )?;
+    // Traced and committed: only now is anything read from the store (or, when the store
+    // no longer holds it, from the replica, checked against the register).
+    let opened = open_local_or_replica(ctx, r.id, &r.stem, &video, Part::Video, "the stored video");
+    let file = trace_failure(ctx, actor, &r.stem, traced.seq, opened)?;
     let message = format!(
         "{}: opened read-only for {} (audit entry #{}); sha256 {}",
         r.stem,

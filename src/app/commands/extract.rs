@@ -48,7 +48,9 @@ pub fn extract(
     let name = format!("extraction-{}-{seq:06}", now.format("%Y%m%dT%H%M%SZ"));
     let mut info = req.labels.clone();
     info.extend(bag_labels(actor, &recordings, seq, now));
-    match bag::write(&dest, &name, &files, &info, now.date_naive()) {
+    let written = super::replica_read::stage_payload(ctx, &recordings, files)
+        .and_then(|files| bag::write(&dest, &name, &files, &info, now.date_naive()));
+    match written {
         Ok(bag) => completed(ctx, actor, &req, &stems, seq, bag),
         Err(e) => {
             let why = format!(
@@ -295,6 +297,7 @@ fn payload(
                 name: format!("{}/{file_name}", r.camera),
                 source,
                 facts: facts.clone(),
+                staged: None,
             });
         }
     }

@@ -19,6 +19,7 @@ mod perception;
 mod perception_print;
 mod purge;
 mod recordings;
+mod replica_read;
 mod report;
 mod scrub;
 mod search;

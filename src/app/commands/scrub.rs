@@ -118,7 +118,7 @@ pub fn last_scrub(conn: &Tx<'_>) -> Result<Option<ScrubStatus>, RegisterError> {
 fn details(report: &ScrubReport) -> String {
     let problems: Vec<_> = report.problems().collect();
     let mut text = format!(
-        "{} problem(s): {} changed, {} missing, {} unexpected, {} unreadable; {} file(s), {} bytes read back from disk in {}; {} temp file(s), {} awaiting their commit",
+        "{} problem(s): {} changed, {} missing, {} unexpected, {} unreadable; {} file(s), {} bytes read back from disk in {}; {} temp file(s), {} awaiting their commit, {} held by the replica only",
         problems.len(),
         report.changed.len(),
         report.missing.len(),
@@ -128,7 +128,8 @@ fn details(report: &ScrubReport) -> String {
         report.bytes_checked,
         report.store.display(),
         report.temp_files.len(),
-        report.awaiting_commit.len()
+        report.awaiting_commit.len(),
+        report.held_by_replica.len()
     );
     for (kind, p) in problems.iter().take(DETAILED_PROBLEMS) {
         text.push_str(&format!(

@@ -34,7 +34,16 @@ pub struct ReplicaConfig {
     /// Upload bandwidth cap in bytes per second; 0: none.
     #[serde(default)]
     pub max_bytes_per_sec: ByteSize,
+    /// Files above this size go up as a multipart upload, in parts of this size (larger
+    /// when 10,000 parts would not hold the file).
+    #[serde(default = "default_part_size")]
+    pub part_size: ByteSize,
 }
+
+/// S3's smallest part (all but the last part of an upload).
+pub const MIN_PART: u64 = 5 << 20;
+/// S3's largest part, and largest single PUT.
+pub const MAX_PART: u64 = 5 << 30;
 
 impl Default for ReplicaConfig {
     fn default() -> Self {
@@ -47,6 +56,7 @@ impl Default for ReplicaConfig {
             lock_mode: LockMode::default(),
             wipe_after: WipeAfter::default(),
             max_bytes_per_sec: ByteSize(0),
+            part_size: default_part_size(),
         }
     }
 }
@@ -87,6 +97,10 @@ fn default_region() -> String {
     "us-east-1".to_string()
 }
 
+fn default_part_size() -> ByteSize {
+    ByteSize(64 << 20)
+}
+
 fn default_credentials() -> PathBuf {
     PathBuf::from("/etc/sentinel-dock/replica.credentials")
 }
@@ -103,6 +117,12 @@ impl ReplicaConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(MIN_PART..=MAX_PART).contains(&self.part_size.0) {
+            return Err(invalid(
+                "replica.part_size",
+                "must be between 5 MiB and 5 GiB (S3's limits on a part), e.g. \"64 MiB\"",
+            ));
+        }
         let Some(endpoint) = &self.endpoint else {
             if self.wipe_after == WipeAfter::Replica {
                 return Err(invalid(
@@ -170,6 +190,7 @@ mod tests {
         let ok = parse("endpoint = \"http://127.0.0.1:8333\"\nbucket = \"evidence\"\nprefix = \"romans\"\nwipe_after = \"replica\"\nmax_bytes_per_sec = \"10 MB\"").unwrap();
         assert!(ok.replica.holds_wipe());
         assert_eq!(ok.replica.max_bytes_per_sec.0, 10_000_000);
+        assert_eq!(ok.replica.part_size.0, 64 << 20, "the default part");
         assert_eq!(
             ok.replica.credentials,
             Path::new("/etc/sentinel-dock/replica.credentials")
@@ -192,6 +213,8 @@ mod tests {
                 "replica.prefix",
             ),
             ("wipe_after = \"replica\"", "replica.wipe_after"),
+            ("part_size = \"4 MiB\"", "replica.part_size"),
+            ("part_size = \"6 GiB\"", "replica.part_size"),
         ] {
             let err = parse(text).unwrap_err();
             assert!(err.contains(key), "{text}: {err}");

@@ -77,6 +77,11 @@ pub struct ScrubReport {
     /// the recording; its next docking finishes the job). Not problems.
     #[serde(default)]
     pub awaiting_commit: Vec<String>,
+    /// Files the local store no longer holds but the S3 replica does, proven there when
+    /// replicated (a dock machine rebuilt, a store lost): not missing, and not problems;
+    /// `consult` and `extract` read them from the replica.
+    #[serde(default)]
+    pub held_by_replica: Vec<ScrubProblem>,
 }
 
 impl ScrubReport {
@@ -119,6 +124,18 @@ impl ScrubReport {
                 "  {} temp file(s) of copies in progress or cut off (removed when the store is next opened by an ingest)\n",
                 self.temp_files.len()
             ));
+        }
+        if !self.held_by_replica.is_empty() {
+            out.push_str(&format!(
+                "  {} file(s) no longer in the local store, held by the replica (proven there; consult and extract read them from it):\n",
+                self.held_by_replica.len()
+            ));
+            for p in &self.held_by_replica {
+                out.push_str(&format!(
+                    "    held by the replica {}: {}: {}\n",
+                    p.recording, p.path, p.detail
+                ));
+            }
         }
         if !self.awaiting_commit.is_empty() {
             out.push_str(&format!(
@@ -167,7 +184,24 @@ pub fn scrub(store: &Store, register: &mut Register) -> Result<ScrubReport, Scru
     // register says now decides about the files the first look could not account for.
     let mut after = Snapshot::read(register)?;
     for (path, exp) in before.expected {
-        if after.expected.contains_key(&path) {
+        if !after.expected.contains_key(&path) {
+            continue;
+        }
+        if let Some((key, version)) = &exp.replica {
+            let detail = format!(
+                "the register holds this {}-byte file (sha256 {}); the local store does not, the replica does: object {key} version {version}, proven when replicated",
+                exp.facts.size,
+                exp.facts.digests.sha256_hex()
+            );
+            tracing::warn!(
+                recording = %exp.recording,
+                "scrub: stored file {path} of recording {} is no longer in the local store; the replica holds it ({key} version {version})",
+                exp.recording
+            );
+            report
+                .held_by_replica
+                .push(problem(exp.recording, &path, detail));
+        } else {
             let detail = format!(
                 "the register holds this {}-byte file (sha256 {}), the store does not",
                 exp.facts.size,

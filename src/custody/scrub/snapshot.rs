@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::custody::register::replica::{Part, QueueState, ReplicaQueue};
 use crate::custody::register::{FileFacts, RecordingState, Register, RegisterError};
 
 /// A file the register says the store holds.
@@ -11,6 +12,8 @@ pub(super) struct Expected {
     pub recording: String,
     /// Its size, hashes and path, as committed.
     pub facts: FileFacts,
+    /// The replica's proven object of it (key, version), if the recording is `replicated`.
+    pub replica: Option<(String, String)>,
 }
 
 /// One look at the register.
@@ -46,7 +49,14 @@ impl Snapshot {
                 }
                 _ => continue,
             }
-            for facts in [row.video, row.sidecar].into_iter().flatten() {
+            let queue = register.read().and_then(|tx| ReplicaQueue::row(&tx, id))?;
+            let proven = queue.filter(|q| q.state == QueueState::Replicated);
+            let object = |part| proven.as_ref().and_then(|q| q.object(part).cloned());
+            let files = [(row.video, Part::Video), (row.sidecar, Part::Sidecar)];
+            for (facts, part) in files
+                .into_iter()
+                .filter_map(|(facts, part)| facts.map(|f| (f, part)))
+            {
                 if row.state == RecordingState::Quarantined
                     && let Some(folder) = Path::new(&facts.path).parent()
                 {
@@ -55,9 +65,14 @@ impl Snapshot {
                     snapshot.reasons.insert(reasons);
                 }
                 let recording = row.stem.clone();
-                snapshot
-                    .expected
-                    .insert(facts.path.clone(), Expected { recording, facts });
+                snapshot.expected.insert(
+                    facts.path.clone(),
+                    Expected {
+                        recording,
+                        facts,
+                        replica: object(part),
+                    },
+                );
             }
         }
         Ok(snapshot)
