@@ -78,8 +78,7 @@ CODES = re.compile(
     r"|\b(clock|gps|sidecar|bmff|name|log|codec)-[a-z]+"
     r"|(^|\s)--[a-z]|os error|audit #|\bj/d\b|\b\d+ j/d"
     # An i18n key shown for want of its text.
-    r"|\b(nav|dock|state|search|col|rec|form|purpose|extract|registers|report|error|pick|holds"
-    r"|done|issues|attention|rs|act|flag|kind|attr|ended|why)\.[a-z]"
+    r"|\b[a-z]+(\.[a-z][a-z_-]*)+\b"
 )
 # English words a French page must not show (and the protocol's purpose codes).
 ENGLISH = re.compile(

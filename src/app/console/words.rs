@@ -214,6 +214,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "à attribuer à la main",
         "to be attributed by hand",
     ),
+    (
+        "who.service",
+        "le service de la station",
+        "the dock's service",
+    ),
 ];
 
 /// A register state (`wiped`...) in plain words.
@@ -330,6 +335,15 @@ pub fn purpose(lang: Language, code: &str) -> Option<&'static str> {
     Some(t(lang, key))
 }
 
+/// Who wrote a register entry: a person's name as written, the service in words.
+pub fn author(lang: Language, author: &str) -> &str {
+    if author == crate::custody::register::audit::SERVICE_AUTHOR {
+        t(lang, "who.service")
+    } else {
+        author
+    }
+}
+
 /// How an issue ended, as the perception register prints it.
 pub fn ended(lang: Language, text: &str) -> &'static str {
     t(
@@ -424,6 +438,11 @@ mod tests {
             Some("PV 9")
         );
         assert_eq!(people_words("collection", "store/2018/x.MP4"), None);
+        assert_eq!(
+            author(Language::Fr, "sentinel-dockd"),
+            "le service de la station"
+        );
+        assert_eq!(author(Language::Fr, "chef (M1)"), "chef (M1)");
         assert_eq!(
             state(Language::Fr, "wiped"),
             "retirée de la caméra (copie prouvée conservée)"

@@ -226,7 +226,7 @@ fn custody(console: &Console, lang: Language, s: &Shown) -> Markup {
                     tr data-action=(e.action) data-audit-seq=[e.audit_seq] data-on-camera[on_camera] {
                         td { (show_text(tz, &e.at)) }
                         td { @if on_camera { (t(lang, "rec.on_camera")) } @else { (words::action(lang, &e.action)) } }
-                        td { (e.author) } td { (words::purpose(lang, &e.purpose).unwrap_or("")) }
+                        td { (words::author(lang, &e.author)) } td { (words::purpose(lang, &e.purpose).unwrap_or("")) }
                         td { (words::people_words(&e.action, &e.details).unwrap_or_default()) }
                     }
                 }
