@@ -229,6 +229,7 @@ def choosing(driver, base, camera, stem, by_agent, shots):
     wait(driver, "the release's confirmation", lambda d: d.find_elements(By.CSS_SELECTOR, "#done[data-done=release]"))
     still = rows_of(driver, "#holds tr[data-recording]")
     assert picked[0] in still and picked[1] not in still, still
+    check_words(driver, "fr", "the release's confirmation")
     say("OK a hold released from the list, confirmed")
 
     # From a recording's page: Hold and Extract, prefilled with it.
@@ -249,6 +250,7 @@ def choosing(driver, base, camera, stem, by_agent, shots):
     driver.find_element(By.CSS_SELECTOR, "form#extract button[type=submit]").click()
     wait(driver, "the extraction's confirmation",
          lambda d: d.find_elements(By.CSS_SELECTOR, "#done[data-done=extraction]"), limit=60)
+    check_words(driver, "fr", "the extraction's result")
     shot(driver, shots, "extracted-fr")
     say("OK Extract and Hold from a recording's page, prefilled; the extraction confirmed")
 

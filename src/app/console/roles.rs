@@ -39,11 +39,12 @@ pub fn home(console: &Console) -> &'static str {
     }
 }
 
-/// In front of the register pages: a page (GET) the role may not use is answered 403
+/// In front of the register pages: a page (GET, HEAD) the role may not use is answered 403
 /// here, in the session's language, without a request to the daemon; forms (POST) go on
 /// to the daemon, which refuses them and traces the refusal.
 pub async fn guard(State(console): State<Arc<Console>>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET || may_use_registers(&console) {
+    let reading = request.method() == Method::GET || request.method() == Method::HEAD;
+    if !reading || may_use_registers(&console) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
