@@ -141,8 +141,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "flag.sidecar",
-        "fichier de positions GPS incomplet",
-        "GPS positions file incomplete",
+        "positions GPS à vérifier",
+        "GPS positions to be checked",
     ),
     (
         "flag.video",
@@ -276,7 +276,10 @@ pub fn flag_code(flag: &str) -> &str {
 /// A flag in plain words (the family it belongs to when it has no words of its own).
 pub fn flag(lang: Language, flag: &str) -> &'static str {
     let code = flag_code(flag);
+    // The sidecar's flags are sentences that start with a count ("3 position fix(es) ...").
+    let sidecar_sentence = code.bytes().all(|b| b.is_ascii_digit()) && !code.is_empty();
     let key = match code {
+        _ if sidecar_sentence => "flag.sidecar",
         "clock-ahead" => "flag.clock-ahead",
         "clock-behind" => "flag.clock-behind",
         "clock-drift" => "flag.clock-drift",
@@ -420,6 +423,13 @@ mod tests {
                 t(lang, "flag.clock-drift")
             );
             assert_eq!(flag(lang, "sidecar-checksum"), t(lang, "flag.sidecar"));
+            assert_eq!(
+                flag(
+                    lang,
+                    "3 position fix(es) with impossible coordinates (first on line 9)"
+                ),
+                t(lang, "flag.sidecar")
+            );
             assert_eq!(
                 flags(lang, &["gps-rollover".into(), "gps-implausible".into()]),
                 t(lang, "flag.gps")
