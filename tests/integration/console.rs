@@ -61,7 +61,7 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
         &["issue", SERIAL, "M200", "--at", "2018-03-12T06:00:00Z"],
     );
 
-    let console = Console::start(&s, head, &[]);
+    let mut console = Console::start(&s, head, &[]);
     // Without the session: 401, whatever the page; a wrong token opens nothing.
     for path in [
         "/dock",
@@ -83,6 +83,43 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
         "",
     );
     assert_eq!(again.status, 401);
+    // A new one-time link on request (SIGUSR1), without a restart: it opens one session,
+    // the spent token stays spent, and the first session goes on.
+    let pid = nix::unistd::Pid::from_raw(console.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1).unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut console.out, &mut line).unwrap();
+    let renewed = line
+        .trim()
+        .split_once("/?token=")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("a new link, not {line:?}"));
+    assert_ne!(renewed, console.token);
+    let second = http(
+        console.addr,
+        "GET",
+        &format!("/?token={renewed}"),
+        None,
+        &[],
+        "",
+    );
+    assert_eq!(second.status, 303, "{}", second.text());
+    assert_eq!(second.header("location"), Some("/recordings"));
+    let reused = http(
+        console.addr,
+        "GET",
+        &format!("/?token={renewed}"),
+        None,
+        &[],
+        "",
+    );
+    assert_eq!(reused.status, 401, "a renewed token is used once too");
+    assert_eq!(console.get(&cookie, "/dock").status, 200);
+    // The favicon, linked from every page.
+    let icon = http(console.addr, "GET", "/static/favicon.svg", None, &[], "");
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
+    assert!(icon.text().starts_with("<svg"));
 
     // The dock page, then a docking seen live by its event stream.
     let dock = console.get(&cookie, "/dock");
@@ -125,6 +162,18 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
     let mut got = found.clone();
     got.sort();
     assert_eq!(got, expected);
+    // By a part of the name or of the matricule, in any case.
+    for asked in ["martin", "MARTIN", "Claire", "m10", "m100"] {
+        let mut by = rows(
+            &console
+                .get(&cookie, &format!("/recordings?agent={asked}"))
+                .text(),
+        );
+        by.sort();
+        assert_eq!(by, expected, "{asked}");
+    }
+    let durand = rows(&console.get(&cookie, "/recordings?agent=dur").text());
+    assert_eq!(durand.len(), fixture_recordings(SERIAL).len(), "{durand:?}");
     let by_brigade = rows(&console.get(&cookie, "/recordings?brigade=Soir").text());
     assert_eq!(
         by_brigade.len(),
@@ -260,10 +309,34 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
     let registers = console.get(&cookie, "/registers").text();
     assert!(registers.contains("data-intact=\"true\""), "{registers}");
 
-    // A technician sees the dock and nothing else; each refusal is traced.
+    // A technician lands on the dock and sees nothing else; opening the pages his role may
+    // not use writes no refusal (the console answers them itself), an act still does.
     let tconsole = Console::start(&s, tech, &[]);
-    let tcookie = tconsole.session();
-    assert_eq!(tconsole.get(&tcookie, "/dock").status, 200);
+    let entry = http(
+        tconsole.addr,
+        "GET",
+        &format!("/?token={}", tconsole.token),
+        None,
+        &[],
+        "",
+    );
+    assert_eq!(entry.header("location"), Some("/dock"));
+    let tcookie = entry
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let tdock = tconsole.get(&tcookie, "/dock");
+    assert_eq!(tdock.status, 200);
+    let tdock = tdock.text();
+    for page in ["/recordings", "/extract", "/registers", "/report"] {
+        assert!(
+            !tdock.contains(&format!("href=\"{page}\"")),
+            "{page} in {tdock}"
+        );
+    }
     let refusals = |s: &Service| {
         s.daemon.query(&format!(
             "SELECT CAST(count(*) AS TEXT) FROM audit WHERE action = 'refusal' AND author = '{}'",
@@ -273,14 +346,35 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
             .unwrap()
     };
     let before = refusals(&s);
-    let r = tconsole.get(&tcookie, "/recordings");
+    for page in [
+        "/recordings".to_string(),
+        format!("/recordings/{first}"),
+        format!("/recordings/{first}/video"),
+        "/registers".to_string(),
+        "/report".to_string(),
+        format!("/hold?recording={first}"),
+    ] {
+        let r = tconsole.get(&tcookie, &page);
+        assert_eq!(r.status, 403, "{page}: {}", r.text());
+        assert!(r.text().contains("not-for-role"), "{page}");
+    }
+    assert_eq!(refusals(&s), before, "opening pages writes no refusal");
+    let r = tconsole.post(
+        &tcookie,
+        "/registers/hold",
+        &[
+            ("csrf", &csrf(&tdock)),
+            ("recordings", first),
+            ("procedure", "PV 1"),
+            ("reason", "essai"),
+        ],
+    );
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = tconsole.get(&tcookie, &format!("/recordings/{first}"));
-    assert_eq!(r.status, 403);
+    assert!(r.text().contains("data-refused=\"true\""));
     assert_eq!(
         refusals(&s),
-        before + 2,
-        "each refusal is in the audit register"
+        before + 1,
+        "a refused act is in the audit register"
     );
 
     // A kiosk serves the dock only.
@@ -290,7 +384,6 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
     assert_eq!(kiosk.get(&kcookie, "/recordings").status, 404);
 
     // SIGTERM stops it.
-    let mut console = console;
     let pid = nix::unistd::Pid::from_raw(console.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let start = Instant::now();

@@ -4,7 +4,8 @@
 //! console, each started and stopped here.
 //!
 //! Set CONSOLE_SCREENSHOTS=DIR to keep the screenshots of each page in both languages
-//! (`docs/console/` holds the ones the README shows).
+//! (`docs/console/` holds the ones the README shows), and CONSOLE_AXE=path/to/axe.min.js
+//! (npm's `axe-core`, not a Debian package) to require no axe-core violation on any page.
 #![allow(
     clippy::unwrap_used,
     reason = "helpers outside #[test] fail the test by panicking, like the tests"
@@ -127,6 +128,7 @@ fn in_chromium_the_console_finds_plays_seeks_and_refuses_as_the_roles_say() {
         "place": [45.0463, 5.0599],
         "stem": stem,
         "shots": shots(),
+        "axe": std::env::var("CONSOLE_AXE").ok(),
     });
     let said = drive(args, |line| match line {
         "DOCK-NOW" => {
@@ -148,6 +150,15 @@ fn in_chromium_the_console_finds_plays_seeks_and_refuses_as_the_roles_say() {
         "206 (fr)",
         "plays (en)",
         "206 (en)",
+        "part of the name",
+        "kept for a procedure, confirmed",
+        "released from the list",
+        "the extraction confirmed",
+        "plain words (fr)",
+        "plain words (en)",
+        "375 px (fr)",
+        "375 px (en)",
+        "favicon",
     ] {
         assert!(said.iter().any(|l| l.contains(check)), "{check}: {said:?}");
     }
@@ -157,6 +168,19 @@ fn in_chromium_the_console_finds_plays_seeks_and_refuses_as_the_roles_say() {
     assert!(
         entry[0].starts_with("judicial") && entry[0].contains("PV 2018/42 navigateur"),
         "{entry:?}"
+    );
+    // What the browser did is in the registers: the hold kept, the release, the extraction.
+    let acts = s.daemon.query(
+        "SELECT action || ' ' || details FROM audit WHERE action IN ('hold', 'release', 'extraction-completed') ORDER BY seq",
+    );
+    assert!(
+        acts.iter()
+            .any(|a| a.starts_with("hold held for procedure PV 2018/77: plainte"))
+            && acts
+                .iter()
+                .any(|a| a.starts_with("release hold for procedure PV 2018/77 released"))
+            && acts.iter().any(|a| a.starts_with("extraction-completed")),
+        "{acts:?}"
     );
 
     let tconsole = Console::start(&s, tech, &[]);
@@ -177,9 +201,23 @@ fn in_chromium_the_console_finds_plays_seeks_and_refuses_as_the_roles_say() {
         "stem": stem,
         "shots": shots(),
     });
-    let said = drive(args, |_| None);
-    assert!(said.iter().any(|l| l.contains("refused")), "{said:?}");
-    assert!(refusals() > before, "the technician's refusal is traced");
+    let said = drive(args, |line| match line {
+        // Opening the console's pages writes no refusal into the audit register.
+        "OPENED" => Some(if refusals() == before {
+            "no refusal".into()
+        } else {
+            format!("{} refusals written", refusals() - before)
+        }),
+        _ => None,
+    });
+    for check in ["lands on the dock", "no refusal", "refused, in French"] {
+        assert!(said.iter().any(|l| l.contains(check)), "{check}: {said:?}");
+    }
+    assert_eq!(
+        refusals(),
+        before + 1,
+        "the technician's refused act is traced"
+    );
 }
 
 fn dock_one(s: &Service) {

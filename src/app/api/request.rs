@@ -472,7 +472,8 @@ pub struct SearchArgs {
     /// The camera's serial.
     #[arg(long)]
     pub camera: Option<String>,
-    /// The agent's matricule (the recording's attribution).
+    /// The agent (the recording's attribution): a whole matricule finds that agent only;
+    /// other text, any part of a matricule or a name, in any case.
     #[arg(long)]
     pub agent: Option<String>,
     /// The agent's brigade.

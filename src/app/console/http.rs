@@ -19,6 +19,7 @@ use crate::base::config::Language;
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+const FAVICON: &str = include_str!("assets/favicon.svg");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Every route of the console (only the dock's in kiosk mode).
@@ -33,12 +34,16 @@ pub fn router(console: Arc<Console>) -> Router {
             "/static/console.js",
             get(|| async { asset(JS, "text/javascript") }),
         )
+        .route(
+            "/static/favicon.svg",
+            get(|| async { asset(FAVICON, "image/svg+xml") }),
+        )
         .route("/language", post(pages::switch_language))
         .route("/dock", get(pages::dock::page))
         .route("/dock/cards", get(pages::dock::cards))
         .route("/dock/events", get(pages::dock::events));
     if !console.kiosk {
-        app = app
+        let registers = Router::new()
             .route("/recordings", get(pages::recordings::page))
             .route("/recordings/{stem}", get(pages::recording::page))
             .route(
@@ -55,7 +60,13 @@ pub fn router(console: Arc<Console>) -> Router {
             .route("/registers/hold", post(pages::registers::hold))
             .route("/registers/release", post(pages::registers::release))
             .route("/report", get(pages::report::page))
-            .route("/report.csv", get(pages::report::csv));
+            .route("/report.csv", get(pages::report::csv))
+            .route("/hold", get(pages::holds::form))
+            .route_layer(axum::middleware::from_fn_with_state(
+                console.clone(),
+                super::roles::guard,
+            ));
+        app = app.merge(registers);
     }
     app.fallback(not_here)
         .layer(axum::middleware::map_response(secure_headers))
@@ -121,7 +132,8 @@ impl FromRequestParts<Arc<Console>> for Authed {
     }
 }
 
-fn authed(parts: &Parts, console: &Console) -> Option<Authed> {
+/// The session a request's cookie names, if it is one of this console's.
+pub fn authed(parts: &Parts, console: &Console) -> Option<Authed> {
     {
         let found = parts
             .headers
@@ -161,11 +173,7 @@ async fn enter(
     Query(q): Query<Entry>,
     authed: Option<Authed>,
 ) -> Response {
-    let home = if console.kiosk {
-        "/dock"
-    } else {
-        "/recordings"
-    };
+    let home = super::roles::home(&console);
     if authed.is_some() {
         return Redirect::to(home).into_response();
     }
@@ -211,6 +219,7 @@ pub fn bare(lang: Language, body: Markup) -> maud::Markup {
             head {
                 meta charset="utf-8";
                 title { (t(lang, "title")) }
+                link rel="icon" type="image/svg+xml" href="/static/favicon.svg";
                 link rel="stylesheet" href="/static/console.css";
             }
             body { main { (body) } }

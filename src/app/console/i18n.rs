@@ -59,14 +59,18 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("search.from", "Du", "From"),
     ("search.to", "Au", "To"),
     ("search.camera", "Caméra", "Camera"),
-    ("search.agent", "Agent (matricule)", "Agent (matricule)"),
+    (
+        "search.agent",
+        "Agent (nom ou matricule)",
+        "Agent (name or matricule)",
+    ),
     ("search.brigade", "Brigade", "Brigade"),
     ("search.state", "État", "State"),
-    ("search.flag", "Signalement", "Flag"),
+    ("search.flag", "Signalement (code)", "Warning (code)"),
     (
         "search.held",
         "Conservé pour une procédure",
-        "Held for a procedure",
+        "Kept for a procedure",
     ),
     ("search.any", "indifférent", "any"),
     ("search.yes", "oui", "yes"),
@@ -88,8 +92,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("col.agent", "Agent", "Agent"),
     ("col.state", "État", "State"),
     ("col.size", "Taille", "Size"),
-    ("col.flags", "Signalements", "Flags"),
-    ("col.held", "Conservé", "Held"),
+    ("col.flags", "À vérifier", "To check"),
+    ("col.held", "Conservé", "Kept"),
     ("rec.facts", "Faits", "Facts"),
     ("rec.attribution", "Attribution", "Attribution"),
     ("rec.unattributed", "non attribué", "not attributed"),
@@ -100,7 +104,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("rec.duration", "Durée (s)", "Duration (s)"),
     ("rec.reasons", "Motifs", "Reasons"),
-    ("rec.holds", "Conservations", "Holds"),
+    (
+        "rec.holds",
+        "Conservé pour les procédures",
+        "Kept for the procedures",
+    ),
     ("rec.track", "Trace GPS", "GPS track"),
     ("rec.no_track", "Pas de position GPS.", "No GPS position."),
     ("rec.custody", "Chaîne de conservation", "Custody timeline"),
@@ -139,7 +147,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Enregistrements (un par ligne)",
         "Recordings (one a line)",
     ),
-    ("form.agent", "Agent (matricule)", "Agent (matricule)"),
+    ("form.agent", "Agent (matricule)", "Agent (service number)"),
     ("form.submit", "Valider", "Submit"),
     ("purpose.judicial", "judiciaire", "judicial"),
     ("purpose.administrative", "administrative", "administrative"),
@@ -153,7 +161,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "extract.done",
         "Extraction écrite et vérifiée",
-        "Extraction written and verified",
+        "Extraction written and checked",
     ),
     ("extract.bag", "Dossier", "Folder"),
     (
@@ -173,13 +181,17 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Recordings to attribute",
     ),
     ("registers.attribute", "Attribuer", "Attribute"),
-    ("registers.hold", "Placer une conservation", "Place a hold"),
+    (
+        "registers.hold",
+        "Conserver pour une procédure",
+        "Keep for a procedure",
+    ),
     (
         "registers.release",
         "Lever une conservation",
-        "Release a hold",
+        "Stop keeping for a procedure",
     ),
-    ("registers.audit", "Journal des accès", "Audit register"),
+    ("registers.audit", "Journal des accès", "Access log"),
     ("registers.intact", "Chaîne intacte", "Chain intact"),
     ("registers.broken", "CHAÎNE ROMPUE", "CHAIN BROKEN"),
     ("registers.entries", "entrées", "entries"),
@@ -197,7 +209,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "report.consultations",
         "Visionnages par finalité",
-        "Consultations by purpose",
+        "Viewings by purpose",
     ),
     (
         "report.extractions",
@@ -243,8 +255,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "error.unauthorised",
-        "Session absente ou expirée : ouvrez l'adresse affichée par « sentinel-dockctl console ».",
-        "No valid session: open the address printed by `sentinel-dockctl console`.",
+        "Session absente ou expirée : demandez un nouveau lien à la personne qui a lancé la console (elle l'obtient sans la redémarrer, voir le guide), ou relancez « sentinel-dockctl console ».",
+        "No valid session: ask the person who started the console for a new link (they get one without restarting it, see the guide), or start « sentinel-dockctl console » again.",
     ),
     (
         "error.csrf",
@@ -263,10 +275,18 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Every table of texts: the pages' own, the new pieces', and the registers' codes in
+/// plain words.
+const TABLES: [&[(&str, &str, &str)]; 3] = [TEXTS, super::i18n_plain::TEXTS, super::words::TEXTS];
+
 /// The text for `key` in `language`; the key itself when it is missing (a test checks
 /// that every key the pages use is here).
 pub fn t(language: Language, key: &'static str) -> &'static str {
-    match TEXTS.iter().find(|(k, _, _)| *k == key) {
+    match TABLES
+        .iter()
+        .flat_map(|table| table.iter())
+        .find(|(k, _, _)| *k == key)
+    {
         Some((_, fr, en)) => match language {
             Language::Fr => fr,
             Language::En => en,
@@ -281,14 +301,36 @@ mod tests {
 
     #[test]
     fn every_text_exists_in_both_languages() {
-        for (key, fr, en) in TEXTS {
+        let all = || TABLES.iter().flat_map(|table| table.iter());
+        for (key, fr, en) in all() {
             assert!(!fr.is_empty() && !en.is_empty(), "{key}");
         }
-        let mut keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<&str> = all().map(|(k, _, _)| *k).collect();
         keys.sort_unstable();
         let before = keys.len();
         keys.dedup();
         assert_eq!(keys.len(), before, "a key is defined twice");
+    }
+
+    #[test]
+    fn no_text_is_left_untranslated() {
+        // Words the two languages share; any other text equal in both is a copy waiting
+        // for its translation.
+        const SAME: &[&str] = &[
+            "Agent",
+            "Attribution",
+            "Brigade",
+            "Extraction",
+            "RAID",
+            "administrative",
+            "service",
+        ];
+        for (key, fr, en) in TABLES.iter().flat_map(|table| table.iter()) {
+            assert!(
+                fr != en || SAME.contains(fr),
+                "{key}: \"{fr}\" in both languages"
+            );
+        }
     }
 
     #[test]
@@ -302,14 +344,21 @@ mod tests {
             include_str!("pages/extract.rs"),
             include_str!("pages/registers.rs"),
             include_str!("pages/report.rs"),
+            include_str!("pages/pick.rs"),
+            include_str!("pages/holds.rs"),
             include_str!("http.rs"),
+            include_str!("words.rs"),
+            include_str!("roles.rs"),
         ];
         let call = regex::Regex::new(r#"\bt\(\s*[a-z_.]+\s*,\s*"([a-z_.\-]+)"\s*\)"#).unwrap();
         for source in sources {
             for found in call.captures_iter(source) {
                 let key = &found[1];
                 assert!(
-                    TEXTS.iter().any(|(k, _, _)| *k == key),
+                    TABLES
+                        .iter()
+                        .flat_map(|t| t.iter())
+                        .any(|(k, _, _)| *k == key),
                     "missing text {key}"
                 );
             }

@@ -9,10 +9,13 @@
 mod daemon;
 mod http;
 mod i18n;
+mod i18n_plain;
 mod pages;
+mod roles;
 mod session;
 mod time;
 mod video;
+mod words;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -65,6 +68,9 @@ pub struct Console {
     pub kiosk: bool,
     /// The one-time token and the sessions it opened.
     pub sessions: Sessions,
+    /// The role `[access]` gives the console's user: it shapes the menu and the landing
+    /// page only; the daemon decides every request.
+    pub role: Option<crate::app::commands::access::Role>,
 }
 
 /// Runs the console until SIGINT or SIGTERM; prints the URL with its token first.
@@ -91,18 +97,22 @@ async fn serve(config: Config, options: Options, addr: SocketAddr) -> Result<(),
     let sessions = Sessions::new()?;
     let url = format!("http://{bound}/?token={}", sessions.token());
     // The first line on standard output: what a test, a script or the operator opens.
-    println!("{url}");
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
+    print_link(&url);
+    eprintln!(
+        "sentinel-dockctl console: for a new one-time link later (an expired session, another browser), send SIGUSR1: kill -USR1 {}",
+        std::process::id()
+    );
     if options.open_browser {
         open_in_browser(&url);
     }
     let console = Arc::new(Console {
         socket: config.control.socket.clone(),
+        role: roles::of_this_user(&config.access),
         config,
         kiosk: options.kiosk,
         sessions,
     });
+    tokio::spawn(renew_on_request(console.clone(), bound));
     let app = http::router(console);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -124,6 +134,34 @@ async fn serve(config: Config, options: Options, addr: SocketAddr) -> Result<(),
         } => {}
     }
     Ok(())
+}
+
+fn print_link(url: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{url}");
+    let _ = out.flush();
+}
+
+/// On SIGUSR1, a new one-time link (the sessions already open go on): the way back in
+/// without restarting the console, as safe as the first link, since only the console's
+/// own user (or root) may signal it and only its terminal sees the link.
+async fn renew_on_request(console: Arc<Console>, bound: SocketAddr) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut asked) = signal(SignalKind::user_defined1()) else {
+        eprintln!(
+            "sentinel-dockctl console: cannot listen for SIGUSR1; restart the console for a new link"
+        );
+        return;
+    };
+    while asked.recv().await.is_some() {
+        match console.sessions.renew() {
+            Ok(token) => print_link(&format!("http://{bound}/?token={token}")),
+            Err(e) => eprintln!(
+                "sentinel-dockctl console: no new link ({e}): the kernel's random source failed; try again"
+            ),
+        }
+    }
 }
 
 /// How long answers under way may take once SIGINT or SIGTERM came.

@@ -57,9 +57,17 @@ impl Sessions {
         })
     }
 
-    /// The one-time token printed in the URL.
+    /// The one-time token printed in the first URL.
     pub fn token(&self) -> &str {
         &self.first
+    }
+
+    /// A new one-time token in place of any unused one (SIGUSR1: a way back in without a
+    /// restart); the sessions already open go on.
+    pub fn renew(&self) -> std::io::Result<String> {
+        let token = random_hex()?;
+        self.lock().token = Some(token.clone());
+        Ok(token)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -135,6 +143,14 @@ mod tests {
         let id = s.exchange(&token).unwrap();
         assert!(s.get(&id).is_some());
         assert!(s.exchange(&token).is_none(), "a token is used once");
+        let renewed = s.renew().unwrap();
+        assert!(s.exchange(&token).is_none(), "the old token stays spent");
+        let second = s.exchange(&renewed).unwrap();
+        assert!(s.get(&id).is_some() && s.get(&second).is_some());
+        assert!(
+            s.exchange(&renewed).is_none(),
+            "a renewed token is used once too"
+        );
         assert_eq!(
             from_cookie(&format!("a=b; {COOKIE}={id}")),
             Some(id.as_str())

@@ -17,7 +17,8 @@ pub struct SearchQuery {
     pub end: Option<DateTime<Utc>>,
     /// One camera's serial.
     pub camera: Option<String>,
-    /// The agent attributed last.
+    /// The agent attributed last: a matricule given whole (any case) finds that agent
+    /// only; otherwise any agent whose matricule or name contains the text (any case).
     pub agent: Option<String>,
     /// That agent's brigade.
     pub brigade: Option<String>,
@@ -84,6 +85,15 @@ pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<FoundRow>, Regis
     Ok(rows)
 }
 
+/// The agent filter: the matricule itself (exactly as the command line always found it);
+/// a whole matricule in another case; else a part of a matricule or of a name, without
+/// regard to case (SQLite's `lower` folds ASCII letters only: "é" matches "é", not "É").
+const AGENT: &str = " AND (t.agent = ?N OR t.agent IN (SELECT matricule FROM agents WHERE
+    CASE WHEN EXISTS (SELECT 1 FROM agents WHERE matricule = ?N COLLATE NOCASE)
+         THEN matricule = ?N COLLATE NOCASE
+         ELSE instr(lower(matricule), lower(?N)) > 0 OR instr(lower(name), lower(?N)) > 0
+    END))";
+
 /// The query's SQL and its parameters.
 fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
     let mut sql = String::from(
@@ -123,7 +133,7 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
         filter(" AND +r.camera = ?N", Value::Text(camera.clone()));
     }
     if let Some(agent) = &q.agent {
-        filter(" AND t.agent = ?N", Value::Text(agent.clone()));
+        filter(AGENT, Value::Text(agent.trim().to_string()));
     }
     if let Some(brigade) = &q.brigade {
         filter(" AND g.brigade = ?N", Value::Text(brigade.clone()));

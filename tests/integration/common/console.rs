@@ -15,6 +15,8 @@ pub struct Console {
     pub child: Child,
     pub addr: SocketAddr,
     pub token: String,
+    /// The console's standard output after its first line (the links it prints later).
+    pub out: BufReader<std::process::ChildStdout>,
 }
 
 impl Console {
@@ -32,9 +34,8 @@ impl Console {
             .spawn()
             .unwrap();
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
         let url = first.trim();
         let rest = url
             .strip_prefix("http://")
@@ -42,6 +43,7 @@ impl Console {
         let (addr, query) = rest.split_once("/?token=").unwrap();
         Console {
             child,
+            out,
             addr: addr.parse().unwrap(),
             token: query.to_string(),
         }

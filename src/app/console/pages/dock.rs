@@ -28,8 +28,8 @@ pub async fn page(State(console): State<Arc<Console>>, a: Authed) -> Response {
     match daemon::status(console.socket.clone()).await {
         Ok(report) => {
             let body = html! {
-                div #cards .cards { (cards_of(&console, a.lang, &report)) }
-                (store_of(&console, a.lang, &report))
+                div #cards .cards { (cards_of(tz(&console), a.lang, &report)) }
+                (store_of(tz(&console), a.lang, &report))
             };
             layout(&console, &a, t(a.lang, "dock.title"), body).into_response()
         }
@@ -40,7 +40,7 @@ pub async fn page(State(console): State<Arc<Console>>, a: Authed) -> Response {
 /// `GET /dock/cards`: the cards alone (what each event carries).
 pub async fn cards(State(console): State<Arc<Console>>, a: Authed) -> Response {
     match daemon::status(console.socket.clone()).await {
-        Ok(report) => cards_of(&console, a.lang, &report).into_response(),
+        Ok(report) => cards_of(tz(&console), a.lang, &report).into_response(),
         Err(f) => failure(&console, &a, &f),
     }
 }
@@ -57,8 +57,11 @@ pub async fn events(
             loop {
                 tokio::time::sleep(EVERY).await;
                 let html = match daemon::status(console.socket.clone()).await {
-                    Ok(report) => cards_of(&console, lang, &report).into_string(),
-                    Err(f) => html! { p.error { (f.message) } }.into_string(),
+                    Ok(report) => cards_of(tz(&console), lang, &report).into_string(),
+                    Err(f) => {
+                        eprintln!("sentinel-dockctl console: dock: {}", f.message);
+                        html! { p.error { (t(lang, "error.unreachable")) } }.into_string()
+                    }
                 };
                 if html != last {
                     // One line per event: the fragment has no newline worth keeping.
@@ -87,18 +90,21 @@ pub fn state_hook(state: &CameraState) -> &'static str {
     }
 }
 
-fn cards_of(console: &Console, lang: Language, report: &StatusReport) -> Markup {
+fn tz(console: &Console) -> chrono_tz::Tz {
+    console.config.console.timezone
+}
+
+fn cards_of(tz: chrono_tz::Tz, lang: Language, report: &StatusReport) -> Markup {
     html! {
         @if report.cameras.is_empty() {
             p #no-camera { (t(lang, "dock.none")) }
         }
-        @for c in &report.cameras { (card(console, lang, c)) }
+        @for c in &report.cameras { (card(tz, lang, c)) }
     }
 }
 
-fn card(console: &Console, lang: Language, c: &CameraStatus) -> Markup {
+fn card(tz: chrono_tz::Tz, lang: Language, c: &CameraStatus) -> Markup {
     let hook = state_hook(&c.state);
-    let tz = console.config.console.timezone;
     html! {
         section.card data-camera=(c.serial) data-state=(hook) {
             div.serial { (c.serial) }
@@ -116,18 +122,54 @@ fn card(console: &Console, lang: Language, c: &CameraStatus) -> Markup {
                 CameraState::SafeToUndock { .. } => { div.big.ok { (t(lang, "dock.safe")) } }
                 CameraState::NeedsAttention(att) => {
                     div.big.bad { (t(lang, "dock.attention")) }
-                    ul { @for w in &att.warnings { li { (w) } } }
+                    (attention_reasons(lang, att))
                 }
                 CameraState::Failed { error } => {
                     div.big.bad { (t(lang, "dock.attention")) }
-                    p { (error) }
+                    p.why { (t(lang, "dock.failed")) }
+                    p.todo { (t(lang, "dock.failed.todo")) }
+                    (technical(lang, std::slice::from_ref(error)))
                 }
-                CameraState::NotEnrolled => { div.big.bad { (t(lang, "dock.attention")) } }
+                CameraState::NotEnrolled => {
+                    div.big.bad { (t(lang, "dock.attention")) }
+                    p.why { (t(lang, "dock.not-enrolled")) }
+                    p.todo { (t(lang, "dock.not-enrolled.todo")) }
+                }
                 CameraState::NotResponding { waited_secs } => {
                     div.big.bad { (t(lang, "dock.attention")) }
-                    p { (t(lang, "dock.not-responding")) " (" (waited_secs) " s)" }
+                    p.why { (t(lang, "dock.not-responding")) " (" (waited_secs) " s)" }
                 }
                 _ => {}
+            }
+        }
+    }
+}
+
+/// Why a camera needs attention, counted in plain words, and what to do.
+fn attention_reasons(lang: Language, att: &crate::app::status::Attention) -> Markup {
+    let counts = [
+        (att.quarantined, "dock.why.quarantined"),
+        (att.failed, "dock.why.failed"),
+        (att.ignored, "dock.why.ignored"),
+        (att.left_on_camera, "dock.why.left"),
+    ];
+    html! {
+        ul.why {
+            @for (n, key) in counts { @if n > 0 { li { (n) " " (t(lang, key)) } } }
+            @if att.clock.is_some() { li { (t(lang, "dock.why.clock")) } }
+        }
+        p.todo { (t(lang, "dock.attention.todo")) }
+        (technical(lang, &att.warnings))
+    }
+}
+
+/// The daemon's own words (English, for the technician), folded away under a plain title.
+fn technical(lang: Language, lines: &[String]) -> Markup {
+    html! {
+        @if !lines.is_empty() {
+            details.technical {
+                summary { (t(lang, "dock.technical")) }
+                ul lang="en" data-verbatim { @for l in lines { li { (l) } } }
             }
         }
     }
@@ -146,26 +188,126 @@ fn state_key(hook: &str) -> &'static str {
     }
 }
 
-fn store_of(console: &Console, lang: Language, report: &StatusReport) -> Markup {
-    let tz = console.config.console.timezone;
+fn store_of(tz: chrono_tz::Tz, lang: Language, report: &StatusReport) -> Markup {
     html! {
         h2 { (t(lang, "dock.store")) }
         p #store {
             @if let Some(free) = report.store.free_bytes { (bytes(free)) " · " }
             @if let Some(days) = report.store.days_left { (days) " " (t(lang, "dock.days_left")) }
         }
-        h2 { (t(lang, "dock.raid")) }
-        ul { @for md in &report.raid { li { (md.name) " " (md.level) " " (md.state) " [" (md.map) "]" } } }
+        // No md array on this machine: no RAID block at all (an empty one looked broken).
+        @if !report.raid.is_empty() {
+            h2 { (t(lang, "dock.raid")) }
+            ul #raid data-verbatim { @for md in &report.raid { li { (md.name) " " (md.level) " " (md.state) " [" (md.map) "]" } } }
+        }
         h2 { (t(lang, "dock.scrub")) }
         p {
             @match &report.last_scrub {
-                Some(s) => { (show(tz, &s.at)) " · " (s.problems) }
+                Some(s) => {
+                    (show(tz, &s.at)) " · "
+                    @if s.problems == 0 { (t(lang, "dock.scrub.ok")) }
+                    @else { (s.problems) " " (t(lang, "dock.scrub.problems")) }
+                }
                 None => { (t(lang, "dock.scrub.none")) }
             }
         }
         @if !report.warnings.is_empty() {
             h2 { (t(lang, "dock.warnings")) }
-            ul.error { @for w in &report.warnings { li { (w) } } }
+            p.error { (t(lang, "dock.warnings.todo")) }
+            (technical(lang, &report.warnings))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::status::Attention;
+
+    const PARIS: chrono_tz::Tz = chrono_tz::Europe::Paris;
+
+    fn camera(state: CameraState) -> CameraStatus {
+        CameraStatus {
+            slot: "cam1".into(),
+            serial: "SNTL-00042".into(),
+            docked_at: "2026-12-04T10:00:00Z".parse().unwrap(),
+            agent: None,
+            state,
+        }
+    }
+
+    #[test]
+    fn a_card_that_needs_attention_says_why_and_what_to_do() {
+        let att = Attention {
+            quarantined: 2,
+            left_on_camera: 2,
+            warnings: vec!["identity: the volume label says SNTL-00007".into()],
+            ..Attention::default()
+        };
+        let html = card(
+            PARIS,
+            Language::Fr,
+            &camera(CameraState::NeedsAttention(att)),
+        )
+        .into_string();
+        assert!(html.contains("data-state=\"attention\""), "{html}");
+        assert!(html.contains("À VÉRIFIER"), "{html}");
+        assert!(
+            html.contains("2 enregistrement(s) mis de côté pour vérification")
+                && html.contains("2 enregistrement(s) laissé(s) sur la caméra"),
+            "{html}"
+        );
+        assert!(html.contains("Ne la remettez pas en service"), "{html}");
+        // The daemon's English sentence is folded away and marked as English.
+        assert!(
+            html.contains("<details class=\"technical\">") && html.contains("lang=\"en\""),
+            "{html}"
+        );
+        let html = card(PARIS, Language::Fr, &camera(CameraState::NotEnrolled)).into_string();
+        assert!(html.contains("pas enregistrée dans le service"), "{html}");
+        assert!(html.contains("Retirez-la"), "{html}");
+    }
+
+    #[test]
+    fn no_raid_block_without_an_md_array() {
+        let mut report = StatusReport {
+            service: crate::app::status::ServiceStatus {
+                pid: 1,
+                version: "0.1.0".into(),
+                started_at: "2026-12-04T10:00:00Z".parse().unwrap(),
+                dock: "/dev/sentinel-dock".into(),
+                max_parallel: 1,
+                stopping: false,
+            },
+            cameras: vec![],
+            refused_links: vec![],
+            store: crate::app::status::StoreStatus {
+                path: "/srv/store".into(),
+                ..Default::default()
+            },
+            raid: vec![],
+            warnings: vec![],
+            last_scrub: None,
+            replica: None,
+            anonymisation: None,
+        };
+        let html = store_of(PARIS, Language::Fr, &report).into_string();
+        assert!(!html.contains("RAID"), "{html}");
+        report.raid.push(crate::app::status::mdstat::RaidArray {
+            name: "md0".into(),
+            state: "active".into(),
+            level: "raid1".into(),
+            expected: Some(2),
+            working: Some(2),
+            map: "UU".into(),
+            failed: 0,
+            progress: None,
+            degraded: false,
+        });
+        let html = store_of(PARIS, Language::Fr, &report).into_string();
+        assert!(
+            html.contains("RAID") && html.contains("md0 raid1 active [UU]"),
+            "{html}"
+        );
     }
 }

@@ -18,24 +18,19 @@ use crate::app::console::daemon::{self, Failure};
 use crate::app::console::http::Authed;
 use crate::app::console::i18n::t;
 
-/// What the form may be opened with.
-#[derive(serde::Deserialize, Default)]
-pub struct Prefill {
-    #[serde(default)]
-    recording: String,
-}
-
 /// `GET /extract`
 pub async fn form(
     State(console): State<Arc<Console>>,
     a: Authed,
-    Query(p): Query<Prefill>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let lang = a.lang;
+    let stems = super::pick::stems_in(&pairs);
     let body = html! {
+        (super::pick::chosen(lang, &stems))
         form #extract method="post" action="/extract" {
             (csrf_field(&a))
-            label { (t(lang, "form.recordings")) textarea name="recordings" rows="4" required { (p.recording) } }
+            label { (t(lang, "form.recordings")) textarea name="recordings" rows="4" required { (stems.join("\n")) } }
             label { (t(lang, "form.purpose")) select name="purpose" required { (purpose_options(lang)) } }
             label { (t(lang, "form.requisition")) input type="text" name="requisition"; }
             label { (t(lang, "form.requisition_date")) input type="date" name="date"; }
@@ -88,7 +83,11 @@ pub async fn submit(
         message,
     };
     let Some(purpose) = purpose_of(&f.purpose) else {
-        return failure(&console, &a, &invalid(format!("purpose `{}`", f.purpose)));
+        return failure(
+            &console,
+            &a,
+            &invalid(format!("no purpose chosen (`{}`)", f.purpose)),
+        );
     };
     let date = match given(&f.date).map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")) {
         None => None,
@@ -128,16 +127,36 @@ pub async fn submit(
             let manifest = std::fs::read_to_string(x.bag.join("manifest-sha256.txt")).ok();
             let lang = a.lang;
             let body = html! {
-                div.facts #extracted data-bag=(x.bag.display().to_string()) {
-                    span { (t(lang, "extract.bag")) } span { (x.bag.display().to_string()) }
-                    span { "Payload-Oxum" } span { (x.payload_oxum) }
+                p.notice #done role="status" data-done="extraction" { (t(lang, "done.extraction")) }
+                div.facts #extracted data-bag=(x.bag.display().to_string()) data-oxum=(x.payload_oxum) {
+                    span { (t(lang, "extract.bag")) } span.hash data-verbatim { (x.bag.display().to_string()) }
+                    span { (t(lang, "extract.content")) } span { (contents(lang, &x.payload_oxum)) }
                     span { (t(lang, "extract.manifest")) } span.hash { (x.manifest_sha256) }
-                    span { "audit" } span { "#" (x.audit_seq) " → #" (x.completed_seq) }
+                    span { (t(lang, "extract.audit")) }
+                    span data-audit-seq=(x.audit_seq) data-completed-seq=(x.completed_seq) {
+                        (t(lang, "extract.audit.entries")) " " (x.audit_seq) " " (t(lang, "extract.audit.to")) " " (x.completed_seq)
+                    }
+                    @if let Some(p) = &x.held_for { span { (t(lang, "rec.holds")) } span { (p) } }
                 }
-                @if let Some(m) = manifest { pre { (m) } }
+                @if let Some(m) = manifest { div.scroll { pre data-verbatim { (m) } } }
             };
             layout(&console, &a, t(lang, "extract.done"), body).into_response()
         }
         Err(e) => failure(&console, &a, &e),
+    }
+}
+
+/// BagIt's Payload-Oxum (`BYTES.FILES`) in words: how many files, how large.
+fn contents(lang: crate::base::config::Language, oxum: &str) -> String {
+    match oxum
+        .split_once('.')
+        .and_then(|(b, n)| Some((b.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+    {
+        Some((bytes, files)) => format!(
+            "{files} {} · {}",
+            t(lang, "extract.files"),
+            super::bytes(bytes)
+        ),
+        None => oxum.to_string(),
     }
 }

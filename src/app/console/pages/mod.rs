@@ -2,6 +2,8 @@
 
 pub mod dock;
 pub mod extract;
+pub mod holds;
+pub mod pick;
 pub mod recording;
 pub mod recordings;
 pub mod registers;
@@ -36,6 +38,7 @@ pub fn layout(console: &Console, a: &Authed, heading: &str, body: Markup) -> Mar
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (heading) " · " (t(lang, "title")) }
+                link rel="icon" type="image/svg+xml" href="/static/favicon.svg";
                 link rel="stylesheet" href="/static/console.css";
                 script src="/static/console.js" defer {}
             }
@@ -44,7 +47,7 @@ pub fn layout(console: &Console, a: &Authed, heading: &str, body: Markup) -> Mar
                     strong { (t(lang, "title")) }
                     nav {
                         a href="/dock" { (t(lang, "nav.dock")) } " "
-                        @if !console.kiosk {
+                        @if super::roles::may_use_registers(console) {
                             a href="/recordings" { (t(lang, "nav.recordings")) } " "
                             a href="/extract" { (t(lang, "nav.extract")) } " "
                             a href="/registers" { (t(lang, "nav.registers")) } " "
@@ -80,9 +83,27 @@ pub fn check_csrf(console: &Console, a: &Authed, token: &str) -> Option<Response
     }
 }
 
-/// The daemon's refusal or failure, as a page with its message.
+/// The daemon's refusal or failure, as a page saying in plain words what to do; the
+/// daemon's own message (in English, naming command-line options) goes to the console's
+/// standard error, for whoever runs it.
 pub fn failure(console: &Console, a: &Authed, f: &Failure) -> Response {
-    let body = html! { p.error data-refused=(f.status() == StatusCode::FORBIDDEN) { (f.message) } };
+    eprintln!(
+        "sentinel-dockctl console: {} answered: {}",
+        a.path, f.message
+    );
+    let key = match f.code {
+        Some(crate::app::control::protocol::ErrorCode::Refused) => "error.refused",
+        Some(
+            crate::app::control::protocol::ErrorCode::Invalid
+            | crate::app::control::protocol::ErrorCode::BadRequest,
+        ) => "error.invalid",
+        Some(_) => "error.failed",
+        None => "error.unreachable",
+    };
+    let body = html! {
+        p.error data-refused=(f.status() == StatusCode::FORBIDDEN) data-code=[f.code.map(|c| format!("{c:?}"))] { (t(a.lang, key)) }
+        p { a href="/" { (t(a.lang, "error.back")) } }
+    };
     (
         f.status(),
         layout(console, a, t(a.lang, "error.title"), body),

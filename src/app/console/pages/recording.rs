@@ -20,6 +20,7 @@ use crate::app::console::http::Authed;
 use crate::app::console::i18n::t;
 use crate::app::console::session::Opened;
 use crate::app::console::time::show_text;
+use crate::app::console::words;
 use crate::app::ingest::ON_CAMERA_PURPOSE;
 use crate::base::config::Language;
 
@@ -36,6 +37,13 @@ fn bad_name(stem: &str) -> Failure {
     Failure {
         code: Some(crate::app::control::protocol::ErrorCode::Invalid),
         message: format!("`{stem}` is not a recording's name"),
+    }
+}
+
+fn no_purpose() -> Failure {
+    Failure {
+        code: Some(crate::app::control::protocol::ErrorCode::Invalid),
+        message: "no purpose chosen for the viewing".to_string(),
     }
 }
 
@@ -57,6 +65,7 @@ pub async fn page(
     };
     let opened = a.session.opened.contains_key(&shown.stem);
     let body = html! {
+        (super::pick::acts(a.lang, &shown.stem))
         div.two {
             div { (facts(&console, a.lang, &shown)) }
             div {
@@ -87,7 +96,15 @@ fn facts(console: &Console, lang: Language, s: &Shown) -> Markup {
             span { (t(lang, "col.camera")) } span { (s.camera) }
             span { (t(lang, "rec.attribution")) }
             span { @match &s.attribution {
-                Some(at) => { (at.agent) " (" (at.kind) ", " (at.by) ")" @if !at.reason.is_empty() { " — " (at.reason) } }
+                // An automatic attribution's reason is the service's own sentence: only a
+                // person's reason (a manual one) is shown.
+                Some(at) => {
+                    (at.agent) " · " (words::kind(lang, &at.kind))
+                    @if at.kind != "automatic" {
+                        ", " (t(lang, "attr.by")) " " (at.by)
+                        @if !at.reason.is_empty() { " — " (at.reason) }
+                    }
+                }
                 None => { (t(lang, "rec.unattributed")) }
             } }
             span { (t(lang, "col.start")) } span { (show_text(tz, &s.start)) }
@@ -97,9 +114,8 @@ fn facts(console: &Console, lang: Language, s: &Shown) -> Markup {
             span { (t(lang, "col.size")) } span { (s.video_size.map(bytes).unwrap_or_default()) }
             span { "SHA-256" } span.hash { (s.sha256.as_deref().unwrap_or("")) }
             span { "BLAKE3" } span.hash { (s.blake3.as_deref().unwrap_or("")) }
-            span { (t(lang, "col.state")) } span { (s.state) }
-            span { (t(lang, "col.flags")) } span { (s.facts.flags.join(", ")) }
-            span { (t(lang, "rec.reasons")) } span { @for r in &s.facts.reasons { (r.to_string()) " " } }
+            span { (t(lang, "col.state")) } span data-state=(s.state) { (words::state(lang, &s.state)) }
+            span { (t(lang, "col.flags")) } span data-flags=(s.facts.flags.iter().map(|f| words::flag_code(f)).collect::<Vec<_>>().join(" ")) { (words::flags(lang, &s.facts.flags)) }
             span { (t(lang, "rec.holds")) } span { (s.holds.join(", ")) }
         }
     }
@@ -180,6 +196,7 @@ fn consult_form(a: &Authed, stem: &str) -> Markup {
 /// The purposes, each with its label in `lang`.
 pub fn purpose_options(lang: Language) -> Markup {
     html! {
+        option value="" selected disabled { (t(lang, "purpose.choose")) }
         option value="judicial" { (t(lang, "purpose.judicial")) }
         option value="administrative" { (t(lang, "purpose.administrative")) }
         option value="disciplinary" { (t(lang, "purpose.disciplinary")) }
@@ -201,19 +218,20 @@ pub fn purpose_of(text: &str) -> Option<Purpose> {
 fn custody(console: &Console, lang: Language, s: &Shown) -> Markup {
     let tz = console.config.console.timezone;
     html! {
-        table #custody {
+        div.scroll { table #custody {
             thead { tr { th { (t(lang, "rec.when")) } th { (t(lang, "rec.what")) } th { (t(lang, "rec.who")) } th { (t(lang, "form.purpose")) } th { (t(lang, "rec.details")) } } }
             tbody {
                 @for e in &s.custody {
                     @let on_camera = e.purpose == ON_CAMERA_PURPOSE;
                     tr data-action=(e.action) data-audit-seq=[e.audit_seq] data-on-camera[on_camera] {
                         td { (show_text(tz, &e.at)) }
-                        td { @if on_camera { (t(lang, "rec.on_camera")) } @else { (e.action) } }
-                        td { (e.author) } td { (e.purpose) } td { (e.details) }
+                        td { @if on_camera { (t(lang, "rec.on_camera")) } @else { (words::action(lang, &e.action)) } }
+                        td { (words::author(lang, &e.author)) } td { (words::purpose(lang, &e.purpose).unwrap_or("")) }
+                        td { (words::people_words(&e.action, &e.details).unwrap_or_default()) }
                     }
                 }
             }
-        }
+        } }
     }
 }
 
@@ -223,7 +241,7 @@ fn camera_events(lang: Language, s: &Shown) -> Markup {
         @if s.camera_events.is_empty() {
             p { (t(lang, "rec.no_camera_events")) }
         } @else {
-            table #camera-events {
+            table #camera-events data-verbatim {
                 tbody {
                     @for e in &s.camera_events {
                         tr data-event=(e.event) { td { (e.camera_time) } td { (e.event) } td.hash { (e.line) } }
@@ -256,7 +274,7 @@ pub async fn consult(
         return failure(&console, &a, &bad_name(&stem));
     }
     let Some(purpose) = purpose_of(&f.purpose) else {
-        return failure(&console, &a, &bad_name(&f.purpose));
+        return failure(&console, &a, &no_purpose());
     };
     let command = Command::Consult(ConsultArgs {
         recording: stem.clone(),

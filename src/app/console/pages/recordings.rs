@@ -15,6 +15,7 @@ use crate::app::console::daemon;
 use crate::app::console::http::Authed;
 use crate::app::console::i18n::t;
 use crate::app::console::time::show_text;
+use crate::app::console::words;
 
 /// The search form's fields, as the query string carries them (empty means "any").
 #[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
@@ -133,15 +134,18 @@ pub async fn page(
     let args = match f.args() {
         Ok(args) => args,
         Err(message) => {
-            let body = html! { (form(&a, &f)) p.error { (message) } };
+            eprintln!("sentinel-dockctl console: search: {message}");
+            let body = html! { (form(&a, &f)) p.error { (t(lang, "search.bad")) } };
             return layout(&console, &a, t(lang, "search.title"), body).into_response();
         }
     };
     let page = args.page;
+    let agents = super::pick::known_agents(&console).await;
     match daemon::ask::<Found>(console.socket.clone(), Command::Search(args)).await {
         Ok(found) => {
             let body = html! {
                 (form(&a, &f))
+                (agents)
                 (results(&console, &a, &found))
                 div.pager {
                     @if page > 1 { a href={ "/recordings?" (f.with_page(page - 1)) } { (t(lang, "search.previous")) } }
@@ -164,13 +168,13 @@ fn form(a: &Authed, f: &Filters) -> Markup {
             (field("from", "search.from", &f.from, "date"))
             (field("to", "search.to", &f.to, "date"))
             (field("camera", "search.camera", &f.camera, "text"))
-            (field("agent", "search.agent", &f.agent, "text"))
+            label { (t(lang, "search.agent")) input type="text" name="agent" value=(f.agent) list="agents" autocomplete="off"; }
             (field("brigade", "search.brigade", &f.brigade, "text"))
             label { (t(lang, "search.state"))
                 select name="state" {
                     option value="" { (t(lang, "search.any")) }
-                    @for s in ["confirmed", "wiped", "quarantined", "discovered", "purged"] {
-                        option value=(s) selected[f.state == s] { (s) }
+                    @for s in words::STATES {
+                        option value=(s) selected[f.state == s] { (words::state(lang, s)) }
                     }
                 }
             }
@@ -196,8 +200,10 @@ fn results(console: &Console, a: &Authed, found: &Found) -> Markup {
         @if found.recordings.is_empty() {
             p #no-result { (t(lang, "search.none")) }
         } @else {
-            table #results {
+            (super::pick::picker(lang))
+            div.scroll { table #results {
                 thead { tr {
+                    th { span.visually-hidden { (t(lang, "pick.column")) } }
                     th { (t(lang, "col.recording")) } th { (t(lang, "col.start")) }
                     th { (t(lang, "col.camera")) } th { (t(lang, "col.agent")) }
                     th { (t(lang, "col.state")) } th { (t(lang, "col.size")) }
@@ -206,19 +212,20 @@ fn results(console: &Console, a: &Authed, found: &Found) -> Markup {
                 tbody {
                     @for r in &found.recordings {
                         tr data-recording=(r.stem) {
+                            (super::pick::tick(lang, &r.stem))
                             td { a href={ "/recordings/" (r.stem) } { (r.stem) } }
                             td { (show_text(tz, &r.start)) }
                             td { (r.camera) }
                             td { (r.agent.as_deref().unwrap_or("—"))
                                  @if let Some(b) = &r.brigade { " (" (b) ")" } }
-                            td { (r.state) }
+                            td data-state=(r.state) { (words::state(lang, &r.state)) }
                             td { (r.size.map(bytes).unwrap_or_default()) }
-                            td { (r.flags.join(", ")) }
+                            td { (words::flags(lang, &r.flags)) }
                             td { @if r.held { (t(lang, "search.yes")) } }
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }

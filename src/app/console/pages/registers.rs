@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
@@ -19,6 +19,15 @@ use crate::app::console::Console;
 use crate::app::console::daemon;
 use crate::app::console::http::Authed;
 use crate::app::console::i18n::t;
+use crate::app::console::time::show_text;
+use crate::app::console::words;
+use crate::base::config::Language;
+
+type Row = std::collections::BTreeMap<String, String>;
+
+fn cell(r: &Row, c: &str) -> String {
+    r.get(c).cloned().unwrap_or_default()
+}
 
 fn print(view: View) -> Command {
     Command::Register(RegisterCommand::Print(RegisterPrintArgs {
@@ -31,8 +40,19 @@ fn print(view: View) -> Command {
     }))
 }
 
+/// What the page was reached after (`?done=hold`...).
+#[derive(serde::Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 /// `GET /registers`
-pub async fn page(State(console): State<Arc<Console>>, a: Authed) -> Response {
+pub async fn page(
+    State(console): State<Arc<Console>>,
+    a: Authed,
+    Query(done): Query<Done>,
+) -> Response {
     let socket = console.socket.clone();
     let issues = daemon::ask::<RegisterPrinted>(socket.clone(), print(View::Issues)).await;
     let attention = daemon::ask::<RegisterPrinted>(socket.clone(), print(View::Attention)).await;
@@ -43,54 +63,75 @@ pub async fn page(State(console): State<Arc<Console>>, a: Authed) -> Response {
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(&console, &a, &e),
     };
     let lang = a.lang;
+    let held = super::holds::in_force(&console, &a).await;
+    let tz = console.config.console.timezone;
     let body = html! {
+        (super::holds::done_notice(lang, done.done.as_deref()))
         h2 { (t(lang, "registers.audit")) }
         p #audit-verdict data-intact=(audit.intact) {
             @if audit.intact { (t(lang, "registers.intact")) } @else { strong { (t(lang, "registers.broken")) } }
             " · " (audit.verification.entries) " " (t(lang, "registers.entries"))
         }
+        h2 { (t(lang, "holds.title")) }
+        (held)
         h2 { (t(lang, "registers.issues")) }
-        (rows(&issues))
+        (issues_table(lang, tz, &issues))
         h2 { (t(lang, "registers.attention")) }
-        (rows(&attention))
+        (attention_table(lang, tz, &attention))
+        (super::pick::agents(Some(&issues)))
         form #attribute method="post" action="/registers/attribute" {
             (csrf_field(&a))
             label { (t(lang, "col.recording")) input type="text" name="recording" required; }
-            label { (t(lang, "form.agent")) input type="text" name="agent" required; }
+            label { (t(lang, "form.agent")) input type="text" name="agent" list="agents" required; }
             label { (t(lang, "form.reason")) input type="text" name="reason" required; }
             button.primary type="submit" { (t(lang, "registers.attribute")) }
         }
         h2 { (t(lang, "registers.hold")) }
-        (hold_form(&a, "/registers/hold", "registers.hold"))
-        h2 { (t(lang, "registers.release")) }
-        (hold_form(&a, "/registers/release", "registers.release"))
+        (super::holds::hold_form(&a, &[]))
     };
     layout(&console, &a, t(lang, "registers.title"), body).into_response()
 }
 
-fn rows(p: &RegisterPrinted) -> Markup {
-    let columns: Vec<&String> = p
-        .rows
-        .first()
-        .map(|r| r.keys().collect())
-        .unwrap_or_default();
+/// The perception register's issues, under plain column names.
+fn issues_table(lang: Language, tz: chrono_tz::Tz, p: &RegisterPrinted) -> Markup {
     html! {
-        table {
-            thead { tr { @for c in &columns { th { (c) } } } }
-            tbody { @for r in &p.rows { tr { @for c in &columns { td { (r.get(*c).map(String::as_str).unwrap_or("")) } } } } }
-        }
+        div.scroll { table #issues {
+            thead { tr {
+                th { (t(lang, "col.camera")) } th { (t(lang, "col.agent")) } th { (t(lang, "issues.given")) }
+                th { (t(lang, "issues.given_by")) } th { (t(lang, "issues.ended")) } th { (t(lang, "issues.recordings")) }
+            } }
+            tbody { @for r in &p.rows {
+                tr data-camera=(cell(r, "camera")) data-agent=(cell(r, "agent")) {
+                    td { (cell(r, "camera")) }
+                    td { (cell(r, "name")) " (" (cell(r, "agent")) ")" @if !cell(r, "brigade").is_empty() { " · " (cell(r, "brigade")) } }
+                    td { (show_text(tz, &cell(r, "issued_at"))) }
+                    td { (cell(r, "issued_by")) }
+                    td { (words::ended(lang, &cell(r, "ended")))
+                         @if !cell(r, "ended_at").is_empty() { " · " (show_text(tz, &cell(r, "ended_at"))) } }
+                    td { (cell(r, "recordings")) }
+                }
+            } }
+        } }
     }
 }
 
-fn hold_form(a: &Authed, action: &str, key: &'static str) -> Markup {
-    let lang = a.lang;
+/// The recordings waiting for an attribution, each with why in plain words.
+fn attention_table(lang: Language, tz: chrono_tz::Tz, p: &RegisterPrinted) -> Markup {
     html! {
-        form method="post" action=(action) {
-            (csrf_field(a))
-            label { (t(lang, "form.recordings")) textarea name="recordings" rows="2" required {} }
-            label { (t(lang, "form.procedure")) input type="text" name="procedure" required; }
-            label { (t(lang, "form.reason")) input type="text" name="reason" required; }
-            button.primary type="submit" { (t(lang, key)) }
+        @if p.rows.is_empty() {
+            p #no-attention { (t(lang, "attention.none")) }
+        } @else {
+            div.scroll { table #attention {
+                thead { tr { th { (t(lang, "col.recording")) } th { (t(lang, "col.camera")) } th { (t(lang, "col.start")) } th { (t(lang, "attention.why")) } } }
+                tbody { @for r in &p.rows {
+                    tr data-recording=(cell(r, "recording")) {
+                        td { a href={ "/recordings/" (cell(r, "recording")) } { (cell(r, "recording")) } }
+                        td { (cell(r, "camera")) }
+                        td { (show_text(tz, &cell(r, "start"))) }
+                        td { (words::why(lang, &cell(r, "why"))) }
+                    }
+                } }
+            } }
         }
     }
 }
@@ -113,9 +154,9 @@ pub struct HoldForm {
     reason: String,
 }
 
-async fn done(console: &Console, a: &Authed, command: Command) -> Response {
+async fn done(console: &Console, a: &Authed, command: Command, what: &str) -> Response {
     match daemon::run(console.socket.clone(), command).await {
-        Ok(_) => Redirect::to("/registers").into_response(),
+        Ok(_) => Redirect::to(&format!("/registers?done={what}#done")).into_response(),
         Err(e) => failure(console, a, &e),
     }
 }
@@ -134,7 +175,7 @@ pub async fn attribute(
         agent: f.agent,
         reason: f.reason,
     });
-    done(&console, &a, c).await
+    done(&console, &a, c, "attribute").await
 }
 
 /// `POST /registers/hold`
@@ -156,7 +197,7 @@ pub async fn hold(
         procedure: f.procedure,
         reason: f.reason,
     });
-    done(&console, &a, c).await
+    done(&console, &a, c, "hold").await
 }
 
 /// `POST /registers/release`
@@ -178,5 +219,5 @@ pub async fn release(
         procedure: f.procedure,
         reason: f.reason,
     });
-    done(&console, &a, c).await
+    done(&console, &a, c, "release").await
 }

@@ -79,8 +79,8 @@ pub async fn page(
             span { (t(lang, "report.on_camera")) } span #on-camera { (act.on_camera_consultations) }
         }
         div.two {
-            div { h2 { (t(lang, "report.consultations")) } (purpose_chart(lang, &act.consultations)) }
-            div { h2 { (t(lang, "report.extractions")) } (purpose_chart(lang, &act.extractions)) }
+            div { h2 { (t(lang, "report.consultations")) } (purpose_chart(lang, t(lang, "report.consultations"), &act.consultations)) }
+            div { h2 { (t(lang, "report.extractions")) } (purpose_chart(lang, t(lang, "report.extractions"), &act.extractions)) }
         }
         h2 { (t(lang, "report.forecast")) }
         (forecast_chart(lang, &fc))
@@ -116,12 +116,19 @@ pub async fn csv(
     }
 }
 
-/// Horizontal bars, one per (label, value), scaled to the largest.
-fn bars(rows: &[(&str, u64, String)]) -> Markup {
+/// Horizontal bars, one per (label, value), scaled to the largest; named for screen
+/// readers by `name` and every bar's label and text.
+fn bars(name: &str, rows: &[(&str, u64, String)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
     let h = 30 * rows.len() + 10;
+    let said: Vec<String> = rows
+        .iter()
+        .map(|(l, _, text)| format!("{l} : {text}"))
+        .collect();
+    let label = format!("{name}. {}", said.join(" ; "));
     html! {
-        svg.chart viewBox={ "0 0 600 " (h) } role="img" {
+        svg.chart viewBox={ "0 0 600 " (h) } role="img" aria-label=(label) {
+            title { (label) }
             @for (i, (label, value, text)) in rows.iter().enumerate() {
                 @let y = 10 + i * 30;
                 @let w = (*value as f64 / max * 380.0).round();
@@ -133,29 +140,32 @@ fn bars(rows: &[(&str, u64, String)]) -> Markup {
     }
 }
 
-fn purpose_chart(lang: Language, n: &ByPurpose) -> Markup {
-    bars(&[
-        (
-            t(lang, "purpose.judicial"),
-            n.judicial,
-            n.judicial.to_string(),
-        ),
-        (
-            t(lang, "purpose.administrative"),
-            n.administrative,
-            n.administrative.to_string(),
-        ),
-        (
-            t(lang, "purpose.disciplinary"),
-            n.disciplinary,
-            n.disciplinary.to_string(),
-        ),
-        (
-            t(lang, "purpose.training"),
-            n.training,
-            n.training.to_string(),
-        ),
-    ])
+fn purpose_chart(lang: Language, name: &str, n: &ByPurpose) -> Markup {
+    bars(
+        name,
+        &[
+            (
+                t(lang, "purpose.judicial"),
+                n.judicial,
+                n.judicial.to_string(),
+            ),
+            (
+                t(lang, "purpose.administrative"),
+                n.administrative,
+                n.administrative.to_string(),
+            ),
+            (
+                t(lang, "purpose.disciplinary"),
+                n.disciplinary,
+                n.disciplinary.to_string(),
+            ),
+            (
+                t(lang, "purpose.training"),
+                n.training,
+                n.training.to_string(),
+            ),
+        ],
+    )
 }
 
 fn forecast_chart(lang: Language, f: &Forecast) -> Markup {
@@ -173,9 +183,16 @@ fn forecast_chart(lang: Language, f: &Forecast) -> Markup {
             format!("{} · {}", bytes(n.raw_disk_bytes), fits(n.fits)),
         )
     };
-    bars(&[
-        row("30 j/d", &f.needed_30_days),
-        row("180 j/d", &f.needed_180_days),
-        ("100 %", f.store_usable_bytes, bytes(f.store_usable_bytes)),
-    ])
+    bars(
+        t(lang, "report.forecast"),
+        &[
+            row(t(lang, "report.short"), &f.needed_30_days),
+            row(t(lang, "report.long"), &f.needed_180_days),
+            (
+                t(lang, "report.usable"),
+                f.store_usable_bytes,
+                bytes(f.store_usable_bytes),
+            ),
+        ],
+    )
 }
