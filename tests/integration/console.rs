@@ -210,8 +210,45 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
     assert_eq!(whole.status, 200);
     assert_eq!(sha256_hex(&whole.body), sha256_hex(&stored));
 
-    // Extraction from the form: a bag the reference validator accepts.
+    // A judicial extraction without its requisition's date: refused by the console's
+    // server in French (not only by the browser's `required`), and nothing is traced.
     let form = console.get(&cookie, "/extract").text();
+    let extractions = audit_count(&s, "extraction", first);
+    let refused = console.post(
+        &cookie,
+        "/extract",
+        &[
+            ("csrf", &csrf(&form)),
+            ("recordings", first),
+            ("purpose", "judicial"),
+            ("requisition", "PV 2018/42"),
+            ("opj", "Dupont, Commissariat de Romans"),
+            ("date", ""),
+            ("reason", "requisition"),
+        ],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains("exige la date de la réquisition"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(audit_count(&s, "extraction", first), extractions);
+    // The French report's CSV: BOM, `;`, French headers.
+    let csv = console.get(&cookie, "/report.csv?from=2018-03-12&to=2018-03-14");
+    assert!(
+        csv.body
+            .starts_with("\u{feff}Indicateur;Valeur\r\n".as_bytes()),
+        "{}",
+        csv.text()
+    );
+    assert!(
+        csv.text().contains("Vidéos enregistrées;"),
+        "{}",
+        csv.text()
+    );
+
+    // Extraction from the form: a bag the reference validator accepts.
     let done = console.post(
         &cookie,
         "/extract",
@@ -257,6 +294,7 @@ fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
     assert!(report.contains("<svg class=\"chart\""));
     let csv = console.get(&cookie, "/report.csv?from=2018-03-12&to=2018-03-14");
     assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.text().starts_with("Item,Value\r\n"), "{}", csv.text());
     let registers = console.get(&cookie, "/registers").text();
     assert!(registers.contains("data-intact=\"true\""), "{registers}");
 

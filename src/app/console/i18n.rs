@@ -2,6 +2,8 @@
 
 use crate::base::config::Language;
 
+mod more;
+
 /// (key, French, English).
 const TEXTS: &[(&str, &str, &str)] = &[
     ("title", "Console sentinel-dock", "sentinel-dock console"),
@@ -266,7 +268,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
 /// The text for `key` in `language`; the key itself when it is missing (a test checks
 /// that every key the pages use is here).
 pub fn t(language: Language, key: &'static str) -> &'static str {
-    match TEXTS.iter().find(|(k, _, _)| *k == key) {
+    match TEXTS.iter().chain(more::TEXTS).find(|(k, _, _)| *k == key) {
         Some((_, fr, en)) => match language {
             Language::Fr => fr,
             Language::En => en,
@@ -281,10 +283,14 @@ mod tests {
 
     #[test]
     fn every_text_exists_in_both_languages() {
-        for (key, fr, en) in TEXTS {
+        for (key, fr, en) in TEXTS.iter().chain(more::TEXTS) {
             assert!(!fr.is_empty() && !en.is_empty(), "{key}");
         }
-        let mut keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<&str> = TEXTS
+            .iter()
+            .chain(more::TEXTS)
+            .map(|(k, _, _)| *k)
+            .collect();
         keys.sort_unstable();
         let before = keys.len();
         keys.dedup();
@@ -302,6 +308,8 @@ mod tests {
             include_str!("pages/extract.rs"),
             include_str!("pages/registers.rs"),
             include_str!("pages/report.rs"),
+            include_str!("pages/report_csv.rs"),
+            include_str!("pages/track_legend.rs"),
             include_str!("http.rs"),
         ];
         let call = regex::Regex::new(r#"\bt\(\s*[a-z_.]+\s*,\s*"([a-z_.\-]+)"\s*\)"#).unwrap();
@@ -309,7 +317,7 @@ mod tests {
             for found in call.captures_iter(source) {
                 let key = &found[1];
                 assert!(
-                    TEXTS.iter().any(|(k, _, _)| *k == key),
+                    TEXTS.iter().chain(more::TEXTS).any(|(k, _, _)| *k == key),
                     "missing text {key}"
                 );
             }

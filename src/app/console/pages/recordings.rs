@@ -1,5 +1,6 @@
 //! `/recordings`: the search form and one page of results, newest first.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -133,7 +134,8 @@ pub async fn page(
     let args = match f.args() {
         Ok(args) => args,
         Err(message) => {
-            let body = html! { (form(&a, &f)) p.error { (message) } };
+            let body =
+                html! { (form(&a, &f, &console.config.console.places)) p.error { (message) } };
             return layout(&console, &a, t(lang, "search.title"), body).into_response();
         }
     };
@@ -141,7 +143,7 @@ pub async fn page(
     match daemon::ask::<Found>(console.socket.clone(), Command::Search(args)).await {
         Ok(found) => {
             let body = html! {
-                (form(&a, &f))
+                (form(&a, &f, &console.config.console.places))
                 (results(&console, &a, &found))
                 div.pager {
                     @if page > 1 { a href={ "/recordings?" (f.with_page(page - 1)) } { (t(lang, "search.previous")) } }
@@ -154,7 +156,7 @@ pub async fn page(
     }
 }
 
-fn form(a: &Authed, f: &Filters) -> Markup {
+fn form(a: &Authed, f: &Filters, places: &BTreeMap<String, (f64, f64)>) -> Markup {
     let lang = a.lang;
     let field = |name: &'static str, key: &'static str, value: &str, kind: &'static str| {
         html! { label { (t(lang, key)) input type=(kind) name=(name) value=(value); } }
@@ -182,7 +184,13 @@ fn form(a: &Authed, f: &Filters) -> Markup {
                     option value="no" selected[f.held == "no"] { (t(lang, "search.no")) }
                 }
             }
-            (field("near", "search.near", &f.near, "text"))
+            label { (t(lang, "search.near"))
+                input type="text" name="near" value=(f.near) list="places"
+                    placeholder=(t(lang, "search.near_hint"));
+            }
+            @if !places.is_empty() {
+                datalist #places { @for name in places.keys() { option value=(name) {} } }
+            }
             (field("radius", "search.radius", &f.radius, "number"))
             div { button.primary type="submit" { (t(lang, "search.submit")) } }
         }
