@@ -368,3 +368,64 @@ fn a_console_that_would_listen_beyond_loopback_is_refused_before_it_serves() {
         "{err}"
     );
 }
+
+/// A burst: 48 browsers on the search page at once for 5 s. The daemon closes control
+/// connections beyond its 32 at once; the console queues its requests instead of opening
+/// one a browser request, so no page is a 502.
+#[test]
+#[ignore = "needs root"]
+fn a_burst_of_browsers_on_the_search_page_gets_no_5xx() {
+    let s = start("", &[]);
+    let P { head, .. } = &s.people;
+    s.dock(&[SERIAL]);
+    let console = Console::start(&s, head, &[]);
+    let cookie = console.session();
+    let addr = console.addr;
+    let until = Instant::now() + Duration::from_secs(5);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let browsers: Vec<_> = (0..48)
+            .map(|n| {
+                let cookie = cookie.clone();
+                scope.spawn(move || {
+                    let mut seen = Vec::new();
+                    let paths = [
+                        "/recordings",
+                        "/recordings?camera=SNTL-00042",
+                        "/recordings?page=2",
+                    ];
+                    let mut i = n;
+                    while Instant::now() < until {
+                        seen.push(
+                            http(addr, "GET", paths[i % paths.len()], Some(&cookie), &[], "")
+                                .status,
+                        );
+                        i += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        browsers
+            .into_iter()
+            .flat_map(|b| b.join().unwrap())
+            .collect()
+    });
+    let failed = statuses.iter().filter(|s| **s >= 500).count();
+    assert!(
+        statuses.len() > 100,
+        "only {} requests answered",
+        statuses.len()
+    );
+    assert_eq!(
+        failed,
+        0,
+        "{failed} of {} requests answered 5xx; the daemon's log: {}",
+        statuses.len(),
+        s.daemon
+            .log()
+            .lines()
+            .filter(|l| l.contains("connections already open"))
+            .count()
+    );
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}

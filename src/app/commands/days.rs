@@ -32,12 +32,12 @@ pub fn local_period(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), CommandError> {
-    if let (Some(from), Some(to)) = (from, to) {
-        if to < from {
-            return Err(CommandError::Invalid(format!(
-                "the last day {to} is before the first day {from}: give the first day, then the last"
-            )));
-        }
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(CommandError::Invalid(format!(
+            "the last day {to} is before the first day {from}: give the first day, then the last"
+        )));
     }
     // format_time of chrono's MIN/MAX would carry a sign, which sorts before every
     // stored time: open ends are the year 1 and the end of 9999.

@@ -70,10 +70,6 @@ pub fn extract(
 
 /// The procès-verbal's PDF: the request, and each recording with its agent and custody as
 /// the register holds them now (the extraction and its hold included).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the record's facts, each from the extraction's own steps"
-)]
 fn record(
     ctx: &mut Context<'_>,
     actor: &Actor,
