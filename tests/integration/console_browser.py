@@ -372,9 +372,118 @@ def technician(url, base, stem, shots):
         d.quit()
 
 
+def rows_of(driver):
+    return [r.get_attribute("data-recording") for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-recording]")]
+
+
+def submit(driver, form):
+    before = driver.current_url
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(driver, "the answer to the form", lambda d: d.current_url != before or d.find_elements(By.CSS_SELECTOR, "p.error"))
+
+
+def set_value(driver, element, value):
+    driver.execute_script("arguments[0].value = arguments[1]", element, value)
+
+
+def local(url, base, inside, outside, place, place_stem, far, stem, shots):
+    """Dates are local days, places are typed the French way or chosen by name, the
+    extraction form shows its purpose's fields and the server wants a requisition date."""
+    d = browser()
+    try:
+        d.get(url)
+        for lang in ("fr", "en"):
+            d.get(base + "/recordings")
+            if lang_of(d) != lang:
+                d.find_element(By.CSS_SELECTOR, "header form button").click()
+                wait(d, "language " + lang, lambda d: lang_of(d) == lang)
+            form = d.find_element(By.CSS_SELECTOR, "form.filters")
+            set_value(d, form.find_element(By.NAME, "from"), "2026-11-30")
+            set_value(d, form.find_element(By.NAME, "to"), "2026-12-06")
+            submit(d, form)
+            rows = rows_of(d)
+            assert inside in rows and outside not in rows, (rows, inside, outside)
+            say(f"OK the week 30/11..06/12 is Paris days ({lang})")
+            shot(d, shots, f"search-days-{lang}")
+
+            d.get(base + "/recordings")
+            assert d.find_elements(By.CSS_SELECTOR, f'datalist#places option[value="{place}"]'), d.page_source[:2000]
+            form = d.find_element(By.CSS_SELECTOR, "form.filters")
+            form.find_element(By.NAME, "near").send_keys(place)
+            submit(d, form)
+            rows = rows_of(d)
+            assert place_stem in rows, rows
+            shot(d, shots, f"search-place-{lang}")
+            d.get(base + "/recordings")
+            form = d.find_element(By.CSS_SELECTOR, "form.filters")
+            form.find_element(By.NAME, "near").send_keys(far)
+            submit(d, form)
+            assert rows_of(d) == [] and d.find_elements(By.ID, "no-result"), rows_of(d)
+            d.get(base + "/recordings")
+            form = d.find_element(By.CSS_SELECTOR, "form.filters")
+            form.find_element(By.NAME, "near").send_keys("45,0463 5,0599")
+            submit(d, form)
+            assert place_stem in rows_of(d), rows_of(d)
+            say(f"OK a named place and a French decimal point filter the search ({lang})")
+
+            d.get(base + "/extract")
+            purpose = Select(d.find_element(By.NAME, "purpose"))
+            judicial = d.find_element(By.CSS_SELECTOR, 'fieldset[data-purpose="judicial"]')
+            other = d.find_element(By.CSS_SELECTOR, 'fieldset[data-purpose="other"]')
+            assert not judicial.is_displayed() and not other.is_displayed(), "no purpose chosen yet"
+            purpose.select_by_value("administrative")
+            assert other.is_displayed() and not judicial.is_displayed()
+            purpose.select_by_value("judicial")
+            assert judicial.is_displayed() and not other.is_displayed()
+            marks = judicial.find_elements(By.CSS_SELECTOR, "abbr.required")
+            assert len(marks) == 3, len(marks)
+            say(f"OK the form shows only the chosen purpose's fields, required ones marked ({lang})")
+            shot(d, shots, f"extract-judicial-{lang}")
+
+            form = d.find_element(By.ID, "extract")
+            form.find_element(By.NAME, "recordings").send_keys(stem)
+            form.find_element(By.NAME, "requisition").send_keys(f"PV 2026/118-{lang}")
+            form.find_element(By.NAME, "opj").send_keys("Dupont, Commissariat de Romans")
+            # Past the browser's own check: the server must refuse too.
+            d.execute_script("arguments[0].removeAttribute('required')", form.find_element(By.NAME, "date"))
+            submit(d, form)
+            error = wait(d, "the refusal", lambda d: d.find_elements(By.CSS_SELECTOR, "p.error"))[0].text
+            expected = "date de la réquisition" if lang == "fr" else "requisition's date"
+            assert expected in error, error
+            say(f"OK the server refuses a judicial extraction without its date ({lang})")
+            shot(d, shots, f"extract-no-date-{lang}")
+
+            d.get(base + f"/extract?purpose=judicial&recording={stem}")
+            form = d.find_element(By.ID, "extract")
+            form.find_element(By.NAME, "requisition").send_keys(f"PV 2026/118-{lang}")
+            set_value(d, form.find_element(By.NAME, "date"), "2026-11-20")
+            form.find_element(By.NAME, "opj").send_keys("Dupont, Commissariat de Romans")
+            submit(d, form)
+            done = wait(d, "the bag", lambda d: d.find_elements(By.ID, "extracted"))[0]
+            handover = d.find_element(By.ID, "handover").text
+            words = ("Copier sur un support amovible", "procès-verbal") if lang == "fr" else ("Copying to removable media", "record")
+            assert all(w in handover for w in words), handover
+            say(f"OK bag {done.get_attribute('data-bag')} ({lang})")
+            shot(d, shots, f"extract-done-{lang}")
+
+            d.get(base + f"/recordings/{stem}")
+            scale = d.find_elements(By.CSS_SELECTOR, "svg.track g.legend g.scale text")
+            north = d.find_elements(By.CSS_SELECTOR, "svg.track g.legend g.north path")
+            assert scale and north, d.page_source[:2000]
+            label = scale[0].text
+            assert label.endswith(" m") or label.endswith(" km"), label
+            say(f"OK the track has a scale bar ({label}) and a north arrow ({lang})")
+            shot(d, shots, f"recording-track-{lang}")
+    finally:
+        d.quit()
+
+
 if __name__ == "__main__":
     args = json.loads(sys.argv[1])
-    if args["who"] == "head":
+    if args["who"] == "local":
+        local(args["url"], args["base"], args["inside"], args["outside"], args["place"],
+              args["place_stem"], args["far"], args["stem"], args.get("shots"))
+    elif args["who"] == "head":
         head(args["url"], args["base"], args["camera"], args["by_agent"], args["agent"],
              args["place"], args["stem"], args.get("shots"), args.get("axe"))
     else:

@@ -223,3 +223,134 @@ fn in_chromium_the_console_finds_plays_seeks_and_refuses_as_the_roles_say() {
 fn dock_one(s: &Service) {
     s.dock(&[SERIAL]);
 }
+
+/// A night brigade's recordings at 00:30 Paris time, a named place, and the judicial
+/// extraction's form, result and procès-verbal: the command line and the browser agree.
+#[test]
+#[ignore = "needs root"]
+fn in_chromium_days_are_paris_days_places_are_named_and_a_judicial_extraction_has_its_record() {
+    let places = "timezone = \"Europe/Paris\"\n[console.places]\n\"Poste de police\" = [45.0463, 5.0599]\n\"Gare de Lyon\" = [48.8443, 2.3744]";
+    let s = start("", &[("console", places)]);
+    let P { head, .. } = &s.people;
+    // Issued, as in the test above: the cameras' 2018 clocks are then believed.
+    for (serial, agent, name) in [
+        (SERIAL, "M200", "Paul Durand"),
+        (SERIAL_2, "M100", "Claire Martin"),
+    ] {
+        s.ok(
+            head,
+            &["agent", "add", agent, "--name", name, "--brigade", "Nuit"],
+        );
+        s.ok(head, &["camera", "enroll", serial]);
+        s.ok(
+            head,
+            &["issue", serial, agent, "--at", "2018-03-12T06:00:00Z"],
+        );
+    }
+    s.dock(&[SERIAL, SERIAL_2]);
+    let stem = fixture_recordings(SERIAL)[0].stem.clone();
+    let night: Vec<String> = fixture_recordings(SERIAL_2)
+        .into_iter()
+        .map(|r| r.stem)
+        .take(2)
+        .collect();
+    let (inside, outside) = (&night[0], &night[1]);
+    wait_until("both cameras' recordings in the register", || {
+        !s.ok(head, &["search", "--camera", SERIAL_2]).is_empty()
+            && !s.ok(head, &["search", "--camera", SERIAL]).is_empty()
+    });
+    // 00:30 in Paris on 30/11 and on 07/12 (UTC+1 in winter).
+    for (recording, at) in [
+        (inside, "2026-11-29T23:30:00.000Z"),
+        (outside, "2026-12-06T23:30:00.000Z"),
+    ] {
+        rewrite_history(
+            &s.daemon.path("register.sqlite"),
+            "UPDATE recordings SET start_utc = ?1, end_utc = NULL WHERE stem = ?2",
+            [at, recording.as_str()],
+        );
+    }
+    let week = s.ok(
+        head,
+        &["search", "--from", "2026-11-30", "--to", "2026-12-06"],
+    );
+    assert!(
+        week.contains(inside.as_str()) && !week.contains(outside.as_str()),
+        "search 30/11..06/12 on the command line:\n{week}"
+    );
+    let seventh = s.ok(
+        head,
+        &["search", "--from", "2026-12-07", "--to", "2026-12-07"],
+    );
+    assert!(seventh.contains(outside.as_str()), "{seventh}");
+    let near = s.ok(head, &["search", "--near", "Poste de police"]);
+    assert!(near.contains(&stem), "{near}");
+
+    let console = Console::start(&s, head, &[]);
+    let base = format!("http://{}", console.addr);
+    let args = serde_json::json!({
+        "who": "local",
+        "url": format!("{base}/?token={}", console.token),
+        "base": base,
+        "inside": inside,
+        "outside": outside,
+        "place": "Poste de police",
+        "place_stem": stem,
+        "far": "Gare de Lyon",
+        "stem": stem,
+        "shots": shots(),
+    });
+    let said = drive(args, |_| None);
+    for check in [
+        "Paris days (fr)",
+        "Paris days (en)",
+        "filter the search (fr)",
+        "filter the search (en)",
+        "required ones marked (fr)",
+        "without its date (fr)",
+        "without its date (en)",
+        "north arrow (fr)",
+        "north arrow (en)",
+    ] {
+        assert!(said.iter().any(|l| l.contains(check)), "{check}: {said:?}");
+    }
+    let bags: Vec<(&str, &str)> = said
+        .iter()
+        .filter_map(|l| l.strip_prefix("OK bag "))
+        .filter_map(|l| l.rsplit_once(" ("))
+        .collect();
+    assert_eq!(bags.len(), 2, "{said:?}");
+    require_tool("pdftotext");
+    for (bag, lang) in bags {
+        let lang = lang.trim_end_matches(')');
+        let info = std::fs::read_to_string(format!("{bag}/bag-info.txt")).unwrap();
+        assert!(info.contains("Requisition-Date: 2026-11-20\n"), "{info}");
+        let check = Command::new(tool_path("bagit.py").unwrap())
+            .args(["--validate", bag])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let read = Command::new("pdftotext")
+            .args([
+                "-enc",
+                "UTF-8",
+                &format!("{bag}/proces-verbal-extraction.pdf"),
+                "-",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&read.stdout);
+        for expected in [
+            format!("Réquisition : PV 2026/118-{lang} du 20/11/2026"),
+            "Officier de police judiciaire : Dupont, Commissariat de Romans".into(),
+            stem.clone(),
+            format!("Opérateur : {}", head.name),
+        ] {
+            assert!(text.contains(&expected), "{expected}:\n{text}");
+        }
+    }
+}

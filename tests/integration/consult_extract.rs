@@ -198,6 +198,54 @@ fn a_judicial_extraction_writes_a_bag_the_reference_validator_accepts_and_holds_
     assert!(bag.join(format!("data/SNTL-00042/{A1}.MP4")).is_file());
     assert!(bag.join(format!("data/SNTL-00007/{B2}.NMEA")).is_file());
 
+    // The procès-verbal: a PDF in the bag, listed in the tag manifests, that pdftotext
+    // (poppler-utils) reads back in French, accents included.
+    let record = bag.join("proces-verbal-extraction.pdf");
+    let tags = fs::read_to_string(bag.join("tagmanifest-sha256.txt")).unwrap();
+    assert!(
+        tags.contains(&format!(
+            "{}  proces-verbal-extraction.pdf",
+            common::sha256_hex(&fs::read(&record).unwrap())
+        )),
+        "{tags}"
+    );
+    require_tool("pdftotext");
+    let read = Process::new("pdftotext")
+        .args(["-enc", "UTF-8", "-layout"])
+        .arg(&record)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let text = String::from_utf8(read.stdout).unwrap();
+    let seq = d.audit().last().unwrap().seq - 2;
+    for expected in [
+        "PROCÈS-VERBAL D'EXTRACTION",
+        "Réquisition : PV-2018-0042 du 14/03/2018",
+        "Officier de police judiciaire : Dupont, Commissariat de Romans",
+        "Procédure : PV-2018-0042",
+        "Opérateur : brigadier1",
+        &format!("Extraction n° {seq} du registre d'audit"),
+        &format!("n° {} : conservation", seq + 1),
+        A1,
+        B2,
+        // A1 started at 14:30:15 UTC: 15:30:15 in Paris in winter.
+        "Début : 12/03/2018 à 15:30:15 CET",
+        "Caméra : SNTL-00042",
+        &sha,
+        "Chaîne de garde",
+        "collecte",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the record:\n{text}"
+        );
+    }
+
     let trail = d.audit();
     let actions: Vec<&str> = trail
         .iter()
@@ -294,6 +342,30 @@ fn each_purpose_asks_for_its_references() {
         ],
     );
     assert!(err.contains("\"NAME, SERVICE\""), "{err}");
+    // A judicial bag records the requisition's own date: never the day of extraction.
+    let no_date = [
+        "extract",
+        "--purpose",
+        "judicial",
+        "--requisition",
+        "R",
+        "--opj",
+        "Dupont, Commissariat de Romans",
+        "--to",
+        &to,
+        A1,
+    ];
+    let err = d.fails(AGENT, &no_date);
+    assert!(
+        err.contains("date written on the OPJ's requisition")
+            && err.contains("--requisition-date YYYY-MM-DD"),
+        "{err}"
+    );
+    let mut later = no_date.to_vec();
+    later.splice(7..7, ["--requisition-date", "2018-03-16"]);
+    let err = d.fails(AGENT, &later);
+    assert!(err.contains("after today"), "{err}");
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "no bag was written");
     let err = d.fails(
         AGENT,
         &[

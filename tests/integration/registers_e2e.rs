@@ -474,6 +474,8 @@ fn an_extracted_recording_is_bagged_for_the_validator_held_and_kept_through_a_pu
             "PV-1",
             "--opj",
             "Dupont, Commissariat de Romans",
+            "--requisition-date",
+            "2026-11-20",
             "--to",
             "/tmp",
             A1,

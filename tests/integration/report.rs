@@ -61,6 +61,8 @@ fn known_activity() -> Desk {
             "PV-1",
             "--opj",
             "Dupont, SRPJ",
+            "--requisition-date",
+            "2018-03-14",
             "--to",
             &to,
             A1,

@@ -246,7 +246,7 @@ pub struct ConsultArgs {
     pub out: Option<PathBuf>,
 }
 
-/// `extract --purpose P (--requisition REF --opj "NAME, SERVICE" | --reference REF --recipient R) --to DIR RECORDING...`
+/// `extract --purpose P (--requisition REF --opj "NAME, SERVICE" --requisition-date D | --reference REF --recipient R) --to DIR RECORDING...`
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractArgs {
@@ -262,7 +262,8 @@ pub struct ExtractArgs {
     /// Judicial: the requiring OPJ, as "NAME, SERVICE".
     #[arg(long)]
     pub opj: Option<String>,
-    /// Judicial: the requisition's date (YYYY-MM-DD); the day of extraction when omitted.
+    /// Judicial, required: the date written on the requisition (YYYY-MM-DD), recorded in
+    /// `bag-info.txt` as `Requisition-Date` and in the procès-verbal.
     #[arg(long)]
     pub requisition_date: Option<NaiveDate>,
     /// Other purposes: the procedure's own reference.
@@ -463,10 +464,12 @@ mod tests;
 #[derive(Debug, Clone, PartialEq, Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// First day (YYYY-MM-DD, UTC), included.
+    /// First day (YYYY-MM-DD), included: a local date in `[console] timezone`
+    /// (Europe/Paris by default), from its midnight.
     #[arg(long)]
     pub from: Option<NaiveDate>,
-    /// Last day, included.
+    /// Last day (YYYY-MM-DD), included: a local date in `[console] timezone`, to the next
+    /// midnight (a day the clocks change lasts 23 or 25 hours).
     #[arg(long)]
     pub to: Option<NaiveDate>,
     /// The camera's serial.
@@ -488,7 +491,9 @@ pub struct SearchArgs {
     /// Held for a procedure (true) or not (false).
     #[arg(long)]
     pub held: Option<bool>,
-    /// A place, LAT,LON in decimal degrees: recordings whose GPS box comes within --radius.
+    /// A place: "LAT,LON" or "LAT LON" in decimal degrees (a decimal comma is fine:
+    /// "45,0433 5,0514"), or a name from `[console.places]`: recordings whose GPS box comes
+    /// within --radius.
     #[arg(long, allow_hyphen_values = true)]
     pub near: Option<String>,
     /// The radius around --near, in metres (200 when not given).

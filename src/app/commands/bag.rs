@@ -39,18 +39,20 @@ pub struct WrittenBag {
 }
 
 /// Writes the bag `dest/name` with `info` as `bag-info.txt` labels (Payload-Oxum and
-/// Bagging-Date are added), and verifies it.
+/// Bagging-Date are added) and `tags` as further tag files (name, bytes) beside them,
+/// listed in the tag manifests, and verifies it.
 pub fn write(
     dest: &Path,
     name: &str,
     files: &[PayloadFile],
     info: &[(String, String)],
+    tags: &[(&str, Vec<u8>)],
     date: chrono::NaiveDate,
 ) -> Result<WrittenBag, CommandError> {
     let temp = dest.join(format!(".{name}.partial-{}", std::process::id()));
     let target = dest.join(name);
     fs::create_dir(&temp).map_err(io_err("creating the bag's folder", &temp))?;
-    let written = fill(&temp, files, info, date).and_then(|oxum| {
+    let written = fill(&temp, files, info, tags, date).and_then(|oxum| {
         rename_noreplace(&temp, &target)?;
         fsync_dir(dest)?;
         Ok(oxum)
@@ -77,6 +79,7 @@ fn fill(
     root: &Path,
     files: &[PayloadFile],
     info: &[(String, String)],
+    extra: &[(&str, Vec<u8>)],
     date: chrono::NaiveDate,
 ) -> Result<((u64, usize), String), CommandError> {
     let payload = copy_payload(root, files)?;
@@ -101,16 +104,14 @@ fn fill(
     ];
     let mut tag_256 = String::new();
     let mut tag_512 = String::new();
-    for (file, text) in &tags {
-        write_synced(&root.join(file), text.as_bytes())?;
-        tag_256.push_str(&format!(
-            "{}  {file}\n",
-            hex(&Sha256::digest(text.as_bytes()))
-        ));
-        tag_512.push_str(&format!(
-            "{}  {file}\n",
-            hex(&Sha512::digest(text.as_bytes()))
-        ));
+    let all = tags
+        .iter()
+        .map(|(file, text)| (*file, text.as_bytes()))
+        .chain(extra.iter().map(|(file, bytes)| (*file, bytes.as_slice())));
+    for (file, bytes) in all {
+        write_synced(&root.join(file), bytes)?;
+        tag_256.push_str(&format!("{}  {file}\n", hex(&Sha256::digest(bytes))));
+        tag_512.push_str(&format!("{}  {file}\n", hex(&Sha512::digest(bytes))));
     }
     write_synced(&root.join("tagmanifest-sha256.txt"), tag_256.as_bytes())?;
     write_synced(&root.join("tagmanifest-sha512.txt"), tag_512.as_bytes())?;

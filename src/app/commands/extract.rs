@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use super::access::Actor;
 use super::bag::{self, PayloadFile};
 use super::consult::ANONYMISE;
+use super::extraction_record;
 use super::holds::resolve_all;
 use super::recordings::{one_line, store_file};
 use super::{CommandError, Context, Reply};
@@ -16,8 +17,10 @@ use crate::app::api::replies::Extracted;
 use crate::app::api::request::{ExtractArgs, Purpose};
 use crate::base::error::Chain;
 use crate::custody::register::audit::{self, Action, NewEntry};
+use crate::custody::register::custody;
 use crate::custody::register::format_time;
 use crate::custody::register::holds;
+use crate::custody::register::perception;
 use crate::custody::register::stored::StoredRecording;
 
 /// Who asked, for what, under which reference.
@@ -48,8 +51,10 @@ pub fn extract(
     let name = format!("extraction-{}-{seq:06}", now.format("%Y%m%dT%H%M%SZ"));
     let mut info = req.labels.clone();
     info.extend(bag_labels(actor, &recordings, seq, now));
+    let record = record(ctx, actor, &req, &recordings, &files, seq, now)?;
+    let tags = [(extraction_record::FILE, record)];
     let written = super::replica_read::stage_payload(ctx, &recordings, files)
-        .and_then(|files| bag::write(&dest, &name, &files, &info, now.date_naive()));
+        .and_then(|files| bag::write(&dest, &name, &files, &info, &tags, now.date_naive()));
     match written {
         Ok(bag) => completed(ctx, actor, &req, &stems, seq, bag),
         Err(e) => {
@@ -65,6 +70,54 @@ pub fn extract(
             Err(e)
         }
     }
+}
+
+/// The procès-verbal's PDF: the request, and each recording with its agent and custody as
+/// the register holds them now (the extraction and its hold included).
+fn record(
+    ctx: &mut Context<'_>,
+    actor: &Actor,
+    req: &Request,
+    recordings: &[StoredRecording],
+    files: &[PayloadFile],
+    seq: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>, CommandError> {
+    let tx = ctx.register.read()?;
+    let mut items = Vec::new();
+    for r in recordings {
+        let mut history = custody::state_changes(&tx, r.id)?;
+        history.extend(custody::audit_entries(&tx, &r.stem)?);
+        history.sort_by(|x, y| x.at.cmp(&y.at));
+        let prefix = format!("{}/", r.camera);
+        let mine = [&r.video, &r.sidecar];
+        items.push(extraction_record::Item {
+            stem: r.stem.clone(),
+            camera: r.camera.clone(),
+            start: r.start,
+            end: r.end,
+            agent: perception::attribution(&tx, r.id)?.map(|a| a.agent),
+            files: files
+                .iter()
+                .filter(|f| f.name.starts_with(&prefix))
+                .filter(|f| mine.into_iter().flatten().any(|m| m.path == f.facts.path))
+                .map(|f| (f.name.clone(), f.facts.clone()))
+                .collect(),
+            custody: history,
+        });
+    }
+    drop(tx);
+    // The hold's entry is appended right after the extraction's, in the same transaction.
+    let hold = (req.purpose != Purpose::Training).then_some(seq + 1);
+    Ok(extraction_record::pdf(&extraction_record::Record {
+        purpose: req.purpose,
+        labels: &req.labels,
+        operator: &actor.author,
+        at: now,
+        audit: (seq, hold),
+        items: &items,
+        tz: ctx.config.console.timezone,
+    }))
 }
 
 /// One transaction: the extraction's audit entry, and the holds for its procedure.
@@ -181,15 +234,19 @@ fn request(a: &ExtractArgs, today: NaiveDate) -> Result<Request, CommandError> {
             .filter(|(n, s)| !n.is_empty() && !s.is_empty())
             .ok_or_else(|| CommandError::Invalid(format!("--opj `{opj}` must be \"NAME, SERVICE\", e.g. \"Dupont, Commissariat de Romans\"")))?;
         let (name, service) = (one_line("--opj", name)?, one_line("--opj", service)?);
-        let date = a.requisition_date.unwrap_or(today);
+        // The bag is a legal record: the requisition's own date, never a default.
+        let date = a.requisition_date.ok_or_else(|| {
+            CommandError::Invalid(
+                "a judicial extraction needs the date written on the OPJ's requisition: give --requisition-date YYYY-MM-DD".into(),
+            )
+        })?;
+        if date > today {
+            return Err(CommandError::Invalid(format!(
+                "the requisition date {date} is after today ({today}): give the date written on the requisition"
+            )));
+        }
         labels.push(("Requisition-Reference".into(), reference.clone()));
         labels.push(("Requisition-Date".into(), date.to_string()));
-        if a.requisition_date.is_none() {
-            labels.push((
-                "Requisition-Date-Note".into(),
-                "not given; the day of extraction".into(),
-            ));
-        }
         labels.push(("OPJ-Name".into(), name.clone()));
         labels.push(("OPJ-Service".into(), service.clone()));
         (reference, format!("{name}, {service}"))

@@ -5,13 +5,12 @@
 //! nothing; no total is counted (a count over a million rows would outlast the 300 ms a
 //! page may take, docs/performance.md).
 
-use chrono::NaiveDate;
-
 use super::access::Actor;
-use super::recordings::period;
+use super::place::parse_place;
 use super::{CommandError, Context, Reply};
 use crate::app::api::replies::{Found, FoundRecording};
 use crate::app::api::request::SearchArgs;
+use crate::base::config::ConsoleConfig;
 use crate::custody::register::search::{self, SearchQuery};
 
 /// The most rows a page may hold.
@@ -30,7 +29,7 @@ pub fn search(
     super::perception::attribute_pending(ctx.register, ctx.clock)?;
     let per_page = a.per_page.clamp(1, MAX_PAGE);
     let page = a.page.max(1);
-    let q = query(a, per_page, page)?;
+    let q = query(a, &ctx.config.console, per_page, page)?;
     let mut rows: Vec<FoundRecording> = ctx
         .register
         .read()
@@ -76,16 +75,18 @@ pub fn search(
     ))
 }
 
-/// The page's query: newest first, one row more than a page.
-fn query(a: &SearchArgs, per_page: u32, page: u32) -> Result<SearchQuery, CommandError> {
-    // Open ends are the register's first and last possible days: format_time of chrono's
-    // MIN/MAX would carry a sign, which sorts before every stored time.
-    let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default();
-    let last = NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or_default();
-    let (start, end) = period(a.from.unwrap_or(first), a.to.unwrap_or(last))?;
+/// The page's query: newest first, one row more than a page. `--from`/`--to` are days
+/// in `[console] timezone`, as the console shows times; `--near` a point or a named place.
+fn query(
+    a: &SearchArgs,
+    console: &ConsoleConfig,
+    per_page: u32,
+    page: u32,
+) -> Result<SearchQuery, CommandError> {
+    let (start, end) = super::days::local_period(console.timezone, a.from, a.to)?;
     let area = match &a.near {
         Some(near) => {
-            let (lat, lon) = parse_point(near)?;
+            let (lat, lon) = parse_place(console, near)?;
             let radius = a.radius.unwrap_or(200.0).max(1.0);
             let dlat = radius / METRES_PER_DEGREE;
             let dlon = radius / (METRES_PER_DEGREE * lat.to_radians().cos().max(0.01));
@@ -111,26 +112,11 @@ fn query(a: &SearchArgs, per_page: u32, page: u32) -> Result<SearchQuery, Comman
     })
 }
 
-/// `LAT,LON` in decimal degrees.
-fn parse_point(text: &str) -> Result<(f64, f64), CommandError> {
-    let bad = || {
-        CommandError::Invalid(format!(
-            "--near `{text}` must be LAT,LON in decimal degrees, e.g. 45.0433,5.0512"
-        ))
-    };
-    let (lat, lon) = text.split_once(',').ok_or_else(bad)?;
-    let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
-    let lon: f64 = lon.trim().parse().map_err(|_| bad())?;
-    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-        return Err(bad());
-    }
-    Ok((lat, lon))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::custody::register::Register;
+    use chrono::NaiveDate;
 
     fn args() -> SearchArgs {
         SearchArgs {
@@ -219,7 +205,7 @@ mod tests {
             ),
         ];
         for (what, a) in searches {
-            let q = query(&a, 50, a.page).unwrap();
+            let q = query(&a, &ConsoleConfig::default(), 50, a.page).unwrap();
             let plan = search::plan(&mut reg, &q);
             // Held recordings are a handful SQLite starts from and may sort.
             let may_sort = a.held == Some(true);

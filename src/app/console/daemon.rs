@@ -38,8 +38,26 @@ fn unreachable(message: String) -> Failure {
     }
 }
 
+/// Requests the console has with the daemon at once; the others wait their turn, in
+/// order. The daemon serves 32 control connections at once and closes any beyond at once
+/// (its callers would see "connection reset"): the console, which opens one a request,
+/// keeps well under that whatever its browsers do, and leaves room for `sentinel-dockctl`
+/// and the other consoles.
+pub const MAX_AT_ONCE: usize = 8;
+
+/// The queue in front of the daemon (fair: first come, first served).
+static QUEUE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_AT_ONCE);
+
 async fn call(socket: PathBuf, request: Request) -> Result<(Response, Option<OwnedFd>), Failure> {
+    // Moved into the blocking task: a browser that goes away does not free the turn
+    // before the daemon's connection is closed.
+    let turn = QUEUE.acquire().await.map_err(|e| {
+        unreachable(format!(
+            "the console's queue to sentinel-dockd is closed: {e}"
+        ))
+    })?;
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let mut client = Client::connect(&socket).map_err(|e| unreachable(chain(&e)))?;
         client.call(&request).map_err(|e| unreachable(chain(&e)))
     })

@@ -2,6 +2,8 @@
 
 use crate::base::config::Language;
 
+mod more;
+
 /// (key, French, English).
 const TEXTS: &[(&str, &str, &str)] = &[
     ("title", "Console sentinel-dock", "sentinel-dock console"),
@@ -277,7 +279,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
 
 /// Every table of texts: the pages' own, the new pieces', and the registers' codes in
 /// plain words.
-const TABLES: [&[(&str, &str, &str)]; 3] = [TEXTS, super::i18n_plain::TEXTS, super::words::TEXTS];
+const TABLES: [&[(&str, &str, &str)]; 4] = [
+    TEXTS,
+    more::TEXTS,
+    super::i18n_plain::TEXTS,
+    super::words::TEXTS,
+];
 
 /// The text for `key` in `language`; the key itself when it is missing (a test checks
 /// that every key the pages use is here).
@@ -346,6 +353,8 @@ mod tests {
             include_str!("pages/report.rs"),
             include_str!("pages/pick.rs"),
             include_str!("pages/holds.rs"),
+            include_str!("pages/report_csv.rs"),
+            include_str!("pages/track_legend.rs"),
             include_str!("http.rs"),
             include_str!("words.rs"),
             include_str!("roles.rs"),

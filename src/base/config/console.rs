@@ -1,4 +1,6 @@
-//! `[console]`: the browser console's language and time zone.
+//! `[console]`: the browser console's language, time zone and named places.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
@@ -33,6 +35,21 @@ pub struct ConsoleConfig {
     /// The time zone times are shown in (UTC on hover), from the IANA database.
     #[serde(default = "default_timezone", deserialize_with = "timezone")]
     pub timezone: chrono_tz::Tz,
+    /// Places the head of service names once (`[console.places]`, name = [lat, lon]):
+    /// offered in the search's "near" field, and accepted by name by `search --near`.
+    #[serde(default, deserialize_with = "places")]
+    pub places: BTreeMap<String, (f64, f64)>,
+}
+
+impl ConsoleConfig {
+    /// The place named `name` (case and surrounding spaces ignored).
+    pub fn place(&self, name: &str) -> Option<(f64, f64)> {
+        let name = name.trim();
+        self.places
+            .iter()
+            .find(|(k, _)| k.trim().to_lowercase() == name.to_lowercase())
+            .map(|(_, p)| *p)
+    }
 }
 
 impl Default for ConsoleConfig {
@@ -40,8 +57,26 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             language: Language::Fr,
             timezone: default_timezone(),
+            places: BTreeMap::new(),
         }
     }
+}
+
+fn places<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, (f64, f64)>, D::Error> {
+    let raw = BTreeMap::<String, (f64, f64)>::deserialize(d)?;
+    for (name, (lat, lon)) in &raw {
+        if name.trim().is_empty() {
+            return Err(serde::de::Error::custom(
+                "console.places: a place has an empty name: name each place as its people say it",
+            ));
+        }
+        if !(-90.0..=90.0).contains(lat) || !(-180.0..=180.0).contains(lon) {
+            return Err(serde::de::Error::custom(format!(
+                "console.places.\"{name}\" = [{lat}, {lon}] is not [latitude, longitude] in decimal degrees: give e.g. [45.0433, 5.0514]"
+            )));
+        }
+    }
+    Ok(raw)
 }
 
 fn default_timezone() -> chrono_tz::Tz {
@@ -77,5 +112,23 @@ mod tests {
             .to_string();
         assert!(err.contains("console.timezone `Europe/Pariss`"), "{err}");
         assert!(toml::from_str::<File>("[console]\nlanguage = \"de\"").is_err());
+    }
+
+    #[test]
+    fn places_are_named_once_with_their_latitude_and_longitude() {
+        let ok: File = toml::from_str(
+            "[console.places]\n\"Poste de police\" = [45.0463, 5.0599]\n\"Quartier de la Monnaie\" = [45.0433, 5.0514]",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.console.place("poste de police "),
+            Some((45.0463, 5.0599))
+        );
+        assert_eq!(ok.console.place("Gare"), None);
+        let err = toml::from_str::<File>("[console.places]\nGare = [5.0514, 245.0433]")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("console.places.\"Gare\""), "{err}");
     }
 }

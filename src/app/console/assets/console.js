@@ -26,3 +26,21 @@
     marker.setAttribute("cy", chosen.y);
   });
 })();
+
+// Extraction form: only the chosen purpose's fields show; the others are disabled, so
+// that their `required` does not stop the form (the server checks each purpose's own).
+(function purposeFields() {
+  const select = document.querySelector("#extract select[name=purpose]");
+  if (!select) return;
+  const sets = document.querySelectorAll("#extract fieldset[data-purpose]");
+  function show() {
+    const want = select.value === "" ? "" : (select.value === "judicial" ? "judicial" : "other");
+    sets.forEach(function (set) {
+      const on = set.dataset.purpose === want;
+      set.hidden = !on;
+      set.disabled = !on;
+    });
+  }
+  select.addEventListener("change", show);
+  show();
+})();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{Markup, html};
 
-use super::recording::{purpose_of, purpose_options};
+use super::recording::purpose_of;
 use super::{check_csrf, csrf_field, failure, layout};
 use crate::app::api::replies::Extracted;
 use crate::app::api::request::Command;
@@ -17,8 +17,16 @@ use crate::app::console::Console;
 use crate::app::console::daemon::{self, Failure};
 use crate::app::console::http::Authed;
 use crate::app::console::i18n::t;
+use crate::base::config::Language;
 
-/// `GET /extract`
+/// A label's text with its required mark.
+fn required(lang: Language, key: &'static str) -> Markup {
+    html! { span { (t(lang, key)) " " abbr.required title=(t(lang, "form.required")) { "*" } } }
+}
+
+/// `GET /extract`: the judicial fields (requisition, its date, OPJ) or the others'
+/// (procedure, recipient), each required one marked; console.js shows only the chosen
+/// purpose's fields, and a purpose given in the address renders only those.
 pub async fn form(
     State(console): State<Arc<Console>>,
     a: Authed,
@@ -26,17 +34,37 @@ pub async fn form(
 ) -> Response {
     let lang = a.lang;
     let stems = super::pick::stems_in(&pairs);
+    let chosen = pairs
+        .iter()
+        .find(|(k, _)| k == "purpose")
+        .and_then(|(_, v)| purpose_of(v));
+    let judicial = chosen.is_none_or(|c| c == Purpose::Judicial);
+    let other = chosen.is_none_or(|c| c != Purpose::Judicial);
     let body = html! {
         (super::pick::chosen(lang, &stems))
         form #extract method="post" action="/extract" {
             (csrf_field(&a))
-            label { (t(lang, "form.recordings")) textarea name="recordings" rows="4" required { (stems.join("\n")) } }
-            label { (t(lang, "form.purpose")) select name="purpose" required { (purpose_options(lang)) } }
-            label { (t(lang, "form.requisition")) input type="text" name="requisition"; }
-            label { (t(lang, "form.requisition_date")) input type="date" name="date"; }
-            label { (t(lang, "form.opj")) input type="text" name="opj"; }
-            label { (t(lang, "form.procedure")) input type="text" name="procedure"; }
-            label { (t(lang, "form.recipient")) input type="text" name="recipient"; }
+            p.hint { (t(lang, "form.required_note")) }
+            label { (required(lang, "form.recordings")) textarea name="recordings" rows="4" required { (stems.join("\n")) } }
+            label { (required(lang, "form.purpose"))
+                select #purpose name="purpose" required {
+                    option value="" selected[chosen.is_none()] { (t(lang, "form.choose")) }
+                    (options(lang, chosen))
+                }
+            }
+            @if judicial {
+                fieldset.purpose data-purpose="judicial" {
+                    label { (required(lang, "form.requisition")) input type="text" name="requisition" required; }
+                    label { (required(lang, "form.requisition_date")) input type="date" name="date" required; }
+                    label { (required(lang, "form.opj")) input type="text" name="opj" required; }
+                }
+            }
+            @if other {
+                fieldset.purpose data-purpose="other" {
+                    label { (required(lang, "form.procedure")) input type="text" name="procedure" required; }
+                    label { (required(lang, "form.recipient")) input type="text" name="recipient" required; }
+                }
+            }
             label { (t(lang, "form.reason")) input type="text" name="reason"; }
             button.primary type="submit" { (t(lang, "form.submit")) }
         }
@@ -78,29 +106,22 @@ pub async fn submit(
     if let Some(r) = check_csrf(&console, &a, &f.csrf) {
         return r;
     }
-    let invalid = |message: String| Failure {
+    let invalid = |key: &'static str| Failure {
         code: Some(crate::app::control::protocol::ErrorCode::Invalid),
-        message,
+        message: t(a.lang, key).to_string(),
     };
     let Some(purpose) = purpose_of(&f.purpose) else {
-        return failure(
-            &console,
-            &a,
-            &invalid(format!("no purpose chosen (`{}`)", f.purpose)),
-        );
-    };
-    let date = match given(&f.date).map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")) {
-        None => None,
-        Some(Ok(d)) => Some(d),
-        Some(Err(_)) => {
-            return failure(
-                &console,
-                &a,
-                &invalid(format!("date `{}`: YYYY-MM-DD", f.date)),
-            );
-        }
+        return failure(&console, &a, &invalid("extract.need_purpose"));
     };
     let judicial = purpose == Purpose::Judicial;
+    // Checked here too, not only by the browser's `required`: a judicial bag records the
+    // requisition's own date, never a default (the daemon refuses one without it as well).
+    let date = match given(&f.date).map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")) {
+        None if judicial => return failure(&console, &a, &invalid("extract.need_date")),
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => return failure(&console, &a, &invalid("extract.bad_date")),
+    };
     // The daemon names the bag's own folder inside `extract.root`, as for the command line.
     let to = console.config.extract.root.clone();
     let command = Command::Extract(ExtractArgs {
@@ -126,10 +147,18 @@ pub async fn submit(
         Ok(x) => {
             let manifest = std::fs::read_to_string(x.bag.join("manifest-sha256.txt")).ok();
             let lang = a.lang;
+            let bag = x.bag.display().to_string();
+            let name = x
+                .bag
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let record = x.bag.join(extraction_record_file());
             let body = html! {
                 p.notice #done role="status" data-done="extraction" { (t(lang, "done.extraction")) }
-                div.facts #extracted data-bag=(x.bag.display().to_string()) data-oxum=(x.payload_oxum) {
-                    span { (t(lang, "extract.bag")) } span.hash data-verbatim { (x.bag.display().to_string()) }
+                div.facts #extracted data-bag=(bag) data-oxum=(x.payload_oxum) {
+                    span { (t(lang, "extract.bag")) } span.hash data-verbatim { (bag) }
+                    span { (t(lang, "extract.record")) } span.hash #record data-verbatim { (record.display().to_string()) }
                     span { (t(lang, "extract.content")) } span { (contents(lang, &x.payload_oxum)) }
                     span { (t(lang, "extract.manifest")) } span.hash { (x.manifest_sha256) }
                     span { (t(lang, "extract.audit")) }
@@ -137,6 +166,17 @@ pub async fn submit(
                         (t(lang, "extract.audit.entries")) " " (x.audit_seq) " " (t(lang, "extract.audit.to")) " " (x.completed_seq)
                     }
                     @if let Some(p) = &x.held_for { span { (t(lang, "rec.holds")) } span { (p) } }
+                }
+                section #handover {
+                    h2 { (t(lang, "extract.handover.title")) }
+                    p { (t(lang, "extract.handover.text")) }
+                    h2 { (t(lang, "extract.copy.title")) }
+                    ol {
+                        li { (t(lang, "extract.copy.1")) }
+                        li { (t(lang, "extract.copy.2")) div.scroll { pre data-verbatim { "cp -a \"" (bag) "\" /media/$USER/<support>/" } } }
+                        li { (t(lang, "extract.copy.3")) div.scroll { pre data-verbatim { "bagit.py --validate \"/media/$USER/<support>/" (name) "\"" } } }
+                        li { (t(lang, "extract.copy.4")) }
+                    }
                 }
                 @if let Some(m) = manifest { div.scroll { pre data-verbatim { (m) } } }
             };
@@ -158,5 +198,25 @@ fn contents(lang: crate::base::config::Language, oxum: &str) -> String {
             super::bytes(bytes)
         ),
         None => oxum.to_string(),
+    }
+}
+
+/// The procès-verbal's name inside the bag (written by the daemon's extraction).
+fn extraction_record_file() -> &'static str {
+    crate::app::commands::EXTRACTION_RECORD
+}
+
+/// The purposes, the chosen one selected.
+fn options(lang: Language, chosen: Option<Purpose>) -> Markup {
+    let all = [
+        (Purpose::Judicial, "purpose.judicial"),
+        (Purpose::Administrative, "purpose.administrative"),
+        (Purpose::Disciplinary, "purpose.disciplinary"),
+        (Purpose::Training, "purpose.training"),
+    ];
+    html! {
+        @for (p, key) in all {
+            option value=(p.as_str()) selected[chosen == Some(p)] { (t(lang, key)) }
+        }
     }
 }

@@ -8,6 +8,8 @@ pub mod recording;
 pub mod recordings;
 pub mod registers;
 pub mod report;
+mod report_csv;
+mod track_legend;
 
 use std::sync::Arc;
 

@@ -150,8 +150,9 @@ fn track_svg(lang: Language, s: &Shown) -> Markup {
         .collect();
     let (mx, my) = at(0, &pts[0]);
     html! {
-        svg.track viewBox="0 0 600 400" role="img" aria-label=(t(lang, "rec.track")) {
+        svg.track viewBox="0 0 600 440" role="img" aria-label=(t(lang, "rec.track")) {
             polyline points=(line.join(" ")) {}
+            (super::track_legend::legend(lang, scale, w, h))
             circle.marker cx=(format!("{mx:.1}")) cy=(format!("{my:.1}")) r="6" {}
             g.points {
                 @for (i, p) in pts.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! `/recordings`: the search form and one page of results, newest first.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -135,7 +136,7 @@ pub async fn page(
         Ok(args) => args,
         Err(message) => {
             eprintln!("sentinel-dockctl console: search: {message}");
-            let body = html! { (form(&a, &f)) p.error { (t(lang, "search.bad")) } };
+            let body = html! { (form(&a, &f, &console.config.console.places)) p.error { (t(lang, "search.bad")) } };
             return layout(&console, &a, t(lang, "search.title"), body).into_response();
         }
     };
@@ -144,7 +145,7 @@ pub async fn page(
     match daemon::ask::<Found>(console.socket.clone(), Command::Search(args)).await {
         Ok(found) => {
             let body = html! {
-                (form(&a, &f))
+                (form(&a, &f, &console.config.console.places))
                 (agents)
                 (results(&console, &a, &found))
                 div.pager {
@@ -158,7 +159,7 @@ pub async fn page(
     }
 }
 
-fn form(a: &Authed, f: &Filters) -> Markup {
+fn form(a: &Authed, f: &Filters, places: &BTreeMap<String, (f64, f64)>) -> Markup {
     let lang = a.lang;
     let field = |name: &'static str, key: &'static str, value: &str, kind: &'static str| {
         html! { label { (t(lang, key)) input type=(kind) name=(name) value=(value); } }
@@ -186,7 +187,13 @@ fn form(a: &Authed, f: &Filters) -> Markup {
                     option value="no" selected[f.held == "no"] { (t(lang, "search.no")) }
                 }
             }
-            (field("near", "search.near", &f.near, "text"))
+            label { (t(lang, "search.near"))
+                input type="text" name="near" value=(f.near) list="places"
+                    placeholder=(t(lang, "search.near_hint"));
+            }
+            @if !places.is_empty() {
+                datalist #places { @for name in places.keys() { option value=(name) {} } }
+            }
             (field("radius", "search.radius", &f.radius, "number"))
             div { button.primary type="submit" { (t(lang, "search.submit")) } }
         }

@@ -88,7 +88,8 @@ pub async fn page(
     layout(&console, &a, t(lang, "report.title"), body).into_response()
 }
 
-/// `GET /report.csv?from=&to=`: the report's table as the command line's CSV.
+/// `GET /report.csv?from=&to=`: the report's figures as a CSV in the page's language
+/// (`report_csv`: French Excel's `;`, BOM and decimal commas in French).
 pub async fn csv(
     State(console): State<Arc<Console>>,
     a: Authed,
@@ -98,20 +99,26 @@ pub async fn csv(
     let report = Command::Report(ReportArgs {
         from,
         to,
-        format: Format::Csv,
+        format: Format::Json,
     });
-    match daemon::run(console.socket.clone(), report).await {
-        Ok((reply, _)) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"report-{from}-{to}.csv\""),
-                ),
-            ],
-            reply.message,
-        )
-            .into_response(),
+    match daemon::ask::<Activity>(console.socket.clone(), report).await {
+        Ok(act) => {
+            let name = match a.lang {
+                Language::Fr => "rapport",
+                Language::En => "report",
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}-{from}-{to}.csv\""),
+                    ),
+                ],
+                super::report_csv::csv(a.lang, &act),
+            )
+                .into_response()
+        }
         Err(e) => failure(&console, &a, &e),
     }
 }
