@@ -372,7 +372,7 @@ def technician(url, base, stem, shots):
         d.quit()
 
 
-def rows_of(driver):
+def search_rows(driver):
     return [r.get_attribute("data-recording") for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-recording]")]
 
 
@@ -382,7 +382,7 @@ def submit(driver, form):
     wait(driver, "the answer to the form", lambda d: d.current_url != before or d.find_elements(By.CSS_SELECTOR, "p.error"))
 
 
-def set_value(driver, element, value):
+def set_element(driver, element, value):
     driver.execute_script("arguments[0].value = arguments[1]", element, value)
 
 
@@ -398,10 +398,10 @@ def local(url, base, inside, outside, place, place_stem, far, stem, shots):
                 d.find_element(By.CSS_SELECTOR, "header form button").click()
                 wait(d, "language " + lang, lambda d: lang_of(d) == lang)
             form = d.find_element(By.CSS_SELECTOR, "form.filters")
-            set_value(d, form.find_element(By.NAME, "from"), "2026-11-30")
-            set_value(d, form.find_element(By.NAME, "to"), "2026-12-06")
+            set_element(d, form.find_element(By.NAME, "from"), "2026-11-30")
+            set_element(d, form.find_element(By.NAME, "to"), "2026-12-06")
             submit(d, form)
-            rows = rows_of(d)
+            rows = search_rows(d)
             assert inside in rows and outside not in rows, (rows, inside, outside)
             say(f"OK the week 30/11..06/12 is Paris days ({lang})")
             shot(d, shots, f"search-days-{lang}")
@@ -411,19 +411,19 @@ def local(url, base, inside, outside, place, place_stem, far, stem, shots):
             form = d.find_element(By.CSS_SELECTOR, "form.filters")
             form.find_element(By.NAME, "near").send_keys(place)
             submit(d, form)
-            rows = rows_of(d)
+            rows = search_rows(d)
             assert place_stem in rows, rows
             shot(d, shots, f"search-place-{lang}")
             d.get(base + "/recordings")
             form = d.find_element(By.CSS_SELECTOR, "form.filters")
             form.find_element(By.NAME, "near").send_keys(far)
             submit(d, form)
-            assert rows_of(d) == [] and d.find_elements(By.ID, "no-result"), rows_of(d)
+            assert search_rows(d) == [] and d.find_elements(By.ID, "no-result"), search_rows(d)
             d.get(base + "/recordings")
             form = d.find_element(By.CSS_SELECTOR, "form.filters")
             form.find_element(By.NAME, "near").send_keys("45,0463 5,0599")
             submit(d, form)
-            assert place_stem in rows_of(d), rows_of(d)
+            assert place_stem in search_rows(d), search_rows(d)
             say(f"OK a named place and a French decimal point filter the search ({lang})")
 
             d.get(base + "/extract")
@@ -456,7 +456,7 @@ def local(url, base, inside, outside, place, place_stem, far, stem, shots):
             d.get(base + f"/extract?purpose=judicial&recording={stem}")
             form = d.find_element(By.ID, "extract")
             form.find_element(By.NAME, "requisition").send_keys(f"PV 2026/118-{lang}")
-            set_value(d, form.find_element(By.NAME, "date"), "2026-11-20")
+            set_element(d, form.find_element(By.NAME, "date"), "2026-11-20")
             form.find_element(By.NAME, "opj").send_keys("Dupont, Commissariat de Romans")
             submit(d, form)
             done = wait(d, "the bag", lambda d: d.find_elements(By.ID, "extracted"))[0]

@@ -33,8 +33,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("extract.handover.title", "À remettre", "To hand over"),
     (
         "extract.handover.text",
-        "Remettez le dossier entier, tel quel : les vidéos et leurs données GPS (dossier data), les empreintes (manifest-sha256.txt), bag-info.txt et le procès-verbal d'extraction, imprimé et signé par vous et par le destinataire.",
-        "Hand over the whole folder as it is: the videos and their GPS data (folder data), the fingerprints (manifest-sha256.txt), bag-info.txt and the extraction record, printed and signed by you and by the recipient.",
+        "Remettez le dossier entier, tel quel : les vidéos et leurs données GPS (dossier data), les empreintes (manifest-sha256.txt), la fiche du lot (bag-info) et le procès-verbal d'extraction, imprimé et signé par vous et par le destinataire.",
+        "Hand over the whole folder as it is: the videos and their GPS data (folder data), the fingerprints (manifest-sha256.txt), the bag's description (bag-info) and the extraction record, printed and signed by you and by the recipient.",
     ),
     (
         "extract.copy.title",
@@ -61,9 +61,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Éjectez le support avant de le retirer, et inscrivez sa remise sur le procès-verbal.",
         "Eject the media before unplugging it, and write its hand-over on the record.",
     ),
-    ("extract.audit", "Registre d'audit", "Audit register"),
     ("extract.oxum", "Contenu", "Content"),
-    ("extract.files", "fichiers", "files"),
     (
         "search.near_hint",
         "45,0433 5,0514 ou un lieu",

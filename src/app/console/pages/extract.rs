@@ -14,7 +14,7 @@ use crate::app::api::replies::Extracted;
 use crate::app::api::request::Command;
 use crate::app::api::request::{ExtractArgs, Purpose};
 use crate::app::console::Console;
-use crate::app::console::daemon::{self, Failure};
+use crate::app::console::daemon;
 use crate::app::console::http::Authed;
 use crate::app::console::i18n::t;
 use crate::base::config::Language;
@@ -106,21 +106,17 @@ pub async fn submit(
     if let Some(r) = check_csrf(&console, &a, &f.csrf) {
         return r;
     }
-    let invalid = |key: &'static str| Failure {
-        code: Some(crate::app::control::protocol::ErrorCode::Invalid),
-        message: t(a.lang, key).to_string(),
-    };
     let Some(purpose) = purpose_of(&f.purpose) else {
-        return failure(&console, &a, &invalid("extract.need_purpose"));
+        return super::refused_here(&console, &a, "extract.need_purpose");
     };
     let judicial = purpose == Purpose::Judicial;
     // Checked here too, not only by the browser's `required`: a judicial bag records the
     // requisition's own date, never a default (the daemon refuses one without it as well).
     let date = match given(&f.date).map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")) {
-        None if judicial => return failure(&console, &a, &invalid("extract.need_date")),
+        None if judicial => return super::refused_here(&console, &a, "extract.need_date"),
         None => None,
         Some(Ok(d)) => Some(d),
-        Some(Err(_)) => return failure(&console, &a, &invalid("extract.bad_date")),
+        Some(Err(_)) => return super::refused_here(&console, &a, "extract.bad_date"),
     };
     // The daemon names the bag's own folder inside `extract.root`, as for the command line.
     let to = console.config.extract.root.clone();

@@ -113,6 +113,20 @@ pub fn failure(console: &Console, a: &Authed, f: &Failure) -> Response {
         .into_response()
 }
 
+/// A form the console itself refuses before asking the daemon (its own check, in the
+/// page's language): the page says exactly what to fix.
+pub fn refused_here(console: &Console, a: &Authed, key: &'static str) -> Response {
+    let body = html! {
+        p.error data-refused="false" data-code="Invalid" { (t(a.lang, key)) }
+        p { a href="/" { (t(a.lang, "error.back")) } }
+    };
+    (
+        StatusCode::BAD_REQUEST,
+        layout(console, a, t(a.lang, "error.title"), body),
+    )
+        .into_response()
+}
+
 /// The language switch's fields.
 #[derive(serde::Deserialize)]
 pub struct LanguageForm {
