@@ -3,7 +3,7 @@
 //! so that the blocks' edges carry no shape either.
 
 /// Blurs `(x0, y0, x1, y1)` of a `width`-wide RGB frame.
-pub fn blur_rect(rgb: &mut [u8], width: usize, rect: (usize, usize, usize, usize)) {
+pub(crate) fn blur_rect(rgb: &mut [u8], width: usize, rect: (usize, usize, usize, usize)) {
     let (x0, y0, x1, y1) = rect;
     // Four blocks across and a blur as wide as a block: with six and half a block, the
     // independent cascade still read a face-shaped blob (hair over skin) in 2 of 1800
@@ -14,7 +14,7 @@ pub fn blur_rect(rgb: &mut [u8], width: usize, rect: (usize, usize, usize, usize
 }
 
 /// The whole frame, when detection is doubtful: coarser blocks, nothing recognisable.
-pub fn blur_all(rgb: &mut [u8], width: usize, height: usize) {
+pub(crate) fn blur_all(rgb: &mut [u8], width: usize, height: usize) {
     let rect = (0, 0, width, height);
     let block = (height / 24).max(8);
     pixelate(rgb, width, rect, block);

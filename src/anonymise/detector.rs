@@ -14,7 +14,7 @@ use super::{AnonymiseError, Frame};
 
 /// The width frames are scaled to for detection: about 30 ms a frame on two cores (see
 /// docs/performance.md), and faces down to about 12 pixels wide at 640 remain found.
-pub const DETECT_WIDTH: usize = 640;
+pub(crate) const DETECT_WIDTH: usize = 640;
 
 /// Boxes overlapping more than this (intersection over union) are one face.
 const NMS_IOU: f32 = 0.3;
@@ -116,7 +116,7 @@ impl Detector {
 
 /// The detector's input size for a frame: `DETECT_WIDTH` wide at most, both sides
 /// multiples of 32.
-pub fn detect_size(width: usize, height: usize) -> (usize, usize) {
+pub(crate) fn detect_size(width: usize, height: usize) -> (usize, usize) {
     let dw = width.min(DETECT_WIDTH).div_ceil(32) * 32;
     let dh = (height * dw / width.max(1)).max(32).div_ceil(32) * 32;
     (dw, dh)

@@ -27,7 +27,7 @@ pub enum Doubt {
 
 /// Looks at each frame against the ones before.
 #[derive(Debug, Default)]
-pub struct DoubtCheck {
+pub(crate) struct DoubtCheck {
     previous: Vec<u8>,
     sharpness: Option<f64>,
     luma: Vec<u8>,

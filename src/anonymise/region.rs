@@ -19,7 +19,7 @@ pub struct Region {
 
 impl Region {
     /// Intersection over union with `other`.
-    pub fn iou(&self, other: &Region) -> f32 {
+    pub(crate) fn iou(&self, other: &Region) -> f32 {
         let ix = (self.x + self.w).min(other.x + other.w) - self.x.max(other.x);
         let iy = (self.y + self.h).min(other.y + other.h) - self.y.max(other.y);
         if ix <= 0.0 || iy <= 0.0 {
@@ -30,7 +30,7 @@ impl Region {
     }
 
     /// The box grown by `margin` of its size on each side.
-    pub fn enlarged(&self, margin: f32) -> Region {
+    pub(crate) fn enlarged(&self, margin: f32) -> Region {
         Region {
             x: self.x - self.w * margin,
             y: self.y - self.h * margin,
@@ -41,7 +41,7 @@ impl Region {
     }
 
     /// The smallest box holding both (score 0: it is no detection).
-    pub fn hull(&self, other: &Region) -> Region {
+    pub(crate) fn hull(&self, other: &Region) -> Region {
         let (x, y) = (self.x.min(other.x), self.y.min(other.y));
         Region {
             x,

@@ -15,7 +15,7 @@ const YELLOW: [u8; 3] = [255, 220, 0];
 const MAGENTA: [u8; 3] = [255, 0, 255];
 
 /// The sheet being filled.
-pub struct ContactSheet {
+pub(crate) struct ContactSheet {
     thumbs: Vec<Vec<u8>>,
     tw: usize,
     th: usize,

@@ -19,7 +19,7 @@ struct Track {
 
 /// The faces being followed.
 #[derive(Debug)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     hold: u64,
     margin: f32,
     tracks: Vec<Track>,
@@ -27,7 +27,7 @@ pub struct Tracker {
 
 /// What one frame gets from the tracker.
 #[derive(Debug, Default)]
-pub struct Step {
+pub(crate) struct Step {
     /// The regions to blur in this frame (found and held, enlarged).
     pub regions: Vec<Region>,
     /// Regions of faces first seen now, to lay on the frames held back.

@@ -109,14 +109,14 @@ pub fn probe(video: &Path) -> Result<Probe, AnonymiseError> {
 }
 
 /// The derivative's frame size: `height` at most (even), the width keeping the shape.
-pub fn output_size(p: &Probe, height: u32) -> (usize, usize) {
+pub(crate) fn output_size(p: &Probe, height: u32) -> (usize, usize) {
     let h = (p.height.min(height as usize)) & !1;
     let w = ((p.width * h / p.height) + 1) & !1;
     (w.max(2), h.max(2))
 }
 
 /// A running ffmpeg, killed if dropped before `finish`.
-pub struct Ffmpeg {
+pub(crate) struct Ffmpeg {
     child: Child,
     what: &'static str,
     log: PathBuf,
@@ -162,7 +162,7 @@ impl Drop for Ffmpeg {
 }
 
 /// The original decoded to `width` x `height` RGB frames.
-pub struct Decoder {
+pub(crate) struct Decoder {
     ffmpeg: Ffmpeg,
     out: ChildStdout,
     frame_bytes: usize,
@@ -226,13 +226,13 @@ impl Decoder {
 }
 
 /// The derivative being encoded: H.264 frames from the pipe, AAC sound from the original.
-pub struct Encoder {
+pub(crate) struct Encoder {
     ffmpeg: Ffmpeg,
     input: Option<ChildStdin>,
 }
 
 /// What the encoder makes, and from what.
-pub struct EncodeSpec<'a> {
+pub(crate) struct EncodeSpec<'a> {
     /// The original (for its sound).
     pub original: &'a Path,
     /// The derivative to write (MP4).
@@ -307,7 +307,7 @@ impl Encoder {
 }
 
 /// A PNG written by ffmpeg from one raw RGB picture.
-pub fn write_png(
+pub(crate) fn write_png(
     rgb: &[u8],
     width: usize,
     height: usize,

@@ -10,7 +10,7 @@ pub trait Clock: Send + Sync {
 
 /// The system's real-time clock.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {

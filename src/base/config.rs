@@ -19,11 +19,11 @@ mod seconds;
 mod service;
 
 pub use anonymise::AnonymiseConfig;
-pub use console::{ConsoleConfig, Language};
-pub use replica::{LockMode, MAX_PART, MIN_PART, ReplicaConfig, WipeAfter};
+pub(crate) use console::{ConsoleConfig, Language};
+pub(crate) use replica::{LockMode, MAX_PART, MIN_PART, ReplicaConfig};
 pub use seconds::Seconds;
 
-pub use service::{
+pub(crate) use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
 };
 
@@ -391,7 +391,7 @@ impl Default for Profile {
 
 impl Profile {
     /// The compiled serial pattern (validated when the configuration was loaded).
-    pub fn serial_regex(&self) -> Regex {
+    pub(crate) fn serial_regex(&self) -> Regex {
         // Validated in `Config::validate`; a built-in profile's pattern always compiles.
         Regex::new(&self.serial_pattern).unwrap_or_else(|_| Regex::new("^$").expect("literal"))
     }
@@ -474,7 +474,7 @@ fn default_copy_buffer() -> ByteSize {
 }
 
 /// The proof region when none is configured (`ingest.proof_region`'s default).
-pub const DEFAULT_PROOF_REGION: u64 = 32 << 20;
+pub(crate) const DEFAULT_PROOF_REGION: u64 = 32 << 20;
 
 fn default_proof_region() -> ByteSize {
     ByteSize(DEFAULT_PROOF_REGION)

@@ -16,7 +16,7 @@ pub struct EventKind {
 }
 
 /// The service started and finished its start-up scan of the dock.
-pub const SERVICE_STARTED: EventKind = EventKind {
+pub(crate) const SERVICE_STARTED: EventKind = EventKind {
     id: "50236cdaf7e544aaa6d7edba69db56a9",
     name: "service-started",
     meaning: "the service started and finished its start-up scan of the dock",
@@ -40,13 +40,13 @@ pub const CONFIG_REJECTED: EventKind = EventKind {
     meaning: "a reloaded configuration was refused; the previous one stays in force",
 };
 /// A camera appeared in the dock directory.
-pub const CAMERA_DOCKED: EventKind = EventKind {
+pub(crate) const CAMERA_DOCKED: EventKind = EventKind {
     id: "d8105df43c8d4079a67a5665c4579b06",
     name: "camera-docked",
     meaning: "a camera appeared in the dock directory",
 };
 /// A camera's link disappeared from the dock directory.
-pub const CAMERA_UNDOCKED: EventKind = EventKind {
+pub(crate) const CAMERA_UNDOCKED: EventKind = EventKind {
     id: "cab32585fe63473a96c90bbffeb10bed",
     name: "camera-undocked",
     meaning: "a camera's link disappeared from the dock directory",
@@ -64,7 +64,7 @@ pub const CAMERA_NOT_ENROLLED: EventKind = EventKind {
     meaning: "a camera whose serial is not enrolled was docked and was not ingested",
 };
 /// The camera's USB identity, DEVICE.INI and sidecars disagree; nothing is wiped.
-pub const IDENTITY_MISMATCH: EventKind = EventKind {
+pub(crate) const IDENTITY_MISMATCH: EventKind = EventKind {
     id: "b136a17b023e44d08314e76e87f4295f",
     name: "identity-mismatch",
     meaning: "the camera's USB identity, DEVICE.INI and sidecars disagree; nothing is wiped",
@@ -88,19 +88,19 @@ pub const RECORDING_QUARANTINED: EventKind = EventKind {
     meaning: "a recording failed an integrity rule; it is stored in quarantine and kept on the camera",
 };
 /// A recording could not be copied and proven; it is kept on the camera.
-pub const RECORDING_FAILED: EventKind = EventKind {
+pub(crate) const RECORDING_FAILED: EventKind = EventKind {
     id: "aa866f43277a4d73870bdcd7b962ff38",
     name: "recording-failed",
     meaning: "a recording could not be copied and proven; it is kept on the camera",
 };
 /// A confirmed recording was removed from the camera.
-pub const RECORDING_WIPED: EventKind = EventKind {
+pub(crate) const RECORDING_WIPED: EventKind = EventKind {
     id: "2113f11817fb43189b00fab192f1f876",
     name: "recording-wiped",
     meaning: "a confirmed recording was removed from the camera",
 };
 /// Every recording of the camera is proven and wiped: safe to undock.
-pub const CAMERA_SAFE: EventKind = EventKind {
+pub(crate) const CAMERA_SAFE: EventKind = EventKind {
     id: "014144af5ddd43deb9cd4e1cad48cd87",
     name: "camera-safe",
     meaning: "every recording of the camera is proven and wiped: safe to undock",
@@ -113,20 +113,20 @@ pub const CAMERA_ATTENTION: EventKind = EventKind {
 };
 /// The camera's FAT volume is damaged (cross-linked or broken cluster chains): every
 /// recording was stored in quarantine and nothing was wiped.
-pub const VOLUME_DAMAGED: EventKind = EventKind {
+pub(crate) const VOLUME_DAMAGED: EventKind = EventKind {
     id: "a7e8563ee9bf45a1840604d1297f5b02",
     name: "volume-damaged",
     meaning: "the camera's volume is damaged: its recordings were stored in quarantine and nothing was wiped",
 };
 /// The camera's own log holds something a person should see: a line that failed its
 /// checks (skipped), a storage error, a clock set.
-pub const CAMERA_LOG: EventKind = EventKind {
+pub(crate) const CAMERA_LOG: EventKind = EventKind {
     id: "db423270a6e5433286fcd00141d87c53",
     name: "camera-log",
     meaning: "the camera's own log holds a rejected line, a storage error or a clock setting",
 };
 /// An on-camera consultation (L241-2 CSI) was written to the audit register.
-pub const ON_CAMERA_CONSULTATION: EventKind = EventKind {
+pub(crate) const ON_CAMERA_CONSULTATION: EventKind = EventKind {
     id: "23c44f63a73e4009ada5d28f4be49c2d",
     name: "on-camera-consultation",
     meaning: "a consultation made on the camera's screen was written to the audit register",
@@ -150,7 +150,7 @@ pub const INGEST_CANCELLED: EventKind = EventKind {
     meaning: "an ingestion was cancelled (camera pulled or service stopping)",
 };
 /// The store's free space is low.
-pub const STORE_LOW: EventKind = EventKind {
+pub(crate) const STORE_LOW: EventKind = EventKind {
     id: "431e3b700fb24c3b865086e0bedf9301",
     name: "store-low",
     meaning: "the store's free space is low",
@@ -168,7 +168,7 @@ pub const AUDIT_HEAD: EventKind = EventKind {
     meaning: "the audit chain's head hash, logged outside the register",
 };
 /// A caller was refused an operation for lack of a role.
-pub const ACCESS_REFUSED: EventKind = EventKind {
+pub(crate) const ACCESS_REFUSED: EventKind = EventKind {
     id: "5323be7d61314daeaf45a8617fe4af89",
     name: "access-refused",
     meaning: "a caller was refused an operation for lack of a role",
@@ -180,7 +180,7 @@ pub const SCRUB_PROBLEM: EventKind = EventKind {
     meaning: "a scrub found a stored file changed, missing or unexpected",
 };
 /// Recordings past their retention were deleted.
-pub const PURGE: EventKind = EventKind {
+pub(crate) const PURGE: EventKind = EventKind {
     id: "5f8ade628d404d749a3508cf42492058",
     name: "purge",
     meaning: "recordings past their retention were deleted",

@@ -1,7 +1,7 @@
 //! Quantities as people read them.
 
 /// Bytes in binary units: `512 B`, `1.5 KiB`, `370.2 KiB`, `1.2 TiB`.
-pub fn format_bytes(n: u64) -> String {
+pub(crate) fn format_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
         return format!("{n} B");

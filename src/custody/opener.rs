@@ -30,7 +30,7 @@ pub enum OwnerError {
 impl OwnerError {
     /// Whether the store's disk is absent: the only fix is mounting it, and the service
     /// waits for that rather than failing.
-    pub fn is_not_mounted(&self) -> bool {
+    pub(crate) fn is_not_mounted(&self) -> bool {
         matches!(self, OwnerError::Store(e) if e.is_not_mounted())
     }
 }
@@ -76,7 +76,7 @@ pub fn open_register(config: &StoreConfig, register: &Path) -> Result<Register, 
 }
 
 /// Checks that the disk the store (and a register under it) lies on is mounted.
-pub fn check_mounted(config: &StoreConfig) -> Result<(), StoreError> {
+pub(crate) fn check_mounted(config: &StoreConfig) -> Result<(), StoreError> {
     match &config.mount {
         Some(mount) => store::check_mounted(mount),
         None => Ok(()),

@@ -40,7 +40,7 @@ struct Body<'a> {
 }
 
 /// Writes the audit head now, locked for `retention.days`, proves it, and records it.
-pub async fn anchor_head(
+pub(crate) async fn anchor_head(
     bucket: &Bucket,
     config: &Config,
     register: &mut Register,

@@ -22,7 +22,8 @@ use chrono::{DateTime, Utc};
 mod multipart;
 
 pub(super) use multipart::FileUpload;
-pub use multipart::{composite, part_length, part_sums};
+pub use multipart::composite;
+pub(crate) use multipart::{part_length, part_sums};
 
 use super::body::UploadBody;
 use super::{Credentials, ReplicaError, UploadFaults};
@@ -305,7 +306,7 @@ impl Bucket {
     }
 
     /// Sets or clears the legal hold on a version.
-    pub async fn set_legal_hold(
+    pub(crate) async fn set_legal_hold(
         &self,
         key: &str,
         version: &str,
@@ -330,7 +331,11 @@ impl Bucket {
     }
 
     /// Deletes one version (never with a governance bypass).
-    pub async fn delete_version(&self, key: &str, version: &str) -> Result<(), ReplicaError> {
+    pub(crate) async fn delete_version(
+        &self,
+        key: &str,
+        version: &str,
+    ) -> Result<(), ReplicaError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)

@@ -8,12 +8,12 @@ use crate::custody::register::{RegisterError, Tx, holds};
 
 /// The time retention counts from: the trusted end (`evidence::trusted_time`), as the
 /// local purge counts it, so that a camera's wrong clock can never unlock a replica early.
-pub fn retention_base(row: &StoredRecording) -> DateTime<Utc> {
+pub(crate) fn retention_base(row: &StoredRecording) -> DateTime<Utc> {
     row.retention_from.or(row.end).unwrap_or(row.start)
 }
 
 /// When the replica's lock ends: the retention base plus `retention.days`.
-pub fn retain_until(row: &StoredRecording, retention_days: u32) -> DateTime<Utc> {
+pub(crate) fn retain_until(row: &StoredRecording, retention_days: u32) -> DateTime<Utc> {
     retention_base(row) + Duration::days(i64::from(retention_days))
 }
 

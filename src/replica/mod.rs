@@ -19,15 +19,18 @@ mod status;
 mod uploader;
 mod verify;
 
-pub use crate::custody::register::replica::{Backlog, Part, QueueRow, QueueState, ReplicaQueue};
-pub use anchor::{Anchor, anchor_head};
+pub use crate::custody::register::replica::{QueueRow, QueueState, ReplicaQueue};
+
+pub(crate) use crate::custody::register::replica::{Backlog, Part};
+pub(crate) use anchor::Anchor;
 pub use body::UploadFaults;
-pub use bucket::{Bucket, ObjectFacts};
+pub use bucket::Bucket;
 pub use credentials::Credentials;
-pub use error::ReplicaError;
-pub use locks::{retain_until, retention_base};
+pub(crate) use error::ReplicaError;
 pub use proof::Proof;
-pub use read::{Wanted, fetch_verified};
-pub use status::ReplicaStatus;
-pub use uploader::{Pass, Uploader, UploaderThread};
-pub use verify::{ReplicaScrub, scrub_replica};
+pub(crate) use read::{Wanted, fetch_verified};
+pub(crate) use status::ReplicaStatus;
+pub(crate) use uploader::UploaderThread;
+pub use uploader::{Pass, Uploader};
+pub(crate) use verify::ReplicaScrub;
+pub use verify::scrub_replica;

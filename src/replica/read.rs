@@ -20,7 +20,7 @@ use crate::base::digest::{Digests, Hasher};
 
 /// The object version the register says holds a stored file, and what it must be.
 #[derive(Debug, Clone)]
-pub struct Wanted<'a> {
+pub(crate) struct Wanted<'a> {
     /// Its key.
     pub key: &'a str,
     /// Its version id.
@@ -34,7 +34,7 @@ pub struct Wanted<'a> {
 /// Fetches `wanted` from `[replica]` into an unnamed file under `dir` and returns it
 /// read-only at offset 0, or `ReplicaError::Mismatch` when the bytes are not the
 /// register's. Blocks; not to be called from inside a tokio runtime.
-pub fn fetch_verified(
+pub(crate) fn fetch_verified(
     config: &ReplicaConfig,
     wanted: &Wanted<'_>,
     dir: &Path,

@@ -22,7 +22,7 @@ use super::{Bucket, Proof, QueueState, ReplicaError, ReplicaQueue, locks, manife
 
 mod thread;
 
-pub use thread::UploaderThread;
+pub(crate) use thread::UploaderThread;
 
 /// Recordings taken from the queue per pass.
 pub(super) const PER_PASS: u32 = 8;
@@ -65,7 +65,10 @@ impl<'a> Uploader<'a> {
     }
 
     /// The same uploader, waiting `ANCHOR_RETRY` after a failed anchor (the daemon's).
-    pub fn with_anchor_retry(mut self, retry: &'a Cell<Option<DateTime<Utc>>>) -> Uploader<'a> {
+    pub(crate) fn with_anchor_retry(
+        mut self,
+        retry: &'a Cell<Option<DateTime<Utc>>>,
+    ) -> Uploader<'a> {
         self.anchor_retry = Some(retry);
         self
     }

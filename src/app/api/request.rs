@@ -451,7 +451,7 @@ pub struct ScrubArgs {
 }
 
 /// Parses an RFC 3339 time, e.g. `2026-11-26T06:00:00Z` or `2026-11-26T07:00:00+01:00`.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2026-11-26T06:00:00Z ({e})"))

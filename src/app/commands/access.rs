@@ -33,17 +33,17 @@ impl Role {
 }
 
 /// Every role: the service's status is for all of them.
-pub const STATUS_ROLES: &[Role] = &[Role::Head, Role::Authorised, Role::Technician];
+pub(crate) const STATUS_ROLES: &[Role] = &[Role::Head, Role::Authorised, Role::Technician];
 /// Every role: a scrub reads the store back and reports damaged files by name, size and
 /// hash; it shows no recording's content, and looking after the disks is the technician's job.
-pub const SCRUB_ROLES: &[Role] = &[Role::Head, Role::Authorised, Role::Technician];
+pub(crate) const SCRUB_ROLES: &[Role] = &[Role::Head, Role::Authorised, Role::Technician];
 /// The roles that may reach recordings and registers.
-pub const REGISTER_ROLES: &[Role] = &[Role::Head, Role::Authorised];
+pub(crate) const REGISTER_ROLES: &[Role] = &[Role::Head, Role::Authorised];
 /// Only the head of service (confirming a purge above `retention.max_purge_share`).
-pub const HEAD_ONLY: &[Role] = &[Role::Head];
+pub(crate) const HEAD_ONLY: &[Role] = &[Role::Head];
 
 /// The role a Unix user holds, if any.
-pub fn role_of(access: &AccessConfig, user: &str) -> Option<Role> {
+pub(crate) fn role_of(access: &AccessConfig, user: &str) -> Option<Role> {
     let listed = |users: &Vec<String>| users.iter().any(|u| u == user);
     if listed(&access.head) {
         Some(Role::Head)
@@ -60,7 +60,7 @@ pub fn role_of(access: &AccessConfig, user: &str) -> Option<Role> {
 /// register: refusing it would protect nothing) or a holder of a status role. Read from
 /// the configuration alone, so the daemon answers the status without waiting for the
 /// registers desk (a purge may hold it for seconds); only a refusal goes there, to be traced.
-pub fn may_see_status(access: &AccessConfig, caller: &Caller) -> bool {
+pub(crate) fn may_see_status(access: &AccessConfig, caller: &Caller) -> bool {
     caller.uid == nix::unistd::geteuid().as_raw()
         || caller
             .user
@@ -71,7 +71,7 @@ pub fn may_see_status(access: &AccessConfig, caller: &Caller) -> bool {
 
 /// The roles that may run a command: the scrub is the technicians' too; every other
 /// command touches recordings or the registers, so technicians may not.
-pub fn roles_for(command: &Command) -> &'static [Role] {
+pub(crate) fn roles_for(command: &Command) -> &'static [Role] {
     match command {
         Command::Scrub(_) => SCRUB_ROLES,
         _ => REGISTER_ROLES,
@@ -92,7 +92,7 @@ pub struct Actor {
 
 /// Lets the caller through when its role is among `allowed`; otherwise traces the refusal
 /// (author, command, recordings named) and returns it.
-pub fn authorise(
+pub(crate) fn authorise(
     ctx: &mut Context<'_>,
     caller: &Caller,
     command: &str,

@@ -158,7 +158,7 @@ fn fresh_key(conn: &crate::custody::register::Tx<'_>) -> Result<VoiceKey, Comman
 }
 
 /// Makes, stores and registers the derivative; a failure is traced and leaves nothing.
-pub fn make_traced(
+pub(crate) fn make_traced(
     store: &Store,
     register: &mut Register,
     clock: &dyn Clock,

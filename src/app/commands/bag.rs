@@ -16,7 +16,7 @@ use crate::custody::register::audit::hex;
 
 /// One file of the payload: where it comes from and what the register says it is.
 #[derive(Debug, Clone)]
-pub struct PayloadFile {
+pub(crate) struct PayloadFile {
     /// Its path in the store.
     pub source: PathBuf,
     /// Its path inside `data/`, e.g. `SNTL-00042/SNTL-00042_20180312_143015_0001.MP4`.
@@ -29,7 +29,7 @@ pub struct PayloadFile {
 
 /// What a finished, verified bag holds.
 #[derive(Debug, Clone)]
-pub struct WrittenBag {
+pub(crate) struct WrittenBag {
     /// The bag's folder.
     pub path: PathBuf,
     /// Payload bytes and files (`Payload-Oxum`).

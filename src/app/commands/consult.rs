@@ -14,7 +14,7 @@ use crate::custody::register::audit::{self, Action, NewEntry};
 use crate::replica::Part;
 
 /// What the caller is told when footage is seen for training.
-pub const ANONYMISE: &str =
+pub(crate) const ANONYMISE: &str =
     "training use: the footage must be anonymised (faces, voices, plates) before it is shown";
 
 /// Opens a stored file read-only for a consultation already traced as entry `seq`; when it

@@ -9,7 +9,7 @@ use crate::app::api::replies::{self, Daily};
 use crate::custody::register::audit;
 
 /// Audit entries are kept three years (R241-14), then dropped behind a checkpoint.
-pub const AUDIT_RETENTION: Months = Months::new(36);
+pub(crate) const AUDIT_RETENTION: Months = Months::new(36);
 
 /// Runs the daily upkeep; `success` is false when the purge waits for a confirmation.
 pub fn daily(ctx: &mut Context<'_>) -> Result<Reply, super::CommandError> {

@@ -13,7 +13,7 @@ use super::CommandError;
 ///
 /// Midnight may not exist (a zone that moves its clocks at midnight): the day then begins
 /// at its first local time that does; when midnight happens twice, at the first.
-pub fn day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
     for minutes in (0..=180).step_by(15) {
         let local = day
             .and_hms_opt(0, 0, 0)
@@ -27,7 +27,7 @@ pub fn day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
 
 /// `[from 00:00, the day after to 00:00)` in `tz`, as UTC instants; open ends reach the
 /// register's first and last possible days.
-pub fn local_period(
+pub(crate) fn local_period(
     tz: Tz,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,

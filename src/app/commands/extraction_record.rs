@@ -35,7 +35,7 @@ pub struct Item {
 
 /// What the record says.
 #[derive(Debug, Clone)]
-pub struct Record<'a> {
+pub(crate) struct Record<'a> {
     /// The purpose.
     pub purpose: Purpose,
     /// `bag-info.txt` labels of the request (requisition, date, OPJ, or procedure and

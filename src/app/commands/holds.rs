@@ -98,7 +98,7 @@ pub fn release(
 }
 
 /// The recordings named, each once, in the order given.
-pub fn resolve_all(
+pub(crate) fn resolve_all(
     conn: &crate::custody::register::Tx<'_>,
     names: &[String],
 ) -> Result<Vec<StoredRecording>, CommandError> {

@@ -44,11 +44,10 @@ use crate::custody::store::Store;
 
 /// Who is asking (SO_PEERCRED), the one definition, below both `commands` and `control`.
 pub use crate::app::caller::Caller;
-pub use access::Role;
-pub use daily::{AUDIT_RETENTION, daily};
-pub use extraction_record::FILE as EXTRACTION_RECORD;
+pub use daily::daily;
+pub(crate) use extraction_record::FILE as EXTRACTION_RECORD;
 pub use perception::attribute_pending;
-pub use purge::{PurgePlan, plan_purge, purge_due};
+pub use purge::purge_due;
 pub use scrub::{last_scrub, run_scrub};
 
 /// What a command works on: the daemon's register, store, configuration and clock.

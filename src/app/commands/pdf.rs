@@ -8,7 +8,7 @@
 
 /// One line of the document.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Line {
+pub(crate) enum Line {
     /// A heading, in bold.
     Heading(String),
     /// Body text; wrapped when longer than the page is wide.

@@ -23,7 +23,7 @@ pub use super::perception_print::print;
 const CLOCK_SLACK: Duration = Duration::minutes(5);
 
 /// `agent add`: a new agent of the perception register.
-pub fn agent_add(
+pub(crate) fn agent_add(
     ctx: &mut Context<'_>,
     actor: &Actor,
     a: &AgentAddArgs,
@@ -70,7 +70,7 @@ pub fn agent_add(
 }
 
 /// `camera enroll`: only enrolled cameras are ingested.
-pub fn camera_enroll(
+pub(crate) fn camera_enroll(
     ctx: &mut Context<'_>,
     actor: &Actor,
     a: &CameraEnrollArgs,
@@ -162,7 +162,7 @@ pub fn issue(ctx: &mut Context<'_>, actor: &Actor, a: &IssueArgs) -> Result<Repl
 }
 
 /// `return CAMERA [--at TIME]`: the camera's return, by hand.
-pub fn return_camera(
+pub(crate) fn return_camera(
     ctx: &mut Context<'_>,
     actor: &Actor,
     a: &ReturnArgs,

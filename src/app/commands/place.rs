@@ -6,7 +6,7 @@ use crate::base::config::ConsoleConfig;
 use super::CommandError;
 
 /// Latitude and longitude in decimal degrees, from a named place or from two numbers.
-pub fn parse_place(console: &ConsoleConfig, text: &str) -> Result<(f64, f64), CommandError> {
+pub(crate) fn parse_place(console: &ConsoleConfig, text: &str) -> Result<(f64, f64), CommandError> {
     if let Some(point) = console.place(text) {
         return Ok(point);
     }

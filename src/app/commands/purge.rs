@@ -27,7 +27,7 @@ use crate::custody::register::{RegisterError, Tx, format_time, holds};
 
 /// What a purge would delete now, and what it keeps because of holds.
 #[derive(Debug, Clone)]
-pub struct PurgePlan {
+pub(crate) struct PurgePlan {
     /// Recordings whose trusted end (`evidence::trusted_time`) is before this are past
     /// their retention.
     pub cutoff: DateTime<Utc>,
@@ -57,13 +57,13 @@ impl PurgePlan {
     }
 
     /// Whether it needs the head of service's confirmation.
-    pub fn needs_confirmation(&self, config: &Config) -> bool {
+    pub(crate) fn needs_confirmation(&self, config: &Config) -> bool {
         self.share() > config.retention.max_purge_share
     }
 }
 
 /// Works out what a purge at `now` would delete.
-pub fn plan_purge(
+pub(crate) fn plan_purge(
     conn: &Tx<'_>,
     config: &Config,
     now: DateTime<Utc>,

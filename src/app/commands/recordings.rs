@@ -8,7 +8,7 @@ use crate::custody::register::stored::{self, StoredRecording};
 
 /// The recording a command names: its stem, or `STEM@ID` when a store conflict left
 /// several register rows under one stem.
-pub fn resolve(conn: &Tx<'_>, name: &str) -> Result<StoredRecording, CommandError> {
+pub(crate) fn resolve(conn: &Tx<'_>, name: &str) -> Result<StoredRecording, CommandError> {
     let (stem, id) = match name.rsplit_once('@') {
         Some((stem, id)) => (stem, id.parse::<i64>().ok()),
         None => (name, None),
@@ -34,7 +34,7 @@ pub fn resolve(conn: &Tx<'_>, name: &str) -> Result<StoredRecording, CommandErro
 }
 
 /// The first instant of a day, UTC.
-pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
@@ -58,7 +58,7 @@ pub fn period(
 }
 
 /// Text a user typed, checked to be a non-empty single line that fits in a register.
-pub fn one_line(what: &str, value: &str) -> Result<String, CommandError> {
+pub(crate) fn one_line(what: &str, value: &str) -> Result<String, CommandError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(CommandError::Invalid(format!(
@@ -75,7 +75,7 @@ pub fn one_line(what: &str, value: &str) -> Result<String, CommandError> {
 
 /// The absolute path of a file the register places in the store, refusing a register
 /// value that would lead outside it (an edited register must not aim at other files).
-pub fn store_file(
+pub(crate) fn store_file(
     store: &crate::custody::store::Store,
     relative: &str,
 ) -> Result<std::path::PathBuf, CommandError> {

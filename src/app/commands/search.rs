@@ -14,7 +14,7 @@ use crate::base::config::ConsoleConfig;
 use crate::custody::register::search::{self, SearchQuery};
 
 /// The most rows a page may hold.
-pub const MAX_PAGE: u32 = 200;
+pub(crate) const MAX_PAGE: u32 = 200;
 /// Metres in a degree of latitude (and of longitude at the equator).
 const METRES_PER_DEGREE: f64 = 111_320.0;
 

@@ -52,7 +52,7 @@ impl Table {
     }
 
     /// The rows as maps from column name to value (the typed form of [`Table::json`]).
-    pub fn rows_by_column(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+    pub(crate) fn rows_by_column(&self) -> Vec<std::collections::BTreeMap<String, String>> {
         self.rows
             .iter()
             .map(|row| {

@@ -11,7 +11,7 @@ use crate::custody::register::derived;
 
 /// Serves the accepted derivative of `a.recording`, traced first; refuses (traced) when
 /// there is none.
-pub fn consult_training(
+pub(crate) fn consult_training(
     ctx: &mut Context<'_>,
     actor: &Actor,
     a: &ConsultArgs,

@@ -12,7 +12,7 @@ use crate::base::error::chain;
 
 /// Why the daemon did not answer what was asked.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Refused (403), invalid (400), or the service failed (502).
     pub code: Option<ErrorCode>,
     /// The daemon's message, or why it could not be reached.
@@ -43,7 +43,7 @@ fn unreachable(message: String) -> Failure {
 /// (its callers would see "connection reset"): the console, which opens one a request,
 /// keeps well under that whatever its browsers do, and leaves room for `sentinel-dockctl`
 /// and the other consoles.
-pub const MAX_AT_ONCE: usize = 8;
+pub(crate) const MAX_AT_ONCE: usize = 8;
 
 /// The queue in front of the daemon (fair: first come, first served).
 static QUEUE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_AT_ONCE);

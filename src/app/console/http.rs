@@ -23,7 +23,7 @@ const FAVICON: &str = include_str!("assets/favicon.svg");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Every route of the console (only the dock's in kiosk mode).
-pub fn router(console: Arc<Console>) -> Router {
+pub(crate) fn router(console: Arc<Console>) -> Router {
     let mut app = Router::new()
         .route("/", get(enter))
         .route(
@@ -99,7 +99,7 @@ fn asset(body: &'static str, kind: &'static str) -> Response {
 
 /// A request from a browser holding a valid session.
 #[derive(Debug, Clone)]
-pub struct Authed {
+pub(crate) struct Authed {
     /// The session's id (the cookie's value).
     pub id: String,
     /// The session.
@@ -133,7 +133,7 @@ impl FromRequestParts<Arc<Console>> for Authed {
 }
 
 /// The session a request's cookie names, if it is one of this console's.
-pub fn authed(parts: &Parts, console: &Console) -> Option<Authed> {
+pub(crate) fn authed(parts: &Parts, console: &Console) -> Option<Authed> {
     {
         let found = parts
             .headers
@@ -212,7 +212,7 @@ async fn not_here(State(console): State<Arc<Console>>, authed: Option<Authed>) -
 }
 
 /// A page without navigation (errors before a session exists).
-pub fn bare(lang: Language, body: Markup) -> maud::Markup {
+pub(crate) fn bare(lang: Language, body: Markup) -> maud::Markup {
     html! {
         (maud::DOCTYPE)
         html lang=(lang.code()) {

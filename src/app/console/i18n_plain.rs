@@ -2,7 +2,7 @@
 //! dock's reasons, errors that say what to do), in French and English.
 
 /// (key, French, English).
-pub const TEXTS: &[(&str, &str, &str)] = &[
+pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     (
         "error.role",
         "Cette page est réservée au chef de service et aux agents autorisés. Votre rôle donne accès à la station d'accueil.",

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::base::config::Config;
 
-pub use session::Sessions;
+pub(crate) use session::Sessions;
 
 /// How the console was asked to run.
 #[derive(Debug, Clone)]

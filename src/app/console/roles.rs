@@ -18,7 +18,7 @@ use crate::app::commands::access::{REGISTER_ROLES, Role, role_of};
 use crate::base::config::AccessConfig;
 
 /// The role `[access]` gives the Unix user running the console, if any.
-pub fn of_this_user(access: &AccessConfig) -> Option<Role> {
+pub(crate) fn of_this_user(access: &AccessConfig) -> Option<Role> {
     let user = nix::unistd::User::from_uid(nix::unistd::getuid())
         .ok()
         .flatten()?;
@@ -26,7 +26,7 @@ pub fn of_this_user(access: &AccessConfig) -> Option<Role> {
 }
 
 /// Whether the console's user may see recordings and registers (the daemon's own rule).
-pub fn may_use_registers(console: &Console) -> bool {
+pub(crate) fn may_use_registers(console: &Console) -> bool {
     !console.kiosk && console.role.is_some_and(|r| REGISTER_ROLES.contains(&r))
 }
 

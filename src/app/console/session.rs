@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::base::config::Language;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "sentinel_session";
+pub(crate) const COOKIE: &str = "sentinel_session";
 
 /// A recording opened for this session by a traced consultation.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl Sessions {
 
     /// A new one-time token in place of any unused one (SIGUSR1: a way back in without a
     /// restart); the sessions already open go on.
-    pub fn renew(&self) -> std::io::Result<String> {
+    pub(crate) fn renew(&self) -> std::io::Result<String> {
         let token = random_hex()?;
         self.lock().token = Some(token.clone());
         Ok(token)
@@ -77,7 +77,7 @@ impl Sessions {
 
     /// Exchanges the one-time token for a new session id; `None` when the token is wrong
     /// or was already used.
-    pub fn exchange(&self, token: &str) -> Option<String> {
+    pub(crate) fn exchange(&self, token: &str) -> Option<String> {
         let mut inner = self.lock();
         let expected = inner.token.as_deref()?;
         if !constant_time_eq(expected.as_bytes(), token.as_bytes()) {
@@ -111,7 +111,7 @@ impl Sessions {
 }
 
 /// The session id in a `Cookie` header.
-pub fn from_cookie(header: &str) -> Option<&str> {
+pub(crate) fn from_cookie(header: &str) -> Option<&str> {
     header
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
@@ -120,7 +120,7 @@ pub fn from_cookie(header: &str) -> Option<&str> {
 }
 
 /// Whether two secrets are equal, in a time that does not depend on where they differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 

@@ -14,7 +14,7 @@ pub fn show(tz: chrono_tz::Tz, at: &DateTime<Utc>) -> Markup {
 }
 
 /// The same for a register time (RFC 3339); shown as stored when it does not parse.
-pub fn show_text(tz: chrono_tz::Tz, text: &str) -> Markup {
+pub(crate) fn show_text(tz: chrono_tz::Tz, text: &str) -> Markup {
     match DateTime::parse_from_rfc3339(text) {
         Ok(at) => show(tz, &at.with_timezone(&Utc)),
         Err(_) => html! { (text) },

@@ -37,7 +37,7 @@ pub fn range(header: &str, size: u64) -> Option<(u64, u64)> {
 }
 
 /// `GET /recordings/STEM/video`
-pub async fn serve(
+pub(crate) async fn serve(
     State(console): State<Arc<Console>>,
     a: Authed,
     Path(stem): Path<String>,

@@ -6,7 +6,7 @@ use super::i18n::t;
 use crate::base::config::Language;
 
 /// (key, French, English): the plain words for the registers' codes.
-pub const TEXTS: &[(&str, &str, &str)] = &[
+pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     (
         "rs.discovered",
         "trouvée sur la caméra, pas encore copiée",
@@ -237,7 +237,7 @@ pub fn state(lang: Language, code: &str) -> &'static str {
 }
 
 /// The states a search may ask for, in the order the form lists them.
-pub const STATES: [&str; 5] = ["confirmed", "wiped", "quarantined", "discovered", "purged"];
+pub(crate) const STATES: [&str; 5] = ["confirmed", "wiped", "quarantined", "discovered", "purged"];
 
 /// A custody step (an audit action, or a state reached) in plain words.
 pub fn action(lang: Language, code: &str) -> &'static str {
@@ -269,7 +269,7 @@ pub fn action(lang: Language, code: &str) -> &'static str {
 }
 
 /// A flag's code: what comes before its first `:` or space (`clock-drift: ...`).
-pub fn flag_code(flag: &str) -> &str {
+pub(crate) fn flag_code(flag: &str) -> &str {
     flag.split([':', ' ']).next().unwrap_or(flag).trim()
 }
 
@@ -379,7 +379,7 @@ pub fn why(lang: Language, text: &str) -> &'static str {
 
 /// The person's own words in a custody entry's details (the reason given, the procedure
 /// named); `None` for entries whose details are the service's (store paths, digests).
-pub fn people_words(action: &str, details: &str) -> Option<String> {
+pub(crate) fn people_words(action: &str, details: &str) -> Option<String> {
     match action {
         "consultation" => details
             .split_once("; reason: ")

@@ -3,21 +3,19 @@
 //! commands, and who may see the status), by message.
 
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::Caller;
 use super::protocol::{CommandReply, ErrorCode, Request, Response};
 use crate::app::api::request::Command;
 use crate::app::commands::{self, CommandError};
 use crate::app::status::StatusReport;
-use crate::base::config::Config;
 use crate::base::error::{Chain, chain};
 
 /// A question only the supervisor can answer, with where to send the answer.
 #[derive(Debug)]
-pub enum Query {
+pub(crate) enum Query {
     /// The dock's status now.
     Status(oneshot::Sender<StatusReport>),
     /// May this caller see the status? A refusal is traced before it is sent back.
@@ -38,22 +36,16 @@ pub enum Query {
     },
 }
 
-/// What a request handler may reach: the supervisor (by message) and the configuration.
+/// What a request handler may reach: the supervisor, by message.
 #[derive(Debug, Clone)]
-pub struct ServiceHandle {
+pub(crate) struct ServiceHandle {
     queries: mpsc::Sender<Query>,
-    config: watch::Receiver<Arc<Config>>,
 }
 
 impl ServiceHandle {
-    /// A handle sending queries to the supervisor and following its configuration.
-    pub fn new(queries: mpsc::Sender<Query>, config: watch::Receiver<Arc<Config>>) -> Self {
-        ServiceHandle { queries, config }
-    }
-
-    /// The configuration in force (it changes on SIGHUP).
-    pub fn config(&self) -> Arc<Config> {
-        self.config.borrow().clone()
+    /// A handle sending queries to the supervisor.
+    pub fn new(queries: mpsc::Sender<Query>) -> Self {
+        ServiceHandle { queries }
     }
 
     /// The status, or `None` when the supervisor has stopped.
@@ -64,7 +56,7 @@ impl ServiceHandle {
     }
 
     /// Whether `caller` may see the status; `None` when the service could not answer.
-    pub async fn status_allowed(&self, caller: &Caller) -> Option<Result<(), CommandError>> {
+    pub(crate) async fn status_allowed(&self, caller: &Caller) -> Option<Result<(), CommandError>> {
         let (reply, rx) = oneshot::channel();
         let caller = caller.clone();
         let query = Query::StatusAllowed { caller, reply };
@@ -105,7 +97,7 @@ impl From<Response> for Reply {
 }
 
 /// Serves one request from `caller`.
-pub async fn dispatch(caller: &Caller, request: Request, service: &ServiceHandle) -> Reply {
+pub(crate) async fn dispatch(caller: &Caller, request: Request, service: &ServiceHandle) -> Reply {
     match request {
         Request::Status => {
             // Technicians may see the status, and the roles above them; nobody else.

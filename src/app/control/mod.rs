@@ -6,7 +6,7 @@ pub mod client;
 pub mod copy_out;
 mod dispatch;
 pub mod protocol;
-pub mod transport;
+pub(crate) mod transport;
 
 use std::io;
 use std::os::fd::AsFd;
@@ -17,7 +17,8 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 
 pub use crate::app::caller::Caller;
-pub use dispatch::{Query, Reply, ServiceHandle, dispatch};
+pub use dispatch::Reply;
+pub(crate) use dispatch::{Query, ServiceHandle, dispatch};
 
 /// A connection silent this long is closed (`sentinel-dockctl status --watch` asks every second).
 const IDLE: Duration = Duration::from_secs(60);
@@ -48,7 +49,7 @@ pub enum ControlError {
 
 /// The daemon's listening control socket; dropping it removes the socket file.
 #[derive(Debug)]
-pub struct ControlSocket {
+pub(crate) struct ControlSocket {
     listener: UnixListener,
     path: PathBuf,
 }
@@ -84,11 +85,6 @@ impl ControlSocket {
         })
     }
 
-    /// The socket's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The next connection.
     pub async fn accept(&self) -> io::Result<UnixStream> {
         self.listener.accept().await.map(|(stream, _)| stream)
@@ -103,7 +99,7 @@ impl Drop for ControlSocket {
 
 /// Serves one connection: reads requests line by line, answers each, until the caller
 /// hangs up or sends something unreadable.
-pub async fn serve(stream: UnixStream, service: ServiceHandle) {
+pub(crate) async fn serve(stream: UnixStream, service: ServiceHandle) {
     let caller = match Caller::of(&stream) {
         Ok(caller) => caller,
         Err(e) => {

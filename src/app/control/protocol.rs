@@ -16,9 +16,9 @@ use crate::app::api::request::Command;
 use crate::app::status::StatusReport;
 
 /// The longest request line the daemon reads.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// The longest response line a client reads.
-pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// One request.
 #[derive(Debug, Clone, PartialEq)]

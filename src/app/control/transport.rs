@@ -22,7 +22,7 @@ fn send_once(sock: RawFd, bytes: &[u8], pass: Option<BorrowedFd<'_>>) -> io::Res
 }
 
 /// Sends a whole line on a blocking socket, `pass` attached to its first bytes.
-pub fn send_line_blocking(
+pub(crate) fn send_line_blocking(
     sock: BorrowedFd<'_>,
     line: &[u8],
     mut pass: Option<BorrowedFd<'_>>,
@@ -42,7 +42,7 @@ pub fn send_line_blocking(
 }
 
 /// Sends a whole line on the daemon's non-blocking socket, `pass` attached to its first bytes.
-pub async fn send_line(
+pub(crate) async fn send_line(
     stream: &UnixStream,
     line: &[u8],
     mut pass: Option<BorrowedFd<'_>>,
@@ -83,7 +83,7 @@ fn recv_once(sock: RawFd, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
 
 /// Reads lines, and the descriptors passed with them, from a blocking socket.
 #[derive(Debug)]
-pub struct LineReceiver {
+pub(crate) struct LineReceiver {
     pending: Vec<u8>,
     fd: Option<OwnedFd>,
     max: usize,
@@ -140,7 +140,7 @@ impl LineReceiver {
 
 /// Reads request lines from the daemon's side of a connection.
 #[derive(Debug)]
-pub struct LineReader {
+pub(crate) struct LineReader {
     pending: Vec<u8>,
     max: usize,
 }
@@ -155,7 +155,7 @@ impl LineReader {
     }
 
     /// The next line without its `\n`; `None` when the caller hung up between lines.
-    pub async fn next_line(&mut self, stream: &UnixStream) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) async fn next_line(&mut self, stream: &UnixStream) -> io::Result<Option<Vec<u8>>> {
         let mut buf = vec![0u8; 8192];
         loop {
             if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {

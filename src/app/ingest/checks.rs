@@ -16,9 +16,7 @@ use super::Reason;
 
 /// What was learnt about one video while it was streamed from the camera.
 #[derive(Debug)]
-pub struct VideoFacts {
-    /// The video's file name on the camera.
-    pub file_name: String,
+pub(crate) struct VideoFacts {
     /// Bytes read.
     pub size: u64,
     /// Hashes of the bytes read.
@@ -28,7 +26,7 @@ pub struct VideoFacts {
 }
 
 /// Everything the rules look at for one recording.
-pub struct Evidence<'a> {
+pub(crate) struct Evidence<'a> {
     /// The camera's established serial.
     pub camera_serial: &'a str,
     /// Disagreements about the camera's identity; each blocks confirmation.
@@ -45,7 +43,7 @@ pub struct Evidence<'a> {
 
 /// The rules' verdict: confirmed when `reasons` is empty.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// Why the recording is not confirmed.
     pub reasons: Vec<Reason>,
     /// Reported facts that do not block confirmation.

@@ -23,10 +23,10 @@ use super::holder::{Times, holder};
 use crate::custody::register::Register;
 
 /// The purpose of every on-camera consultation entry.
-pub const ON_CAMERA_PURPOSE: &str = "consultation immédiate (L241-2)";
+pub(crate) const ON_CAMERA_PURPOSE: &str = "consultation immédiate (L241-2)";
 
 /// The flag an entry whose holder could not be told carries.
-pub const HOLDER_UNKNOWN: &str = "holder-unknown";
+pub(crate) const HOLDER_UNKNOWN: &str = "holder-unknown";
 
 /// Imports the logs read at this docking; returns what each held. `clock` is the camera's
 /// clock as concluded at this docking.

@@ -15,7 +15,7 @@ use super::progress::{Cancel, Progress};
 
 /// Why a file could not be streamed; the camera still holds it.
 #[derive(Debug, thiserror::Error)]
-pub enum CopyError {
+pub(crate) enum CopyError {
     /// Reading the camera failed (pulled out, bad sector, corrupt FAT).
     #[error("reading it from the camera failed after {done} of {expected} bytes")]
     Read {
@@ -49,7 +49,7 @@ pub enum CopyError {
 
 /// Who watches a stream: a cancel token to obey and progress counters to feed.
 #[derive(Clone, Copy, Default)]
-pub struct Watch<'a> {
+pub(crate) struct Watch<'a> {
     /// Checked before every buffer.
     pub cancel: Option<&'a Cancel>,
     /// Fed with every buffer's length.
@@ -58,7 +58,7 @@ pub struct Watch<'a> {
 
 /// What one pass learnt: hashes, length, and (for videos) the ISO BMFF structure.
 #[derive(Debug)]
-pub struct Streamed {
+pub(crate) struct Streamed {
     /// Hashes of every byte read.
     pub digests: Digests,
     /// Bytes read.

@@ -4,7 +4,7 @@ use crate::custody::register::CameraIdentity;
 
 /// The camera's identity as far as it can be established, with any disagreement found.
 #[derive(Debug, Clone)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Serial, model and firmware; the serial is the USB one when known.
     pub camera: CameraIdentity,
     /// Sentences describing disagreements between the sources; any one blocks every wipe.
@@ -38,7 +38,7 @@ pub enum IdentityError {
 const MAX_VALUE: usize = 64;
 
 /// Parses the `[device]` section of a `DEVICE.INI`: `serial`, `model`, `firmware`.
-pub fn parse_device_ini(bytes: &[u8]) -> CameraIdentity {
+pub(crate) fn parse_device_ini(bytes: &[u8]) -> CameraIdentity {
     let text = String::from_utf8_lossy(bytes);
     let mut section = String::new();
     let mut identity = CameraIdentity::default();
@@ -69,7 +69,7 @@ pub fn parse_device_ini(bytes: &[u8]) -> CameraIdentity {
 }
 
 /// Establishes the camera's identity from the USB serial and the volume's `DEVICE.INI`.
-pub fn establish(
+pub(crate) fn establish(
     usb_serial: Option<&str>,
     device_ini: Option<&[u8]>,
     device_ini_name: &str,

@@ -41,15 +41,17 @@ use crate::custody::opener::OwnerError;
 use crate::custody::register::RegisterError;
 use crate::custody::store::StoreError;
 
-pub use checks::{Verdict, VideoFacts};
+pub(crate) use checks::Verdict;
 pub use faults::ReadFaults;
-pub use identity::{Identity, IdentityError, parse_device_ini};
-pub use progress::{Cancel, Progress, ProgressSnapshot};
-pub use reason::{Reason, joined as joined_reasons};
+pub(crate) use identity::{Identity, IdentityError};
+pub use progress::{Cancel, Progress};
+pub(crate) use reason::Reason;
+pub use reason::joined as joined_reasons;
 
-pub use camera_logs::LogReport;
-pub use consultations::{HOLDER_UNKNOWN, ON_CAMERA_PURPOSE};
-pub use summary::{CameraReport, FileReport, IgnoredReport, IngestReport, RecordingReport, Status};
+pub(crate) use camera_logs::LogReport;
+pub(crate) use consultations::ON_CAMERA_PURPOSE;
+pub(crate) use summary::{CameraReport, FileReport, IgnoredReport};
+pub use summary::{IngestReport, RecordingReport, Status};
 pub use throttle::ReadThrottle;
 
 pub use spine::ingest;

@@ -23,7 +23,7 @@ impl Cancel {
     }
 
     /// Whether `cancel` was called on any clone.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -62,12 +62,12 @@ impl Progress {
     }
 
     /// Follows the device reads of the camera volume the ingest opened.
-    pub fn watch_device(&self, watch: Option<crate::camera::volume::ReadWatch>) {
+    pub(crate) fn watch_device(&self, watch: Option<crate::camera::volume::ReadWatch>) {
         *self.device.lock().unwrap_or_else(|p| p.into_inner()) = watch;
     }
 
     /// How long the camera's current device read has been waiting, if one is in flight.
-    pub fn device_read_waiting_for(&self) -> Option<std::time::Duration> {
+    pub(crate) fn device_read_waiting_for(&self) -> Option<std::time::Duration> {
         self.device
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -66,7 +66,6 @@ impl Reader<'_> {
         };
         let s = streamed.map_err(|e| format!("{}: {}", video.path, Chain(&e)))?;
         Ok(VideoFacts {
-            file_name: video.name.clone(),
             size: s.size,
             digests: s.digests,
             bmff: s.bmff.unwrap_or_default(),

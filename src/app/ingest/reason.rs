@@ -26,7 +26,7 @@ impl Reason {
 
     /// A reason as the register stores it (`code: detail`); text without a code (never
     /// written by this version) keeps its words as the detail under the code `unknown`.
-    pub fn from_stored(text: &str) -> Reason {
+    pub(crate) fn from_stored(text: &str) -> Reason {
         match text.split_once(": ") {
             Some((code, detail)) if is_code(code) => Reason::new(code, detail),
             _ => Reason::new("unknown", text),

@@ -23,7 +23,7 @@ pub enum Status {
 
 impl Status {
     /// Whether a recording in this status may be wiped from the camera.
-    pub fn may_wipe(self) -> bool {
+    pub(crate) fn may_wipe(self) -> bool {
         matches!(self, Status::Confirmed | Status::AlreadyStored)
     }
 }

@@ -43,7 +43,7 @@ fn write_field(w: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug) -> fmt
 }
 
 /// The short name of the event kind with this journal id.
-pub fn event_name(id: &str) -> Option<&'static str> {
+pub(crate) fn event_name(id: &str) -> Option<&'static str> {
     events::ALL.iter().find(|k| k.id == id).map(|k| k.name)
 }
 

@@ -26,15 +26,14 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub use lines::event_name;
-pub use stream::{JOURNAL_STREAM, names_stream, stderr_is_journal};
+pub use stream::JOURNAL_STREAM;
 
 /// The environment variable holding the log level or filter directives.
 pub const LEVEL_VAR: &str = "SENTINEL_DOCK_LOG";
 /// The environment variable choosing the output: `auto`, `journal` or `stderr`.
 pub const OUTPUT_VAR: &str = "SENTINEL_DOCK_LOG_OUTPUT";
 /// Where journald listens for native-protocol datagrams (fixed in tracing-journald).
-pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+pub(crate) const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
 /// Which kind of program is logging; it sets the level used when none is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +49,7 @@ impl Program {
     ///
     /// fatfs warns about every layout quirk of a camera's boot sector ("reserved_sectors
     /// is not 1"): noise to a technician, and the volume layer reports what matters.
-    pub fn default_level(self) -> &'static str {
+    pub(crate) fn default_level(self) -> &'static str {
         match self {
             Program::Service => "info,fatfs=error",
             Program::OneShot => "warn,fatfs=error",
@@ -164,7 +163,7 @@ fn journal_layer() -> std::io::Result<tracing_journald::Layer> {
 ///
 /// A bare word that is not a level is refused: EnvFilter would take it for a module name
 /// and silently log nothing else (`SENTINEL_DOCK_LOG=verbose`).
-pub fn parse_filter(value: Option<&str>, program: Program) -> Result<EnvFilter, LogError> {
+pub(crate) fn parse_filter(value: Option<&str>, program: Program) -> Result<EnvFilter, LogError> {
     let value = value.map(str::trim).filter(|v| !v.is_empty());
     let Some(value) = value else {
         return Ok(EnvFilter::new(program.default_level()));
@@ -187,7 +186,7 @@ pub fn parse_filter(value: Option<&str>, program: Program) -> Result<EnvFilter, 
 }
 
 /// The output from `SENTINEL_DOCK_LOG_OUTPUT`'s value; unset or blank means `auto`.
-pub fn parse_output(value: Option<&str>) -> Result<Output, LogError> {
+pub(crate) fn parse_output(value: Option<&str>) -> Result<Output, LogError> {
     match value.map(str::trim).unwrap_or("") {
         "" | "auto" => Ok(Output::Auto),
         "journal" => Ok(Output::Journal),

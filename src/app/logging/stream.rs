@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 pub const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
 
 /// True when `JOURNAL_STREAM` names the file that standard error is.
-pub fn stderr_is_journal() -> bool {
+pub(crate) fn stderr_is_journal() -> bool {
     let Some(value) = std::env::var_os(JOURNAL_STREAM) else {
         return false;
     };
@@ -32,7 +32,7 @@ fn stderr_identity() -> Option<(u64, u64)> {
 }
 
 /// True when `value` is `<dev>:<ino>` in decimal and names this device and inode.
-pub fn names_stream(value: &str, dev: u64, ino: u64) -> bool {
+pub(crate) fn names_stream(value: &str, dev: u64, ino: u64) -> bool {
     let Some((d, i)) = value.trim().split_once(':') else {
         return false;
     };

@@ -75,7 +75,7 @@ impl Anonymiser {
     }
 
     /// Whether one runs now (checked before the request is traced).
-    pub fn check_idle(&self) -> Result<(), CommandError> {
+    pub(crate) fn check_idle(&self) -> Result<(), CommandError> {
         match self.busy() {
             Some(why) => Err(CommandError::Invalid(why)),
             None => Ok(()),

@@ -106,7 +106,7 @@ impl Cameras {
     }
 
     /// Starts as many waiting cameras as `max_parallel` allows, oldest docking first.
-    pub fn start_next(&mut self, max_parallel: usize) -> Vec<Start> {
+    pub(crate) fn start_next(&mut self, max_parallel: usize) -> Vec<Start> {
         let mut started = Vec::new();
         let mut kept = VecDeque::new();
         while let Some(docking) = self.queue.pop_front() {
@@ -165,7 +165,7 @@ impl Cameras {
     /// `timeout`: it is cancelled (so that, should the read ever return, it stops before
     /// wiping anything), forgotten as running (so that the next docking starts afresh),
     /// and its camera shows "not responding". Returns each one's slot and wait.
-    pub fn abandon_stalled(&mut self, timeout: Duration) -> Vec<(String, Duration)> {
+    pub(crate) fn abandon_stalled(&mut self, timeout: Duration) -> Vec<(String, Duration)> {
         let stalled: Vec<(DockingId, Duration)> = self
             .running
             .iter()
@@ -193,7 +193,7 @@ impl Cameras {
     }
 
     /// The slot of a docking still docked.
-    pub fn slot_of(&self, docking: DockingId) -> Option<String> {
+    pub(crate) fn slot_of(&self, docking: DockingId) -> Option<String> {
         self.docked
             .values()
             .find(|c| c.docking == docking)
@@ -201,7 +201,7 @@ impl Cameras {
     }
 
     /// Cancels every running ingest and forgets the waiting ones (the service is stopping).
-    pub fn cancel_all(&mut self) {
+    pub(crate) fn cancel_all(&mut self) {
         for running in self.running.values() {
             running.cancel.cancel();
         }
@@ -225,7 +225,7 @@ impl Cameras {
     }
 
     /// Names the agent who carried the camera docked in `slot` (shown on its dock card).
-    pub fn set_agent(&mut self, slot: &str, agent: Option<String>) {
+    pub(crate) fn set_agent(&mut self, slot: &str, agent: Option<String>) {
         if let Some(c) = self.docked.get_mut(slot) {
             c.agent = agent;
         }

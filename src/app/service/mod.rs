@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use crate::base::config::Config;
 
-pub use error::ServiceError;
-pub use slot::camera_identity;
+pub(crate) use error::ServiceError;
 
 /// Runs the service in the foreground until SIGTERM or SIGINT; `Ok` after a clean stop.
 pub fn run(config_path: &Path) -> Result<(), ServiceError> {

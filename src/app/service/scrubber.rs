@@ -55,7 +55,7 @@ impl Scrubber {
     }
 
     /// The last scrub's outcome, as it changes.
-    pub fn subscribe(&self) -> watch::Receiver<Option<ScrubStatus>> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Option<ScrubStatus>> {
         self.last.subscribe()
     }
 
@@ -65,7 +65,7 @@ impl Scrubber {
     }
 
     /// Takes a new `[scrub] every_days`.
-    pub fn reconfigure(&mut self, config: &Config) {
+    pub(crate) fn reconfigure(&mut self, config: &Config) {
         let days = u64::from(config.scrub.every_days);
         self.every = (days > 0).then(|| Duration::from_secs(days * 24 * 60 * 60));
         self.next = self.every.map(|every| {
@@ -78,7 +78,7 @@ impl Scrubber {
     }
 
     /// The service's own scrub, now that it is due.
-    pub fn start_due(&mut self, config: &Config, store: Arc<Store>) {
+    pub(crate) fn start_due(&mut self, config: &Config, store: Arc<Store>) {
         if let Err(e) = self.start(SERVICE_AUTHOR, config, store, None, false) {
             tracing::info!("the service's scrub waits: {}", Chain(&e));
         }

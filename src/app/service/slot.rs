@@ -70,7 +70,7 @@ pub(crate) struct Finished {
 ///
 /// A device that cannot be identified is not ingested: the USB identity is the check
 /// that the volume's own claims are held against, and a camera is hostile until proven.
-pub fn camera_identity(target: &Path, config: &Config) -> Result<Option<String>, String> {
+pub(crate) fn camera_identity(target: &Path, config: &Config) -> Result<Option<String>, String> {
     match usb::identify(target, &config.usb, &config.profile) {
         Ok(identity) => Ok(identity.map(|id| id.serial)),
         Err(e) if e.is_refusal() => Err(format!("refused as a camera: {}", Chain(&e))),

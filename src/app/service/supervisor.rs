@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::app::commands::access;
@@ -45,7 +45,6 @@ const MAX_CONNECTIONS: usize = 32;
 pub(crate) struct Supervisor {
     config_path: PathBuf,
     config: Arc<Config>,
-    config_tx: watch::Sender<Arc<Config>>,
     started_at: chrono::DateTime<Utc>,
     cameras: Cameras,
     refused: BTreeMap<String, Refusal>,
@@ -98,12 +97,10 @@ impl Supervisor {
         let config = Arc::new(config);
         let desk = Desk::start(config.clone(), store.clone())?;
         let replica = UploaderThread::start(config.clone(), None).map_err(ServiceError::Runtime)?;
-        let (config_tx, config_rx) = watch::channel(config.clone());
         let (queries_tx, queries_rx) = mpsc::channel(64);
         let mut supervisor = Supervisor {
             config_path,
             config,
-            config_tx,
             started_at: Utc::now(),
             cameras: Cameras::default(),
             refused: BTreeMap::new(),
@@ -119,7 +116,7 @@ impl Supervisor {
             connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
             signals,
             queries_rx,
-            handle: ServiceHandle::new(queries_tx, config_rx),
+            handle: ServiceHandle::new(queries_tx),
             systemd,
             raid: Raid::default(),
             rate: RateCache::default(),
@@ -442,7 +439,6 @@ impl Supervisor {
             self.control = control; // the old socket file goes with the old listener
         }
         self.config = Arc::new(config);
-        self.config_tx.send_replace(self.config.clone());
         self.replica.reconfigure(self.config.clone());
         self.desk.send(Job::Reconfigure {
             config: self.config.clone(),

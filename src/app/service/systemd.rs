@@ -24,7 +24,7 @@ impl Systemd {
     }
 
     /// How often to send keep-alives: half the watchdog interval, as sd_notify(3) advises.
-    pub fn keepalive_every(&self) -> Option<Duration> {
+    pub(crate) fn keepalive_every(&self) -> Option<Duration> {
         self.watchdog
             .map(|d| (d / 2).max(Duration::from_millis(10)))
     }
@@ -35,7 +35,7 @@ impl Systemd {
     }
 
     /// The configuration is being reloaded (READY follows).
-    pub fn reloading(&mut self) {
+    pub(crate) fn reloading(&mut self) {
         match NotifyState::monotonic_usec_now() {
             Ok(now) => self.send(&[NotifyState::Reloading, now]),
             Err(_) => self.send(&[NotifyState::Reloading]),
@@ -48,7 +48,7 @@ impl Systemd {
     }
 
     /// The main loop is alive and healthy.
-    pub fn keepalive(&mut self) {
+    pub(crate) fn keepalive(&mut self) {
         self.send(&[NotifyState::Watchdog]);
     }
 

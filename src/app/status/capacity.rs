@@ -8,11 +8,11 @@ use super::StoreStatus;
 use crate::custody::register::StoredSince;
 
 /// The window the ingest rate is averaged over.
-pub const WINDOW_DAYS: i64 = 30;
+pub(crate) const WINDOW_DAYS: i64 = 30;
 
 /// The store's status from its free space (`Store::free_bytes`) and what the register
 /// holds for the last [`WINDOW_DAYS`] days (`Register::stored_since`), or why either failed.
-pub fn store_status(
+pub(crate) fn store_status(
     root: &Path,
     reserve: u64,
     free: Result<u64, String>,

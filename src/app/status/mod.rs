@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use capacity::{WINDOW_DAYS, store_status};
-pub use mdstat::RaidArray;
-pub use render::{render, summary_line};
+pub(crate) use capacity::{WINDOW_DAYS, store_status};
+pub(crate) use mdstat::RaidArray;
+pub use render::render;
+pub(crate) use render::summary_line;
 
 /// The status of the whole dock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,7 +171,7 @@ impl CameraState {
     }
 
     /// Whether a person must look at this camera before it goes back out.
-    pub fn needs_attention(&self) -> bool {
+    pub(crate) fn needs_attention(&self) -> bool {
         matches!(
             self,
             CameraState::NeedsAttention(_)
@@ -202,7 +203,7 @@ pub struct IngestProgress {
 
 impl IngestProgress {
     /// Percentage of the bytes read, 0 to 100.
-    pub fn percent(&self) -> u8 {
+    pub(crate) fn percent(&self) -> u8 {
         if self.bytes_total == 0 {
             return 0;
         }

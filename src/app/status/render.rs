@@ -207,7 +207,11 @@ fn store_line(report: &StatusReport) -> String {
 
 /// The one line systemd shows (`STATUS=`): "3 docked · SNTL-00042 61% · 1 needs attention";
 /// a degraded RAID and the last scrub's problems come first.
-pub fn summary_line(cameras: &[CameraStatus], raid_degraded: bool, scrub_problems: u64) -> String {
+pub(crate) fn summary_line(
+    cameras: &[CameraStatus],
+    raid_degraded: bool,
+    scrub_problems: u64,
+) -> String {
     let mut parts = Vec::new();
     if raid_degraded {
         parts.push("RAID DEGRADED".to_string());

@@ -41,9 +41,9 @@ pub struct ReplicaConfig {
 }
 
 /// S3's smallest part (all but the last part of an upload).
-pub const MIN_PART: u64 = 5 << 20;
+pub(crate) const MIN_PART: u64 = 5 << 20;
 /// S3's largest part, and largest single PUT.
-pub const MAX_PART: u64 = 5 << 30;
+pub(crate) const MAX_PART: u64 = 5 << 30;
 
 impl Default for ReplicaConfig {
     fn default() -> Self {
@@ -74,7 +74,7 @@ pub enum LockMode {
 
 impl LockMode {
     /// The name S3 uses.
-    pub fn as_s3(self) -> &'static str {
+    pub(crate) fn as_s3(self) -> &'static str {
         match self {
             LockMode::Compliance => "COMPLIANCE",
             LockMode::Governance => "GOVERNANCE",
@@ -112,7 +112,7 @@ impl ReplicaConfig {
     }
 
     /// Whether the camera's wipe waits for the replica's proof.
-    pub fn holds_wipe(&self) -> bool {
+    pub(crate) fn holds_wipe(&self) -> bool {
         self.enabled() && self.wipe_after == WipeAfter::Replica
     }
 

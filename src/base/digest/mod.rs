@@ -6,7 +6,7 @@ use std::fmt;
 
 use sha2::Digest as _;
 
-pub use pipeline::hash_stream;
+pub(crate) use pipeline::hash_stream;
 
 /// The pair of hashes recorded for every stored file.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,7 +29,7 @@ impl Digests {
     }
 
     /// Parses the two hex strings the register stores.
-    pub fn from_hex(blake3: &str, sha256: &str) -> Option<Digests> {
+    pub(crate) fn from_hex(blake3: &str, sha256: &str) -> Option<Digests> {
         Some(Digests {
             blake3: unhex32(blake3)?,
             sha256: unhex32(sha256)?,
@@ -100,7 +100,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Parses 64 hex digits (either case) into 32 bytes.
-pub fn unhex32(text: &str) -> Option<[u8; 32]> {
+pub(crate) fn unhex32(text: &str) -> Option<[u8; 32]> {
     let bytes = text.as_bytes();
     if bytes.len() != 64 {
         return None;

@@ -23,7 +23,7 @@ const BUFFERS: usize = 3;
 /// bytes, or more) and returns the range holding new bytes, or `None` at the end. Each
 /// filled range is also given to `inspect` (on the hashing thread, in order) before the
 /// buffer is reused. An error from `fill` stops everything and is returned.
-pub fn hash_stream<E>(
+pub(crate) fn hash_stream<E>(
     buffer_size: usize,
     mut fill: impl FnMut(&mut Vec<u8>) -> Result<Option<Range<usize>>, E>,
     mut inspect: impl FnMut(&[u8]) + Send,

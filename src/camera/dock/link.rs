@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// What stands behind an accepted link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TargetKind {
+pub(crate) enum TargetKind {
     /// A block device: a real camera's mass-storage volume.
     BlockDevice,
     /// A regular file: a disk image, as tests and the demo dock.
@@ -18,7 +18,7 @@ pub enum TargetKind {
 
 /// A camera's link in the dock folder, accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DockedLink {
+pub(crate) struct DockedLink {
     /// The slot: the link's name, which the udev rule makes the camera's USB serial.
     pub slot: String,
     /// The link itself, `<dock>/<slot>`: what the ingest opens, so that a camera pulled
@@ -51,7 +51,7 @@ pub(crate) struct Entry {
 
 /// A dock entry that is not a camera, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     /// The entry's name, escaped for display.
     pub slot: String,
     /// The entry's path.

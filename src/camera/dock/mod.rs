@@ -14,14 +14,17 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use link::{DockedLink, Refusal, TargetKind};
-pub use watcher::{DockWatcher, RESCAN_EVERY};
+pub(crate) use link::{DockedLink, Refusal};
+pub(crate) use watcher::DockWatcher;
+// The service's tests build links by hand.
+#[cfg(test)]
+pub(crate) use link::TargetKind;
 
 use link::{Entry, LinkIdentity};
 
 /// What changed in the dock folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DockChange {
+pub(crate) enum DockChange {
     /// A camera's link appeared.
     Docked(DockedLink),
     /// A camera's link disappeared: the camera was taken.
@@ -70,7 +73,7 @@ impl Dock {
     }
 
     /// Reads the folder again; returns what changed since the last scan, removals first.
-    pub fn rescan(&mut self) -> Vec<DockChange> {
+    pub(crate) fn rescan(&mut self) -> Vec<DockChange> {
         let Some(current) = self.list() else {
             return Vec::new(); // unreadable: keep what is known rather than undock everyone
         };

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::Sender;
 use super::{Dock, DockChange};
 
 /// How often the dock folder is rescanned when inotify says nothing.
-pub const RESCAN_EVERY: Duration = Duration::from_secs(2);
+pub(crate) const RESCAN_EVERY: Duration = Duration::from_secs(2);
 /// How long to wait after a change for the rest of it (udev's link, then its rename).
 const SETTLE: Duration = Duration::from_millis(20);
 
@@ -27,7 +27,7 @@ enum Wake {
 }
 
 /// The running watcher; dropping it stops the thread.
-pub struct DockWatcher {
+pub(crate) struct DockWatcher {
     wake: mpsc::Sender<Wake>,
     thread: JoinHandle<()>,
     last_scan: Arc<Mutex<Instant>>,
@@ -91,7 +91,7 @@ impl DockWatcher {
 
     /// Whether the thread is running and has rescanned lately (a stat hung on a dying
     /// device would stop it: then the service is not healthy and its watchdog lapses).
-    pub fn is_healthy(&self) -> bool {
+    pub(crate) fn is_healthy(&self) -> bool {
         let last = *self
             .last_scan
             .lock()

@@ -13,7 +13,7 @@ mod problem;
 use std::fmt;
 use std::io::Read;
 
-pub use self::codecs::{AudioConfig, SampleEntry, Track};
+pub(crate) use self::codecs::Track;
 pub use self::problem::BmffProblem;
 
 /// Problems recorded before the rest are only counted.
@@ -74,9 +74,9 @@ pub struct BmffReport {
     /// Whether the file is fragmented (`mvex` in `moov`, or any `moof`).
     pub fragmented: bool,
     /// The first top-level boxes: type, offset, size (a size-0 box's actual size).
-    pub top_level: Vec<(FourCc, u64, u64)>,
+    pub(crate) top_level: Vec<(FourCc, u64, u64)>,
     /// The `ftyp` major brand.
-    pub major_brand: Option<FourCc>,
+    pub(crate) major_brand: Option<FourCc>,
     /// Bytes fed, i.e. the file's length.
     pub length: u64,
     /// The `moov`'s tracks, their kinds and codecs; `None` when no `moov` was read.

@@ -14,11 +14,11 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 /// The longest line accepted; the camera's lines are well under 200 bytes.
-pub const MAX_LINE_BYTES: usize = 512;
+pub(crate) const MAX_LINE_BYTES: usize = 512;
 
 /// How a line is identified across dockings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LineId {
+pub(crate) struct LineId {
     /// SHA-256 of the line's bytes (without its end of line), lower-case hex.
     pub sha256: String,
     /// 1 for the first line with these bytes in the file, 2 for the second, ...
@@ -27,7 +27,7 @@ pub struct LineId {
 
 /// One line that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
+pub(crate) struct LogLine {
     /// Its line number in the file, from 1.
     pub number: u32,
     /// Its identity across dockings.
@@ -42,7 +42,7 @@ pub struct LogLine {
 
 /// One line that failed a check: reported and skipped, never trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
+pub(crate) struct Rejected {
     /// Its line number in the file, from 1.
     pub number: u32,
     /// Its identity across dockings, so that it is reported once.
@@ -55,7 +55,7 @@ pub struct Rejected {
 
 /// Why a line was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LineProblem {
+pub(crate) enum LineProblem {
     /// Longer than [`MAX_LINE_BYTES`].
     #[error("it is {0} bytes long, more than the {MAX_LINE_BYTES} a camera log line may hold")]
     TooLong(usize),
@@ -93,7 +93,7 @@ impl LineProblem {
 
 /// What a line says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CameraEvent {
+pub(crate) enum CameraEvent {
     /// The wearer looked at a recording on the camera's screen (L241-2 CSI).
     Play {
         /// The video's file name as the camera wrote it (only text: matched, never a path).
@@ -172,7 +172,7 @@ impl CameraEvent {
 
 /// A log file's lines, sorted into accepted and rejected, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ParsedLog {
+pub(crate) struct ParsedLog {
     /// Lines that passed every check.
     pub lines: Vec<LogLine>,
     /// Lines that did not.
@@ -360,7 +360,7 @@ fn digits(s: &str) -> Option<&str> {
 
 /// `YYYY-MM-DDThh:mm:ssZ` exactly: the same form, and the same parser, as the sidecar's
 /// timestamps (chrono's own parser accepts other widths).
-pub fn camera_time(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn camera_time(s: &str) -> Option<DateTime<Utc>> {
     super::sidecar::parse_timestamp(s)
 }
 

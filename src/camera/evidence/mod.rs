@@ -5,11 +5,13 @@
 //! The parsers do no I/O, so the fuzz targets and tests feed them bytes in memory.
 
 pub mod bmff;
-pub mod camera_log;
+pub(crate) mod camera_log;
 pub mod name;
 pub mod sidecar;
-pub mod trusted_time;
+pub(crate) mod trusted_time;
 
-pub use bmff::{BmffLimits, BmffProblem, BmffReport, BoxWalker, FourCc, check_reader};
-pub use name::{FileKind, NameError, NameErrorKind, RecordingName, escape_name, parse_day_dir};
-pub use sidecar::{BoundingBox, Fix, FixSummary, Header, SidecarProblem, SidecarReport, Trailer};
+pub use bmff::{BmffLimits, BmffProblem, BoxWalker, check_reader};
+
+pub use name::{RecordingName, escape_name, parse_day_dir};
+pub use sidecar::SidecarProblem;
+pub(crate) use sidecar::SidecarReport;

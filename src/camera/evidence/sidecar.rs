@@ -11,7 +11,7 @@ mod problem;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
-pub use self::header::{Header, Trailer};
+pub(crate) use self::header::{Header, Trailer};
 use self::header::{HeaderFault, parse_header, parse_trailer};
 pub(crate) use self::nmea::parse_timestamp;
 use self::nmea::{FrameFault, MAX_LINE_LEN, NotReal, Reading, quote};
@@ -37,7 +37,7 @@ pub struct Fix {
 
 /// The smallest latitude/longitude box holding every plausible fix.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BoundingBox {
+pub(crate) struct BoundingBox {
     /// Southmost latitude.
     pub min_lat: f64,
     /// Northmost latitude.
@@ -64,7 +64,7 @@ pub struct FixSummary {
     /// The last plausible fix, in file order.
     pub last: Option<Fix>,
     /// The box around all plausible fixes.
-    pub bbox: Option<BoundingBox>,
+    pub(crate) bbox: Option<BoundingBox>,
     /// Fixes dated outside `[start − prerecord, end]` ± the profile's tolerance.
     pub out_of_window: u32,
     /// Fixes with |lat| > 90, |lon| > 180, or minutes ≥ 60.
@@ -165,7 +165,7 @@ impl Lines {
 /// the trailer must be known before the first fix is read: a whole sidecar in memory can
 /// look ahead; a streamed one is read twice (the caller proves both reads equal).
 #[derive(Debug, Default)]
-pub struct TailScan {
+pub(crate) struct TailScan {
     lines: Lines,
     last: Option<(usize, Vec<u8>)>,
 }
@@ -193,7 +193,7 @@ impl TailScan {
 }
 
 /// The second pass over a streamed sidecar: every line parsed as `parse` would.
-pub struct StreamParse<'p> {
+pub(crate) struct StreamParse<'p> {
     parser: Parser<'p>,
     lines: Lines,
     /// Index of the last non-empty line; `None`: the sidecar is empty.

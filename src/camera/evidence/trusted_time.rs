@@ -31,12 +31,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::SidecarReport;
-pub use bounds::{BoundSource, LowerBound, Outside, ROLLOVER_WEEKS, Rollover};
+pub(crate) use bounds::{BoundSource, LowerBound, Outside, Rollover};
 use bounds::{Window, iso};
 
 /// What the camera and its sidecar say about one recording's times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// The start on the camera's clock (its name, equal to the sidecar's header).
     pub start: DateTime<Utc>,
     /// Pre-recording seconds before `start` (the sidecar's header).
@@ -50,7 +50,7 @@ pub struct Observed {
 
 impl Observed {
     /// The times of a recording whose name says it started at `start`.
-    pub fn from_sidecar(start: DateTime<Utc>, sidecar: Option<&SidecarReport>) -> Observed {
+    pub(crate) fn from_sidecar(start: DateTime<Utc>, sidecar: Option<&SidecarReport>) -> Observed {
         Observed {
             start,
             prerecord_secs: sidecar
@@ -64,7 +64,7 @@ impl Observed {
 
 /// What the times are checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// When the camera was docked: the ingest session's start on the service's clock.
     pub docked_at: DateTime<Utc>,
     /// How far the camera's clock may be from GPS or the docking (`ingest.clock_tolerance`).
@@ -83,7 +83,7 @@ pub struct Rules {
 /// Which clock the retention of a recording counts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TimeSource {
+pub(crate) enum TimeSource {
     /// The camera's own clock, which agrees with GPS and the docking.
     Camera,
     /// The satellites' clock, from the sidecar's fixes: the camera's clock is off.
@@ -101,21 +101,11 @@ impl TimeSource {
             TimeSource::Docking => "docking",
         }
     }
-
-    /// The register's name back.
-    pub fn parse(text: &str) -> Option<TimeSource> {
-        match text {
-            "camera" => Some(TimeSource::Camera),
-            "gps" => Some(TimeSource::Gps),
-            "docking" => Some(TimeSource::Docking),
-            _ => None,
-        }
-    }
 }
 
 /// Why a recording's camera clock is not trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClockFlag {
+pub(crate) enum ClockFlag {
     /// It starts this long after the docking.
     Ahead(Duration),
     /// The camera's clock is this far from GPS (camera minus GPS; positive: ahead).
@@ -137,7 +127,8 @@ pub enum ClockFlag {
 }
 
 impl ClockFlag {
-    /// The flag's code.
+    /// The flag's code (the tests name flags by it).
+    #[cfg(test)]
     pub fn code(self) -> &'static str {
         match self {
             ClockFlag::Ahead(_) => "clock-ahead",
@@ -151,7 +142,7 @@ impl ClockFlag {
 
     /// Whether it says the camera's clock is not to be trusted for this recording (the
     /// GPS-only flags leave a plausible camera clock trusted).
-    pub fn distrusts_camera(self) -> bool {
+    pub(crate) fn distrusts_camera(self) -> bool {
         !matches!(
             self,
             ClockFlag::GpsRollover(_) | ClockFlag::GpsImplausible(..)
@@ -211,7 +202,7 @@ impl std::fmt::Display for ClockFlag {
 
 /// The time a recording's retention counts from, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedTime {
+pub(crate) struct TrustedTime {
     /// Retention counts from this time, never after the docking.
     pub retention_from: DateTime<Utc>,
     /// When it started on the same clock: what reports count by day.
@@ -228,7 +219,7 @@ pub struct TrustedTime {
 
 impl TrustedTime {
     /// Whether the camera's clock is trusted for this recording (its attribution, too).
-    pub fn camera_trusted(&self) -> bool {
+    pub(crate) fn camera_trusted(&self) -> bool {
         !self.flags.iter().any(|f| f.distrusts_camera())
     }
 }

@@ -20,7 +20,7 @@ const US_ENGLISH: u16 = 0x0409;
 
 /// The descriptors of one USB device, as read from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Descriptors {
+pub(crate) struct Descriptors {
     /// `idVendor` of the device descriptor.
     pub vendor_id: u16,
     /// `idProduct` of the device descriptor.

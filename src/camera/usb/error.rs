@@ -142,7 +142,7 @@ pub enum UsbError {
 
 impl UsbError {
     /// Whether the device was read and found unacceptable, rather than unreadable.
-    pub fn is_refusal(&self) -> bool {
+    pub(crate) fn is_refusal(&self) -> bool {
         matches!(
             self,
             UsbError::NotACamera { .. }

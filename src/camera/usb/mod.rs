@@ -18,7 +18,7 @@ use serde::{Serialize, Serializer};
 
 use crate::base::config::{Profile, UsbConfig};
 
-pub use error::UsbError;
+pub(crate) use error::UsbError;
 pub use udev_rule::udev_rule;
 
 /// The USB identity of a docked camera, as read from its descriptors.

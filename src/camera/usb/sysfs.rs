@@ -12,7 +12,7 @@ use super::UsbError;
 
 /// Where a block device's USB device was found, and what the kernel says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsbPort {
+pub(crate) struct UsbPort {
     /// The USB device's folder under `<sysfs>/devices`.
     pub sysfs_dir: PathBuf,
     /// USB bus number (`busnum`).
@@ -33,7 +33,7 @@ const MAX_DEPTH: usize = 16;
 const MAX_ATTRIBUTE: u64 = 512;
 
 /// Finds the USB device behind block device `major:minor` in the sysfs mounted at `root`.
-pub fn usb_port_of(
+pub(crate) fn usb_port_of(
     root: &Path,
     device: &Path,
     major: u64,

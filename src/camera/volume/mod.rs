@@ -35,7 +35,7 @@ use crate::base::config::{Profile, WipeMode};
 
 pub use error::VolumeError;
 pub use path::VolumePath;
-pub use watch::ReadWatch;
+pub(crate) use watch::ReadWatch;
 
 /// Whether a volume may be written; only the wipe step opens a camera read-write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ impl std::fmt::Display for Damage {
 }
 
 /// The findings of an ownership map, on one line, for messages.
-pub fn damage_summary(damage: &[Damage]) -> String {
+pub(crate) fn damage_summary(damage: &[Damage]) -> String {
     let shown: Vec<String> = damage.iter().map(Damage::to_string).collect();
     shown.join("; ")
 }
@@ -160,7 +160,7 @@ pub struct Ignored {
 }
 
 /// The largest identity file read; anything bigger is not what a camera writes.
-pub const MAX_DEVICE_INI_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_DEVICE_INI_BYTES: u64 = 64 * 1024;
 
 /// A camera's storage, opened by [`open`].
 pub trait Volume {
@@ -190,7 +190,7 @@ pub fn open(
 
 /// [`open`], marking every device read (from the first sector on) on `watch`, so that
 /// another thread can see a read that never returns.
-pub fn open_watched(
+pub(crate) fn open_watched(
     source: &Path,
     profile: &Profile,
     access: Access,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// The start of the device read in flight on one volume, if any; cheap to clone and share.
 #[derive(Debug, Clone, Default)]
-pub struct ReadWatch(Arc<AtomicU64>);
+pub(crate) struct ReadWatch(Arc<AtomicU64>);
 
 /// Marks a read in flight until dropped.
 pub(crate) struct InFlight<'w>(&'w ReadWatch);
@@ -38,7 +38,7 @@ impl ReadWatch {
     }
 
     /// How long the read in flight has been waiting; `None` when no read is in flight.
-    pub fn waiting_for(&self) -> Option<Duration> {
+    pub(crate) fn waiting_for(&self) -> Option<Duration> {
         match self.0.load(Ordering::Acquire) {
             0 => None,
             started => Some(Duration::from_millis(now_mark().saturating_sub(started))),

@@ -18,14 +18,15 @@ use sha2::{Digest, Sha256};
 use super::{RegisterError, format_time};
 use crate::base::events;
 
-pub use expire::{Checkpoint, expire};
-pub use verify::{Problem, Verification, verify};
+pub(crate) use expire::{Checkpoint, expire};
+pub(crate) use verify::Verification;
+pub use verify::verify;
 
 /// The author of the entries the service writes by itself (ingest, wipe, purge...).
 pub const SERVICE_AUTHOR: &str = "sentinel-dockd";
 
 /// The `prev_hash` of the first entry ever written.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Separates this encoding from any other use of SHA-256 over the same bytes.
 const DOMAIN: &[u8] = b"sentinel-dock audit entry v1\n";
@@ -167,7 +168,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// The hash this entry's fields call for, whatever its `hash` column says.
-    pub fn computed_hash(&self) -> String {
+    pub(crate) fn computed_hash(&self) -> String {
         let mut h = Sha256::new();
         h.update(DOMAIN);
         for field in [
@@ -297,7 +298,7 @@ pub fn entries(conn: &Connection, from_seq: i64) -> Result<Vec<AuditEntry>, Regi
 
 /// Calls `each` with every entry in chain order from `from_seq` on, one at a time, until
 /// it returns false: three million entries are walked without being held in memory.
-pub fn each_entry(
+pub(crate) fn each_entry(
     conn: &Connection,
     from_seq: i64,
     mut each: impl FnMut(AuditEntry) -> bool,
@@ -328,7 +329,7 @@ pub fn each_entry(
 }
 
 /// How many entries of an action were written in `[from, to)`, per purpose.
-pub fn count_by_purpose(
+pub(crate) fn count_by_purpose(
     conn: &Connection,
     action: Action,
     from: DateTime<Utc>,
@@ -346,7 +347,7 @@ pub fn count_by_purpose(
 }
 
 /// The newest entry of one action, if any: (sequence, time as stored, author, details).
-pub fn latest_of(
+pub(crate) fn latest_of(
     conn: &Connection,
     action: Action,
 ) -> Result<Option<(i64, String, String, String)>, RegisterError> {
@@ -361,7 +362,7 @@ pub fn latest_of(
 }
 
 /// The sequence number of the newest entry of one action, if any.
-pub fn last_seq_of(conn: &Connection, action: Action) -> Result<Option<i64>, RegisterError> {
+pub(crate) fn last_seq_of(conn: &Connection, action: Action) -> Result<Option<i64>, RegisterError> {
     Ok(conn.query_row(
         "SELECT max(seq) FROM audit WHERE action = ?1",
         params![action.as_str()],

@@ -19,7 +19,7 @@ use crate::camera::evidence::trusted_time::{BoundSource, LowerBound};
 ///   another before a docking does not empty the camera, so the first one counts.
 /// - The enrolment, or the camera's first issue when the register records an earlier one
 ///   (the enrolment was written after the camera went into service).
-pub fn lower_bounds(
+pub(crate) fn lower_bounds(
     conn: &Connection,
     camera: &str,
     session: SessionId,

@@ -37,7 +37,7 @@ impl LogKind {
 
 /// One docking's copy of one log file, to record.
 #[derive(Debug, Clone)]
-pub struct NewLog<'a> {
+pub(crate) struct NewLog<'a> {
     /// The docking.
     pub session: SessionId,
     /// The camera's serial.
@@ -59,7 +59,7 @@ pub struct NewLog<'a> {
 }
 
 /// Records a stored log copy; returns its row id.
-pub fn insert_log(
+pub(crate) fn insert_log(
     conn: &Connection,
     log: &NewLog<'_>,
     at: DateTime<Utc>,
@@ -86,7 +86,7 @@ pub fn insert_log(
 }
 
 /// Records how many lines a stored log held, how many were new, how many were rejected.
-pub fn set_log_counts(
+pub(crate) fn set_log_counts(
     conn: &Connection,
     log: i64,
     lines: u64,
@@ -107,7 +107,7 @@ pub fn set_log_counts(
 
 /// One line to import.
 #[derive(Debug, Clone)]
-pub struct NewLine<'a> {
+pub(crate) struct NewLine<'a> {
     /// The camera's serial.
     pub camera: &'a str,
     /// `Playback` or `Events`.
@@ -134,7 +134,10 @@ pub struct NewLine<'a> {
 
 /// Imports a line unless the same line (content and occurrence) was imported at an earlier
 /// docking; returns its new row id, or `None` when it is not new.
-pub fn insert_line(conn: &Connection, line: &NewLine<'_>) -> Result<Option<i64>, RegisterError> {
+pub(crate) fn insert_line(
+    conn: &Connection,
+    line: &NewLine<'_>,
+) -> Result<Option<i64>, RegisterError> {
     let changed = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO camera_log_lines (camera, kind, line_sha256, occurrence, log,
@@ -166,7 +169,7 @@ pub fn insert_line(conn: &Connection, line: &NewLine<'_>) -> Result<Option<i64>,
 /// The identities of a camera's lines of one log already in the register, read in one
 /// range of the unique index: a docking then touches the register only for new lines
 /// (a full 1 MiB log is some 12,000 lines, nearly all seen before).
-pub fn known_lines(
+pub(crate) fn known_lines(
     conn: &Connection,
     camera: &str,
     kind: LogKind,
@@ -184,7 +187,7 @@ pub fn known_lines(
 }
 
 /// Notes the audit entry a playback line was written as, and how it was attributed.
-pub fn set_line_audit(
+pub(crate) fn set_line_audit(
     conn: &Connection,
     line: i64,
     seq: i64,
@@ -199,7 +202,7 @@ pub fn set_line_audit(
 
 /// The register row of a camera's recording by stem: a stored row before an in-flight one,
 /// the latest first.
-pub fn recording_id(
+pub(crate) fn recording_id(
     conn: &Connection,
     camera: &str,
     stem: &str,
@@ -216,7 +219,7 @@ pub fn recording_id(
 
 /// One imported line of `EVENTS.LOG`, as `show` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CameraLogEvent {
+pub(crate) struct CameraLogEvent {
     /// Its time on the camera's clock (RFC 3339, UTC).
     pub camera_time: String,
     /// Its event's name.
@@ -228,7 +231,7 @@ pub struct CameraLogEvent {
 /// The events the camera logged about one recording: the lines naming its video, and its
 /// camera's clock settings, storage errors and power changes within `around` of it (on the
 /// camera's clock, which dates the recording too).
-pub fn events_around(
+pub(crate) fn events_around(
     conn: &Connection,
     camera: &str,
     stem: &str,
@@ -255,19 +258,5 @@ pub fn events_around(
             })
         },
     )?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The log copies stored at one docking.
-pub fn logs_of_session(
-    conn: &Connection,
-    session: SessionId,
-) -> Result<Vec<(String, String, i64, String)>, RegisterError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, path, size, sha256 FROM camera_logs WHERE session = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map(params![session], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

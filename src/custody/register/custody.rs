@@ -7,7 +7,7 @@ use super::{RecordingId, RegisterError};
 
 /// The facts the ingest measured on one recording.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MeasuredFacts {
+pub(crate) struct MeasuredFacts {
     /// Seconds recorded before the trigger, when the camera says.
     pub prerecord_secs: Option<i64>,
     /// The video's duration, when measured.
@@ -36,7 +36,10 @@ pub struct CustodyRow {
 }
 
 /// The facts of a recording; empty ones when it has no row (it was named a moment ago).
-pub fn measured_facts(conn: &Connection, id: RecordingId) -> Result<MeasuredFacts, RegisterError> {
+pub(crate) fn measured_facts(
+    conn: &Connection,
+    id: RecordingId,
+) -> Result<MeasuredFacts, RegisterError> {
     let row = conn
         .query_row(
             "SELECT prerecord_secs, duration_secs, flags, reasons FROM recordings WHERE id = ?1",
@@ -62,7 +65,10 @@ pub fn measured_facts(conn: &Connection, id: RecordingId) -> Result<MeasuredFact
 }
 
 /// The state changes of a recording, oldest first, as custody steps by the service.
-pub fn state_changes(conn: &Connection, id: RecordingId) -> Result<Vec<CustodyRow>, RegisterError> {
+pub(crate) fn state_changes(
+    conn: &Connection,
+    id: RecordingId,
+) -> Result<Vec<CustodyRow>, RegisterError> {
     let mut s = conn.prepare(
         "SELECT at, state, detail FROM recording_events WHERE recording = ?1 ORDER BY id",
     )?;

@@ -89,7 +89,7 @@ pub fn insert(
 }
 
 /// Whether a voice key was already used by a derivative.
-pub fn key_used(conn: &Connection, pitch: f64, formant: f64) -> Result<bool, RegisterError> {
+pub(crate) fn key_used(conn: &Connection, pitch: f64, formant: f64) -> Result<bool, RegisterError> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM derivatives WHERE pitch = ?1 AND formant = ?2",
         params![pitch, formant],

@@ -81,7 +81,7 @@ pub fn active(conn: &Connection, recording: RecordingId) -> Result<Vec<Hold>, Re
 
 /// The procedures of every active hold, by recording: one query for a whole purge plan,
 /// rather than one per recording past its retention.
-pub fn active_by_recording(
+pub(crate) fn active_by_recording(
     conn: &Connection,
 ) -> Result<HashMap<RecordingId, Vec<String>>, RegisterError> {
     let mut stmt = conn.prepare_cached(

@@ -29,7 +29,7 @@ use crate::base::digest::Digests;
 use crate::camera::evidence::trusted_time::{CameraClock, TimeSource, TrustedTime};
 
 pub use schema::CURRENT_VERSION;
-pub use usage::StoredSince;
+pub(crate) use usage::StoredSince;
 
 /// Why the register could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -186,13 +186,13 @@ impl DockEvent {
 }
 
 /// Row id of an ingest session.
-pub type SessionId = i64;
+pub(crate) type SessionId = i64;
 /// Row id of a recording.
-pub type RecordingId = i64;
+pub(crate) type RecordingId = i64;
 
 /// What the camera says about itself.
 #[derive(Debug, Clone, Default)]
-pub struct CameraIdentity {
+pub(crate) struct CameraIdentity {
     /// The camera's serial (USB serial string or `DEVICE.INI`).
     pub serial: String,
     /// Model from `DEVICE.INI`.
@@ -214,7 +214,7 @@ pub struct FileFacts {
 
 /// Position fixes of a recording, summarised.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct GpsSummary {
+pub(crate) struct GpsSummary {
     /// Fixes with a position.
     pub fixes: u32,
     /// Seconds reported without a fix.
@@ -229,7 +229,7 @@ pub struct GpsSummary {
 
 /// Everything learnt about a recording once its copy is proven, committed in one transaction.
 #[derive(Debug, Clone)]
-pub struct StoredFacts {
+pub(crate) struct StoredFacts {
     /// End of the recording from the sidecar's trailer, when present.
     pub end: Option<DateTime<Utc>>,
     /// Pre-recording seconds from the sidecar's header, when present.
@@ -304,7 +304,7 @@ pub fn format_time(at: DateTime<Utc>) -> String {
 }
 
 /// Parses a time as the register holds it (any RFC 3339 time is accepted).
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
@@ -401,7 +401,7 @@ impl Register {
     }
 
     /// The store identity the register records, if any (see `store::IDENTITY_FILE`).
-    pub fn store_identity(&self) -> Result<Option<String>, RegisterError> {
+    pub(crate) fn store_identity(&self) -> Result<Option<String>, RegisterError> {
         Ok(self
             .conn
             .query_row(
@@ -413,7 +413,7 @@ impl Register {
     }
 
     /// Records the store's identity the first time; afterwards only the same one is accepted.
-    pub fn record_store_identity(
+    pub(crate) fn record_store_identity(
         &mut self,
         identity: &str,
         at: DateTime<Utc>,
@@ -459,7 +459,7 @@ impl Register {
     }
 
     /// Records that a camera was seen, creating it on first sight.
-    pub fn upsert_camera(
+    pub(crate) fn upsert_camera(
         &mut self,
         camera: &CameraIdentity,
         at: DateTime<Utc>,
@@ -478,7 +478,7 @@ impl Register {
     }
 
     /// Opens an ingest session for a camera and a source.
-    pub fn begin_session(
+    pub(crate) fn begin_session(
         &mut self,
         camera: &str,
         source: &str,
@@ -493,7 +493,7 @@ impl Register {
     }
 
     /// Closes an ingest session with its outcome (`complete`, `attention`, `failed: ...`).
-    pub fn finish_session(
+    pub(crate) fn finish_session(
         &mut self,
         session: SessionId,
         outcome: &str,
@@ -507,7 +507,7 @@ impl Register {
     }
 
     /// The recordings of a camera with this stem, oldest first (more than one after a conflict).
-    pub fn recordings_by_stem(
+    pub(crate) fn recordings_by_stem(
         &self,
         camera: &str,
         stem: &str,
@@ -522,7 +522,7 @@ impl Register {
     }
 
     /// The recordings of a camera in one state, oldest first.
-    pub fn recordings_in_state(
+    pub(crate) fn recordings_in_state(
         &self,
         camera: &str,
         state: RecordingState,
@@ -553,7 +553,7 @@ impl Register {
 
     /// Records a recording seen on a camera, before anything is copied; returns the row
     /// already in flight for it (left by an interrupted run, or another ingest's), if any.
-    pub fn insert_discovered(
+    pub(crate) fn insert_discovered(
         &mut self,
         session: SessionId,
         camera: &str,
@@ -590,7 +590,7 @@ impl Register {
 
     /// Commits a proven copy: the recording becomes `confirmed` or `quarantined` with its
     /// facts, and its collection is traced in the audit chain in the same transaction.
-    pub fn record_stored(
+    pub(crate) fn record_stored(
         &mut self,
         id: RecordingId,
         session: SessionId,
@@ -665,7 +665,7 @@ impl Register {
 
     /// Records a state change with no new facts (e.g. `wiped`), with a detail for the
     /// trace; a wipe is also traced in the audit chain, in the same transaction.
-    pub fn record_state(
+    pub(crate) fn record_state(
         &mut self,
         id: RecordingId,
         session: SessionId,
@@ -697,7 +697,7 @@ impl Register {
     }
 
     /// Records the camera's clock as measured at this docking (ingest session).
-    pub fn record_camera_clock(
+    pub(crate) fn record_camera_clock(
         &mut self,
         session: SessionId,
         clock: &CameraClock,
@@ -750,7 +750,7 @@ impl Register {
 
     /// The recordings that hold stored files, or will (those still `discovered`), by id:
     /// what a scrub expects to find in the store.
-    pub fn recordings_with_files(&self) -> Result<Vec<RecordingId>, RegisterError> {
+    pub(crate) fn recordings_with_files(&self) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = self.conn.prepare(
             "SELECT id FROM recordings
              WHERE video_path IS NOT NULL OR sidecar_path IS NOT NULL OR state = 'discovered'

@@ -69,7 +69,7 @@ impl Assignment {
 
 /// Who held a camera at a given time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Holder {
+pub(crate) enum Holder {
     /// The agent of this issue held it.
     Agent(Assignment),
     /// It had never been issued before that time.
@@ -108,7 +108,7 @@ pub fn agent(conn: &Connection, matricule: &str) -> Result<Option<Agent>, Regist
 }
 
 /// The agent whose Unix user this is.
-pub fn agent_by_user(conn: &Connection, user: &str) -> Result<Option<Agent>, RegisterError> {
+pub(crate) fn agent_by_user(conn: &Connection, user: &str) -> Result<Option<Agent>, RegisterError> {
     agent_where(conn, "unix_user", user)
 }
 
@@ -179,7 +179,7 @@ pub fn insert_assignment(
 }
 
 /// Records a return by hand.
-pub fn set_returned(
+pub(crate) fn set_returned(
     conn: &Connection,
     assignment: i64,
     at: DateTime<Utc>,
@@ -218,7 +218,7 @@ fn read_assignment(r: &rusqlite::Row<'_>) -> rusqlite::Result<Assignment> {
 }
 
 /// The camera's last issue at or before `at`.
-pub fn assignment_at(
+pub(crate) fn assignment_at(
     conn: &Connection,
     camera: &str,
     at: DateTime<Utc>,
@@ -233,7 +233,7 @@ pub fn assignment_at(
 }
 
 /// The camera's first issue after `at`, if any.
-pub fn assignment_after(
+pub(crate) fn assignment_after(
     conn: &Connection,
     camera: &str,
     at: DateTime<Utc>,
@@ -272,7 +272,7 @@ pub fn assignments(
 }
 
 /// Who held the camera at `at`: a docking after the issue, or a return, ends it.
-pub fn holder_at(
+pub(crate) fn holder_at(
     conn: &Connection,
     camera: &str,
     at: DateTime<Utc>,
@@ -304,7 +304,7 @@ pub fn holder_at(
 
 /// How a recording came to be attributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttributionKind {
+pub(crate) enum AttributionKind {
     /// From the perception register: the holder at its start time.
     Automatic,
     /// By an authorised operator, with a reason.
@@ -387,7 +387,7 @@ pub fn attribution(
 
 /// A stored recording with no attribution yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unattributed {
+pub(crate) struct Unattributed {
     /// Register id.
     pub id: RecordingId,
     /// Camera serial.
@@ -414,7 +414,7 @@ pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_ut
      ORDER BY r.start_utc, r.id";
 
 /// Stored recordings (any state but `discovered`) with no attribution yet, oldest first.
-pub fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterError> {
+pub(crate) fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterError> {
     let mut stmt = conn.prepare(UNATTRIBUTED)?;
     let rows = stmt.query_map([], |r| {
         Ok((

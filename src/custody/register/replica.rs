@@ -140,7 +140,7 @@ impl ReplicaQueue {
     }
 
     /// When the next pending attempt is due.
-    pub fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, RegisterError> {
+    pub(crate) fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, RegisterError> {
         let at: Option<String> = conn.query_row(
             "SELECT min(next_attempt) FROM replica_queue WHERE state = 'pending'",
             [],
@@ -265,7 +265,7 @@ impl ReplicaQueue {
     }
 
     /// Moves a row to `state`.
-    pub fn set_state(
+    pub(crate) fn set_state(
         conn: &Connection,
         recording: RecordingId,
         state: QueueState,
@@ -278,7 +278,10 @@ impl ReplicaQueue {
     }
 
     /// Whether the recording's replica is proven.
-    pub fn is_replicated(conn: &Connection, recording: RecordingId) -> Result<bool, RegisterError> {
+    pub(crate) fn is_replicated(
+        conn: &Connection,
+        recording: RecordingId,
+    ) -> Result<bool, RegisterError> {
         let state: Option<String> = conn
             .query_row(
                 "SELECT state FROM replica_queue WHERE recording = ?1",
@@ -316,7 +319,7 @@ impl ReplicaQueue {
     }
 
     /// Replicated rows whose legal hold must follow a hold placed or released.
-    pub fn dirty_locks(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
+    pub(crate) fn dirty_locks(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
             "SELECT recording FROM replica_queue WHERE locks_dirty = 1 AND state = 'replicated'",
         )?;
@@ -327,7 +330,7 @@ impl ReplicaQueue {
     }
 
     /// The legal hold now set on every version.
-    pub fn locks_synced(
+    pub(crate) fn locks_synced(
         conn: &Connection,
         recording: RecordingId,
         legal_hold: bool,
@@ -341,7 +344,7 @@ impl ReplicaQueue {
 
     /// Replicated recordings the local purge has deleted, whose retain-until has passed and
     /// that no legal hold keeps: their versions may go.
-    pub fn deletable(
+    pub(crate) fn deletable(
         conn: &Connection,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordingId>, RegisterError> {
@@ -359,7 +362,7 @@ impl ReplicaQueue {
 }
 
 /// The replica's count of proven recordings, for the status.
-pub fn replicated_count(conn: &Connection) -> Result<i64, RegisterError> {
+pub(crate) fn replicated_count(conn: &Connection) -> Result<i64, RegisterError> {
     Ok(conn.query_row(
         "SELECT count(*) FROM replica_queue WHERE state = 'replicated'",
         [],
@@ -368,7 +371,7 @@ pub fn replicated_count(conn: &Connection) -> Result<i64, RegisterError> {
 }
 
 /// Every recording whose replica is proven, by id: what a replica scrub reads back.
-pub fn replicated_recordings(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
+pub(crate) fn replicated_recordings(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
     let mut stmt = conn.prepare(
         "SELECT recording FROM replica_queue WHERE state = 'replicated' ORDER BY recording",
     )?;
@@ -380,7 +383,7 @@ pub fn replicated_recordings(conn: &Connection) -> Result<Vec<RecordingId>, Regi
 
 /// What a recording's manifest names beside its stored facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestFacts {
+pub(crate) struct ManifestFacts {
     /// Its ingest session.
     pub session: Option<i64>,
     /// Its attributions, oldest first, as (agent, kind, time as stored).
@@ -388,7 +391,7 @@ pub struct ManifestFacts {
 }
 
 /// The session and attributions a recording's manifest names.
-pub fn manifest_facts(
+pub(crate) fn manifest_facts(
     conn: &Connection,
     recording: RecordingId,
 ) -> Result<ManifestFacts, RegisterError> {
@@ -413,7 +416,7 @@ pub fn manifest_facts(
 
 /// An anchor of the audit chain's head, written and proven in the bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnchorRecord<'a> {
+pub(crate) struct AnchorRecord<'a> {
     /// When it was written.
     pub at: DateTime<Utc>,
     /// Why: `daily` or `extraction`.
@@ -429,7 +432,7 @@ pub struct AnchorRecord<'a> {
 }
 
 /// Records an anchor the bucket now keeps.
-pub fn record_anchor(conn: &Connection, a: &AnchorRecord<'_>) -> Result<(), RegisterError> {
+pub(crate) fn record_anchor(conn: &Connection, a: &AnchorRecord<'_>) -> Result<(), RegisterError> {
     conn.execute(
         "INSERT INTO replica_anchors (at, occasion, audit_seq, audit_hash, key, version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -446,7 +449,7 @@ pub fn record_anchor(conn: &Connection, a: &AnchorRecord<'_>) -> Result<(), Regi
 }
 
 /// The last anchor recorded: (time as stored, the head's sequence number).
-pub fn last_anchor(conn: &Connection) -> Result<Option<(String, i64)>, RegisterError> {
+pub(crate) fn last_anchor(conn: &Connection) -> Result<Option<(String, i64)>, RegisterError> {
     Ok(conn
         .query_row(
             "SELECT at, audit_seq FROM replica_anchors ORDER BY id DESC LIMIT 1",

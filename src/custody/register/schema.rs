@@ -540,7 +540,7 @@ pub(super) const MIGRATIONS_FOR_TESTS: &[&str] = MIGRATIONS;
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Brings the schema up to `CURRENT_VERSION`, refusing a register made by a newer build.
-pub fn migrate(conn: &mut Connection) -> Result<(), RegisterError> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), RegisterError> {
     if version(conn)? == CURRENT_VERSION {
         return Ok(());
     }

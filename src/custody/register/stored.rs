@@ -151,7 +151,10 @@ pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
     ORDER BY coalesce(retention_from, end_utc, start_utc), id";
 
 /// One recording by register id.
-pub fn by_id(conn: &Connection, id: RecordingId) -> Result<Option<StoredRecording>, RegisterError> {
+pub(crate) fn by_id(
+    conn: &Connection,
+    id: RecordingId,
+) -> Result<Option<StoredRecording>, RegisterError> {
     Ok(query(conn, "id = ?1", params![id])?.into_iter().next())
 }
 
@@ -167,7 +170,7 @@ pub fn expired(
 /// The recordings in the store collected by this service after `since` (their row's
 /// `discovered_at`, on the service's clock), by id: the few the collection brake keeps,
 /// read from the index `recordings_by_discovery`.
-pub fn collected_since(
+pub(crate) fn collected_since(
     conn: &Connection,
     since: DateTime<Utc>,
 ) -> Result<std::collections::BTreeMap<RecordingId, DateTime<Utc>>, RegisterError> {
@@ -219,7 +222,7 @@ pub fn started_between(
 
 /// How many recordings, videos and bytes a set of stored recordings holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Recordings.
     pub recordings: u64,
     /// Of them, those with a stored video.
@@ -275,13 +278,13 @@ fn check_totals((recordings, videos, bytes): (i64, i64, i64)) -> Result<Totals, 
 }
 
 /// What the store holds now: its recordings, videos and bytes.
-pub fn in_store_totals(conn: &Connection) -> Result<Totals, RegisterError> {
+pub(crate) fn in_store_totals(conn: &Connection) -> Result<Totals, RegisterError> {
     check_totals(conn.query_row(IN_STORE_TOTALS, [], |r| read_totals(r, 0))?)
 }
 
 /// The recordings stored that started in `[from, to)`, totalled per UTC day of their start
 /// (days without any are left out), oldest first.
-pub fn started_by_day(
+pub(crate) fn started_by_day(
     conn: &Connection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -312,7 +315,7 @@ pub fn purged(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError> 
 
 /// Marks a recording purged, with a state-change event; run it in the transaction that
 /// also writes the deletion's audit entry.
-pub fn mark_purged(
+pub(crate) fn mark_purged(
     conn: &Connection,
     id: RecordingId,
     detail: &str,

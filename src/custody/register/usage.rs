@@ -7,7 +7,7 @@ use super::{Register, RegisterError, format_time};
 
 /// Bytes stored from cameras since a moment, and when the first of them was discovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoredSince {
+pub(crate) struct StoredSince {
     /// Video and sidecar bytes of the recordings stored (confirmed, quarantined or wiped).
     pub bytes: u64,
     /// When the earliest of those recordings was discovered; `None` when there are none.
@@ -24,7 +24,7 @@ pub(crate) const STORED_SINCE: &str =
 
 impl Register {
     /// The bytes of the recordings discovered at or after `since` that reached the store.
-    pub fn stored_since(&self, since: DateTime<Utc>) -> Result<StoredSince, RegisterError> {
+    pub(crate) fn stored_since(&self, since: DateTime<Utc>) -> Result<StoredSince, RegisterError> {
         let (bytes, first): (i64, Option<String>) =
             self.conn
                 .query_row(STORED_SINCE, params![format_time(since)], |r| {

@@ -42,7 +42,7 @@ impl StoreFaults for NoFaults {}
 
 /// How a copy ended up in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Persisted {
+pub(crate) enum Persisted {
     /// Stored under its final name, proven by read-back.
     Stored {
         /// The final file.
@@ -130,7 +130,7 @@ impl PendingFile {
 
     /// Proves the copy by regions of `bytes` (rounded up to whole 4 KiB blocks, which
     /// O_DIRECT needs) rather than the default 32 MiB.
-    pub fn with_proof_region(mut self, bytes: u64) -> PendingFile {
+    pub(crate) fn with_proof_region(mut self, bytes: u64) -> PendingFile {
         self.region = bytes.max(1).next_multiple_of(ALIGN as u64);
         self
     }
@@ -153,14 +153,10 @@ impl PendingFile {
         self.target = target;
     }
 
-    /// The hidden temp file being written.
-    pub fn temp_path(&self) -> &Path {
+    /// The hidden temp file being written (the tests look at it).
+    #[cfg(test)]
+    pub(crate) fn temp_path(&self) -> &Path {
         &self.temp
-    }
-
-    /// The name the file will have once persisted (unless it is a conflict).
-    pub fn final_path(&self) -> &Path {
-        &self.final_path
     }
 
     /// Proves the temp file by read-back from disk (its last region now, the others while
@@ -168,7 +164,7 @@ impl PendingFile {
     /// hashes of the bytes read from the camera); then renames it to its final name without
     /// replacing anything and fsyncs the folder. If only that last fsync fails, the proven
     /// file keeps its final name and a retry returns `AlreadyPresent`.
-    pub fn persist(mut self, expected: &Digests) -> Result<Persisted, PersistError> {
+    pub(crate) fn persist(mut self, expected: &Digests) -> Result<Persisted, PersistError> {
         // On any error, dropping `self` removes the temp file.
         if let Some(kind) = self.failed {
             return Err(PersistError::Io {

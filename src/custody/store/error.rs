@@ -161,7 +161,7 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the store's disk is absent (not mounted, or another disk): waiting for it
     /// to come back is the only fix, and nothing may be written meanwhile.
-    pub fn is_not_mounted(&self) -> bool {
+    pub(crate) fn is_not_mounted(&self) -> bool {
         matches!(
             self,
             StoreError::NotMounted { .. } | StoreError::WrongIdentity { .. }
@@ -207,7 +207,7 @@ fn owned(root: &std::path::Path, pid: Option<u32>) -> String {
 /// that failed, is left hidden for `Store::open` to remove) and the camera still holds the
 /// original.
 #[derive(Debug, thiserror::Error)]
-pub enum PersistError {
+pub(crate) enum PersistError {
     /// fsync of the copy or its folder failed: after that the page cache may lie.
     #[error(
         "fsync of {path} failed, the copy is not proof (copy again from the camera, and \
@@ -259,22 +259,12 @@ pub enum PersistError {
 impl PersistError {
     /// Whether copying again from the camera, at once, may succeed; `false` means a
     /// technician must act first (store full, read-only, permissions, a name clash).
-    pub fn retry_from_camera(&self) -> bool {
+    pub(crate) fn retry_from_camera(&self) -> bool {
         match self {
             PersistError::Fsync { .. }
             | PersistError::ReadBackMismatch { .. }
             | PersistError::ChangedAfterProof { .. } => true,
             PersistError::Io { source, .. } => !needs_technician(source),
-        }
-    }
-
-    /// The path named in the error.
-    pub fn path(&self) -> &std::path::Path {
-        match self {
-            PersistError::Fsync { path, .. }
-            | PersistError::ReadBackMismatch { path, .. }
-            | PersistError::ChangedAfterProof { path, .. }
-            | PersistError::Io { path, .. } => path,
         }
     }
 }

@@ -36,7 +36,7 @@ pub enum Area {
 
 impl Area {
     /// The folder name under the store's root.
-    pub fn dir_name(self) -> &'static str {
+    pub(crate) fn dir_name(self) -> &'static str {
         match self {
             Area::Recordings => "recordings",
             Area::Quarantine => "quarantine",

@@ -22,11 +22,13 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-pub use durable::{PendingFile, Persisted, StoreFaults};
-pub use error::{PersistError, StoreError};
-pub use layout::{Area, StorePath};
-pub use owner::{IDENTITY_FILE, IDENTITY_TEMP_FILE, LOCK_FILE, check_mounted};
-pub use regions::DEFAULT_PROOF_REGION;
+pub use durable::StoreFaults;
+
+pub(crate) use durable::{PendingFile, Persisted};
+pub(crate) use error::{PersistError, StoreError};
+pub(crate) use layout::{Area, StorePath};
+pub(crate) use owner::check_mounted;
+pub use owner::{IDENTITY_FILE, IDENTITY_TEMP_FILE, LOCK_FILE};
 
 use crate::base::digest::Digests;
 use durable::{NoFaults, ensure_folder, fsync_dir};
@@ -67,7 +69,7 @@ impl Store {
     /// identity the register holds, if any) must be the store's. Then takes the store's
     /// exclusive lock (refused at once if another process holds it), and only then creates
     /// the folders and the identity and removes `.partial-` leftovers of a crash.
-    pub fn open_checked(
+    pub(crate) fn open_checked(
         root: &Path,
         mount: Option<&Path>,
         recorded: Option<&str>,
@@ -205,7 +207,7 @@ impl Store {
 
     /// Persists a copy under another place than the one it was created for: the copy of a
     /// video starts before its checks are known, and goes to quarantine if one fails.
-    pub fn persist_as(
+    pub(crate) fn persist_as(
         &self,
         mut pending: PendingFile,
         at: &StorePath,
@@ -224,7 +226,7 @@ impl Store {
     }
 
     /// Reads a stored file back from disk (dropping its cached pages first) and hashes it.
-    pub fn read_back(&self, path: &Path) -> Result<Digests, StoreError> {
+    pub(crate) fn read_back(&self, path: &Path) -> Result<Digests, StoreError> {
         let inside =
             path.starts_with(&self.root) && !path.components().any(|c| c == Component::ParentDir);
         if !inside {
@@ -310,7 +312,7 @@ impl Store {
 }
 
 /// Whether a file name is that of a copy still being written (or cut off by a crash).
-pub fn is_temp_file_name(name: &str) -> bool {
+pub(crate) fn is_temp_file_name(name: &str) -> bool {
     is_partial_name(name)
 }
 

@@ -123,7 +123,7 @@ fn owner_pid(file: &mut File) -> Option<u32> {
 
 /// Refuses a `mount` that is not a mount point: the disk is not there, and whatever is
 /// written under it would land on the disk below.
-pub fn check_mounted(mount: &Path) -> Result<(), StoreError> {
+pub(crate) fn check_mounted(mount: &Path) -> Result<(), StoreError> {
     let not_mounted = |why: String| StoreError::NotMounted {
         mount: mount.to_owned(),
         why,

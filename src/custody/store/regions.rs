@@ -24,7 +24,7 @@ use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
 use super::readback::{ALIGN, CHUNK, open_for_read_back};
 use crate::base::digest::{Digests, hash_stream};
 
-pub use crate::base::config::DEFAULT_PROOF_REGION;
+pub(crate) use crate::base::config::DEFAULT_PROOF_REGION;
 
 /// Regions written but not yet taken by the prover: the writer waits beyond this, so the
 /// dirty pages of a copy stay bounded (at most this many regions plus the one being proven
@@ -79,7 +79,7 @@ impl Prover {
     /// Hands over the bytes written up to `end` (from where the last range ended); waits
     /// while the prover is `QUEUED_REGIONS` behind. A prover that stopped on an error is
     /// not fed: `finish` returns its error.
-    pub fn submit(&mut self, end: u64) {
+    pub(crate) fn submit(&mut self, end: u64) {
         if end <= self.submitted {
             return;
         }
@@ -95,7 +95,7 @@ impl Prover {
     }
 
     /// How many bytes were handed over.
-    pub fn submitted(&self) -> u64 {
+    pub(crate) fn submitted(&self) -> u64 {
         self.submitted
     }
 

@@ -20,14 +20,14 @@ use crate::base::config::{MAX_PART, MIN_PART};
 use crate::replica::ReplicaError;
 
 /// S3's most parts in one upload.
-pub const MAX_PARTS: u64 = 10_000;
+pub(crate) const MAX_PARTS: u64 = 10_000;
 
 /// Bytes hashed per read.
 const READ: usize = 1 << 20;
 
 /// The part length for a file of `size` bytes: `part_size`, or, when 10,000 parts of it
 /// would not hold the file, the smallest whole number of MiB that does.
-pub fn part_length(size: u64, part_size: u64) -> u64 {
+pub(crate) fn part_length(size: u64, part_size: u64) -> u64 {
     let least = size.div_ceil(MAX_PARTS);
     if least <= part_size {
         part_size.max(MIN_PART)
@@ -48,7 +48,11 @@ pub fn composite(parts: &[[u8; 32]]) -> String {
 }
 
 /// The SHA-256 of each `part_len` slice of the first `size` bytes of `path`.
-pub fn part_sums(path: &Path, size: u64, part_len: u64) -> Result<Vec<[u8; 32]>, ReplicaError> {
+pub(crate) fn part_sums(
+    path: &Path,
+    size: u64,
+    part_len: u64,
+) -> Result<Vec<[u8; 32]>, ReplicaError> {
     let fail = |source| ReplicaError::Read {
         path: path.to_path_buf(),
         source,
@@ -274,7 +278,11 @@ impl Bucket {
     }
 
     /// The sizes of a version's parts (empty for a single PUT), from GetObjectAttributes.
-    pub async fn part_sizes(&self, key: &str, version: &str) -> Result<Vec<u64>, ReplicaError> {
+    pub(crate) async fn part_sizes(
+        &self,
+        key: &str,
+        version: &str,
+    ) -> Result<Vec<u64>, ReplicaError> {
         let mut sizes = Vec::new();
         let mut marker: Option<String> = None;
         loop {

@@ -29,7 +29,7 @@ enum Message {
 }
 
 /// The uploader thread, seen from the supervisor.
-pub struct UploaderThread {
+pub(crate) struct UploaderThread {
     tx: mpsc::Sender<Message>,
     status: watch::Receiver<Option<ReplicaStatus>>,
 }
@@ -54,12 +54,12 @@ impl UploaderThread {
     }
 
     /// A recording may have been confirmed: look at the queue now.
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         let _ = self.tx.send(Message::Wake);
     }
 
     /// Takes a new configuration between two passes.
-    pub fn reconfigure(&self, config: Arc<Config>) {
+    pub(crate) fn reconfigure(&self, config: Arc<Config>) {
         let _ = self.tx.send(Message::Reconfigure(config));
     }
 

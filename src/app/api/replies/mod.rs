@@ -12,11 +12,15 @@ mod register;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use perception::{AgentAdded, Attributed, CameraEnrolled, Issued, RegisterPrinted, Returned};
-pub use recordings::{CustodyEntry, Found, FoundRecording, RecordingFacts, Shown, TrackPoint};
-pub use register::{
-    Activity, AuditVerified, ByPurpose, Consulted, Daily, Extracted, Forecast, Held, HeldFor,
-    KeptAfterCollection, Needed, PurgePlanned, Released, Scrubbed,
+pub use perception::{Issued, Returned};
+
+pub(crate) use perception::{AgentAdded, Attributed, CameraEnrolled, RegisterPrinted};
+pub use recordings::Found;
+pub(crate) use recordings::{CustodyEntry, FoundRecording, RecordingFacts, Shown, TrackPoint};
+pub use register::{Activity, Consulted, Extracted, Held, Released};
+pub(crate) use register::{
+    AuditVerified, ByPurpose, Daily, Forecast, HeldFor, KeptAfterCollection, Needed, PurgePlanned,
+    Scrubbed,
 };
 
 /// A reply's data as JSON, for the wire (a typed reply always encodes: its fields are

@@ -7,14 +7,14 @@ use crate::custody::register::perception::{Agent, Attribution};
 
 /// `agent add`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentAdded {
+pub(crate) struct AgentAdded {
     /// The agent as recorded.
     pub agent: Agent,
 }
 
 /// `camera enroll`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CameraEnrolled {
+pub(crate) struct CameraEnrolled {
     /// The camera's serial.
     pub serial: String,
     /// Its model, when given.
@@ -49,7 +49,7 @@ pub struct Returned {
 
 /// `attribute`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attributed {
+pub(crate) struct Attributed {
     /// The recording.
     pub recording: String,
     /// The attribution recorded.
@@ -58,7 +58,7 @@ pub struct Attributed {
 
 /// `register print`: one view's rows, each a column name → value map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegisterPrinted {
+pub(crate) struct RegisterPrinted {
     /// Which view.
     pub view: View,
     /// The camera asked for, if any.

@@ -44,7 +44,7 @@ pub struct Found {
 
 /// What the register holds about a recording beyond its files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordingFacts {
+pub(crate) struct RecordingFacts {
     /// Seconds recorded before the trigger.
     pub prerecord_secs: Option<i64>,
     /// Length in seconds.
@@ -57,7 +57,7 @@ pub struct RecordingFacts {
 
 /// One position of a recording's GPS track.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrackPoint {
+pub(crate) struct TrackPoint {
     /// When (RFC 3339, UTC).
     pub at: String,
     /// Latitude, degrees north.
@@ -68,7 +68,7 @@ pub struct TrackPoint {
 
 /// One step of a recording's custody: an ingest event or an audit entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CustodyEntry {
+pub(crate) struct CustodyEntry {
     /// When (RFC 3339, UTC).
     pub at: String,
     /// What happened (ingest state or audit action).
@@ -85,7 +85,7 @@ pub struct CustodyEntry {
 
 /// `show`: one recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Shown {
+pub(crate) struct Shown {
     /// Its stem.
     pub stem: String,
     /// The camera.

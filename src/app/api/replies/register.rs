@@ -71,7 +71,7 @@ pub struct Released {
 
 /// `audit verify`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuditVerified {
+pub(crate) struct AuditVerified {
     /// Whether the chain holds.
     pub intact: bool,
     /// What was walked and every break found.
@@ -80,7 +80,7 @@ pub struct AuditVerified {
 
 /// A recording kept past its retention by holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldFor {
+pub(crate) struct HeldFor {
     /// The recording.
     pub recording: String,
     /// The procedures holding it.
@@ -90,7 +90,7 @@ pub struct HeldFor {
 /// A recording past its retention that the collection brake keeps: collected by this
 /// service less than `retention.min_days_after_collection` days ago.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeptAfterCollection {
+pub(crate) struct KeptAfterCollection {
     /// The recording.
     pub recording: String,
     /// When this service collected it (its register row's `discovered_at`).
@@ -103,7 +103,7 @@ pub struct KeptAfterCollection {
 
 /// `purge` (dry run, refused or done) and the daily purge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PurgePlanned {
+pub(crate) struct PurgePlanned {
     /// Whether the deletions were carried out.
     pub executed: bool,
     /// Recordings that started before this are due (RFC 3339, UTC).
@@ -131,7 +131,7 @@ pub struct PurgePlanned {
 
 /// The daemon's daily upkeep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Daily {
+pub(crate) struct Daily {
     /// The audit chain's head (SEQ:HASH).
     pub audit_head: String,
     /// Recordings attributed.
@@ -144,7 +144,7 @@ pub struct Daily {
 
 /// `scrub`: the report, and its audit entry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Scrubbed {
+pub(crate) struct Scrubbed {
     /// What the scrub found.
     #[serde(flatten)]
     pub report: ScrubReport,
@@ -222,7 +222,7 @@ pub struct Activity {
 
 /// Storage needed for a retention at the observed rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Needed {
+pub(crate) struct Needed {
     /// Bytes of recordings.
     pub stored_bytes: u64,
     /// Raw disk bytes, with the RAID overhead.
@@ -233,7 +233,7 @@ pub struct Needed {
 
 /// `forecast`: 30 and 180 days at the observed rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Forecast {
+pub(crate) struct Forecast {
     /// First day observed.
     pub from: NaiveDate,
     /// Last day observed.

@@ -2,7 +2,7 @@
 //! report's CSV, in French and English (kept beside the pages' words in `TEXTS`).
 
 /// (key, French, English).
-pub const TEXTS: &[(&str, &str, &str)] = &[
+pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
     ("form.required", "obligatoire", "required"),
     ("form.choose", "— choisir —", "— choose —"),
     (

@@ -38,7 +38,7 @@ pub async fn page(State(console): State<Arc<Console>>, a: Authed) -> Response {
 }
 
 /// `GET /dock/cards`: the cards alone (what each event carries).
-pub async fn cards(State(console): State<Arc<Console>>, a: Authed) -> Response {
+pub(crate) async fn cards(State(console): State<Arc<Console>>, a: Authed) -> Response {
     match daemon::status(console.socket.clone()).await {
         Ok(report) => cards_of(tz(&console), a.lang, &report).into_response(),
         Err(f) => failure(&console, &a, &f),
@@ -77,7 +77,7 @@ pub async fn events(
 }
 
 /// The state's name in `data-state`.
-pub fn state_hook(state: &CameraState) -> &'static str {
+pub(crate) fn state_hook(state: &CameraState) -> &'static str {
     match state {
         CameraState::Waiting => "waiting",
         CameraState::Ingesting(_) => "ingesting",

@@ -74,7 +74,7 @@ pub async fn form(
 
 /// The form's fields.
 #[derive(serde::Deserialize)]
-pub struct ExtractForm {
+pub(crate) struct ExtractForm {
     csrf: String,
     recordings: String,
     purpose: String,
@@ -98,7 +98,7 @@ fn given(s: &str) -> Option<String> {
 }
 
 /// `POST /extract`
-pub async fn submit(
+pub(crate) async fn submit(
     State(console): State<Arc<Console>>,
     a: Authed,
     Form(f): Form<ExtractForm>,

@@ -36,7 +36,7 @@ pub async fn form(
 }
 
 /// The hold form, its recordings prefilled one a line.
-pub fn hold_form(a: &Authed, stems: &[String]) -> Markup {
+pub(crate) fn hold_form(a: &Authed, stems: &[String]) -> Markup {
     let lang = a.lang;
     html! {
         form #hold method="post" action="/registers/hold" {
@@ -50,7 +50,7 @@ pub fn hold_form(a: &Authed, stems: &[String]) -> Markup {
 }
 
 /// The holds in force: each recording held, the procedure, and a release form.
-pub async fn in_force(console: &Console, a: &Authed) -> Markup {
+pub(crate) async fn in_force(console: &Console, a: &Authed) -> Markup {
     let lang = a.lang;
     let search = Command::Search(SearchArgs {
         from: None,
@@ -114,7 +114,7 @@ fn release_form(a: &Authed, stem: &str, procedure: &str) -> Markup {
 }
 
 /// After an act: what was done, in words (`?done=hold|release|attribute`).
-pub fn done_notice(lang: Language, done: Option<&str>) -> Markup {
+pub(crate) fn done_notice(lang: Language, done: Option<&str>) -> Markup {
     let key = match done {
         Some("hold") => "done.hold",
         Some("release") => "done.release",

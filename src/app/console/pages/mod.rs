@@ -70,12 +70,12 @@ pub fn layout(console: &Console, a: &Authed, heading: &str, body: Markup) -> Mar
 }
 
 /// The hidden field every form carries.
-pub fn csrf_field(a: &Authed) -> Markup {
+pub(crate) fn csrf_field(a: &Authed) -> Markup {
     html! { input type="hidden" name="csrf" value=(a.session.csrf); }
 }
 
 /// `None` when a form's token is the session's; the refusal page otherwise.
-pub fn check_csrf(console: &Console, a: &Authed, token: &str) -> Option<Response> {
+pub(crate) fn check_csrf(console: &Console, a: &Authed, token: &str) -> Option<Response> {
     if constant_time_eq(a.session.csrf.as_bytes(), token.as_bytes()) {
         None
     } else {
@@ -115,7 +115,7 @@ pub fn failure(console: &Console, a: &Authed, f: &Failure) -> Response {
 
 /// A form the console itself refuses before asking the daemon (its own check, in the
 /// page's language): the page says exactly what to fix.
-pub fn refused_here(console: &Console, a: &Authed, key: &'static str) -> Response {
+pub(crate) fn refused_here(console: &Console, a: &Authed, key: &'static str) -> Response {
     let body = html! {
         p.error data-refused="false" data-code="Invalid" { (t(a.lang, key)) }
         p { a href="/" { (t(a.lang, "error.back")) } }
@@ -129,14 +129,14 @@ pub fn refused_here(console: &Console, a: &Authed, key: &'static str) -> Respons
 
 /// The language switch's fields.
 #[derive(serde::Deserialize)]
-pub struct LanguageForm {
+pub(crate) struct LanguageForm {
     csrf: String,
     to: String,
     back: Option<String>,
 }
 
 /// `POST /language`: the session's language, then back where the operator was.
-pub async fn switch_language(
+pub(crate) async fn switch_language(
     State(console): State<Arc<Console>>,
     a: Authed,
     Form(f): Form<LanguageForm>,

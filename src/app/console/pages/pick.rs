@@ -10,7 +10,7 @@ use crate::base::config::Language;
 
 /// The recordings a form was opened with (`?recording=A&recording=B`), each once, names
 /// that cannot be a recording's left out.
-pub fn stems_in(pairs: &[(String, String)]) -> Vec<String> {
+pub(crate) fn stems_in(pairs: &[(String, String)]) -> Vec<String> {
     let mut stems: Vec<String> = Vec::new();
     for (k, v) in pairs {
         let v = v.trim();
@@ -22,7 +22,7 @@ pub fn stems_in(pairs: &[(String, String)]) -> Vec<String> {
 }
 
 /// The form the result tick-boxes belong to (`form="pick"`), with its two acts.
-pub fn picker(lang: Language) -> Markup {
+pub(crate) fn picker(lang: Language) -> Markup {
     html! {
         form #pick .acts method="get" action="/extract" {
             span { (t(lang, "pick.hint")) }
@@ -33,7 +33,7 @@ pub fn picker(lang: Language) -> Markup {
 }
 
 /// A result row's tick-box: its value is the recording's stem.
-pub fn tick(lang: Language, stem: &str) -> Markup {
+pub(crate) fn tick(lang: Language, stem: &str) -> Markup {
     html! {
         td.tick {
             input type="checkbox" name="recording" value=(stem) form="pick"
@@ -67,7 +67,7 @@ pub fn chosen(lang: Language, stems: &[String]) -> Markup {
 }
 
 /// The agents' suggestions for the search, asked of the daemon (none when it cannot say).
-pub async fn known_agents(console: &crate::app::console::Console) -> Markup {
+pub(crate) async fn known_agents(console: &crate::app::console::Console) -> Markup {
     use crate::app::api::request::{Command, Format, RegisterCommand, RegisterPrintArgs, View};
     let print = Command::Register(RegisterCommand::Print(RegisterPrintArgs {
         camera: None,

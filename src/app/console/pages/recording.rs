@@ -25,7 +25,7 @@ use crate::app::ingest::ON_CAMERA_PURPOSE;
 use crate::base::config::Language;
 
 /// Whether a path segment can be a recording's name (what `resolve` accepts).
-pub fn plain_stem(stem: &str) -> bool {
+pub(crate) fn plain_stem(stem: &str) -> bool {
     !stem.is_empty()
         && stem.len() <= 200
         && stem
@@ -195,7 +195,7 @@ fn consult_form(a: &Authed, stem: &str) -> Markup {
 }
 
 /// The purposes, each with its label in `lang`.
-pub fn purpose_options(lang: Language) -> Markup {
+pub(crate) fn purpose_options(lang: Language) -> Markup {
     html! {
         option value="" selected disabled { (t(lang, "purpose.choose")) }
         option value="judicial" { (t(lang, "purpose.judicial")) }
@@ -206,7 +206,7 @@ pub fn purpose_options(lang: Language) -> Markup {
 }
 
 /// A purpose as the form sends it.
-pub fn purpose_of(text: &str) -> Option<Purpose> {
+pub(crate) fn purpose_of(text: &str) -> Option<Purpose> {
     match text {
         "judicial" => Some(Purpose::Judicial),
         "administrative" => Some(Purpose::Administrative),
@@ -255,7 +255,7 @@ fn camera_events(lang: Language, s: &Shown) -> Markup {
 
 /// The consultation form's fields.
 #[derive(serde::Deserialize)]
-pub struct ConsultForm {
+pub(crate) struct ConsultForm {
     csrf: String,
     purpose: String,
     reason: String,

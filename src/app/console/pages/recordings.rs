@@ -20,7 +20,7 @@ use crate::app::console::words;
 
 /// The search form's fields, as the query string carries them (empty means "any").
 #[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
-pub struct Filters {
+pub(crate) struct Filters {
     #[serde(default)]
     from: String,
     #[serde(default)]

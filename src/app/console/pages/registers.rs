@@ -138,7 +138,7 @@ fn attention_table(lang: Language, tz: chrono_tz::Tz, p: &RegisterPrinted) -> Ma
 
 /// The attribution form.
 #[derive(serde::Deserialize)]
-pub struct AttributeForm {
+pub(crate) struct AttributeForm {
     csrf: String,
     recording: String,
     agent: String,
@@ -147,7 +147,7 @@ pub struct AttributeForm {
 
 /// The hold and release forms.
 #[derive(serde::Deserialize)]
-pub struct HoldForm {
+pub(crate) struct HoldForm {
     csrf: String,
     recordings: String,
     procedure: String,

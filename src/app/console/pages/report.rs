@@ -21,7 +21,7 @@ use crate::base::config::Language;
 
 /// The period asked (the last 30 days when not given).
 #[derive(serde::Deserialize, Default)]
-pub struct Period {
+pub(crate) struct Period {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 }

@@ -11,7 +11,7 @@ const METRES_PER_DEGREE: f64 = 111_320.0;
 
 /// The round distance (1, 2 or 5 × 10ⁿ metres) drawn no wider than `max_px` at
 /// `px_per_degree` pixels a degree of latitude, with its length in pixels and its label.
-pub fn bar(px_per_degree: f64, max_px: f64) -> (f64, String) {
+pub(crate) fn bar(px_per_degree: f64, max_px: f64) -> (f64, String) {
     let metres_per_px = METRES_PER_DEGREE / px_per_degree.max(1e-9);
     let most = max_px * metres_per_px;
     let mut chosen = 1.0;
@@ -33,7 +33,7 @@ pub fn bar(px_per_degree: f64, max_px: f64) -> (f64, String) {
 }
 
 /// The legend, drawn in the band `y0..y0 + 40` of a drawing `width` wide.
-pub fn legend(lang: Language, px_per_degree: f64, width: f64, y0: f64) -> Markup {
+pub(crate) fn legend(lang: Language, px_per_degree: f64, width: f64, y0: f64) -> Markup {
     let (len, label) = bar(px_per_degree, width / 4.0);
     let (x, y) = (20.0, y0 + 24.0);
     let end = x + len;

@@ -61,7 +61,7 @@ pub struct AudioConfig {
 
 impl AudioConfig {
     /// Whether this is AAC: MPEG-2 AAC, or MPEG-4 audio of an AAC object type.
-    pub fn is_aac(&self) -> bool {
+    pub(crate) fn is_aac(&self) -> bool {
         match self.object_type {
             0x66..=0x68 => true,
             0x40 => self

@@ -8,14 +8,14 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 /// GPS week numbers roll over every 1024 weeks (19.6 years): a receiver whose firmware
 /// does not know which cycle it is in dates its fixes one or more cycles early.
-pub const ROLLOVER_WEEKS: i64 = 1024;
+pub(crate) const ROLLOVER_WEEKS: i64 = 1024;
 
 /// Cycles tried: a receiver built before 1999 and still in use in 2038 is three behind.
 const MAX_CYCLES: i64 = 3;
 
 /// Where a lower bound on a recording's time comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BoundSource {
+pub(crate) enum BoundSource {
     /// The start of the camera's latest earlier ingest that read it to the end: what is on
     /// the camera now and new to the register was made after that docking wiped it.
     PreviousDocking,
@@ -27,7 +27,7 @@ pub enum BoundSource {
 
 /// An independent lower bound on when the recordings of a docking were made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LowerBound {
+pub(crate) struct LowerBound {
     /// Nothing new on the camera was made before this time (service's clock).
     pub at: DateTime<Utc>,
     /// Where the register says so.
@@ -38,7 +38,7 @@ impl LowerBound {
     /// The best (latest) of `bounds` that is not after the docking: a bound after it is the
     /// service's own clock having jumped, and says nothing about the camera. Of equal times,
     /// the most direct source is named (a docking, then an issue, then the enrolment).
-    pub fn best(
+    pub(crate) fn best(
         bounds: impl IntoIterator<Item = LowerBound>,
         docked_at: DateTime<Utc>,
     ) -> Option<LowerBound> {
@@ -67,7 +67,7 @@ impl std::fmt::Display for LowerBound {
 
 /// Why a time cannot be when a recording was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outside {
+pub(crate) enum Outside {
     /// Before the best lower bound (beyond the tolerance).
     Before(LowerBound),
     /// After the docking (beyond the tolerance); the docking's time.
@@ -151,7 +151,7 @@ impl Window {
 
 /// A GPS date found a whole number of week-number cycles early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rollover {
+pub(crate) struct Rollover {
     /// The start the GPS fixes give.
     pub gps: DateTime<Utc>,
     /// How many 1024-week cycles early.

@@ -44,7 +44,7 @@ impl Boot {
     }
 
     /// Whether `cluster` is a cluster of the heap.
-    pub fn valid_cluster(&self, cluster: u32) -> bool {
+    pub(crate) fn valid_cluster(&self, cluster: u32) -> bool {
         cluster >= 2 && u64::from(cluster) < u64::from(self.cluster_count) + 2
     }
 

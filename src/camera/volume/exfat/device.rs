@@ -57,13 +57,13 @@ pub(crate) struct Device {
 
 impl Device {
     /// Reads exactly `buf.len()` bytes at volume offset `at`.
-    pub fn read_at(&mut self, at: u64, buf: &mut [u8]) -> io::Result<()> {
+    pub(crate) fn read_at(&mut self, at: u64, buf: &mut [u8]) -> io::Result<()> {
         self.storage.seek(SeekFrom::Start(at))?;
         self.storage.read_exact(buf)
     }
 
     /// Writes `buf` at volume offset `at` (held back when small, until `commit`).
-    pub fn write_at(&mut self, at: u64, buf: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_at(&mut self, at: u64, buf: &[u8]) -> io::Result<()> {
         self.storage.seek(SeekFrom::Start(at))?;
         self.storage.write_all(buf)
     }
@@ -90,14 +90,14 @@ impl Device {
     }
 
     /// The FAT entry of `cluster` (valid cluster checked by the caller).
-    pub fn fat_entry(&mut self, cluster: u32) -> io::Result<u32> {
+    pub(crate) fn fat_entry(&mut self, cluster: u32) -> io::Result<u32> {
         let mut b = [0u8; 4];
         self.read_at(self.boot.fat_offset + u64::from(cluster) * 4, &mut b)?;
         Ok(u32::from_le_bytes(b))
     }
 
     /// Sets the FAT entry of `cluster`.
-    pub fn set_fat_entry(&mut self, cluster: u32, value: u32) -> io::Result<()> {
+    pub(crate) fn set_fat_entry(&mut self, cluster: u32, value: u32) -> io::Result<()> {
         self.write_at(
             self.boot.fat_offset + u64::from(cluster) * 4,
             &value.to_le_bytes(),
@@ -208,7 +208,7 @@ impl Device {
     }
 
     /// Turns a failed read into the error an operator is told.
-    pub fn classify(&self, what: String, e: io::Error) -> VolumeError {
+    pub(crate) fn classify(&self, what: String, e: io::Error) -> VolumeError {
         match self.guard.tripped() {
             Some(trip @ Trip::Budget(_)) => {
                 self.corrupt(format!("{what} loops or is too large"), trip.describe())
@@ -235,7 +235,7 @@ impl Device {
     }
 
     /// Starts an operation bounded by `budget` bytes and, unless streaming, the deadline.
-    pub fn arm(&self, budget: u64, timed: bool) {
+    pub(crate) fn arm(&self, budget: u64, timed: bool) {
         self.guard.arm(budget, timed.then_some(self.deadline));
     }
 }

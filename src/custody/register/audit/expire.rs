@@ -10,7 +10,7 @@ use crate::custody::register::{RegisterError, format_time};
 
 /// What an expiry dropped: the checkpoint written in its place.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     /// First and last sequence numbers dropped.
     pub dropped: (i64, i64),
     /// The last dropped entry's hash: the chain's new anchor.
@@ -24,7 +24,7 @@ pub struct Checkpoint {
 /// Drops the entries written before `cutoff` (a prefix of the chain), after checking the
 /// whole chain: expiring a broken chain would hide the break. Run it in an IMMEDIATE
 /// transaction; `at` is now.
-pub fn expire(
+pub(crate) fn expire(
     conn: &Connection,
     cutoff: DateTime<Utc>,
     at: DateTime<Utc>,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::verify::Problem;
 use super::*;
 use crate::custody::register::Register;
 
