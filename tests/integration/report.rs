@@ -8,8 +8,9 @@
 
 use crate::desk::*;
 
-fn known_activity() -> Desk {
-    let mut d = Desk::with_fixtures("");
+/// The known data set, its days counted in `tz` (`[console] timezone`).
+fn known_activity_in(tz: &str) -> Desk {
+    let mut d = Desk::with_fixtures(&format!("[console]\ntimezone = \"{tz}\"\n"));
     d.clock.set("2018-03-14T12:00:00Z");
     d.ok(
         HEAD,
@@ -94,6 +95,36 @@ fn known_activity() -> Desk {
         &["consult", "--purpose", "disciplinary", "--reason", "r", A2],
     );
     d
+}
+
+/// The known data set on UTC days: its figures below were counted by hand that way.
+fn known_activity() -> Desk {
+    known_activity_in("UTC")
+}
+
+/// The report's days are the operator's (`[console] timezone`), as the search's: a night
+/// brigade's recording at 00:59 in Paris belongs to the 15th, not to the 14th (UTC).
+#[test]
+fn the_report_counts_the_operators_days_not_utc_days() {
+    let mut d = known_activity_in("Europe/Paris");
+    let report = |d: &mut Desk, from: &str, to: &str| {
+        d.ok(
+            HEAD,
+            &["report", "--from", from, "--to", to, "--format", "json"],
+        )
+        .data
+    };
+    // SNTL-00007_20180314_235957 started at 23:59:57Z, 00:59:57 in Paris on the 15th.
+    let week = report(&mut d, "2018-03-12", "2018-03-14");
+    assert_eq!(week["videos"], 5, "{week}");
+    assert_eq!(week["days_of_use"], 2, "{week}");
+    let fifteenth = report(&mut d, "2018-03-15", "2018-03-15");
+    assert_eq!(fifteenth["videos"], 1, "{fifteenth}");
+    assert_eq!(fifteenth["days_of_use"], 1, "{fifteenth}");
+    // In UTC the same recording is the 14th's.
+    let mut utc = known_activity();
+    assert_eq!(report(&mut utc, "2018-03-12", "2018-03-14")["videos"], 6);
+    assert_eq!(report(&mut utc, "2018-03-15", "2018-03-15")["videos"], 0);
 }
 
 #[test]
@@ -205,7 +236,7 @@ fn the_report_prints_as_a_table_and_as_csv() {
         AGENT,
         &["report", "--from", "2018-03-14", "--to", "2018-03-12"],
     );
-    assert!(err.contains("before --from"), "{err}");
+    assert!(err.contains("is before the first day"), "{err}");
 }
 
 #[test]

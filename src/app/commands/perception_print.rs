@@ -5,7 +5,6 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::access::Actor;
 use super::perception::attribute_pending;
-use super::recordings::{day_start, period};
 use super::table::Table;
 use super::{CommandError, Context, Reply};
 use crate::app::api::replies::RegisterPrinted;
@@ -25,9 +24,11 @@ pub fn print(
     let from = a
         .from
         .unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default());
+    // Local days, as the search's and the report's.
+    let tz = ctx.config.console.timezone;
     let (start, end) = match a.to {
-        Some(to) => period(from, to)?,
-        None => (day_start(from), now + Duration::days(1)),
+        Some(to) => super::days::local_period(tz, Some(from), Some(to))?,
+        None => (super::days::day_start(tz, from), now + Duration::days(1)),
     };
     let tx = ctx.register.read()?;
     let conn = &tx;

@@ -1,6 +1,6 @@
 //! Naming recordings and periods in commands: stems, `STEM@ID`, dates.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::CommandError;
 use crate::custody::register::Tx;
@@ -38,23 +38,6 @@ pub(crate) fn day_start(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// `[from, to]` as days included, turned into `[start, end)` instants.
-pub fn period(
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), CommandError> {
-    if to < from {
-        return Err(CommandError::Invalid(format!(
-            "--to {to} is before --from {from}: give the first day, then the last"
-        )));
-    }
-    let end = to
-        .checked_add_days(Days::new(1))
-        .map(day_start)
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    Ok((day_start(from), end))
 }
 
 /// Text a user typed, checked to be a non-empty single line that fits in a register.

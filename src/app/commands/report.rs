@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::access::Actor;
 use super::perception::attribute_pending;
-use super::recordings::period;
 use super::table::Table;
 use super::{CommandError, Context, Reply};
 use crate::app::api::replies::{self, Forecast, Needed};
@@ -65,17 +64,19 @@ pub fn activity(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Activity, CommandError> {
-    let (start, end) = period(from, to)?;
+    // The operator's days, as the search's: a night brigade's 00:30 belongs to its own day.
+    let tz = ctx.config.console.timezone;
+    let (start, end) = super::days::local_period(tz, Some(from), Some(to))?;
     attribute_pending(ctx.register, ctx.clock)?;
     let tx = ctx.register.read()?;
     let conn = &tx;
     // Totals counted by SQLite per day, not a million rows read into memory: a year of a
     // dock's recordings must report in well under a second (docs/performance.md).
-    let by_day = stored::started_by_day(conn, start, end)?;
+    let by_day = stored::started_by_day(conn, start, end, tz)?;
     let mut days: BTreeSet<NaiveDate> = by_day.iter().map(|(day, _)| *day).collect();
     for issue in perception::assignments(conn, None, None, start, end)? {
         if issue.issued_at >= start {
-            days.insert(issue.issued_at.date_naive());
+            days.insert(issue.issued_at.with_timezone(&tz).date_naive());
         }
     }
     let mut collected = Totals::default();
@@ -177,7 +178,11 @@ pub fn forecast(
     _actor: &Actor,
     a: &ForecastArgs,
 ) -> Result<Reply, CommandError> {
-    let today = ctx.clock.now().date_naive();
+    let today = ctx
+        .clock
+        .now()
+        .with_timezone(&ctx.config.console.timezone)
+        .date_naive();
     let to =
         a.to.unwrap_or_else(|| today.checked_sub_days(Days::new(1)).unwrap_or(today));
     let from = a

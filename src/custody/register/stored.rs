@@ -250,7 +250,8 @@ pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
 
 /// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day, on the
 /// trusted clock (a reset camera's recordings of today count today, not in 2000).
-pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 10),
+pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
+    || printf('%02d', CAST(substr(coalesce(recorded_at, start_utc), 15, 2) AS INTEGER) / 15 * 15),
     count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE state != 'discovered'
@@ -282,28 +283,38 @@ pub(crate) fn in_store_totals(conn: &Connection) -> Result<Totals, RegisterError
     check_totals(conn.query_row(IN_STORE_TOTALS, [], |r| read_totals(r, 0))?)
 }
 
-/// The recordings stored that started in `[from, to)`, totalled per UTC day of their start
-/// (days without any are left out), oldest first.
+/// Totals of the recordings that started in `[from, to)`, by calendar day in `tz` (the
+/// report's days are the operator's, not UTC's). SQLite sums them by quarter of an hour,
+/// which every time zone's offset is a multiple of; each quarter then falls on its local
+/// day here, so that a year is a few thousand rows, never a row a recording.
 pub(crate) fn started_by_day(
     conn: &Connection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    tz: chrono_tz::Tz,
 ) -> Result<Vec<(NaiveDate, Totals)>, RegisterError> {
     let mut stmt = conn.prepare_cached(STARTED_BY_DAY)?;
     let rows = stmt.query_map(params![format_time(from), format_time(to)], |r| {
         Ok((r.get::<_, String>(0)?, read_totals(r, 1)?))
     })?;
-    let mut out = Vec::new();
+    let mut out: Vec<(NaiveDate, Totals)> = Vec::new();
     for row in rows {
-        let (day, totals) = row?;
-        let date =
-            NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| RegisterError::Corrupt {
-                table: "recordings",
-                id: 0,
-                column: "recorded_at",
-                value: day.clone(),
+        let (quarter, totals) = row?;
+        let start =
+            chrono::NaiveDateTime::parse_from_str(&quarter, "%Y-%m-%dT%H:%M").map_err(|_| {
+                RegisterError::Corrupt {
+                    table: "recordings",
+                    id: 0,
+                    column: "recorded_at",
+                    value: quarter.clone(),
+                }
             })?;
-        out.push((date, check_totals(totals)?));
+        let day = start.and_utc().with_timezone(&tz).date_naive();
+        let totals = check_totals(totals)?;
+        match out.last_mut() {
+            Some((last, sum)) if *last == day => *sum += totals,
+            _ => out.push((day, totals)),
+        }
     }
     Ok(out)
 }
