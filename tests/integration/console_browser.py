@@ -290,6 +290,27 @@ def head(url, base, camera, by_agent, agent, place, stem, shots, axe_path=None):
             shot(d, shots, f"registers-{lang}")
             d.get(base + "/report?from=2018-03-12&to=2018-03-14")
             shot(d, shots, f"report-{lang}")
+            # The CSV the page links, as the browser downloads it: French Excel's `;`, BOM
+            # and decimal commas in French, plain `,` in English.
+            href = d.find_element(By.ID, "csv").get_attribute("href")
+            data = d.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                fetch(arguments[0], {credentials: 'same-origin'})
+                    .then(r => r.arrayBuffer())
+                    .then(b => done(Array.from(new Uint8Array(b))))
+                    .catch(e => done(String(e)));
+            """, href)
+            assert isinstance(data, list), data
+            raw = bytes(data)
+            if lang == "fr":
+                assert raw.startswith(b"\xef\xbb\xbf"), raw[:20]
+                first = raw[3:].decode("utf-8").splitlines()[0]
+                assert ";" in first and "," not in first, first
+            else:
+                assert not raw.startswith(b"\xef\xbb\xbf"), raw[:20]
+                first = raw.decode("utf-8").splitlines()[0]
+                assert "," in first and ";" not in first, first
+            say(f"OK the report's CSV as the browser downloads it ({lang})")
             d.get(base + f"/recordings/{stem}")
             if lang == "fr":
                 assert not d.find_elements(By.CSS_SELECTOR, "video")
