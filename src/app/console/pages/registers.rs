@@ -178,6 +178,16 @@ pub async fn attribute(
     done(&console, &a, c, "attribute").await
 }
 
+impl HoldForm {
+    /// The recordings named in the form, one a line or a space.
+    fn stems(&self) -> Vec<String> {
+        self.recordings
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 /// `POST /registers/hold`
 pub async fn hold(
     State(console): State<Arc<Console>>,
@@ -187,11 +197,7 @@ pub async fn hold(
     if let Some(r) = check_csrf(&console, &a, &f.csrf) {
         return r;
     }
-    let recordings = f
-        .recordings
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let recordings = f.stems();
     let c = Command::Hold(HoldArgs {
         recordings,
         procedure: f.procedure,
@@ -209,11 +215,7 @@ pub async fn release(
     if let Some(r) = check_csrf(&console, &a, &f.csrf) {
         return r;
     }
-    let recordings = f
-        .recordings
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let recordings = f.stems();
     let c = Command::Release(ReleaseArgs {
         recordings,
         procedure: f.procedure,
