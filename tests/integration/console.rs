@@ -16,7 +16,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::console::{Console, audit_count, csrf, http, read_until, rows};
+use crate::common::console::{Console, audit_count, csrf, http, read_until, rows, two_patrols};
 use crate::common::operators::{People as P, Service, start};
 use crate::common::*;
 
@@ -25,41 +25,7 @@ use crate::common::*;
 fn the_console_serves_the_registers_to_their_people_and_traces_every_access() {
     let s = start("", &[]);
     let P { head, tech, .. } = &s.people;
-    s.ok(
-        head,
-        &[
-            "agent",
-            "add",
-            "M100",
-            "--name",
-            "Claire Martin",
-            "--brigade",
-            "Jour",
-        ],
-    );
-    s.ok(
-        head,
-        &[
-            "agent",
-            "add",
-            "M200",
-            "--name",
-            "Paul Durand",
-            "--brigade",
-            "Soir",
-        ],
-    );
-    for serial in [SERIAL, SERIAL_2] {
-        s.ok(head, &["camera", "enroll", serial]);
-    }
-    s.ok(
-        head,
-        &["issue", SERIAL_2, "M100", "--at", "2018-03-12T06:00:00Z"],
-    );
-    s.ok(
-        head,
-        &["issue", SERIAL, "M200", "--at", "2018-03-12T06:00:00Z"],
-    );
+    two_patrols(&s, head);
 
     let mut console = Console::start(&s, head, &[]);
     // Without the session: 401, whatever the page; a wrong token opens nothing.

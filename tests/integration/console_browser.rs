@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::console::{Console, audit_count};
+use crate::common::console::{Console, audit_count, two_patrols};
 use crate::common::operators::{People as P, Service, start};
 use crate::common::*;
 
@@ -74,41 +74,7 @@ fn wait_until(what: &str, ready: impl Fn() -> bool) {
 fn in_chromium_the_console_finds_plays_seeks_and_refuses_as_the_roles_say() {
     let s = start("", &[]);
     let P { head, tech, .. } = &s.people;
-    s.ok(
-        head,
-        &[
-            "agent",
-            "add",
-            "M100",
-            "--name",
-            "Claire Martin",
-            "--brigade",
-            "Jour",
-        ],
-    );
-    s.ok(
-        head,
-        &[
-            "agent",
-            "add",
-            "M200",
-            "--name",
-            "Paul Durand",
-            "--brigade",
-            "Soir",
-        ],
-    );
-    for serial in [SERIAL, SERIAL_2] {
-        s.ok(head, &["camera", "enroll", serial]);
-    }
-    s.ok(
-        head,
-        &["issue", SERIAL_2, "M100", "--at", "2018-03-12T06:00:00Z"],
-    );
-    s.ok(
-        head,
-        &["issue", SERIAL, "M200", "--at", "2018-03-12T06:00:00Z"],
-    );
+    two_patrols(&s, head);
     s.dock(&[SERIAL_2]);
     let stem = fixture_recordings(SERIAL)[0].stem.clone();
     let by_agent: Vec<String> = fixture_recordings(SERIAL_2)

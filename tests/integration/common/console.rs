@@ -232,3 +232,56 @@ pub fn read_until(s: &mut TcpStream, needle: &str, limit: Duration) -> String {
     }
     String::from_utf8_lossy(&seen).into_owned()
 }
+
+/// The two patrols the console tests search and attribute: Claire Martin (M100, day
+/// brigade) carrying SERIAL_2 and Paul Durand (M200, evening brigade) carrying SERIAL,
+/// both issued on 12 March 2018 at 06:00 UTC, entered by the head of service.
+pub fn two_patrols(s: &Service, head: &TestUser) {
+    s.ok(
+        head,
+        &[
+            "agent",
+            "add",
+            "M100",
+            "--name",
+            "Claire Martin",
+            "--brigade",
+            "Jour",
+        ],
+    );
+    s.ok(
+        head,
+        &[
+            "agent",
+            "add",
+            "M200",
+            "--name",
+            "Paul Durand",
+            "--brigade",
+            "Soir",
+        ],
+    );
+    for serial in [super::SERIAL, super::SERIAL_2] {
+        s.ok(head, &["camera", "enroll", serial]);
+    }
+    s.ok(
+        head,
+        &[
+            "issue",
+            super::SERIAL_2,
+            "M100",
+            "--at",
+            "2018-03-12T06:00:00Z",
+        ],
+    );
+    s.ok(
+        head,
+        &[
+            "issue",
+            super::SERIAL,
+            "M200",
+            "--at",
+            "2018-03-12T06:00:00Z",
+        ],
+    );
+}
