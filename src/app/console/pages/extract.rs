@@ -149,7 +149,7 @@ pub(crate) async fn submit(
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let record = x.bag.join(extraction_record_file());
+            let record = x.bag.join(crate::app::commands::EXTRACTION_RECORD);
             let body = html! {
                 p.notice #done role="status" data-done="extraction" { (t(lang, "done.extraction")) }
                 div.facts #extracted data-bag=(bag) data-oxum=(x.payload_oxum) {
@@ -195,11 +195,6 @@ fn contents(lang: crate::base::config::Language, oxum: &str) -> String {
         ),
         None => oxum.to_string(),
     }
-}
-
-/// The procès-verbal's name inside the bag (written by the daemon's extraction).
-fn extraction_record_file() -> &'static str {
-    crate::app::commands::EXTRACTION_RECORD
 }
 
 /// The purposes, the chosen one selected.

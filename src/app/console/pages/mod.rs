@@ -102,29 +102,30 @@ pub fn failure(console: &Console, a: &Authed, f: &Failure) -> Response {
         Some(_) => "error.failed",
         None => "error.unreachable",
     };
-    let body = html! {
-        p.error data-refused=(f.status() == StatusCode::FORBIDDEN) data-code=[f.code.map(|c| format!("{c:?}"))] { (t(a.lang, key)) }
-        p { a href="/" { (t(a.lang, "error.back")) } }
-    };
-    (
-        f.status(),
-        layout(console, a, t(a.lang, "error.title"), body),
-    )
-        .into_response()
+    let code = f.code.map(|c| format!("{c:?}"));
+    error_page(console, a, f.status(), code.as_deref(), key)
 }
 
 /// A form the console itself refuses before asking the daemon (its own check, in the
 /// page's language): the page says exactly what to fix.
 pub(crate) fn refused_here(console: &Console, a: &Authed, key: &'static str) -> Response {
+    error_page(console, a, StatusCode::BAD_REQUEST, Some("Invalid"), key)
+}
+
+/// The page of an act not done: what to do (`key`, in the page's language) and the way
+/// back; `data-code` and `data-refused` for the tests and the technician.
+fn error_page(
+    console: &Console,
+    a: &Authed,
+    status: StatusCode,
+    code: Option<&str>,
+    key: &'static str,
+) -> Response {
     let body = html! {
-        p.error data-refused="false" data-code="Invalid" { (t(a.lang, key)) }
+        p.error data-refused=(status == StatusCode::FORBIDDEN) data-code=[code] { (t(a.lang, key)) }
         p { a href="/" { (t(a.lang, "error.back")) } }
     };
-    (
-        StatusCode::BAD_REQUEST,
-        layout(console, a, t(a.lang, "error.title"), body),
-    )
-        .into_response()
+    (status, layout(console, a, t(a.lang, "error.title"), body)).into_response()
 }
 
 /// The language switch's fields.
