@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::ensure;
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
+use sentinel_dock::custody::register::Conn;
 use sentinel_dock::custody::register::audit::{self, Action, NewEntry};
 use sentinel_dock::custody::register::format_time;
 use sentinel_dock::custody::register::perception::{self, Agent};
@@ -105,11 +106,12 @@ pub fn fill(register: &Path, plan: &Plan) -> anyhow::Result<Summary> {
     ensure!(plan.cameras >= 1, "at least one camera");
     ensure!(plan.recordings > plan.due, "more recordings than due ones");
     let segments = layout(plan)?;
-    let mut conn = Connection::open(register)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+    let sqlite = rusqlite::Connection::open(register)?;
+    sqlite.busy_timeout(std::time::Duration::from_secs(10))?;
+    sqlite.execute_batch("PRAGMA foreign_keys=ON;")?;
     // A generator, not the service: durability per commit buys nothing here.
-    conn.execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;")?;
+    sqlite.execute_batch("PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;")?;
+    let conn = Conn::from_sqlite(sqlite);
     let first = segments[0].first;
     let mut w = Writer {
         plan,
@@ -124,23 +126,23 @@ pub fn fill(register: &Path, plan: &Plan) -> anyhow::Result<Summary> {
         held: HashSet::new(),
         summary: Summary::default(),
     };
-    let tx = conn.transaction()?;
-    w.setup(&tx)?;
-    tx.commit()?;
+    conn.execute_batch("BEGIN")?;
+    w.setup(&conn)?;
+    conn.execute_batch("COMMIT")?;
     for segment in &segments {
         let shifts = segment.days * 2 * u64::from(plan.cameras);
         let (base, extra) = (segment.recordings / shifts, segment.recordings % shifts);
         let mut index = 0u64;
         for d in 0..segment.days {
             let day = segment.first + Days::new(d);
-            let tx = conn.transaction()?;
+            conn.execute_batch("BEGIN")?;
             let mut counts = Vec::new();
             for _ in 0..2 * plan.cameras {
                 counts.push(base + u64::from(index < extra));
                 index += 1;
             }
-            w.day(&tx, day, &counts, segment.due)?;
-            tx.commit()?;
+            w.day(&conn, day, &counts, segment.due)?;
+            conn.execute_batch("COMMIT")?;
             w.summary.first_day.get_or_insert(day);
             w.summary.last_day = Some(day);
         }
@@ -193,18 +195,13 @@ impl Writer<'_> {
         self.last
     }
 
-    fn append(
-        &mut self,
-        conn: &Connection,
-        entry: NewEntry,
-        t: DateTime<Utc>,
-    ) -> anyhow::Result<i64> {
+    fn append(&mut self, conn: &Conn, entry: NewEntry, t: DateTime<Utc>) -> anyhow::Result<i64> {
         let t = self.stamp(t);
         Ok(audit::append(conn, &entry, t)?.seq)
     }
 
     /// Agents and enrolled cameras, the day before the first shift.
-    fn setup(&mut self, conn: &Connection) -> anyhow::Result<()> {
+    fn setup(&mut self, conn: &Conn) -> anyhow::Result<()> {
         let t = self.last;
         for i in 0..3 * self.plan.cameras {
             let agent = Agent {
@@ -238,7 +235,7 @@ impl Writer<'_> {
     /// them the day's consultations and, one day in three, an extraction.
     fn day(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         day: NaiveDate,
         counts: &[u64],
         due: bool,
@@ -281,7 +278,7 @@ impl Writer<'_> {
 
     fn issue(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         c: usize,
         shift: usize,
         day: NaiveDate,

@@ -2,7 +2,8 @@
 //! profile's form, a duration and sizes of HD video, hashes, store paths, a GPS summary.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
+use sentinel_dock::custody::register::Conn;
 use sentinel_dock::custody::register::format_time;
 
 /// A small deterministic generator (splitmix64): the same seed gives the same register.
@@ -154,11 +155,11 @@ impl Recording {
     /// Inserts its row as the ingest leaves it (stored, then wiped unless quarantined).
     pub fn insert(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         session: i64,
         discovered: DateTime<Utc>,
         updated: DateTime<Utc>,
-    ) -> rusqlite::Result<i64> {
+    ) -> Result<i64, sentinel_dock::custody::register::RegisterError> {
         let g = &self.gps;
         let (lat_lo, lat_hi) = (g.first.0.min(g.last.0), g.first.0.max(g.last.0));
         let (lon_lo, lon_hi) = (g.first.1.min(g.last.1), g.first.1.max(g.last.1));
@@ -206,7 +207,7 @@ impl Recording {
             format_time(discovered),
             format_time(updated),
         ])?;
-        Ok(conn.last_insert_rowid())
+        conn.last_insert_rowid()
     }
 
     /// The details the ingest writes in its collection entry.

@@ -6,7 +6,8 @@ use std::fs;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
+use sentinel_dock::custody::register::Conn;
 use sentinel_dock::custody::register::audit::{Action, NewEntry, SERVICE_AUTHOR};
 use sentinel_dock::custody::register::perception::{self, Attribution};
 use sentinel_dock::custody::register::{format_time, holds};
@@ -33,7 +34,7 @@ const INGEST_BYTES_PER_SEC: f64 = 90e6;
 impl Writer<'_> {
     /// One camera's shift: out from its issue, docked with its recordings, each ingested
     /// and then attributed.
-    pub(super) fn shift(&mut self, conn: &Connection, s: &Shift) -> anyhow::Result<()> {
+    pub(super) fn shift(&mut self, conn: &Conn, s: &Shift) -> anyhow::Result<()> {
         let recordings = self.recordings(s.camera, s.start, s.recordings);
         let (stored, t) = self.ingest(conn, s, &recordings)?;
         for (r, id) in recordings.into_iter().zip(stored) {
@@ -61,7 +62,7 @@ impl Writer<'_> {
     /// due). Returns their ids and when the session ended.
     fn ingest(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         s: &Shift,
         recordings: &[Recording],
     ) -> anyhow::Result<(Vec<i64>, DateTime<Utc>)> {
@@ -80,7 +81,7 @@ impl Writer<'_> {
             "INSERT INTO sessions (camera, source, profile, started_at) VALUES (?1, ?2, 'sentinel-v1', ?3)",
             params![serial, format!("/dev/sentinel-dock/{serial}"), format_time(began)],
         )?;
-        let session = conn.last_insert_rowid();
+        let session = conn.last_insert_rowid()?;
         let listed = began + Duration::seconds(1);
         let mut t = listed;
         let mut stored = Vec::new();
@@ -130,7 +131,7 @@ impl Writer<'_> {
     /// The rows and entries of one recording's ingest: discovered, stored, wiped.
     fn store_one(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         r: &Recording,
         session: i64,
         listed: DateTime<Utc>,
@@ -184,7 +185,7 @@ impl Writer<'_> {
     /// The automatic attribution `commands::attribute_pending` writes after an ingest.
     fn attribute(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         r: &Recording,
         id: i64,
         issue: i64,
@@ -219,11 +220,7 @@ impl Writer<'_> {
     }
 
     /// Three consultations of recent recordings, one purpose after another.
-    pub(super) fn consultations(
-        &mut self,
-        conn: &Connection,
-        t: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
+    pub(super) fn consultations(&mut self, conn: &Conn, t: DateTime<Utc>) -> anyhow::Result<()> {
         for k in 0..3 {
             let Some(r) = self.pick() else { return Ok(()) };
             let purpose = PURPOSES[self.rng.between(0, 3) as usize];
@@ -253,7 +250,7 @@ impl Writer<'_> {
     /// A judicial extraction on an OPJ's requisition: asked, held, written.
     pub(super) fn extraction(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         day: NaiveDate,
         t: DateTime<Utc>,
     ) -> anyhow::Result<()> {

@@ -236,6 +236,12 @@ pub struct StoreConfig {
 pub struct RegisterConfig {
     /// The register's SQLite file; relative paths are taken from the configuration file's folder.
     pub path: PathBuf,
+    /// A PostgreSQL register instead of the SQLite file (libpq's URI); exclusive with `path`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A file holding the PostgreSQL password, when the URI's authentication needs one.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
 }
 
 /// `[wipe]`: what removing a confirmed recording from the camera means.

@@ -12,7 +12,7 @@ use sentinel_dock::base::config::Config;
 use sentinel_dock::base::error::Chain;
 use sentinel_dock::camera::usb;
 use sentinel_dock::custody::opener;
-use sentinel_dock::custody::register::Register;
+use sentinel_dock::custody::register::Location;
 use sentinel_dock::custody::scrub;
 use sentinel_dock::custody::store::Store;
 
@@ -187,7 +187,7 @@ fn run_ingest(
     };
     // Its own owner of the store and register for this one run.
     let (store, mut register) =
-        opener::open(&config.store, &config.register.path, options.clock.now())
+        opener::open(&config.store, &Location::of(config), options.clock.now())
             .map_err(ingest::IngestError::from)
             .with_context(stopped)?;
     let report =
@@ -205,15 +205,17 @@ fn run_ingest(
 fn run_scrub(config: &Config, json: bool) -> anyhow::Result<u8> {
     let store =
         Store::open_existing(&config.store.path).context("opening the store to scrub it")?;
-    let path = &config.register.path;
-    // Register::open would create an empty register, and every stored file would then
-    // look unexpected: a missing register is its own error.
-    anyhow::ensure!(
-        path.is_file(),
-        "the register {} does not exist: check register.path, or restore it from a backup",
-        path.display()
-    );
-    let mut register = Register::open(path)?;
+    let location = Location::of(config);
+    // Opening would create an empty register, and every stored file would then look
+    // unexpected: a missing register is its own error.
+    if let Some(path) = location.sqlite_path() {
+        anyhow::ensure!(
+            path.is_file(),
+            "the register {} does not exist: check register.path, or restore it from a backup",
+            path.display()
+        );
+    }
+    let mut register = location.open()?;
     let report = scrub::scrub(&store, &mut register)?;
     eprint!("{}", report.summary());
     if json {

@@ -8,12 +8,10 @@
 //! [`open`], the service opens both at its start and then the register once per camera
 //! with [`open_register`], and hands them to the ingest.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
 use crate::base::config::StoreConfig;
-use crate::custody::register::{Register, RegisterError};
+use crate::custody::register::{Location, Register, RegisterError};
 use crate::custody::store::{self, Store, StoreError};
 
 /// Why the store and register could not be opened by their owner.
@@ -40,13 +38,13 @@ impl OwnerError {
 /// first time), holding the store's lock from then on.
 pub fn open(
     config: &StoreConfig,
-    register: &Path,
+    register: &Location,
     at: DateTime<Utc>,
 ) -> Result<(Store, Register), OwnerError> {
     if let Some(mount) = &config.mount {
         store::check_mounted(mount)?;
     }
-    let mut register = Register::open(register)?;
+    let mut register = register.open()?;
     let recorded = register.store_identity()?;
     let store = Store::open_checked(&config.path, config.mount.as_deref(), recorded.as_deref())?;
     if recorded.is_none()
@@ -70,9 +68,9 @@ pub fn open(
 /// Opens the register alone, for a store its owner already holds open (the service opens
 /// it once per camera): the mount point is checked first, so that a register under it is
 /// not created on the disk below.
-pub fn open_register(config: &StoreConfig, register: &Path) -> Result<Register, OwnerError> {
+pub fn open_register(config: &StoreConfig, register: &Location) -> Result<Register, OwnerError> {
     check_mounted(config)?;
-    Ok(Register::open(register)?)
+    Ok(register.open()?)
 }
 
 /// Checks that the disk the store (and a register under it) lies on is mounted.

@@ -128,7 +128,7 @@ fn the_appended_row_of_a_naive_forger_is_named() {
 fn a_chain_rewritten_whole_is_caught_by_the_head_logged_to_the_journal() {
     let mut d = history();
     let logged = {
-        let conn = &d.db();
+        let conn = &d.conn();
         sentinel_dock::custody::register::audit::log_head(conn, "daily").unwrap()
     };
     let head = logged.to_string();

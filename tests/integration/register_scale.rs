@@ -58,14 +58,14 @@ fn files_under(dir: &Path) -> usize {
 fn a_filled_register_holds_together_and_its_chain_verifies() {
     let (mut d, s) = filled();
     assert_eq!((s.recordings, s.due, s.files), (RECORDINGS, DUE, 2 * DUE));
-    let conn = &d.db();
+    let conn = &d.conn();
     let v = audit::verify(conn, None).unwrap();
     assert!(v.is_intact(), "{}", v.describe());
     assert_eq!(v.entries as i64, s.audit_entries);
     // Each recording: a collection and an attribution, and a wipe unless quarantined.
     assert!(s.audit_entries > 2 * RECORDINGS as i64 + 9_000, "{s:?}");
     let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .query_row("PRAGMA integrity_check", (), |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
     assert_eq!(
@@ -116,7 +116,7 @@ fn the_report_counted_by_sqlite_agrees_with_the_recordings_read_one_by_one() {
             .unwrap()
             .and_utc(),
     );
-    let conn = &d.db();
+    let conn = &d.conn();
     let period = stored::started_between(conn, start, end).unwrap();
     let in_store = stored::in_store(conn).unwrap();
     let videos = |rows: &[StoredRecording]| rows.iter().filter(|r| r.video.is_some()).count();
@@ -174,7 +174,7 @@ fn a_purge_of_several_batches_deletes_traces_and_removes_each_recording() {
             entry.details
         );
     }
-    let v = audit::verify(&d.db(), None).unwrap();
+    let v = audit::verify(&d.conn(), None).unwrap();
     assert!(v.is_intact(), "{}", v.describe());
     // Only the held recordings' files stay; emptied folders are pruned.
     assert_eq!(files_under(&d.config.store.path), 2 * s.held_due as usize);
@@ -204,9 +204,9 @@ fn stems_where(d: &mut Desk, sql_where: &str) -> Vec<String> {
     let sql = format!(
         "SELECT r.stem FROM recordings r WHERE {sql_where} ORDER BY r.start_utc DESC, r.id DESC"
     );
-    let conn = &d.db();
+    let conn = &d.conn();
     let mut s = conn.prepare(&sql).unwrap();
-    s.query_map([], |r| r.get(0))
+    s.query_map((), |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect()

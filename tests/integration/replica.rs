@@ -59,8 +59,8 @@ fn drain(d: &mut Desk, bucket: &Bucket) -> Vec<Pass> {
 }
 
 fn queue_state(d: &mut Desk, stem: &str) -> QueueState {
-    let id = stored::by_stem(&d.db(), stem).unwrap()[0].id;
-    ReplicaQueue::row(&d.db(), id).unwrap().unwrap().state
+    let id = stored::by_stem(&d.conn(), stem).unwrap()[0].id;
+    ReplicaQueue::row(&d.conn(), id).unwrap().unwrap().state
 }
 
 /// Every version the bucket holds under `key`.
@@ -84,8 +84,8 @@ fn versions(server: &Seaweed, key: &str) -> Vec<String> {
 
 /// Key and version of each object the register says a recording's replica has.
 fn objects(d: &mut Desk, stem: &str) -> Vec<(String, String)> {
-    let id = stored::by_stem(&d.db(), stem).unwrap()[0].id;
-    let row = ReplicaQueue::row(&d.db(), id).unwrap().unwrap();
+    let id = stored::by_stem(&d.conn(), stem).unwrap()[0].id;
+    let row = ReplicaQueue::row(&d.conn(), id).unwrap().unwrap();
     row.objects.iter().flatten().cloned().collect()
 }
 
@@ -108,7 +108,7 @@ fn a_docked_cameras_recordings_are_uploaded_locked_proven_and_not_uploaded_twice
     let rt = runtime();
     for stem in [A1, A2, A3, A4, B1, B2] {
         assert_eq!(queue_state(&mut d, stem), QueueState::Replicated);
-        let row = stored::by_stem(&d.db(), stem).unwrap()[0].clone();
+        let row = stored::by_stem(&d.conn(), stem).unwrap()[0].clone();
         // Locked from the trusted end (GPS or a checked camera clock), as the purge counts.
         let retain = row.retention_from.unwrap() + Duration::days(3660);
         let video = row.video.clone().unwrap();
@@ -237,10 +237,10 @@ fn a_body_corrupted_on_the_way_is_refused_by_the_servers_checksum_and_sent_again
     );
     // Nothing of the corrupted body is in the bucket, and the register says pending.
     assert_eq!(queue_state(&mut d, stem), QueueState::Pending);
-    let row = stored::by_stem(&d.db(), stem).unwrap()[0].clone();
+    let row = stored::by_stem(&d.conn(), stem).unwrap()[0].clone();
     let key = format!("romans/{}", row.video.as_ref().unwrap().path);
     assert!(versions(&server, &key).is_empty(), "no version of {key}");
-    let q = ReplicaQueue::row(&d.db(), row.id).unwrap().unwrap();
+    let q = ReplicaQueue::row(&d.conn(), row.id).unwrap().unwrap();
     assert_eq!(q.attempts, 1);
     assert!(q.last_error.contains("BadDigest"), "{}", q.last_error);
 

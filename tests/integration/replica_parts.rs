@@ -177,8 +177,8 @@ fn parts(server: &Seaweed, key: &str, version: &str) -> Option<i32> {
 }
 
 fn queue(d: &Desk, stem: &str) -> sentinel_dock::replica::QueueRow {
-    let id = stored::by_stem(&d.db(), stem).unwrap()[0].id;
-    ReplicaQueue::row(&d.db(), id).unwrap().unwrap()
+    let id = stored::by_stem(&d.conn(), stem).unwrap()[0].id;
+    ReplicaQueue::row(&d.conn(), id).unwrap().unwrap()
 }
 
 #[test]

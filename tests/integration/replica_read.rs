@@ -37,8 +37,8 @@ fn replicated_desk(server: &Seaweed) -> Desk {
             .unwrap();
     }
     for stem in [A1, A2, B1] {
-        let id = stored::by_stem(&d.db(), stem).unwrap()[0].id;
-        let q = ReplicaQueue::row(&d.db(), id).unwrap().unwrap();
+        let id = stored::by_stem(&d.conn(), stem).unwrap()[0].id;
+        let q = ReplicaQueue::row(&d.conn(), id).unwrap().unwrap();
         assert_eq!(
             q.state,
             QueueState::Replicated,
@@ -51,7 +51,7 @@ fn replicated_desk(server: &Seaweed) -> Desk {
 
 /// Deletes the local store's video and sidecar of `stem`; their paths.
 fn lose_locally(d: &mut Desk, stem: &str) -> Vec<PathBuf> {
-    let row = stored::by_stem(&d.db(), stem).unwrap()[0].clone();
+    let row = stored::by_stem(&d.conn(), stem).unwrap()[0].clone();
     let mut gone = Vec::new();
     for facts in [row.video, row.sidecar].into_iter().flatten() {
         let path = d.store_path(&facts.path);
@@ -146,7 +146,7 @@ fn a_recording_gone_from_the_local_store_is_consulted_and_extracted_from_the_rep
     let server = Seaweed::start();
     server.create_locked_bucket();
     let mut d = replicated_desk(&server);
-    let row = stored::by_stem(&d.db(), A2).unwrap()[0].clone();
+    let row = stored::by_stem(&d.conn(), A2).unwrap()[0].clone();
     let video = row.video.clone().unwrap();
     let local = fs::read(d.store_path(&video.path)).unwrap();
     lose_locally(&mut d, A2);
@@ -189,9 +189,9 @@ fn a_replica_object_that_is_not_the_recording_serves_nothing_raises_an_alarm_and
     let mut d = replicated_desk(&server);
     // The register's object for A1's video now names B1's video: a real, locked object
     // of the bucket, but not the recording the register proved for A1.
-    let a1 = stored::by_stem(&d.db(), A1).unwrap()[0].id;
-    let b1 = stored::by_stem(&d.db(), B1).unwrap()[0].id;
-    let (key, version) = ReplicaQueue::row(&d.db(), b1).unwrap().unwrap().objects[0]
+    let a1 = stored::by_stem(&d.conn(), A1).unwrap()[0].id;
+    let b1 = stored::by_stem(&d.conn(), B1).unwrap()[0].id;
+    let (key, version) = ReplicaQueue::row(&d.conn(), b1).unwrap().unwrap().objects[0]
         .clone()
         .unwrap();
     d.sqlite3(&format!(
@@ -249,7 +249,7 @@ fn scrub_lists_a_recording_only_the_replica_holds_as_held_by_the_replica_not_mis
     let mut d = replicated_desk(&server);
     lose_locally(&mut d, A1);
     // B1's replica is not proven (back in the queue): its loss is missing.
-    let b1 = stored::by_stem(&d.db(), B1).unwrap()[0].id;
+    let b1 = stored::by_stem(&d.conn(), B1).unwrap()[0].id;
     d.sqlite3(&format!(
         "UPDATE replica_queue SET state = 'pending' WHERE recording = {b1}"
     ));

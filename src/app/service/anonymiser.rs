@@ -3,7 +3,6 @@
 //! and the operators are never held up by minutes of video work. Its progress is in the
 //! status; `anonymise --cancel` stops it (nothing of it is kept).
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -17,7 +16,7 @@ use crate::app::commands::{CommandError, Reply};
 use crate::app::status::AnonymisationStatus;
 use crate::base::clock::SystemClock;
 use crate::base::error::Chain;
-use crate::custody::register::Register;
+use crate::custody::register::Location;
 use crate::custody::store::Store;
 
 /// The anonymisation running now, as the status sees it.
@@ -86,7 +85,7 @@ impl Anonymiser {
     pub fn start(
         &mut self,
         prepared: Prepared,
-        register_path: PathBuf,
+        register_path: Location,
         store: Arc<Store>,
         reply: oneshot::Sender<Result<Reply, CommandError>>,
     ) {
@@ -102,30 +101,31 @@ impl Anonymiser {
             control: control.clone(),
         });
         let view = self.view.clone();
-        let spawned = std::thread::Builder::new()
-            .name("anonymise".into())
-            .spawn(move || {
-                let result = Register::open(&register_path)
-                    .map_err(CommandError::from)
-                    .and_then(|mut register| {
-                        make_traced(&store, &mut register, &SystemClock, &prepared, &control)
-                    });
-                match &result {
-                    Ok(_) => tracing::info!(
-                        "anonymisation of {} by {} done",
-                        prepared.job.original.stem,
-                        prepared.author
-                    ),
-                    Err(e) => tracing::warn!(
-                        "anonymisation of {} by {} did not complete: {}",
-                        prepared.job.original.stem,
-                        prepared.author,
-                        Chain(e)
-                    ),
-                }
-                *view.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                let _ = reply.send(result);
-            });
+        let spawned =
+            std::thread::Builder::new()
+                .name("anonymise".into())
+                .spawn(move || {
+                    let result = register_path.open().map_err(CommandError::from).and_then(
+                        |mut register| {
+                            make_traced(&store, &mut register, &SystemClock, &prepared, &control)
+                        },
+                    );
+                    match &result {
+                        Ok(_) => tracing::info!(
+                            "anonymisation of {} by {} done",
+                            prepared.job.original.stem,
+                            prepared.author
+                        ),
+                        Err(e) => tracing::warn!(
+                            "anonymisation of {} by {} did not complete: {}",
+                            prepared.job.original.stem,
+                            prepared.author,
+                            Chain(e)
+                        ),
+                    }
+                    *view.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    let _ = reply.send(result);
+                });
         match spawned {
             Ok(thread) => self.thread = Some(thread),
             Err(e) => {

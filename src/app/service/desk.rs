@@ -18,7 +18,7 @@ use crate::app::status::ScrubStatus;
 use crate::base::clock::SystemClock;
 use crate::base::config::Config;
 use crate::base::error::Chain;
-use crate::custody::register::Register;
+use crate::custody::register::{Location, Register};
 use crate::custody::store::Store;
 
 use super::ServiceError;
@@ -63,7 +63,7 @@ pub(crate) struct Desk {
 impl Desk {
     /// Opens the desk's own register connection and starts its thread.
     pub fn start(config: Arc<Config>, store: Arc<Store>) -> Result<Desk, ServiceError> {
-        let mut register = Register::open(&config.register.path)?;
+        let mut register = Location::of(&config).open()?;
         let scrubber = Scrubber::new(&mut register, &config)?;
         let last_scrub = scrubber.subscribe();
         let anonymiser = Anonymiser::default();
@@ -292,7 +292,7 @@ impl State {
         }
         match commands::anonymise::prepare(&mut self.context(), &actor, args) {
             Ok(prepared) => {
-                let (register, store) = (self.config.register.path.clone(), self.store.clone());
+                let (register, store) = (Location::of(&self.config), self.store.clone());
                 self.anonymiser.start(prepared, register, store, reply);
             }
             Err(e) => {
@@ -323,7 +323,7 @@ impl State {
 
     fn reconfigure(&mut self, config: Arc<Config>, store: Arc<Store>) {
         if config.register.path != self.config.register.path {
-            match Register::open(&config.register.path) {
+            match Location::of(&config).open() {
                 Ok(register) => self.register = register,
                 Err(e) => {
                     // The supervisor opened it a moment ago; keep serving the old one.

@@ -10,7 +10,7 @@ use crate::app::control::ControlSocket;
 use crate::base::config::Config;
 use crate::base::error::chain;
 use crate::custody::opener;
-use crate::custody::register::Register;
+use crate::custody::register::{Location, Register};
 use crate::custody::store::Store;
 
 use super::inputs::{Watched, watch_dock};
@@ -35,7 +35,7 @@ pub(super) fn open(path: &Path, old: &Config, register: &Register) -> Result<Rel
     let new = Config::load(path).map_err(|e| chain(&e))?;
     opener::check_mounted(&new.store).map_err(|e| chain(&e))?;
     let moved_register = (new.register.path != old.register.path)
-        .then(|| opener::open_register(&new.store, &new.register.path))
+        .then(|| opener::open_register(&new.store, &Location::of(&new)))
         .transpose()
         .map_err(|e| chain(&e))?;
     // Another store is opened as the one its register records, under its own lock.

@@ -18,7 +18,7 @@ use crate::base::clock::SystemClock;
 use crate::base::config::Config;
 use crate::base::error::{Chain, chain};
 use crate::custody::register::audit::SERVICE_AUTHOR;
-use crate::custody::register::{Register, RegisterError};
+use crate::custody::register::{Location, Register, RegisterError};
 use crate::custody::store::Store;
 
 /// Where a scrub's answer goes, when a person asked for it.
@@ -110,7 +110,7 @@ impl Scrubber {
                 None => Err(busy),
             };
         }
-        let register_path = config.register.path.clone();
+        let register_path = Location::of(config);
         let replica = config.replica.clone();
         let last = self.last.clone();
         let who = author.to_string();
@@ -140,12 +140,12 @@ impl Scrubber {
 /// One scrub on a register connection of its own; the status learns its outcome from the
 /// audit entry it wrote.
 fn scrub_once(
-    register_path: &std::path::Path,
+    register_path: &Location,
     store: &Store,
     author: &str,
     last: &watch::Sender<Option<ScrubStatus>>,
 ) -> Result<Reply, CommandError> {
-    let mut register = Register::open(register_path)?;
+    let mut register = register_path.open()?;
     let reply = commands::run_scrub(store, &mut register, &SystemClock, author)?;
     let traced = commands::last_scrub(&register.read()?)?;
     last.send_replace(traced);
@@ -156,7 +156,7 @@ fn scrub_once(
 /// that cannot be reached is a problem of the reply, never a lost scrub of the store).
 fn with_replica(
     mut reply: Reply,
-    register_path: &std::path::Path,
+    register_path: &Location,
     replica: &crate::base::config::ReplicaConfig,
     read_data: bool,
     author: &str,
@@ -166,7 +166,7 @@ fn with_replica(
     }
     let outcome = (|| -> Result<crate::replica::ReplicaScrub, String> {
         let bucket = crate::replica::Bucket::connect(replica).map_err(|e| chain(&e))?;
-        let mut register = Register::open(register_path).map_err(|e| e.to_string())?;
+        let mut register = register_path.open().map_err(|e| e.to_string())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -13,7 +13,7 @@ use crate::base::events;
 use crate::camera::dock::DockedLink;
 use crate::camera::usb;
 use crate::custody::opener;
-use crate::custody::register::{Register, perception};
+use crate::custody::register::{Location, Register, perception};
 use crate::custody::store::Store;
 
 use super::cameras::{DockingId, Start};
@@ -127,7 +127,7 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     // The slot is named by the udev rule after the USB serial: it stands for it until then.
     let serial = usb_serial.clone().unwrap_or_else(|| job.link.slot.clone());
     // Opened once for this camera: its enrolment is read, and its ingest written, here.
-    let mut register = match opener::open_register(&config.store, &config.register.path) {
+    let mut register = match opener::open_register(&config.store, &Location::of(config)) {
         Ok(register) => register,
         Err(e) => return SlotOutcome::Failed(chain(&IngestError::from(e))),
     };

@@ -16,7 +16,7 @@ use crate::base::config::Config;
 use crate::base::error::chain;
 use crate::base::events;
 use crate::custody::opener::{self, OwnerError};
-use crate::custody::register::Register;
+use crate::custody::register::{Location, Register};
 use crate::custody::store::{Store, StoreError};
 
 use super::ServiceError;
@@ -49,7 +49,7 @@ pub(super) async fn open_when_mounted(
     let mut waiting: Option<String> = None;
     let mut keepalive = systemd.keepalive_every().map(tokio::time::interval);
     loop {
-        match opener::open(&config.store, &config.register.path, Utc::now()) {
+        match opener::open(&config.store, &Location::of(config), Utc::now()) {
             Ok((store, register)) => {
                 if waiting.is_some() {
                     tracing::info!(

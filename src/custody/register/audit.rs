@@ -12,7 +12,9 @@ mod expire;
 mod verify;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::{RegisterError, format_time};
@@ -207,7 +209,7 @@ impl std::fmt::Display for Head {
 /// Appends an entry. Call it inside the transaction of the act it traces, opened with
 /// `BEGIN IMMEDIATE` (`Register::write`), so that two writers cannot fork the chain.
 pub fn append(
-    conn: &Connection,
+    conn: &Conn,
     entry: &NewEntry,
     at: DateTime<Utc>,
 ) -> Result<AuditEntry, RegisterError> {
@@ -247,10 +249,10 @@ pub fn append(
 }
 
 /// The chain's head: the last entry, else the expiry anchor, else the genesis.
-pub fn head(conn: &Connection) -> Result<Head, RegisterError> {
+pub fn head(conn: &Conn) -> Result<Head, RegisterError> {
     let last = conn
         .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| {
+        .query_row((), |r| {
             Ok(Head {
                 seq: r.get(0)?,
                 hash: r.get(1)?,
@@ -264,19 +266,18 @@ pub fn head(conn: &Connection) -> Result<Head, RegisterError> {
 }
 
 /// Where the chain starts after an expiry: the last dropped entry's seq and hash.
-pub fn anchor(conn: &Connection) -> Result<Option<Head>, RegisterError> {
-    Ok(conn
-        .query_row(
-            "SELECT last_dropped_seq, last_dropped_hash FROM audit_anchor WHERE id = 1",
-            [],
-            |r| {
-                Ok(Head {
-                    seq: r.get(0)?,
-                    hash: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
+pub fn anchor(conn: &Conn) -> Result<Option<Head>, RegisterError> {
+    conn.query_row(
+        "SELECT last_dropped_seq, last_dropped_hash FROM audit_anchor WHERE id = 1",
+        (),
+        |r| {
+            Ok(Head {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        },
+    )
+    .optional()
 }
 
 fn genesis() -> Head {
@@ -287,7 +288,7 @@ fn genesis() -> Head {
 }
 
 /// Every entry in chain order, or those from `from_seq` on.
-pub fn entries(conn: &Connection, from_seq: i64) -> Result<Vec<AuditEntry>, RegisterError> {
+pub fn entries(conn: &Conn, from_seq: i64) -> Result<Vec<AuditEntry>, RegisterError> {
     let mut all = Vec::new();
     each_entry(conn, from_seq, |e| {
         all.push(e);
@@ -299,38 +300,35 @@ pub fn entries(conn: &Connection, from_seq: i64) -> Result<Vec<AuditEntry>, Regi
 /// Calls `each` with every entry in chain order from `from_seq` on, one at a time, until
 /// it returns false: three million entries are walked without being held in memory.
 pub(crate) fn each_entry(
-    conn: &Connection,
+    conn: &Conn,
     from_seq: i64,
     mut each: impl FnMut(AuditEntry) -> bool,
 ) -> Result<(), RegisterError> {
-    let mut stmt = conn.prepare_cached(
+    conn.for_each(
         "SELECT seq, at, author, action, purpose, recipients, recordings, details, prev_hash, hash
          FROM audit WHERE seq >= ?1 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query(params![from_seq])?;
-    while let Some(r) = rows.next()? {
-        let entry = AuditEntry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            author: r.get(2)?,
-            action: r.get(3)?,
-            purpose: r.get(4)?,
-            recipients: r.get(5)?,
-            recordings: r.get(6)?,
-            details: r.get(7)?,
-            prev_hash: r.get(8)?,
-            hash: r.get(9)?,
-        };
-        if !each(entry) {
-            break;
-        }
-    }
-    Ok(())
+        params![from_seq],
+        |r| {
+            let entry = AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                author: r.get(2)?,
+                action: r.get(3)?,
+                purpose: r.get(4)?,
+                recipients: r.get(5)?,
+                recordings: r.get(6)?,
+                details: r.get(7)?,
+                prev_hash: r.get(8)?,
+                hash: r.get(9)?,
+            };
+            Ok(each(entry))
+        },
+    )
 }
 
 /// How many entries of an action were written in `[from, to)`, per purpose.
 pub(crate) fn count_by_purpose(
-    conn: &Connection,
+    conn: &Conn,
     action: Action,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -348,32 +346,31 @@ pub(crate) fn count_by_purpose(
 
 /// The newest entry of one action, if any: (sequence, time as stored, author, details).
 pub(crate) fn latest_of(
-    conn: &Connection,
+    conn: &Conn,
     action: Action,
 ) -> Result<Option<(i64, String, String, String)>, RegisterError> {
-    Ok(conn
-        .query_row(
-            "SELECT seq, at, author, details FROM audit WHERE action = ?1
+    conn.query_row(
+        "SELECT seq, at, author, details FROM audit WHERE action = ?1
              ORDER BY seq DESC LIMIT 1",
-            [action.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?)
+        [action.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()
 }
 
 /// The sequence number of the newest entry of one action, if any.
-pub(crate) fn last_seq_of(conn: &Connection, action: Action) -> Result<Option<i64>, RegisterError> {
-    Ok(conn.query_row(
+pub(crate) fn last_seq_of(conn: &Conn, action: Action) -> Result<Option<i64>, RegisterError> {
+    conn.query_row(
         "SELECT max(seq) FROM audit WHERE action = ?1",
         params![action.as_str()],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Writes the chain's head to the log (journal field `MESSAGE_ID` = `AUDIT_HEAD`), so a
 /// rewritten database cannot match what was logged outside it. The daemon calls it daily;
 /// each extraction calls it too.
-pub fn log_head(conn: &Connection, occasion: &str) -> Result<Head, RegisterError> {
+pub fn log_head(conn: &Conn, occasion: &str) -> Result<Head, RegisterError> {
     let head = head(conn)?;
     tracing::info!(
         message_id = events::AUDIT_HEAD.id,

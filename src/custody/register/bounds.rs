@@ -3,7 +3,9 @@
 //! camera's clock and its GPS, which may both be wrong the same way.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 
 use super::{RegisterError, SessionId, format_time, parse_time};
 use crate::camera::evidence::trusted_time::{BoundSource, LowerBound};
@@ -20,7 +22,7 @@ use crate::camera::evidence::trusted_time::{BoundSource, LowerBound};
 /// - The enrolment, or the camera's first issue when the register records an earlier one
 ///   (the enrolment was written after the camera went into service).
 pub(crate) fn lower_bounds(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     session: SessionId,
     docked_at: DateTime<Utc>,
@@ -113,8 +115,8 @@ mod tests {
     fn session(reg: &mut Register, started: &str, outcome: Option<&str>) -> SessionId {
         reg.connection()
             .execute(
-                "INSERT OR IGNORE INTO cameras (serial, first_seen, last_seen)
-                 VALUES ('SNTL-00042', ?1, ?1)",
+                "INSERT INTO cameras (serial, first_seen, last_seen)
+                 VALUES ('SNTL-00042', ?1, ?1) ON CONFLICT DO NOTHING",
                 params![started],
             )
             .unwrap();
@@ -140,7 +142,8 @@ mod tests {
         use crate::custody::register::DockEvent;
         use crate::custody::register::perception::{Holder, assignment_at, holder_at};
         let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let mut reg =
+            crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
         let conn = reg.connection();
         perception::insert_enrolment(conn, "SNTL-00042", None, "chef", at("2026-12-01T09:00:00Z"))
             .unwrap();
@@ -214,7 +217,8 @@ mod tests {
     #[test]
     fn a_camera_never_docked_enrolled_or_issued_has_no_bound() {
         let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let mut reg =
+            crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
         let now = session(&mut reg, "2026-12-04T18:00:00Z", None);
         assert_eq!(best(&mut reg, now, "2026-12-04T18:00:00Z"), None);
     }
@@ -222,7 +226,8 @@ mod tests {
     #[test]
     fn the_latest_of_docking_issue_and_enrolment_is_the_bound() {
         let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let mut reg =
+            crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
         let conn = reg.connection();
         perception::insert_enrolment(conn, "SNTL-00042", None, "chef", at("2026-06-01T09:00:00Z"))
             .unwrap();

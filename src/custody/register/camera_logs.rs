@@ -3,7 +3,9 @@
 //! content (its bytes' SHA-256 and its occurrence among identical lines).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 
 use super::{RecordingId, RegisterError, SessionId, format_time};
 use crate::base::digest::Digests;
@@ -60,7 +62,7 @@ pub(crate) struct NewLog<'a> {
 
 /// Records a stored log copy; returns its row id.
 pub(crate) fn insert_log(
-    conn: &Connection,
+    conn: &Conn,
     log: &NewLog<'_>,
     at: DateTime<Utc>,
 ) -> Result<i64, RegisterError> {
@@ -82,12 +84,12 @@ pub(crate) fn insert_log(
             format_time(at),
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    conn.last_insert_rowid()
 }
 
 /// Records how many lines a stored log held, how many were new, how many were rejected.
 pub(crate) fn set_log_counts(
-    conn: &Connection,
+    conn: &Conn,
     log: i64,
     lines: u64,
     new_lines: u64,
@@ -134,15 +136,13 @@ pub(crate) struct NewLine<'a> {
 
 /// Imports a line unless the same line (content and occurrence) was imported at an earlier
 /// docking; returns its new row id, or `None` when it is not new.
-pub(crate) fn insert_line(
-    conn: &Connection,
-    line: &NewLine<'_>,
-) -> Result<Option<i64>, RegisterError> {
+pub(crate) fn insert_line(conn: &Conn, line: &NewLine<'_>) -> Result<Option<i64>, RegisterError> {
     let changed = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO camera_log_lines (camera, kind, line_sha256, occurrence, log,
+            "INSERT INTO camera_log_lines (camera, kind, line_sha256, occurrence, log,
                  line_no, text, status, camera_time, event, stem, recording, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT DO NOTHING",
         )?
         .execute(params![
             line.camera,
@@ -163,14 +163,18 @@ pub(crate) fn insert_line(
             line.recording,
             line.rejected.unwrap_or_default(),
         ])?;
-    Ok((changed == 1).then(|| conn.last_insert_rowid()))
+    if changed == 1 {
+        conn.last_insert_rowid().map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The identities of a camera's lines of one log already in the register, read in one
 /// range of the unique index: a docking then touches the register only for new lines
 /// (a full 1 MiB log is some 12,000 lines, nearly all seen before).
 pub(crate) fn known_lines(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     kind: LogKind,
 ) -> Result<std::collections::HashSet<LineId>, RegisterError> {
@@ -188,7 +192,7 @@ pub(crate) fn known_lines(
 
 /// Notes the audit entry a playback line was written as, and how it was attributed.
 pub(crate) fn set_line_audit(
-    conn: &Connection,
+    conn: &Conn,
     line: i64,
     seq: i64,
     detail: &str,
@@ -203,18 +207,17 @@ pub(crate) fn set_line_audit(
 /// The register row of a camera's recording by stem: a stored row before an in-flight one,
 /// the latest first.
 pub(crate) fn recording_id(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     stem: &str,
 ) -> Result<Option<RecordingId>, RegisterError> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM recordings WHERE camera = ?1 AND stem = ?2
+    conn.query_row(
+        "SELECT id FROM recordings WHERE camera = ?1 AND stem = ?2
              ORDER BY state = 'discovered', id DESC LIMIT 1",
-            params![camera, stem],
-            |r| r.get(0),
-        )
-        .optional()?)
+        params![camera, stem],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// One imported line of `EVENTS.LOG`, as `show` lists it.
@@ -232,7 +235,7 @@ pub(crate) struct CameraLogEvent {
 /// camera's clock settings, storage errors and power changes within `around` of it (on the
 /// camera's clock, which dates the recording too).
 pub(crate) fn events_around(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     stem: &str,
     from: DateTime<Utc>,

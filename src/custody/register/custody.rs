@@ -1,7 +1,9 @@
 //! What `show RECORDING` reads about one recording: the facts the ingest measured, its
 //! state changes and the audit entries that name it (its custody timeline).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 
 use super::{RecordingId, RegisterError};
 
@@ -36,10 +38,7 @@ pub struct CustodyRow {
 }
 
 /// The facts of a recording; empty ones when it has no row (it was named a moment ago).
-pub(crate) fn measured_facts(
-    conn: &Connection,
-    id: RecordingId,
-) -> Result<MeasuredFacts, RegisterError> {
+pub(crate) fn measured_facts(conn: &Conn, id: RecordingId) -> Result<MeasuredFacts, RegisterError> {
     let row = conn
         .query_row(
             "SELECT prerecord_secs, duration_secs, flags, reasons FROM recordings WHERE id = ?1",
@@ -66,7 +65,7 @@ pub(crate) fn measured_facts(
 
 /// The state changes of a recording, oldest first, as custody steps by the service.
 pub(crate) fn state_changes(
-    conn: &Connection,
+    conn: &Conn,
     id: RecordingId,
 ) -> Result<Vec<CustodyRow>, RegisterError> {
     let mut s = conn.prepare(
@@ -92,7 +91,7 @@ const CUSTODY: &str = "SELECT audit.seq, at, author, action, purpose, details
      ORDER BY audit.seq";
 
 /// The audit entries that name a recording by its stem, in the chain's order.
-pub fn audit_entries(conn: &Connection, stem: &str) -> Result<Vec<CustodyRow>, RegisterError> {
+pub fn audit_entries(conn: &Conn, stem: &str) -> Result<Vec<CustodyRow>, RegisterError> {
     let mut s = conn.prepare_cached(CUSTODY)?;
     let rows = s.query_map(params![stem], |r| {
         Ok(CustodyRow {
@@ -141,7 +140,8 @@ mod tests {
     #[test]
     fn custody_follows_the_audit_through_appends_and_expiry() {
         let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let mut reg =
+            crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
         let entries = [
             ("2023-01-01T00:00:00Z", vec!["S_1"]),
             ("2023-02-01T00:00:00Z", vec!["S_2"]),
@@ -155,7 +155,7 @@ mod tests {
             append(&tx, &entry, at(when)).unwrap();
             tx.commit().unwrap();
         }
-        let seqs = |conn: &Connection, stem: &str| -> Vec<i64> {
+        let seqs = |conn: &Conn, stem: &str| -> Vec<i64> {
             audit_entries(conn, stem)
                 .unwrap()
                 .iter()
@@ -176,7 +176,7 @@ mod tests {
             .connection()
             .query_row(
                 "SELECT count(*) FROM audit_recordings WHERE seq <= 2",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();

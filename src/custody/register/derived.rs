@@ -2,7 +2,9 @@
 //! hashes of its stored files, its voice key, and the reviewer's decision.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 
 use super::{RegisterError, format_time};
 use crate::base::digest::Digests;
@@ -55,11 +57,7 @@ pub struct Derivative {
 }
 
 /// Records a derivative; returns its id.
-pub fn insert(
-    conn: &Connection,
-    d: &NewDerivative,
-    at: DateTime<Utc>,
-) -> Result<i64, RegisterError> {
+pub fn insert(conn: &Conn, d: &NewDerivative, at: DateTime<Utc>) -> Result<i64, RegisterError> {
     let size = |f: &DerivedFile| i64::try_from(f.size).unwrap_or(i64::MAX);
     conn.execute(
         "INSERT INTO derivatives (recording, made_at, made_by, audit_seq, video_path, video_size,
@@ -85,11 +83,11 @@ pub fn insert(
             d.key.map(|k| k.1),
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    conn.last_insert_rowid()
 }
 
 /// Whether a voice key was already used by a derivative.
-pub(crate) fn key_used(conn: &Connection, pitch: f64, formant: f64) -> Result<bool, RegisterError> {
+pub(crate) fn key_used(conn: &Conn, pitch: f64, formant: f64) -> Result<bool, RegisterError> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM derivatives WHERE pitch = ?1 AND formant = ?2",
         params![pitch, formant],
@@ -99,12 +97,12 @@ pub(crate) fn key_used(conn: &Connection, pitch: f64, formant: f64) -> Result<bo
 }
 
 /// The recording's latest derivative, accepted or not.
-pub fn latest(conn: &Connection, recording: i64) -> Result<Option<Derivative>, RegisterError> {
+pub fn latest(conn: &Conn, recording: i64) -> Result<Option<Derivative>, RegisterError> {
     one(conn, "recording = ?1 ORDER BY id DESC LIMIT 1", recording)
 }
 
 /// The recording's accepted derivative (the latest accepted, when several were).
-pub fn accepted(conn: &Connection, recording: i64) -> Result<Option<Derivative>, RegisterError> {
+pub fn accepted(conn: &Conn, recording: i64) -> Result<Option<Derivative>, RegisterError> {
     one(
         conn,
         "recording = ?1 AND accepted_at IS NOT NULL ORDER BY id DESC LIMIT 1",
@@ -114,7 +112,7 @@ pub fn accepted(conn: &Connection, recording: i64) -> Result<Option<Derivative>,
 
 /// Marks a derivative accepted by `author`, for `reason`.
 pub fn accept(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     author: &str,
     reason: &str,
@@ -127,11 +125,7 @@ pub fn accept(
     Ok(())
 }
 
-fn one(
-    conn: &Connection,
-    filter: &str,
-    recording: i64,
-) -> Result<Option<Derivative>, RegisterError> {
+fn one(conn: &Conn, filter: &str, recording: i64) -> Result<Option<Derivative>, RegisterError> {
     let sql = format!(
         "SELECT id, recording, video_path, video_size, video_blake3, video_sha256, manifest_path,
                 manifest_size, manifest_blake3, manifest_sha256, accepted_at, accepted_by

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
+
+use crate::custody::register::Conn;
 
 use super::{RecordingId, RegisterError, format_time};
 
@@ -27,7 +29,7 @@ pub struct Hold {
 
 /// Places a hold; returns false when the recording is already held for this procedure.
 pub fn place(
-    conn: &Connection,
+    conn: &Conn,
     recording: RecordingId,
     procedure: &str,
     by: &str,
@@ -45,7 +47,7 @@ pub fn place(
 
 /// Releases the active hold of a procedure; returns false when there was none.
 pub fn release(
-    conn: &Connection,
+    conn: &Conn,
     recording: RecordingId,
     procedure: &str,
     by: &str,
@@ -61,7 +63,7 @@ pub fn release(
 }
 
 /// The active holds of a recording, oldest first.
-pub fn active(conn: &Connection, recording: RecordingId) -> Result<Vec<Hold>, RegisterError> {
+pub fn active(conn: &Conn, recording: RecordingId) -> Result<Vec<Hold>, RegisterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, recording, procedure_ref, placed_by, placed_at, reason FROM holds
          WHERE recording = ?1 AND released_at IS NULL ORDER BY id",
@@ -82,12 +84,12 @@ pub fn active(conn: &Connection, recording: RecordingId) -> Result<Vec<Hold>, Re
 /// The procedures of every active hold, by recording: one query for a whole purge plan,
 /// rather than one per recording past its retention.
 pub(crate) fn active_by_recording(
-    conn: &Connection,
+    conn: &Conn,
 ) -> Result<HashMap<RecordingId, Vec<String>>, RegisterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT recording, procedure_ref FROM holds WHERE released_at IS NULL ORDER BY id",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map((), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
     let mut held: HashMap<RecordingId, Vec<String>> = HashMap::new();
     for row in rows {
         let (recording, procedure) = row?;

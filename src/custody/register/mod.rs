@@ -11,23 +11,29 @@ pub mod bounds;
 pub mod camera_logs;
 pub mod custody;
 pub mod derived;
+mod engine;
 pub mod holds;
 pub mod perception;
 pub mod replica;
 mod schema;
 pub mod search;
 pub mod stored;
+#[cfg(test)]
+pub(crate) mod testing;
 mod usage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::params;
 
+use crate::base::config::{Config, RegisterConfig};
 use crate::base::digest::Digests;
 use crate::camera::evidence::trusted_time::{CameraClock, TimeSource, TrustedTime};
 
+pub(crate) use engine::PgTarget;
+pub use engine::{Args, Conn, EngineKind, OptionalExtension, Row, Stmt};
 pub use schema::CURRENT_VERSION;
 pub(crate) use usage::StoredSince;
 
@@ -91,6 +97,31 @@ pub enum RegisterError {
         /// What `audit::verify` found.
         problems: String,
     },
+    /// `[register]` names a PostgreSQL server in a way that cannot work.
+    #[error("{what} cannot be used: {why}")]
+    Config {
+        /// The key.
+        what: String,
+        /// Why, and the fix.
+        why: String,
+    },
+    /// The register's PostgreSQL server cannot be reached: down, restarting, or the
+    /// network to it cut. Nothing was written; the service tries again by itself.
+    #[error(
+        "the register is unreachable ({server}): nothing was committed and nothing is wiped until it answers again; check the server and the network to it"
+    )]
+    Unreachable {
+        /// The server and database, without a password.
+        server: String,
+        /// What the connection said.
+        source: postgres::Error,
+    },
+    /// PostgreSQL refused or failed a query.
+    #[error("register query failed on PostgreSQL")]
+    Postgres(#[source] postgres::Error),
+    /// A row callback used the connection it was reading from: a defect in the register.
+    #[error("the register's connection was used while it was reading rows (a defect: report it)")]
+    Reentrant,
     /// A stored value does not parse (the database was edited by hand?).
     #[error("register row {table}#{id} holds an unreadable {column}: `{value}`")]
     Corrupt {
@@ -103,6 +134,39 @@ pub enum RegisterError {
         /// What it holds.
         value: String,
     },
+}
+
+impl RegisterError {
+    /// Whether the register could not be reached at all (PostgreSQL down or cut off), as
+    /// opposed to refusing or failing the query: the service waits and tries again.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, RegisterError::Unreachable { .. })
+    }
+
+    /// What the engine said, without the register's own words around it.
+    fn engine_words(&self) -> String {
+        match self {
+            RegisterError::Sql(e) => e.to_string(),
+            RegisterError::Postgres(e) => e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |db| db.message().to_string()),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether the engine refused a change by a constraint or a trigger (the state
+    /// machine, one row in flight): the register's rules, not a failure.
+    fn is_constraint(&self) -> bool {
+        match self {
+            RegisterError::Sql(e) => {
+                e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+            }
+            RegisterError::Postgres(e) => e
+                .code()
+                .is_some_and(|c| c.code().starts_with("23") || c.code() == "P0001"),
+            _ => false,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for RegisterError {
@@ -272,29 +336,90 @@ pub struct RecordingRow {
     pub reasons: Vec<String>,
 }
 
-/// The register, open on one SQLite file.
+/// Where the register is and the site that writes to it: what each thread of the service
+/// needs to open its own connection.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// `[register]`.
+    pub config: RegisterConfig,
+    /// This daemon's site (`[site] name`).
+    pub site: String,
+}
+
+impl Location {
+    /// The register a configuration names.
+    pub fn of(config: &Config) -> Location {
+        Location {
+            config: config.register.clone(),
+            site: String::new(),
+        }
+    }
+
+    /// Opens a connection to it (see [`Register::open_config`]).
+    pub fn open(&self) -> Result<Register, RegisterError> {
+        Register::open_config(&self.config, &self.site)
+    }
+
+    /// The SQLite file, when the register is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.config
+            .url
+            .is_none()
+            .then_some(self.config.path.as_path())
+    }
+}
+
+/// The register, open on one SQLite file or a PostgreSQL database.
 pub struct Register {
-    conn: Connection,
+    conn: Conn,
 }
 
 /// One transaction on the register, from [`Register::write`] or [`Register::read`]: the
 /// register's query functions (`stored::by_id(&tx, ..)`, `audit::append(&tx, ..)`) run
-/// on it; [`Tx::commit`] makes its changes durable, dropping it rolls them back. Only the
-/// register's folder sees the SQL engine behind it.
-pub struct Tx<'a>(Transaction<'a>);
+/// on it; [`Tx::commit`] makes its changes durable, dropping it rolls them back (a read
+/// transaction ends by a commit). Only the register's folder sees the SQL engine behind it.
+pub struct Tx<'a> {
+    conn: &'a Conn,
+    open: bool,
+    commit_on_drop: bool,
+}
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
+    fn begin(conn: &'a Conn, write: bool) -> Result<Tx<'a>, RegisterError> {
+        conn.begin(write)?;
+        Ok(Tx {
+            conn,
+            open: true,
+            commit_on_drop: !write,
+        })
+    }
+
     /// Commits the transaction: its changes are durable once this returns `Ok`.
-    pub fn commit(self) -> Result<(), RegisterError> {
-        Ok(self.0.commit()?)
+    pub fn commit(mut self) -> Result<(), RegisterError> {
+        self.open = false;
+        self.conn.commit()
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: a failed end leaves the connection to the engine,
+            // which ends the transaction with the connection at the latest.
+            let _ = if self.commit_on_drop {
+                self.conn.commit()
+            } else {
+                self.conn.rollback()
+            };
+        }
     }
 }
 
 impl std::ops::Deref for Tx<'_> {
-    type Target = Connection;
+    type Target = Conn;
 
-    fn deref(&self) -> &Connection {
-        &self.0
+    fn deref(&self) -> &Conn {
+        self.conn
     }
 }
 
@@ -376,12 +501,12 @@ impl Register {
             advice: open_advice(path, &sqlite),
             sqlite,
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = rusqlite::Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(open_err)?;
         // The pragmas are per connection: set them on every open, before anything else.
         let mode: String =
-            retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)))
+            retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", (), |r| r.get(0)))
                 .map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_err(rusqlite::Error::InvalidParameterName(format!(
@@ -397,19 +522,53 @@ impl Register {
             migrated = schema::migrate(&mut conn);
         }
         migrated?;
+        // Every query function prepares its statement through the cache; the register
+        // has fewer distinct statements than this, so none is prepared twice.
+        conn.set_prepared_statement_cache_capacity(256);
+        let conn = Conn::sqlite(conn);
+        conn.set_site("")?;
         Ok(Register { conn })
+    }
+
+    /// Opens the register `[register]` names: the SQLite file at `path`, or the PostgreSQL
+    /// database at `url`; `site` is the site this daemon writes as (`[site] name`).
+    pub fn open_config(config: &RegisterConfig, site: &str) -> Result<Register, RegisterError> {
+        match &config.url {
+            None => {
+                let register = Register::open(&config.path)?;
+                register.conn.set_site(site)?;
+                Ok(register)
+            }
+            Some(url) => Register::open_postgres(&PgTarget {
+                url: url.clone(),
+                password_file: config.password_file.clone(),
+                site: site.to_string(),
+            }),
+        }
+    }
+
+    /// Connects to a PostgreSQL register and brings its schema up to date; safe when
+    /// several daemons do it at once (the migration holds an advisory lock).
+    pub(crate) fn open_postgres(target: &PgTarget) -> Result<Register, RegisterError> {
+        let conn = Conn::postgres(target)?;
+        schema::migrate_postgres(&conn)?;
+        Ok(Register { conn })
+    }
+
+    /// Which engine holds this register.
+    pub fn engine(&self) -> EngineKind {
+        self.conn.kind()
     }
 
     /// The store identity the register records, if any (see `store::IDENTITY_FILE`).
     pub(crate) fn store_identity(&self) -> Result<Option<String>, RegisterError> {
-        Ok(self
-            .conn
+        self.conn
             .query_row(
                 "SELECT identity FROM store_identity WHERE id = 1",
-                [],
+                (),
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Records the store's identity the first time; afterwards only the same one is accepted.
@@ -430,20 +589,14 @@ impl Register {
     /// an audit entry reads the chain's head and appends after it, and no other writer
     /// may append in between.
     pub fn write(&mut self) -> Result<Tx<'_>, RegisterError> {
-        Ok(Tx(self.conn.transaction_with_behavior(
-            TransactionBehavior::Immediate,
-        )?))
+        Tx::begin(&self.conn, true)
     }
 
     /// Starts a read transaction (`BEGIN DEFERRED`, which takes no write lock): the
     /// register's queries a command asks read one consistent snapshot; dropped, it ends
     /// (by a commit, so that nothing is lost should a write slip into it).
     pub fn read(&mut self) -> Result<Tx<'_>, RegisterError> {
-        let mut tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        tx.set_drop_behavior(rusqlite::DropBehavior::Commit);
-        Ok(Tx(tx))
+        Tx::begin(&self.conn, false)
     }
 
     /// Runs `change` in one write transaction (`BEGIN IMMEDIATE`), committed when it
@@ -469,8 +622,8 @@ impl Register {
             "INSERT INTO cameras (serial, model, firmware, first_seen, last_seen)
              VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT(serial) DO UPDATE SET
-                model = coalesce(excluded.model, model),
-                firmware = coalesce(excluded.firmware, firmware),
+                model = coalesce(excluded.model, cameras.model),
+                firmware = coalesce(excluded.firmware, cameras.firmware),
                 last_seen = excluded.last_seen",
             params![camera.serial, camera.model, camera.firmware, at],
         )?;
@@ -489,7 +642,7 @@ impl Register {
             "INSERT INTO sessions (camera, source, profile, started_at) VALUES (?1, ?2, ?3, ?4)",
             params![camera, source, profile, format_time(at)],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        self.conn.last_insert_rowid()
     }
 
     /// Closes an ingest session with its outcome (`complete`, `attention`, `failed: ...`).
@@ -582,7 +735,7 @@ impl Register {
              VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5)",
             params![camera, stem, session, format_time(start), at],
         )?;
-        let id = tx.last_insert_rowid();
+        let id = tx.last_insert_rowid()?;
         insert_event(&tx, id, Some(session), &at, RecordingState::Discovered, "")?;
         tx.commit()?;
         Ok(id)
@@ -608,7 +761,7 @@ impl Register {
         let last = gps.last;
         let bbox = gps.bbox;
         let clock = facts.clock.as_ref();
-        let changed = tx.execute(
+        let changed = tx.execute_refusable(
             "UPDATE recordings SET state = ?2, end_utc = ?3, prerecord_secs = ?4, duration_secs = ?5,
                 video_size = ?6, video_blake3 = ?7, video_sha256 = ?8, video_path = ?9,
                 sidecar_size = ?10, sidecar_blake3 = ?11, sidecar_sha256 = ?12, sidecar_path = ?13,
@@ -676,7 +829,7 @@ impl Register {
         let now = at;
         let tx = self.write()?;
         let at = format_time(at);
-        let changed = tx.execute(
+        let changed = tx.execute_refusable(
             "UPDATE recordings SET state = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, state.as_str(), at],
         );
@@ -744,7 +897,7 @@ impl Register {
 
     /// The underlying connection, for the register's own tests.
     #[cfg(test)]
-    pub(crate) fn connection(&mut self) -> &mut Connection {
+    pub(crate) fn connection(&mut self) -> &mut Conn {
         &mut self.conn
     }
 
@@ -756,7 +909,7 @@ impl Register {
              WHERE video_path IS NOT NULL OR sidecar_path IS NOT NULL OR state = 'discovered'
              ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
+        let rows = stmt.query_map((), |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -782,18 +935,16 @@ fn is_busy(result: &Result<(), RegisterError>) -> bool {
 /// Turns a state change the register refused (a trigger, or a guarded update that
 /// changed no row) into [`RegisterError::StateRefused`], naming the state found.
 fn refused_unless_one(
-    tx: &Connection,
-    changed: rusqlite::Result<usize>,
+    tx: &Conn,
+    changed: Result<usize, RegisterError>,
     id: RecordingId,
     to: RecordingState,
 ) -> Result<(), RegisterError> {
     let why = match changed {
         Ok(1) => return Ok(()),
         Ok(_) => None,
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            Some(e.to_string())
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) if e.is_constraint() => Some(e.engine_words()),
+        Err(e) => return Err(e),
     };
     let found: Option<(String, String)> = tx
         .query_row(
@@ -815,7 +966,7 @@ fn refused_unless_one(
 
 /// The audit entry of a collection: the recording, its state, hashes and stored paths.
 fn collection_entry(
-    tx: &Connection,
+    tx: &Conn,
     id: RecordingId,
     session: SessionId,
     state: RecordingState,
@@ -848,18 +999,18 @@ fn collection_entry(
 
 /// A recording's camera and stem, as the audit entries name it.
 pub(crate) fn camera_and_stem(
-    conn: &Connection,
+    conn: &Conn,
     id: RecordingId,
 ) -> Result<(String, String), RegisterError> {
-    Ok(conn.query_row(
+    conn.query_row(
         "SELECT camera, stem FROM recordings WHERE id = ?1",
         params![id],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+    )
 }
 
 fn insert_event(
-    tx: &Connection,
+    tx: &Conn,
     recording: RecordingId,
     session: Option<SessionId>,
     at: &str,
@@ -951,11 +1102,12 @@ impl RawRow {
 /// The steps of SQLite's plan for `sql` with `params` (`EXPLAIN QUERY PLAN`'s details),
 /// for the tests that keep the queries run at scale on their indexes.
 #[cfg(test)]
-pub(crate) fn query_plan(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Vec<String> {
+pub(crate) fn query_plan(conn: &Conn, sql: &str, params: impl Args) -> Vec<String> {
+    assert_eq!(
+        conn.kind(),
+        EngineKind::Sqlite,
+        "query plans are SQLite's: open this test's register with Register::open"
+    );
     let mut stmt = conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
         .expect("the query compiles");

@@ -6,7 +6,9 @@
 //! held its camera at its start time; what cannot be decided that way needs attention.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 
 use super::{RecordingId, RegisterError, format_time, parse_time};
 
@@ -82,7 +84,7 @@ pub(crate) enum Holder {
 
 /// Adds an agent; the caller checks first that the matricule is new.
 pub fn insert_agent(
-    conn: &Connection,
+    conn: &Conn,
     agent: &Agent,
     by: &str,
     at: DateTime<Utc>,
@@ -103,36 +105,31 @@ pub fn insert_agent(
 }
 
 /// One agent by matricule.
-pub fn agent(conn: &Connection, matricule: &str) -> Result<Option<Agent>, RegisterError> {
+pub fn agent(conn: &Conn, matricule: &str) -> Result<Option<Agent>, RegisterError> {
     agent_where(conn, "matricule", matricule)
 }
 
 /// The agent whose Unix user this is.
-pub(crate) fn agent_by_user(conn: &Connection, user: &str) -> Result<Option<Agent>, RegisterError> {
+pub(crate) fn agent_by_user(conn: &Conn, user: &str) -> Result<Option<Agent>, RegisterError> {
     agent_where(conn, "unix_user", user)
 }
 
-fn agent_where(
-    conn: &Connection,
-    column: &str,
-    value: &str,
-) -> Result<Option<Agent>, RegisterError> {
+fn agent_where(conn: &Conn, column: &str, value: &str) -> Result<Option<Agent>, RegisterError> {
     let sql = format!("SELECT matricule, name, brigade, unix_user FROM agents WHERE {column} = ?1");
-    Ok(conn
-        .query_row(&sql, params![value], |r| {
-            Ok(Agent {
-                matricule: r.get(0)?,
-                name: r.get(1)?,
-                brigade: r.get(2)?,
-                unix_user: r.get(3)?,
-            })
+    conn.query_row(&sql, params![value], |r| {
+        Ok(Agent {
+            matricule: r.get(0)?,
+            name: r.get(1)?,
+            brigade: r.get(2)?,
+            unix_user: r.get(3)?,
         })
-        .optional()?)
+    })
+    .optional()
 }
 
 /// Enrols a camera; the caller checks first that it is not enrolled.
 pub fn insert_enrolment(
-    conn: &Connection,
+    conn: &Conn,
     serial: &str,
     model: Option<&str>,
     by: &str,
@@ -146,26 +143,25 @@ pub fn insert_enrolment(
 }
 
 /// A camera's enrolment, if enrolled (the daemon ingests enrolled cameras only).
-pub fn enrolment(conn: &Connection, serial: &str) -> Result<Option<Enrolment>, RegisterError> {
-    Ok(conn
-        .query_row(
-            "SELECT serial, model, enrolled_at, state FROM enrolments WHERE serial = ?1",
-            params![serial],
-            |r| {
-                Ok(Enrolment {
-                    serial: r.get(0)?,
-                    model: r.get(1)?,
-                    enrolled_at: r.get(2)?,
-                    state: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
+pub fn enrolment(conn: &Conn, serial: &str) -> Result<Option<Enrolment>, RegisterError> {
+    conn.query_row(
+        "SELECT serial, model, enrolled_at, state FROM enrolments WHERE serial = ?1",
+        params![serial],
+        |r| {
+            Ok(Enrolment {
+                serial: r.get(0)?,
+                model: r.get(1)?,
+                enrolled_at: r.get(2)?,
+                state: r.get(3)?,
+            })
+        },
+    )
+    .optional()
 }
 
 /// Records an issue; the caller checks first that the camera is free at that time.
 pub fn insert_assignment(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     agent: &str,
     at: DateTime<Utc>,
@@ -175,12 +171,12 @@ pub fn insert_assignment(
         "INSERT INTO assignments (camera, agent, issued_at, issued_by) VALUES (?1, ?2, ?3, ?4)",
         params![camera, agent, format_time(at), by],
     )?;
-    Ok(conn.last_insert_rowid())
+    conn.last_insert_rowid()
 }
 
 /// Records a return by hand.
 pub(crate) fn set_returned(
-    conn: &Connection,
+    conn: &Conn,
     assignment: i64,
     at: DateTime<Utc>,
     by: &str,
@@ -197,7 +193,7 @@ const ASSIGNMENT_COLUMNS: &str = "a.id, a.camera, a.agent, a.issued_at, a.issued
     (SELECT min(d.at) FROM dock_events d
       WHERE d.camera = a.camera AND d.event = 'docked' AND d.at > a.issued_at)";
 
-fn read_assignment(r: &rusqlite::Row<'_>) -> rusqlite::Result<Assignment> {
+fn read_assignment(r: &crate::custody::register::Row<'_>) -> rusqlite::Result<Assignment> {
     let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
         let text: Option<String> = r.get(i)?;
         Ok(text.as_deref().and_then(parse_time))
@@ -219,7 +215,7 @@ fn read_assignment(r: &rusqlite::Row<'_>) -> rusqlite::Result<Assignment> {
 
 /// The camera's last issue at or before `at`.
 pub(crate) fn assignment_at(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     at: DateTime<Utc>,
 ) -> Result<Option<Assignment>, RegisterError> {
@@ -227,14 +223,13 @@ pub(crate) fn assignment_at(
         "SELECT {ASSIGNMENT_COLUMNS} FROM assignments a
          WHERE a.camera = ?1 AND a.issued_at <= ?2 ORDER BY a.issued_at DESC, a.id DESC LIMIT 1"
     );
-    Ok(conn
-        .query_row(&sql, params![camera, format_time(at)], read_assignment)
-        .optional()?)
+    conn.query_row(&sql, params![camera, format_time(at)], read_assignment)
+        .optional()
 }
 
 /// The camera's first issue after `at`, if any.
 pub(crate) fn assignment_after(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     at: DateTime<Utc>,
 ) -> Result<Option<Assignment>, RegisterError> {
@@ -242,14 +237,13 @@ pub(crate) fn assignment_after(
         "SELECT {ASSIGNMENT_COLUMNS} FROM assignments a
          WHERE a.camera = ?1 AND a.issued_at > ?2 ORDER BY a.issued_at, a.id LIMIT 1"
     );
-    Ok(conn
-        .query_row(&sql, params![camera, format_time(at)], read_assignment)
-        .optional()?)
+    conn.query_row(&sql, params![camera, format_time(at)], read_assignment)
+        .optional()
 }
 
 /// Issues overlapping `[from, to)`, of one camera or one agent or all, oldest first.
 pub fn assignments(
-    conn: &Connection,
+    conn: &Conn,
     camera: Option<&str>,
     agent: Option<&str>,
     from: DateTime<Utc>,
@@ -273,7 +267,7 @@ pub fn assignments(
 
 /// Who held the camera at `at`: a docking after the issue, or a return, ends it.
 pub(crate) fn holder_at(
-    conn: &Connection,
+    conn: &Conn,
     camera: &str,
     at: DateTime<Utc>,
 ) -> Result<Holder, RegisterError> {
@@ -340,7 +334,7 @@ pub struct Attribution {
 
 /// Stores an attribution.
 pub fn insert_attribution(
-    conn: &Connection,
+    conn: &Conn,
     recording: RecordingId,
     attribution: &Attribution,
 ) -> Result<(), RegisterError> {
@@ -363,26 +357,25 @@ pub fn insert_attribution(
 
 /// A recording's current attribution: the latest written.
 pub fn attribution(
-    conn: &Connection,
+    conn: &Conn,
     recording: RecordingId,
 ) -> Result<Option<Attribution>, RegisterError> {
-    Ok(conn
-        .query_row(
-            "SELECT agent, kind, assignment, attributed_by, attributed_at, reason
+    conn.query_row(
+        "SELECT agent, kind, assignment, attributed_by, attributed_at, reason
              FROM attributions WHERE recording = ?1 ORDER BY id DESC LIMIT 1",
-            params![recording],
-            |r| {
-                Ok(Attribution {
-                    agent: r.get(0)?,
-                    kind: r.get(1)?,
-                    assignment: r.get(2)?,
-                    by: r.get(3)?,
-                    at: r.get(4)?,
-                    reason: r.get(5)?,
-                })
-            },
-        )
-        .optional()?)
+        params![recording],
+        |r| {
+            Ok(Attribution {
+                agent: r.get(0)?,
+                kind: r.get(1)?,
+                assignment: r.get(2)?,
+                by: r.get(3)?,
+                at: r.get(4)?,
+                reason: r.get(5)?,
+            })
+        },
+    )
+    .optional()
 }
 
 /// A stored recording with no attribution yet.
@@ -414,9 +407,9 @@ pub(crate) const UNATTRIBUTED: &str = "SELECT r.id, r.camera, r.stem, r.start_ut
      ORDER BY r.start_utc, r.id";
 
 /// Stored recordings (any state but `discovered`) with no attribution yet, oldest first.
-pub(crate) fn unattributed(conn: &Connection) -> Result<Vec<Unattributed>, RegisterError> {
+pub(crate) fn unattributed(conn: &Conn) -> Result<Vec<Unattributed>, RegisterError> {
     let mut stmt = conn.prepare(UNATTRIBUTED)?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,

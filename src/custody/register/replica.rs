@@ -3,7 +3,9 @@
 //! it again under a new version), and the backlog the status shows.
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, OptionalExtension};
 
 use super::{RecordingId, RegisterError, format_time, parse_time};
 
@@ -112,20 +114,21 @@ pub struct ReplicaQueue;
 impl ReplicaQueue {
     /// Queues every stored recording not yet queued (those confirmed before the queue
     /// existed; later ones are queued by the trigger that confirms them).
-    pub fn queue_unqueued(conn: &Connection, now: DateTime<Utc>) -> Result<usize, RegisterError> {
+    pub fn queue_unqueued(conn: &Conn, now: DateTime<Utc>) -> Result<usize, RegisterError> {
         let at = format_time(now);
-        Ok(conn.execute(
-            "INSERT OR IGNORE INTO replica_queue (recording, state, queued_at, next_attempt)
+        conn.execute(
+            "INSERT INTO replica_queue (recording, state, queued_at, next_attempt)
              SELECT id, 'pending', ?1, ?1 FROM recordings r
              WHERE state IN ('confirmed', 'wiped')
-               AND NOT EXISTS (SELECT 1 FROM replica_queue q WHERE q.recording = r.id)",
+               AND NOT EXISTS (SELECT 1 FROM replica_queue q WHERE q.recording = r.id)
+             ON CONFLICT DO NOTHING",
             params![at],
-        )?)
+        )
     }
 
     /// Recordings whose next attempt is due, oldest first.
     pub fn due(
-        conn: &Connection,
+        conn: &Conn,
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<RecordingId>, RegisterError> {
@@ -140,20 +143,17 @@ impl ReplicaQueue {
     }
 
     /// When the next pending attempt is due.
-    pub(crate) fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, RegisterError> {
+    pub(crate) fn next_due(conn: &Conn) -> Result<Option<DateTime<Utc>>, RegisterError> {
         let at: Option<String> = conn.query_row(
             "SELECT min(next_attempt) FROM replica_queue WHERE state = 'pending'",
-            [],
+            (),
             |r| r.get(0),
         )?;
         Ok(at.as_deref().and_then(parse_time))
     }
 
     /// One row.
-    pub fn row(
-        conn: &Connection,
-        recording: RecordingId,
-    ) -> Result<Option<QueueRow>, RegisterError> {
+    pub fn row(conn: &Conn, recording: RecordingId) -> Result<Option<QueueRow>, RegisterError> {
         let row = conn
             .query_row(
                 "SELECT state, attempts, last_error, video_key, video_version, sidecar_key,
@@ -205,7 +205,7 @@ impl ReplicaQueue {
 
     /// Keeps what a PUT wrote, before anything else: a crash after it adopts the version.
     pub fn wrote(
-        conn: &Connection,
+        conn: &Conn,
         recording: RecordingId,
         part: Part,
         key: &str,
@@ -223,7 +223,7 @@ impl ReplicaQueue {
 
     /// An attempt failed: the next waits longer (5 s doubling, at most 10 minutes).
     pub fn failed(
-        conn: &Connection,
+        conn: &Conn,
         recording: RecordingId,
         now: DateTime<Utc>,
         error: &str,
@@ -244,7 +244,7 @@ impl ReplicaQueue {
 
     /// Proven: replicated with this lock.
     pub fn replicated(
-        conn: &Connection,
+        conn: &Conn,
         recording: RecordingId,
         retain_until: DateTime<Utc>,
         legal_hold: bool,
@@ -266,7 +266,7 @@ impl ReplicaQueue {
 
     /// Moves a row to `state`.
     pub(crate) fn set_state(
-        conn: &Connection,
+        conn: &Conn,
         recording: RecordingId,
         state: QueueState,
     ) -> Result<(), RegisterError> {
@@ -279,7 +279,7 @@ impl ReplicaQueue {
 
     /// Whether the recording's replica is proven.
     pub(crate) fn is_replicated(
-        conn: &Connection,
+        conn: &Conn,
         recording: RecordingId,
     ) -> Result<bool, RegisterError> {
         let state: Option<String> = conn
@@ -293,20 +293,20 @@ impl ReplicaQueue {
     }
 
     /// What is still to replicate.
-    pub fn backlog(conn: &Connection) -> Result<Backlog, RegisterError> {
+    pub fn backlog(conn: &Conn) -> Result<Backlog, RegisterError> {
         let (recordings, bytes, oldest): (i64, i64, Option<String>) = conn.query_row(
             "SELECT count(*), coalesce(sum(coalesce(r.video_size, 0) + coalesce(r.sidecar_size, 0)), 0),
                     min(q.queued_at)
              FROM replica_queue q JOIN recordings r ON r.id = q.recording
              WHERE q.state = 'pending'",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let last_error: Option<String> = conn
             .query_row(
                 "SELECT last_error FROM replica_queue WHERE state = 'pending' AND last_error != ''
                  ORDER BY queued_at LIMIT 1",
-                [],
+                (),
                 |r| r.get(0),
             )
             .optional()?;
@@ -319,19 +319,19 @@ impl ReplicaQueue {
     }
 
     /// Replicated rows whose legal hold must follow a hold placed or released.
-    pub(crate) fn dirty_locks(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
+    pub(crate) fn dirty_locks(conn: &Conn) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
             "SELECT recording FROM replica_queue WHERE locks_dirty = 1 AND state = 'replicated'",
         )?;
         let ids = stmt
-            .query_map([], |r| r.get(0))?
+            .query_map((), |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(ids)
     }
 
     /// The legal hold now set on every version.
     pub(crate) fn locks_synced(
-        conn: &Connection,
+        conn: &Conn,
         recording: RecordingId,
         legal_hold: bool,
     ) -> Result<(), RegisterError> {
@@ -345,7 +345,7 @@ impl ReplicaQueue {
     /// Replicated recordings the local purge has deleted, whose retain-until has passed and
     /// that no legal hold keeps: their versions may go.
     pub(crate) fn deletable(
-        conn: &Connection,
+        conn: &Conn,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
@@ -362,21 +362,21 @@ impl ReplicaQueue {
 }
 
 /// The replica's count of proven recordings, for the status.
-pub(crate) fn replicated_count(conn: &Connection) -> Result<i64, RegisterError> {
-    Ok(conn.query_row(
+pub(crate) fn replicated_count(conn: &Conn) -> Result<i64, RegisterError> {
+    conn.query_row(
         "SELECT count(*) FROM replica_queue WHERE state = 'replicated'",
-        [],
+        (),
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Every recording whose replica is proven, by id: what a replica scrub reads back.
-pub(crate) fn replicated_recordings(conn: &Connection) -> Result<Vec<RecordingId>, RegisterError> {
+pub(crate) fn replicated_recordings(conn: &Conn) -> Result<Vec<RecordingId>, RegisterError> {
     let mut stmt = conn.prepare(
         "SELECT recording FROM replica_queue WHERE state = 'replicated' ORDER BY recording",
     )?;
     let ids = stmt
-        .query_map([], |r| r.get(0))?
+        .query_map((), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(ids)
 }
@@ -392,7 +392,7 @@ pub(crate) struct ManifestFacts {
 
 /// The session and attributions a recording's manifest names.
 pub(crate) fn manifest_facts(
-    conn: &Connection,
+    conn: &Conn,
     recording: RecordingId,
 ) -> Result<ManifestFacts, RegisterError> {
     let session: Option<i64> = conn.query_row(
@@ -432,7 +432,7 @@ pub(crate) struct AnchorRecord<'a> {
 }
 
 /// Records an anchor the bucket now keeps.
-pub(crate) fn record_anchor(conn: &Connection, a: &AnchorRecord<'_>) -> Result<(), RegisterError> {
+pub(crate) fn record_anchor(conn: &Conn, a: &AnchorRecord<'_>) -> Result<(), RegisterError> {
     conn.execute(
         "INSERT INTO replica_anchors (at, occasion, audit_seq, audit_hash, key, version)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -449,14 +449,13 @@ pub(crate) fn record_anchor(conn: &Connection, a: &AnchorRecord<'_>) -> Result<(
 }
 
 /// The last anchor recorded: (time as stored, the head's sequence number).
-pub(crate) fn last_anchor(conn: &Connection) -> Result<Option<(String, i64)>, RegisterError> {
-    Ok(conn
-        .query_row(
-            "SELECT at, audit_seq FROM replica_anchors ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
+pub(crate) fn last_anchor(conn: &Conn) -> Result<Option<(String, i64)>, RegisterError> {
+    conn.query_row(
+        "SELECT at, audit_seq FROM replica_anchors ORDER BY id DESC LIMIT 1",
+        (),
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
 }
 
 /// The wait before attempt `n + 1`: 5 s doubling, at most 10 minutes.

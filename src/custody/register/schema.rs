@@ -5,7 +5,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::RegisterError;
+use super::{Conn, RegisterError, Tx};
 
 /// Each entry moves the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -581,6 +581,64 @@ fn apply(conn: &mut Connection) -> Result<(), RegisterError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The register on PostgreSQL as SQLite's migrations leave it at [`POSTGRES_BASE`].
+const POSTGRES_SCHEMA: &str = include_str!("schema/postgres.sql");
+/// The version `POSTGRES_SCHEMA` stands for.
+const POSTGRES_BASE: u32 = 13;
+/// PostgreSQL's twin of each SQLite migration after [`POSTGRES_BASE`], in order.
+const POSTGRES_MIGRATIONS: &[&str] = &[];
+const _: () = assert!(POSTGRES_BASE + POSTGRES_MIGRATIONS.len() as u32 == CURRENT_VERSION);
+
+/// Creates or upgrades a PostgreSQL register, once however many daemons start at once:
+/// each takes the register's write lock first (a transaction-scoped advisory lock), then
+/// reads the version under it, so that the others find the work done.
+pub(crate) fn migrate_postgres(conn: &Conn) -> Result<(), RegisterError> {
+    let tx = Tx::begin(conn, true)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS register_schema (
+            id       bigint PRIMARY KEY CHECK (id = 1),
+            version  bigint NOT NULL
+        )",
+    )?;
+    let found: Option<u32> = tx
+        .query_row(
+            "SELECT version FROM register_schema WHERE id = 1",
+            (),
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            RegisterError::Sql(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            e => Err(e),
+        })?;
+    let from = match found {
+        Some(v) if v > CURRENT_VERSION => {
+            return Err(RegisterError::TooNew {
+                found: v,
+                supported: CURRENT_VERSION,
+            });
+        }
+        Some(v) if v == CURRENT_VERSION => return tx.commit(),
+        Some(v) => v,
+        None => {
+            tx.execute_batch(POSTGRES_SCHEMA)?;
+            POSTGRES_BASE
+        }
+    };
+    for sql in POSTGRES_MIGRATIONS
+        .iter()
+        .skip(from.saturating_sub(POSTGRES_BASE) as usize)
+    {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute(
+        "INSERT INTO register_schema (id, version) VALUES (1, ?1)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        [CURRENT_VERSION],
+    )?;
+    tx.commit()
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! place, newest first, one page (plus one row, so that "is there a next page" costs
 //! nothing; no total is counted, docs/performance.md).
 
+use crate::custody::register::Conn;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use super::{RegisterError, format_time};
@@ -62,11 +62,11 @@ pub struct FoundRow {
 }
 
 /// The recordings the query finds, newest first, at most `limit`.
-pub fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<FoundRow>, RegisterError> {
+pub fn search(conn: &Conn, q: &SearchQuery) -> Result<Vec<FoundRow>, RegisterError> {
     let (sql, params) = sql(q);
     let mut statement = conn.prepare(&sql)?;
     let rows = statement
-        .query_map(rusqlite::params_from_iter(params), |r| {
+        .query_map(&params, |r| {
             let flags: String = r.get(6)?;
             Ok(FoundRow {
                 stem: r.get(0)?,
@@ -164,9 +164,5 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
 #[cfg(test)]
 pub(crate) fn plan(register: &mut super::Register, q: &SearchQuery) -> Vec<String> {
     let (sql, params) = sql(q);
-    super::query_plan(
-        register.connection(),
-        &sql,
-        rusqlite::params_from_iter(params),
-    )
+    super::query_plan(register.connection(), &sql, &params)
 }

@@ -2,7 +2,9 @@
 //! chosen for deletion when their retention is over, and marked purged.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, Row, params};
+use rusqlite::params;
+
+use crate::custody::register::{Conn, Row};
 
 use super::{Digests, FileFacts, RecordingId, RecordingState, RegisterError, format_time};
 use super::{insert_event, parse_time};
@@ -124,9 +126,9 @@ fn check(raw: Raw) -> Result<StoredRecording, RegisterError> {
 }
 
 fn query(
-    conn: &Connection,
+    conn: &Conn,
     filter: &str,
-    args: impl rusqlite::Params,
+    args: impl super::Args,
 ) -> Result<Vec<StoredRecording>, RegisterError> {
     let sql = format!("SELECT {COLUMNS} FROM recordings WHERE {filter}");
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -136,7 +138,7 @@ fn query(
 
 /// The stored rows (not `discovered`) with this stem, oldest first (more than one after a
 /// store conflict).
-pub fn by_stem(conn: &Connection, stem: &str) -> Result<Vec<StoredRecording>, RegisterError> {
+pub fn by_stem(conn: &Conn, stem: &str) -> Result<Vec<StoredRecording>, RegisterError> {
     query(conn, BY_STEM, params![stem])
 }
 
@@ -152,7 +154,7 @@ pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
 
 /// One recording by register id.
 pub(crate) fn by_id(
-    conn: &Connection,
+    conn: &Conn,
     id: RecordingId,
 ) -> Result<Option<StoredRecording>, RegisterError> {
     Ok(query(conn, "id = ?1", params![id])?.into_iter().next())
@@ -160,10 +162,7 @@ pub(crate) fn by_id(
 
 /// Recordings in the store whose retention counts from before `cutoff` (their trusted
 /// end), oldest first.
-pub fn expired(
-    conn: &Connection,
-    cutoff: DateTime<Utc>,
-) -> Result<Vec<StoredRecording>, RegisterError> {
+pub fn expired(conn: &Conn, cutoff: DateTime<Utc>) -> Result<Vec<StoredRecording>, RegisterError> {
     query(conn, EXPIRED, params![format_time(cutoff)])
 }
 
@@ -171,7 +170,7 @@ pub fn expired(
 /// `discovered_at`, on the service's clock), by id: the few the collection brake keeps,
 /// read from the index `recordings_by_discovery`.
 pub(crate) fn collected_since(
-    conn: &Connection,
+    conn: &Conn,
     since: DateTime<Utc>,
 ) -> Result<std::collections::BTreeMap<RecordingId, DateTime<Utc>>, RegisterError> {
     let mut stmt = conn.prepare_cached(
@@ -196,11 +195,11 @@ pub(crate) fn collected_since(
 }
 
 /// Every recording whose files are in the store.
-pub fn in_store(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError> {
+pub fn in_store(conn: &Conn) -> Result<Vec<StoredRecording>, RegisterError> {
     query(
         conn,
         "state IN ('confirmed', 'quarantined', 'wiped') ORDER BY id",
-        [],
+        (),
     )
 }
 
@@ -208,7 +207,7 @@ pub fn in_store(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError
 /// GPS time, or their docking: `evidence::trusted_time`) and were stored (in any state but
 /// discovered).
 pub fn started_between(
-    conn: &Connection,
+    conn: &Conn,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<StoredRecording>, RegisterError> {
@@ -279,8 +278,8 @@ fn check_totals((recordings, videos, bytes): (i64, i64, i64)) -> Result<Totals, 
 }
 
 /// What the store holds now: its recordings, videos and bytes.
-pub(crate) fn in_store_totals(conn: &Connection) -> Result<Totals, RegisterError> {
-    check_totals(conn.query_row(IN_STORE_TOTALS, [], |r| read_totals(r, 0))?)
+pub(crate) fn in_store_totals(conn: &Conn) -> Result<Totals, RegisterError> {
+    check_totals(conn.query_row(IN_STORE_TOTALS, (), |r| read_totals(r, 0))?)
 }
 
 /// Totals of the recordings that started in `[from, to)`, by calendar day in `tz` (the
@@ -288,7 +287,7 @@ pub(crate) fn in_store_totals(conn: &Connection) -> Result<Totals, RegisterError
 /// which every time zone's offset is a multiple of; each quarter then falls on its local
 /// day here, so that a year is a few thousand rows, never a row a recording.
 pub(crate) fn started_by_day(
-    conn: &Connection,
+    conn: &Conn,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     tz: chrono_tz::Tz,
@@ -320,14 +319,14 @@ pub(crate) fn started_by_day(
 }
 
 /// Recordings marked purged, for removing files a crash left behind after the commit.
-pub fn purged(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError> {
-    query(conn, "state = 'purged' ORDER BY id", [])
+pub fn purged(conn: &Conn) -> Result<Vec<StoredRecording>, RegisterError> {
+    query(conn, "state = 'purged' ORDER BY id", ())
 }
 
 /// Marks a recording purged, with a state-change event; run it in the transaction that
 /// also writes the deletion's audit entry.
 pub(crate) fn mark_purged(
-    conn: &Connection,
+    conn: &Conn,
     id: RecordingId,
     detail: &str,
     at: DateTime<Utc>,

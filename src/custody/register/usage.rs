@@ -82,7 +82,8 @@ mod tests {
     #[test]
     fn only_stored_recordings_inside_the_window_count() {
         let dir = tempfile::tempdir().unwrap();
-        let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+        let mut reg =
+            crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
         let camera = CameraIdentity {
             serial: "S".into(),
             ..Default::default()

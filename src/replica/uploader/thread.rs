@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::base::config::Config;
-use crate::custody::register::Register;
+use crate::custody::register::{Location, Register};
 use crate::replica::status::ReplicaStatus;
 use crate::replica::{Bucket, ReplicaError, ReplicaQueue, UploadFaults, Uploader};
 
@@ -89,7 +89,7 @@ fn setup(
     if let Some(faults) = faults {
         bucket = bucket.with_faults(faults.clone());
     }
-    let mut register = Register::open(&config.register.path)?;
+    let mut register = Location::of(config).open()?;
     let queued = register.in_write(|tx| ReplicaQueue::queue_unqueued(tx, Utc::now()))?;
     if queued > 0 {
         tracing::info!(

@@ -162,7 +162,11 @@ impl Service {
     /// The stored video's path, from the register.
     pub fn stored_video(&self, stem: &str) -> PathBuf {
         let conn = self.daemon.register();
-        let rows = sentinel_dock::custody::register::stored::by_stem(&conn, stem).unwrap();
+        let rows = sentinel_dock::custody::register::stored::by_stem(
+            &sentinel_dock::custody::register::Conn::from_sqlite(conn),
+            stem,
+        )
+        .unwrap();
         let video = rows[0].video.clone().expect("a stored video");
         self.daemon.path("store").join(video.path)
     }

@@ -154,13 +154,18 @@ impl Desk {
     }
 
     pub fn audit(&mut self) -> Vec<AuditEntry> {
-        audit::entries(&self.db(), 0).unwrap()
+        audit::entries(&self.conn(), 0).unwrap()
     }
 
     /// An independent connection on the register's file: tests check the register by its
     /// own SQL, never through the register's door.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.register_path()).unwrap()
+    }
+
+    /// The register's file, for the register's own query functions.
+    pub fn conn(&self) -> sentinel_dock::custody::register::Conn {
+        sentinel_dock::custody::register::Conn::from_sqlite(self.db())
     }
 
     pub fn register_path(&self) -> PathBuf {
@@ -173,7 +178,7 @@ impl Desk {
 
     /// The stored video's path of a recording, from the register.
     pub fn video_path(&mut self, stem: &str) -> PathBuf {
-        let rows = sentinel_dock::custody::register::stored::by_stem(&self.db(), stem).unwrap();
+        let rows = sentinel_dock::custody::register::stored::by_stem(&self.conn(), stem).unwrap();
         let video = rows[0].video.clone().expect("stored video");
         self.store_path(&video.path)
     }

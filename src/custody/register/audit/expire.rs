@@ -2,7 +2,9 @@
 //! checkpoint entry, so that what stays still verifies.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::params;
+
+use crate::custody::register::Conn;
 use sha2::{Digest, Sha256};
 
 use super::{Action, Head, NewEntry, SERVICE_AUTHOR, append, each_entry, hex, verify};
@@ -25,7 +27,7 @@ pub(crate) struct Checkpoint {
 /// whole chain: expiring a broken chain would hide the break. Run it in an IMMEDIATE
 /// transaction; `at` is now.
 pub(crate) fn expire(
-    conn: &Connection,
+    conn: &Conn,
     cutoff: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<Option<Checkpoint>, RegisterError> {
@@ -59,9 +61,9 @@ pub(crate) fn expire(
         return Ok(None);
     };
     let dropped_digest = hex(&digest.finalize());
-    conn.execute("INSERT INTO audit_expiring (id) VALUES (1)", [])?;
+    conn.execute("INSERT INTO audit_expiring (id) VALUES (1)", ())?;
     conn.execute("DELETE FROM audit WHERE seq <= ?1", params![last.seq])?;
-    conn.execute("DELETE FROM audit_expiring", [])?;
+    conn.execute("DELETE FROM audit_expiring", ())?;
     conn.execute(
         "INSERT INTO audit_anchor (id, last_dropped_seq, last_dropped_hash) VALUES (1, ?1, ?2)
          ON CONFLICT(id) DO UPDATE SET last_dropped_seq = excluded.last_dropped_seq,

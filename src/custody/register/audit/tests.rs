@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::verify::Problem;
 use super::*;
 use crate::custody::register::Register;
+use crate::custody::register::testing::drop_trigger;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test time")
@@ -12,7 +13,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 fn register_with(n: usize) -> (tempfile::TempDir, Register) {
     let dir = tempfile::tempdir().unwrap();
-    let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+    let mut reg = crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
     let start = at("2023-01-01T00:00:00Z");
     for i in 0..n {
         let tx = reg.write().unwrap();
@@ -46,22 +47,29 @@ fn the_triggers_refuse_an_update_or_delete_by_mistake() {
     let (_dir, mut reg) = register_with(2);
     let conn = reg.connection();
     let err = conn
-        .execute("UPDATE audit SET author = 'x' WHERE seq = 1", [])
+        .execute("UPDATE audit SET author = 'x' WHERE seq = 1", ())
         .unwrap_err();
-    assert!(err.to_string().contains("append-only"), "{err}");
+    assert!(
+        crate::base::error::chain(&err).contains("append-only"),
+        "{err}"
+    );
     let err = conn
-        .execute("DELETE FROM audit WHERE seq = 1", [])
+        .execute("DELETE FROM audit WHERE seq = 1", ())
         .unwrap_err();
-    assert!(err.to_string().contains("append-only"), "{err}");
+    assert!(
+        crate::base::error::chain(&err).contains("append-only"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_changed_field_is_named_by_its_sequence_number() {
     let (_dir, mut reg) = register_with(4);
     let conn = reg.connection();
-    conn.execute_batch(
-        "DROP TRIGGER audit_append_only; UPDATE audit SET purpose = 'training' WHERE seq = 2;",
-    )
+    conn.execute_batch(&format!(
+        "{}; UPDATE audit SET purpose = 'training' WHERE seq = 2;",
+        drop_trigger(conn, "audit_append_only", "audit")
+    ))
     .unwrap();
     let v = verify(conn, None).unwrap();
     assert_eq!(v.problems, [Problem::Changed { seq: 2 }]);
@@ -73,8 +81,11 @@ fn a_logged_head_catches_a_truncated_or_rewritten_chain() {
     let conn = reg.connection();
     let logged = head(conn).unwrap();
     assert!(verify(conn, Some(&logged)).unwrap().is_intact());
-    conn.execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 3;")
-        .unwrap();
+    conn.execute_batch(&format!(
+        "{}; DELETE FROM audit WHERE seq = 3;",
+        drop_trigger(conn, "audit_no_delete", "audit")
+    ))
+    .unwrap();
     // The rows alone still link: only the head logged outside shows the loss.
     let v = verify(conn, None).unwrap();
     assert!(v.is_intact());
@@ -111,11 +122,12 @@ fn expiry_drops_old_entries_behind_a_checkpoint_and_the_rest_still_verifies() {
     assert_eq!(v.starts_after, 2);
 
     // Moving the anchor to hide more removals is caught by the checkpoint entry.
-    conn.execute_batch(
-        "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 3;
+    conn.execute_batch(&format!(
+        "{}; DELETE FROM audit WHERE seq = 3;
          UPDATE audit_anchor SET last_dropped_seq = 3,
              last_dropped_hash = (SELECT prev_hash FROM audit WHERE seq = 4);",
-    )
+        drop_trigger(conn, "audit_no_delete", "audit")
+    ))
     .unwrap();
     let v = verify(conn, None).unwrap();
     assert!(
@@ -128,14 +140,18 @@ fn expiry_drops_old_entries_behind_a_checkpoint_and_the_rest_still_verifies() {
 #[test]
 fn expiry_refuses_to_hide_a_broken_chain() {
     let (_dir, mut reg) = register_with(3);
-    reg.connection()
-        .execute_batch(
-            "DROP TRIGGER audit_append_only; UPDATE audit SET details = 'x' WHERE seq = 1;",
-        )
-        .unwrap();
+    let conn = reg.connection();
+    conn.execute_batch(&format!(
+        "{}; UPDATE audit SET details = 'x' WHERE seq = 1;",
+        drop_trigger(conn, "audit_append_only", "audit")
+    ))
+    .unwrap();
     let tx = reg.write().unwrap();
     let err = expire(&tx, at("2030-01-01T00:00:00Z"), at("2030-01-01T00:00:00Z")).unwrap_err();
-    assert!(err.to_string().contains("entry #1 was changed"), "{err}");
+    assert!(
+        crate::base::error::chain(&err).contains("entry #1 was changed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -206,7 +222,7 @@ fn the_head_goes_to_the_log_with_its_message_id() {
 #[ignore = "measurement: cargo test --lib audit_volume -- --ignored --nocapture"]
 fn audit_volume() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+    let mut reg = crate::custody::register::testing::open_at(&dir.path().join("r.sqlite")).unwrap();
     let n = 20_000;
     let started = std::time::Instant::now();
     let at0 = at("2023-01-01T00:00:00Z");

@@ -1,6 +1,6 @@
 //! Walking the audit chain and naming every place where it does not hold.
 
-use rusqlite::Connection;
+use crate::custody::register::Conn;
 
 use super::{AuditEntry, GENESIS, Head, anchor, each_entry};
 use crate::custody::register::RegisterError;
@@ -132,7 +132,7 @@ impl Verification {
 /// Checks every entry's hash and link from the anchor to the head, the anchor against the
 /// checkpoint entries, and, when given, a head logged to the journal. The entries are read
 /// one at a time (with the next one in hand), never all held in memory.
-pub fn verify(conn: &Connection, logged: Option<&Head>) -> Result<Verification, RegisterError> {
+pub fn verify(conn: &Conn, logged: Option<&Head>) -> Result<Verification, RegisterError> {
     let start = anchor(conn)?.unwrap_or(Head {
         seq: 0,
         hash: GENESIS.to_string(),

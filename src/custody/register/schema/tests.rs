@@ -233,11 +233,11 @@ fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
     let mut reg = crate::custody::register::Register::open(&path).unwrap();
     let conn = reg.connection();
     let version: u32 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .query_row("PRAGMA user_version", (), |r| r.get(0))
         .unwrap();
     assert_eq!((version, CURRENT_VERSION), (13, 13));
     let kept: String = conn
-        .query_row("SELECT stem FROM recordings WHERE id = 3", [], |r| r.get(0))
+        .query_row("SELECT stem FROM recordings WHERE id = 3", (), |r| r.get(0))
         .unwrap();
     assert_eq!(kept, "S_1");
     conn.execute_batch(
@@ -253,7 +253,7 @@ fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
     assert_eq!(conn.execute(line, [1]).unwrap(), 0, "the same line again");
     assert_eq!(conn.execute(line, [2]).unwrap(), 1, "its second occurrence");
     let dangling: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", (), |r| {
             r.get(0)
         })
         .unwrap();

@@ -65,7 +65,7 @@ fn no_file_outside_the_register_names_the_engine_or_holds_sql() {
 fn the_check_sees_what_it_forbids() {
     assert_eq!(offences("use rusqlite::Connection;").len(), 1);
     assert_eq!(
-        offences(r#"conn.execute("DELETE FROM holds", [])"#).len(),
+        offences(r#"conn.execute("DELETE FROM holds", ())"#).len(),
         1
     );
     assert_eq!(offences(r#"  "UPDATE recordings SET state = ?2""#).len(), 1);

@@ -37,7 +37,7 @@ fn facts(path: &str) -> StoredFacts {
 fn a_recording_goes_discovered_confirmed_wiped_with_one_event_each() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("register.sqlite");
-    let mut reg = Register::open(&path).unwrap();
+    let mut reg = testing::open_at(&path).unwrap();
     let cam = CameraIdentity {
         serial: "SNTL-00042".into(),
         model: Some("BWC2".into()),
@@ -66,7 +66,7 @@ fn a_recording_goes_discovered_confirmed_wiped_with_one_event_each() {
     drop(reg);
 
     // Reopened: the facts survived, and the migration is not applied twice.
-    let reg = Register::open(&path).unwrap();
+    let reg = testing::open_at(&path).unwrap();
     let rows = reg.recordings_by_stem("SNTL-00042", stem).unwrap();
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
@@ -91,7 +91,7 @@ fn a_recording_goes_discovered_confirmed_wiped_with_one_event_each() {
 #[test]
 fn dock_events_are_kept_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+    let mut reg = testing::open_at(&dir.path().join("r.sqlite")).unwrap();
     reg.record_dock_event("S", DockEvent::Docked, "S", at("2026-11-26T06:00:00Z"))
         .unwrap();
     reg.record_dock_event("S", DockEvent::Undocked, "S", at("2026-11-26T06:05:00Z"))
@@ -111,12 +111,12 @@ fn durability_pragmas_are_set() {
     let reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
     let sync: i64 = reg
         .conn
-        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .query_row("PRAGMA synchronous", (), |r| r.get(0))
         .unwrap();
     assert_eq!(sync, 2, "synchronous must be FULL");
     let mode: String = reg
         .conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .query_row("PRAGMA journal_mode", (), |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
 }
@@ -125,18 +125,18 @@ fn durability_pragmas_are_set() {
 fn a_newer_schema_is_refused_with_advice() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.sqlite");
-    let conn = Connection::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
     conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
         .unwrap();
     drop(conn);
     let err = Register::open(&path).err().expect("must refuse");
-    assert!(err.to_string().contains("newer"), "{err}");
+    assert!(crate::base::error::chain(&err).contains("newer"), "{err}");
 }
 
 #[test]
 fn an_unknown_state_written_by_hand_is_reported_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut reg = Register::open(&dir.path().join("r.sqlite")).unwrap();
+    let mut reg = testing::open_at(&dir.path().join("r.sqlite")).unwrap();
     let now = at("2026-11-26T06:00:00Z");
     reg.upsert_camera(
         &CameraIdentity {
@@ -155,7 +155,7 @@ fn an_unknown_state_written_by_hand_is_reported_not_trusted() {
         )
         .unwrap();
     let err = reg.recording(id).unwrap_err();
-    assert!(err.to_string().contains("flags"), "{err}");
+    assert!(crate::base::error::chain(&err).contains("flags"), "{err}");
 }
 
 /// The queries that must stay fast with a million recordings (docs/performance.md) read
@@ -174,9 +174,9 @@ fn the_queries_run_at_scale_read_indexes_not_every_recording() {
         ("attribution: pending", perception::UNATTRIBUTED.to_string()),
     ];
     for (what, sql) in queries {
-        let count = reg.conn.prepare(&sql).unwrap().parameter_count();
+        let count = reg.conn.parameter_count(&sql);
         let unbound = vec![rusqlite::types::Null; count];
-        let plan = super::query_plan(&reg.conn, &sql, rusqlite::params_from_iter(unbound));
+        let plan = super::query_plan(&reg.conn, &sql, &unbound);
         // A SCAN reads every entry of what it scans: only a narrow covering index, or a
         // partial index holding just the rows wanted, may be scanned.
         let partial = ["recordings_unattributed", "recordings_by_retention"];

@@ -35,8 +35,8 @@ fn facts() -> StoredFacts {
 fn open_two() -> (tempfile::TempDir, Register, Register) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("register.sqlite");
-    let mut a = Register::open(&path).expect("open a");
-    let b = Register::open(&path).expect("open b");
+    let mut a = testing::open_at(&path).expect("open a");
+    let b = testing::open_at(&path).expect("open b");
     let now = at("2026-11-26T06:00:00Z");
     let cam = CameraIdentity {
         serial: CAMERA.into(),
@@ -82,7 +82,10 @@ fn two_sessions_share_the_row_in_flight_and_only_the_first_stores_it() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("wiped already"), "{err}");
+    assert!(
+        crate::base::error::chain(&err).contains("wiped already"),
+        "{err}"
+    );
     let rows = a.recordings_by_stem(CAMERA, STEM).expect("rows");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].state, RecordingState::Wiped);
@@ -114,7 +117,10 @@ fn a_second_row_with_the_same_content_is_refused_while_the_first_session_runs() 
     let err = b
         .record_stored(rb, sb, RecordingState::Confirmed, &facts(), now)
         .expect_err("one row per recording");
-    assert!(err.to_string().contains("another ingest"), "{err}");
+    assert!(
+        crate::base::error::chain(&err).contains("another ingest"),
+        "{err}"
+    );
     // Once a's session is over, the same content may be stored again (a copy made
     // again after the stored one was found damaged).
     a.finish_session(sa, "complete", now).expect("finish");
@@ -147,7 +153,10 @@ fn the_state_machine_is_enforced_by_sql_whoever_writes() {
     set(&mut a, "wiped").expect("a wipe recorded again");
     for refused in ["discovered", "confirmed", "quarantined"] {
         let err = set(&mut a, refused).expect_err("wiped is final");
-        assert!(err.to_string().contains("state machine"), "{err}");
+        assert!(
+            crate::base::error::chain(&err).contains("state machine"),
+            "{err}"
+        );
     }
     set(&mut a, "purged").expect("wiped -> purged");
     for refused in ["discovered", "confirmed", "quarantined", "wiped"] {
@@ -164,7 +173,7 @@ fn a_version_7_register_with_duplicates_upgrades_keeping_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("r.sqlite");
     {
-        let conn = Connection::open(&path).expect("open");
+        let conn = rusqlite::Connection::open(&path).expect("open");
         for sql in &schema::MIGRATIONS_FOR_TESTS[..7] {
             conn.execute_batch(sql).expect("old schema");
         }
@@ -186,7 +195,7 @@ fn a_version_7_register_with_duplicates_upgrades_keeping_them() {
     let mut reg = Register::open(&path).expect("upgrades");
     let n: i64 = reg
         .connection()
-        .query_row("SELECT count(*) FROM recordings", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM recordings", (), |r| r.get(0))
         .expect("count");
     assert_eq!(n, 4, "rows kept as they are");
     assert_eq!(reg.store_identity().expect("identity"), None);
@@ -196,10 +205,13 @@ fn a_version_7_register_with_duplicates_upgrades_keeping_them() {
         .execute(
             "INSERT INTO recordings (camera, stem, session, state, start_utc, discovered_at, updated_at)
              VALUES ('S', 'a', 1, 'discovered', 't', 't', 't')",
-            [],
+            (),
         )
         .expect_err("one row in flight");
-    assert!(err.to_string().contains("in flight"), "{err}");
+    assert!(
+        crate::base::error::chain(&err).contains("in flight"),
+        "{err}"
+    );
 }
 
 #[test]
