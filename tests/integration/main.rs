@@ -9,10 +9,11 @@
 //! own temporary folders; tests that share a machine-wide resource take its lock
 //! (`common::UMOCKDEV`). Tests that need root are `#[ignore = "needs root"]`.
 //!
-//! Helpers: `common` (camera volumes, the daemon, operators, SeaweedFS), `desk` (the
-//! register tests' desk), `journal` and `real_journald` (the logging tests'), `crash_test`
-//! (the crash harness of `examples/crash_test`). Data: `umockdev/` (fake USB devices),
-//! `faulty_device/` (a FUSE device with bad or stalled sectors), `console_browser.py`.
+//! Helpers: `common` (camera volumes, the daemon, operators, SeaweedFS, PostgreSQL), `desk`
+//! (the register tests' desk), `journal` and `real_journald` (the logging tests'),
+//! `crash_test` (the crash harness of `examples/crash_test`). Data: `umockdev/` (fake USB
+//! devices), `faulty_device/` (a FUSE device with bad or stalled sectors),
+//! `console_browser.py`.
 
 mod common;
 mod crash_test;
@@ -49,6 +50,7 @@ mod logging;
 mod lying_clocks;
 mod owner;
 mod perception;
+mod postgres_server;
 mod register_scale;
 mod registers_e2e;
 mod replica;

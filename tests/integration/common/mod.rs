@@ -14,6 +14,7 @@ mod fat;
 pub mod fat_edit;
 mod one_shot;
 pub mod operators;
+pub mod postgres;
 pub mod seaweed;
 mod sidecar;
 pub mod users;
