@@ -1,4 +1,5 @@
-//! The chain on a real SQLite file: intact, tampered through SQL, expired.
+//! The chain on a real register (SQLite, or PostgreSQL: see `register::testing`): intact,
+//! tampered through SQL, expired, appended by many writers at once.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -23,6 +24,41 @@ fn register_with(n: usize) -> (tempfile::TempDir, Register) {
         tx.commit().unwrap();
     }
     (dir, reg)
+}
+
+/// Several daemons append to one chain at once (a force's docks on one PostgreSQL): each
+/// entry must follow the head it read, so that the chain neither forks nor skips.
+#[test]
+fn many_writers_at_once_append_one_chain_with_no_fork_and_no_gap() {
+    const WRITERS: usize = 6;
+    const EACH: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    let mut reg = crate::custody::register::testing::open_at(&path).unwrap();
+    let start = at("2026-12-01T08:00:00Z");
+    let go = std::sync::Arc::new(std::sync::Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (path, go) = (path.clone(), go.clone());
+            std::thread::spawn(move || {
+                let mut reg = crate::custody::register::testing::open_at(&path).unwrap();
+                go.wait();
+                for i in 0..EACH {
+                    let entry = NewEntry::new("dock", Action::Consultation, format!("{w}/{i}"));
+                    reg.in_write(|tx| append(tx, &entry, start + Duration::seconds(i as i64)))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("a writer panicked");
+    }
+    let tx = reg.read().unwrap();
+    let v = verify(&tx, None).unwrap();
+    assert!(v.is_intact(), "{}", v.describe());
+    let seqs: Vec<i64> = entries(&tx, 0).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=(WRITERS * EACH) as i64).collect::<Vec<_>>());
 }
 
 #[test]

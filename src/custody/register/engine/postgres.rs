@@ -529,6 +529,37 @@ mod tests {
     }
 
     #[test]
+    fn a_server_that_does_not_answer_is_unreachable_not_a_failed_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = PgTarget {
+            url: format!(
+                "postgresql:///sentinel?host={}&user=sentinel-dock&connect_timeout=2",
+                dir.path().display()
+            ),
+            password_file: None,
+            site: String::new(),
+        };
+        let err = Pg::connect(&target).err().expect("no server there");
+        assert!(err.is_unreachable(), "{err:?}");
+        let words = crate::base::error::chain(&err);
+        assert!(words.contains(&dir.path().display().to_string()), "{words}");
+        assert!(!words.contains("password"), "{words}");
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_names_the_key_and_a_form_that_works() {
+        let target = PgTarget {
+            url: "postgresql:///x?frobnicate=1".into(),
+            password_file: None,
+            site: String::new(),
+        };
+        let err = Pg::connect(&target).err().expect("refused");
+        let words = crate::base::error::chain(&err);
+        assert!(words.contains("register.url"), "{words}");
+        assert!(words.contains("postgresql:///"), "{words}");
+    }
+
+    #[test]
     fn numeric_sums_read_as_integers_or_reals() {
         // 123456789: digits 1, 2345, 6789 with weight 2.
         let n = |digits: &[u16], weight: i16, sign: u16, scale: u16| {
