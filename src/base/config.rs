@@ -235,6 +235,7 @@ pub struct StoreConfig {
 #[serde(deny_unknown_fields)]
 pub struct RegisterConfig {
     /// The register's SQLite file; relative paths are taken from the configuration file's folder.
+    #[serde(default = "default_register_path")]
     pub path: PathBuf,
     /// A PostgreSQL register instead of the SQLite file (libpq's URI); exclusive with `path`.
     #[serde(default)]
@@ -526,8 +527,15 @@ impl Config {
             message: e.to_string().trim_end().to_string(),
         })?;
         let base = absolute(base);
+        if config.register.url.is_some() && names_register_path(text) {
+            return Err(invalid(
+                "register.url",
+                "and register.path are exclusive: keep url for a PostgreSQL register, or path for an SQLite file",
+            ));
+        }
         config.store.path = base.join(&config.store.path);
         config.register.path = base.join(&config.register.path);
+        config.register.password_file = config.register.password_file.map(|p| base.join(p));
         config.store.mount = config.store.mount.map(|m| base.join(m));
         config.dock.path = base.join(&config.dock.path);
         config.control.socket = base.join(&config.control.socket);
@@ -545,7 +553,21 @@ impl Config {
         if self.store.path.as_os_str().is_empty() {
             return Err(invalid("store.path", "must name the store's folder"));
         }
-        if self.register.path.starts_with(&self.store.path) {
+        if let Some(url) = &self.register.url
+            && !(url.starts_with("postgresql://") || url.starts_with("postgres://"))
+        {
+            return Err(invalid(
+                "register.url",
+                "must be a PostgreSQL URI (postgresql:///sentinel?host=/run/postgresql&user=sentinel-dock); leave it unset for the SQLite register at register.path",
+            ));
+        }
+        if self.register.password_file.is_some() && self.register.url.is_none() {
+            return Err(invalid(
+                "register.password_file",
+                "is PostgreSQL's password: set register.url too, or remove it",
+            ));
+        }
+        if self.register.url.is_none() && self.register.path.starts_with(&self.store.path) {
             return Err(invalid(
                 "register.path",
                 "must be outside store.path: the store holds only recordings",
@@ -626,6 +648,18 @@ impl Config {
         self.replica.validate()?;
         service::validate(self)
     }
+}
+
+fn default_register_path() -> PathBuf {
+    PathBuf::from("/var/lib/sentinel-dock/register.sqlite")
+}
+
+/// Whether the configuration's text sets `[register] path` itself (not its default).
+fn names_register_path(text: &str) -> bool {
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("register").and_then(|r| r.get("path")).cloned())
+        .is_some()
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -830,6 +864,23 @@ mod tests {
         assert!(err.to_string().contains("vendor_id"), "{err}");
         let err = parse(&format!("{MINIMAL}[usb]\nvendor_id = 0\n")).unwrap_err();
         assert!(err.to_string().contains("usb.vendor_id"), "{err}");
+    }
+
+    #[test]
+    fn a_postgresql_register_takes_url_alone() {
+        let pg = "[store]\npath = \"/srv/store\"\n[register]\nurl = \"postgresql:///sentinel?host=/run/postgresql&user=sentinel-dock\"\npassword_file = \"pg.pass\"\n";
+        let c = parse(pg).expect("a PostgreSQL register");
+        assert_eq!(
+            c.register.password_file.as_deref(),
+            Some(Path::new("/etc/sentinel-dock/pg.pass"))
+        );
+        let both = pg.replace("[register]\n", "[register]\npath = \"r.sqlite\"\n");
+        let err = parse(&both).unwrap_err();
+        assert!(err.to_string().contains("exclusive"), "{err}");
+        let err = parse(&pg.replace("postgresql:///", "mysql:///")).unwrap_err();
+        assert!(err.to_string().contains("register.url"), "{err}");
+        let err = parse(&format!("{MINIMAL}password_file = \"p\"\n")).unwrap_err();
+        assert!(err.to_string().contains("register.password_file"), "{err}");
     }
 
     #[test]
