@@ -52,6 +52,7 @@ mod owner;
 mod perception;
 mod postgres_server;
 mod register_scale;
+mod register_tls;
 mod registers_e2e;
 mod replica;
 mod replica_daemon;

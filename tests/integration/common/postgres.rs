@@ -166,6 +166,24 @@ impl Postgres {
         run_script("kill", self.dir());
     }
 
+    /// Stops the server (fast mode) and starts it again with server settings added
+    /// (`-c ssl=on -c listen_addresses=127.0.0.1 ...`); waits until it answers.
+    pub fn restart_with(&self, settings: &str) {
+        run_script("stop", self.dir());
+        let out = Command::new(script())
+            .arg("start")
+            .arg(self.dir())
+            .env("PG_EXTRA_OPTS", settings)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/postgres start with {settings}: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+    }
+
     /// Starts the server again on the same cluster and socket; waits until it answers.
     pub fn restart(&self) {
         let url = run_script("start", self.dir());
