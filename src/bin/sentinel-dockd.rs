@@ -67,6 +67,14 @@ enum Command {
     },
     /// Print the udev rule for the configured [usb] vendor_id and product_id.
     UdevRule,
+    /// Record a new, empty store as this site's, in place of a lost one.
+    ///
+    /// For a dock machine rebuilt from nothing with its site's configuration and a force's
+    /// register (PostgreSQL): the register keeps every recording; those the lost store
+    /// held are read from the replica, and the scrub lists them as held by the replica.
+    /// Refused when [store] path holds anything. Traced in the audit register. Exit
+    /// status: 0 adopted (or already this site's store); 2 configuration error; 3 refused.
+    AdoptStore,
     /// Read every stored file back from disk and compare it with the register.
     ///
     /// Reports changed, missing, unexpected and unreadable files by recording name. Exit
@@ -122,6 +130,13 @@ fn main() -> ExitCode {
             print!("{}", usb::udev_rule(&config.usb));
             ExitCode::SUCCESS
         }
+        Command::AdoptStore => match run_adopt_store(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sentinel-dockd: {e:#}");
+                ExitCode::from(EXIT_UNFINISHED)
+            }
+        },
         Command::Scrub { json } => match run_scrub(&config, json) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
@@ -200,6 +215,43 @@ fn run_ingest(
         );
     }
     Ok(report.exit_code())
+}
+
+/// Adopts a new, empty store as this site's and says what the lost one held.
+fn run_adopt_store(config: &Config) -> anyhow::Result<()> {
+    let uid = nix::unistd::geteuid();
+    let author = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name);
+    let adopted = opener::adopt_store(
+        &config.store,
+        &Location::of(config),
+        &author,
+        chrono::Utc::now(),
+    )
+    .context("adopting the new store")?;
+    let root = config.store.path.display();
+    match adopted {
+        None => println!("{root} is already this site's store: nothing to do"),
+        Some(a) => {
+            println!(
+                "{root} is now this site's store, in place of {}.",
+                a.lost.as_deref().unwrap_or("none recorded")
+            );
+            println!(
+                "{} recordings were in the lost store; {} are proven in the replica and are read from it.",
+                a.held, a.replicated
+            );
+            if a.held > a.replicated {
+                println!(
+                    "{} were not in the replica: only the lost store held them (the scrub lists them as missing).",
+                    a.held - a.replicated
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run_scrub(config: &Config, json: bool) -> anyhow::Result<u8> {

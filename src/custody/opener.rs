@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::base::config::StoreConfig;
-use crate::custody::register::{Location, Register, RegisterError};
+use crate::custody::register::{Adoption, Location, Register, RegisterError};
 use crate::custody::store::{self, Store, StoreError};
 
 /// Why the store and register could not be opened by their owner.
@@ -23,6 +23,25 @@ pub enum OwnerError {
     /// The register.
     #[error(transparent)]
     Register(#[from] RegisterError),
+}
+
+/// Why a new store could not be adopted ([`adopt_store`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    /// The store or the register could not be opened.
+    #[error(transparent)]
+    Owner(#[from] OwnerError),
+    /// A store may be adopted only while it holds nothing: it would be another's.
+    #[error(
+        "{} is not an empty store folder ({why}): adopt only a new, empty store (an empty folder, or one not yet made), on the disk that replaces the lost one",
+        root.display()
+    )]
+    NotEmpty {
+        /// The store's folder.
+        root: std::path::PathBuf,
+        /// What it holds.
+        why: String,
+    },
 }
 
 impl OwnerError {
@@ -63,6 +82,67 @@ pub fn open(
         }
     }
     Ok((store, register))
+}
+
+/// Records a new, empty store at `[store] path` as this site's in the register, in place of
+/// a lost one: a dock machine rebuilt from nothing with its site's configuration. The
+/// register keeps every recording; the lost store's are read from the replica from then
+/// on, and the scrub lists them as held by the replica. Refused when the folder holds
+/// anything (it would be another store, or the lost one found again). Returns `None` when
+/// the store is already the site's.
+pub fn adopt_store(
+    config: &StoreConfig,
+    register: &Location,
+    author: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Adoption>, AdoptError> {
+    check_mounted(config).map_err(OwnerError::from)?;
+    let mut register = register.open().map_err(OwnerError::from)?;
+    let recorded = register.store_identity().map_err(OwnerError::from)?;
+    let root = &config.path;
+    let present = std::fs::read_to_string(root.join(store::IDENTITY_FILE)).ok();
+    if let (Some(present), Some(recorded)) = (&present, &recorded)
+        && present.trim() == recorded
+    {
+        return Ok(None);
+    }
+    if let Some(why) = holds_anything(root) {
+        return Err(AdoptError::NotEmpty {
+            root: root.clone(),
+            why,
+        });
+    }
+    let store =
+        Store::open_checked(root, config.mount.as_deref(), None).map_err(OwnerError::from)?;
+    let identity = store.identity().unwrap_or_default().to_string();
+    let adoption = register
+        .adopt_store(&identity, author, at)
+        .map_err(OwnerError::from)?;
+    Ok(Some(adoption))
+}
+
+/// What a folder holds that makes it no new store: its first file, by path.
+fn holds_anything(root: &std::path::Path) -> Option<String> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(format!("it cannot be read: {e}")),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => return Some(format!("it cannot be read: {e}")),
+        };
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(why) = holds_anything(&path) {
+                return Some(why);
+            }
+        } else {
+            return Some(format!("it holds {}", path.display()));
+        }
+    }
+    None
 }
 
 /// Opens the register alone, for a store its owner already holds open (the service opens

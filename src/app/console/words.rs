@@ -113,6 +113,11 @@ pub(crate) const TEXTS: &[(&str, &str, &str)] = &[
         "copie anonymisée acceptée",
         "anonymised copy accepted",
     ),
+    (
+        "act.store-adopted",
+        "nouveau stockage adopté",
+        "new store adopted",
+    ),
     ("act.other", "autre étape", "other step"),
     (
         "flag.clock-ahead",
@@ -262,6 +267,7 @@ pub fn action(lang: Language, code: &str) -> &'static str {
         "anonymisation" => "act.anonymisation",
         "anonymisation-completed" => "act.anonymisation-completed",
         "anonymisation-accepted" => "act.anonymisation-accepted",
+        "store-adopted" => "act.store-adopted",
         other if STATES.contains(&other) => return state(lang, other),
         _ => "act.other",
     };

@@ -76,6 +76,8 @@ pub enum Action {
     AnonymisationCompleted,
     /// An anonymised derivative accepted by its reviewer (training may then see it).
     AnonymisationAccepted,
+    /// A new, empty store recorded as a site's in place of a lost one (a dock rebuilt).
+    StoreAdopted,
 }
 
 impl Action {
@@ -102,6 +104,7 @@ impl Action {
             Action::Anonymisation => "anonymisation",
             Action::AnonymisationCompleted => "anonymisation-completed",
             Action::AnonymisationAccepted => "anonymisation-accepted",
+            Action::StoreAdopted => "store-adopted",
         }
     }
 }

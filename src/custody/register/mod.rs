@@ -336,6 +336,17 @@ pub struct RecordingRow {
     pub reasons: Vec<String>,
 }
 
+/// What a store adopted in place of a lost one replaced ([`Register::adopt_store`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adoption {
+    /// The lost store's identity, when one was recorded.
+    pub lost: Option<String>,
+    /// This site's stored recordings (confirmed, quarantined or wiped).
+    pub held: u64,
+    /// How many of them the replica holds, proven.
+    pub replicated: u64,
+}
+
 /// Where the register is and the site that writes to it: what each thread of the service
 /// needs to open its own connection.
 #[derive(Debug, Clone)]
@@ -560,29 +571,82 @@ impl Register {
         self.conn.kind()
     }
 
-    /// The store identity the register records, if any (see `store::IDENTITY_FILE`).
+    /// The identity of this site's store the register records, if any (see
+    /// `store::IDENTITY_FILE`): each site's dock has its own store.
     pub(crate) fn store_identity(&self) -> Result<Option<String>, RegisterError> {
         self.conn
             .query_row(
-                "SELECT identity FROM store_identity WHERE id = 1",
+                "SELECT identity FROM store_identities WHERE site = site()",
                 (),
                 |r| r.get(0),
             )
             .optional()
     }
 
-    /// Records the store's identity the first time; afterwards only the same one is accepted.
+    /// Records this site's store identity the first time; afterwards only the same one is
+    /// accepted (or a new store adopted by [`Register::adopt_store`]).
     pub(crate) fn record_store_identity(
         &mut self,
         identity: &str,
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
         self.conn.execute(
-            "INSERT INTO store_identity (id, identity, recorded_at) VALUES (1, ?1, ?2)
-             ON CONFLICT(id) DO NOTHING",
+            "INSERT INTO store_identities (site, identity, recorded_at) VALUES (site(), ?1, ?2)
+             ON CONFLICT (site) DO NOTHING",
             params![identity, format_time(at)],
         )?;
         Ok(())
+    }
+
+    /// Records a new, empty store as this site's in place of a lost one (a dock machine
+    /// rebuilt), traced in the audit chain with what the lost store held: the recordings
+    /// stay registered, and are read from the replica from then on.
+    pub(crate) fn adopt_store(
+        &mut self,
+        identity: &str,
+        author: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Adoption, RegisterError> {
+        let tx = self.write()?;
+        let lost: Option<String> = tx
+            .query_row(
+                "SELECT identity FROM store_identities WHERE site = site()",
+                (),
+                |r| r.get(0),
+            )
+            .optional()?;
+        let (held, replicated): (i64, i64) = tx.query_row(
+            "SELECT count(*),
+                    coalesce(sum(CASE WHEN q.state = 'replicated' THEN 1 ELSE 0 END), 0)
+             FROM recordings r LEFT JOIN replica_queue q ON q.recording = r.id
+             WHERE r.site = site() AND r.state IN ('confirmed', 'quarantined', 'wiped')",
+            (),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        tx.execute(
+            "INSERT INTO store_identities (site, identity, recorded_at) VALUES (site(), ?1, ?2)
+             ON CONFLICT (site) DO UPDATE SET identity = excluded.identity,
+                                             recorded_at = excluded.recorded_at",
+            params![identity, format_time(at)],
+        )?;
+        let adoption = Adoption {
+            lost,
+            held: held.max(0) as u64,
+            replicated: replicated.max(0) as u64,
+        };
+        let details = format!(
+            "store {identity} adopted in place of {}: {} recordings were in the lost store, {} of them proven in the replica",
+            adoption.lost.as_deref().unwrap_or("none recorded"),
+            adoption.held,
+            adoption.replicated
+        );
+        audit::append(
+            &tx,
+            &audit::NewEntry::new(author, audit::Action::StoreAdopted, details),
+            at,
+        )?;
+        tx.commit()?;
+        Ok(adoption)
     }
 
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`):

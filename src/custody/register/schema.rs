@@ -530,6 +530,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX camera_log_lines_by_stem ON camera_log_lines(stem) WHERE stem IS NOT NULL;
     CREATE INDEX camera_log_lines_by_time ON camera_log_lines(camera, camera_time);
     "#,
+    // 14: each site's store (issue 23): a force's docks share one register and each has
+    // its own store, so the store's identity is recorded per site ('' for a single-site
+    // install, whose recorded identity is kept).
+    r#"
+    CREATE TABLE store_identities (
+        site         TEXT PRIMARY KEY,
+        identity     TEXT NOT NULL,
+        recorded_at  TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO store_identities (site, identity, recorded_at)
+        SELECT '', identity, recorded_at FROM store_identity;
+    DROP TABLE store_identity;
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.
@@ -586,7 +599,7 @@ fn apply(conn: &mut Connection) -> Result<(), RegisterError> {
 /// The register on PostgreSQL as SQLite's migrations leave it at [`POSTGRES_BASE`].
 const POSTGRES_SCHEMA: &str = include_str!("schema/postgres.sql");
 /// The version `POSTGRES_SCHEMA` stands for.
-const POSTGRES_BASE: u32 = 13;
+const POSTGRES_BASE: u32 = 14;
 /// PostgreSQL's twin of each SQLite migration after [`POSTGRES_BASE`], in order.
 const POSTGRES_MIGRATIONS: &[&str] = &[];
 const _: () = assert!(POSTGRES_BASE + POSTGRES_MIGRATIONS.len() as u32 == CURRENT_VERSION);

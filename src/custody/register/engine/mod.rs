@@ -219,7 +219,12 @@ impl Conn {
     /// Sets the site this connection writes as: the SQL function `site()` returns it
     /// (on PostgreSQL it was set when connecting, from the same name).
     pub(crate) fn set_site(&self, site: &str) -> Result<(), RegisterError> {
+        if let Engine::Postgres(pg) = &self.engine {
+            return self.pg(pg)?.set_site(site);
+        }
         if let Engine::Sqlite(c) = &self.engine {
+            // Statements prepared with the previous definition must not be kept.
+            c.flush_prepared_statement_cache();
             let site = site.to_string();
             c.create_scalar_function(
                 "site",

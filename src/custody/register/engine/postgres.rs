@@ -110,12 +110,14 @@ impl Pg {
             prepared: HashMap::new(),
             in_transaction: false,
         };
-        pg.set_site()?;
+        let site = target.site.clone();
+        pg.set_site(&site)?;
         Ok(pg)
     }
 
-    fn set_site(&mut self) -> Result<(), RegisterError> {
-        let site = self.target.site.clone();
+    /// Sets the site this session writes as (`site()`), kept for reconnections.
+    pub(crate) fn set_site(&mut self, site: &str) -> Result<(), RegisterError> {
+        self.target.site = site.to_string();
         self.client
             .execute("SELECT set_config('sentinel.site', $1, false)", &[&site])
             .map_err(|e| self.error(e))?;

@@ -1,4 +1,4 @@
--- The register on PostgreSQL, as SQLite's migrations leave it at version 13: the same
+-- The register on PostgreSQL, as SQLite's migrations leave it at version 14: the same
 -- tables, columns, indexes and rules, in PostgreSQL's words. Integers are BIGINT, reals
 -- DOUBLE PRECISION, times RFC 3339 text (as on SQLite, so that every query compares and
 -- orders them alike); generated ids come from identity columns.
@@ -191,8 +191,8 @@ CREATE TABLE audit_recordings (
 );
 CREATE INDEX audit_recordings_by_seq ON audit_recordings(seq);
 
-CREATE TABLE store_identity (
-    id           bigint PRIMARY KEY CHECK (id = 1),
+CREATE TABLE store_identities (
+    site         text PRIMARY KEY,
     identity     text NOT NULL,
     recorded_at  text NOT NULL
 );

@@ -235,7 +235,7 @@ fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
     let version: u32 = conn
         .query_row("PRAGMA user_version", (), |r| r.get(0))
         .unwrap();
-    assert_eq!((version, CURRENT_VERSION), (13, 13));
+    assert_eq!((version, CURRENT_VERSION), (14, 14));
     let kept: String = conn
         .query_row("SELECT stem FROM recordings WHERE id = 3", (), |r| r.get(0))
         .unwrap();
@@ -258,4 +258,30 @@ fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
         })
         .unwrap();
     assert_eq!(dangling, 0);
+}
+
+/// A single dock's register (schema 13) keeps its store's identity through the upgrade to
+/// one identity per site: the unnamed site's, so that the same store still opens.
+#[test]
+fn a_version_13_register_keeps_its_store_identity_as_the_unnamed_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(&MIGRATIONS[..13].concat()).unwrap();
+    conn.pragma_update(None, "user_version", 13).unwrap();
+    conn.execute_batch(
+        "INSERT INTO store_identity (id, identity, recorded_at) VALUES (1, 'store-1', 't');",
+    )
+    .unwrap();
+    drop(conn);
+    let mut reg = crate::custody::register::Register::open(&path).unwrap();
+    assert_eq!(reg.store_identity().unwrap().as_deref(), Some("store-1"));
+    // Another site of the same register has none yet: it records its own store.
+    reg.connection().set_site("Valence").unwrap();
+    assert_eq!(reg.store_identity().unwrap(), None);
+    reg.record_store_identity("store-2", chrono::Utc::now())
+        .unwrap();
+    assert_eq!(reg.store_identity().unwrap().as_deref(), Some("store-2"));
+    reg.connection().set_site("").unwrap();
+    assert_eq!(reg.store_identity().unwrap().as_deref(), Some("store-1"));
 }
