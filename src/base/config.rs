@@ -230,8 +230,8 @@ pub struct StoreConfig {
     pub mount: Option<PathBuf>,
 }
 
-/// `[register]`: the SQLite register.
-#[derive(Debug, Clone, Deserialize)]
+/// `[register]`: the SQLite register, or a force's on PostgreSQL.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterConfig {
     /// The register's SQLite file; relative paths are taken from the configuration file's folder.
@@ -650,6 +650,32 @@ impl Config {
     }
 }
 
+impl std::fmt::Debug for RegisterConfig {
+    /// A password written in the URI despite the advice is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterConfig")
+            .field("path", &self.path)
+            .field("url", &self.url.as_deref().map(without_password))
+            .field("password_file", &self.password_file)
+            .finish()
+    }
+}
+
+/// A URI's `user:password@` with the password hidden.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn default_register_path() -> PathBuf {
     PathBuf::from("/var/lib/sentinel-dock/register.sqlite")
 }
@@ -881,6 +907,14 @@ mod tests {
         assert!(err.to_string().contains("register.url"), "{err}");
         let err = parse(&format!("{MINIMAL}password_file = \"p\"\n")).unwrap_err();
         assert!(err.to_string().contains("register.password_file"), "{err}");
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_never_printed() {
+        let pg = "[store]\npath = \"/srv/store\"\n[register]\nurl = \"postgresql://dock:s3cret@db/sentinel?sslmode=require\"\n";
+        let shown = format!("{:?}", parse(pg).unwrap());
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgresql://dock:***@db/sentinel?sslmode=require"), "{shown}");
     }
 
     #[test]
