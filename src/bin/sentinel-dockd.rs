@@ -186,10 +186,14 @@ fn run_ingest(
         )
     };
     // Its own owner of the store and register for this one run.
-    let (store, mut register) =
-        opener::open(&config.store, &config.register.path, options.clock.now())
-            .map_err(ingest::IngestError::from)
-            .with_context(stopped)?;
+    let (store, mut register) = opener::open(
+        &config.store,
+        &config.register.path,
+        &config.site.name,
+        options.clock.now(),
+    )
+    .map_err(ingest::IngestError::from)
+    .with_context(stopped)?;
     let report =
         ingest::ingest(config, &source, &store, &mut register, &options).with_context(stopped)?;
     eprint!("{}", report.summary());
@@ -213,7 +217,7 @@ fn run_scrub(config: &Config, json: bool) -> anyhow::Result<u8> {
         "the register {} does not exist: check register.path, or restore it from a backup",
         path.display()
     );
-    let mut register = Register::open(path)?;
+    let mut register = Register::open_at(path, &config.site.name)?;
     let report = scrub::scrub(&store, &mut register)?;
     eprint!("{}", report.summary());
     if json {

@@ -37,16 +37,18 @@ impl OwnerError {
 
 /// Opens the store and the register as their owner: checks the mount point, opens the
 /// register, opens the store as the one it records (recording the store's identity the
-/// first time), holding the store's lock from then on.
+/// first time), holding the store's lock from then on. The register writes `site` (`[site]
+/// name`) into what it records.
 pub fn open(
     config: &StoreConfig,
     register: &Path,
+    site: &str,
     at: DateTime<Utc>,
 ) -> Result<(Store, Register), OwnerError> {
     if let Some(mount) = &config.mount {
         store::check_mounted(mount)?;
     }
-    let mut register = Register::open(register)?;
+    let mut register = Register::open_at(register, site)?;
     let recorded = register.store_identity()?;
     let store = Store::open_checked(&config.path, config.mount.as_deref(), recorded.as_deref())?;
     if recorded.is_none()
@@ -69,10 +71,14 @@ pub fn open(
 
 /// Opens the register alone, for a store its owner already holds open (the service opens
 /// it once per camera): the mount point is checked first, so that a register under it is
-/// not created on the disk below.
-pub fn open_register(config: &StoreConfig, register: &Path) -> Result<Register, OwnerError> {
+/// not created on the disk below. It writes `site` (`[site] name`) into what it records.
+pub fn open_register(
+    config: &StoreConfig,
+    register: &Path,
+    site: &str,
+) -> Result<Register, OwnerError> {
     check_mounted(config)?;
-    Ok(Register::open(register)?)
+    Ok(Register::open_at(register, site)?)
 }
 
 /// Checks that the disk the store (and a register under it) lies on is mounted.

@@ -67,6 +67,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Agent (name or matricule)",
     ),
     ("search.brigade", "Brigade", "Brigade"),
+    ("search.site", "Site", "Site"),
+    ("col.site", "Site", "Site"),
     ("search.state", "État", "State"),
     ("search.flag", "Signalement (code)", "Warning (code)"),
     (
@@ -332,6 +334,7 @@ mod tests {
             "Consultations",
             "Extractions",
             "RAID",
+            "Site",
             "administrative",
             "service",
         ];

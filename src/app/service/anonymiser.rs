@@ -82,11 +82,12 @@ impl Anonymiser {
         }
     }
 
-    /// Runs `prepared` on its own thread; its answer goes to `reply` when it ends.
+    /// Runs `prepared` on its own thread, on the register at a path for a site; its answer
+    /// goes to `reply` when it ends.
     pub fn start(
         &mut self,
         prepared: Prepared,
-        register_path: PathBuf,
+        (register_path, site): (PathBuf, String),
         store: Arc<Store>,
         reply: oneshot::Sender<Result<Reply, CommandError>>,
     ) {
@@ -105,7 +106,7 @@ impl Anonymiser {
         let spawned = std::thread::Builder::new()
             .name("anonymise".into())
             .spawn(move || {
-                let result = Register::open(&register_path)
+                let result = Register::open_at(&register_path, &site)
                     .map_err(CommandError::from)
                     .and_then(|mut register| {
                         make_traced(&store, &mut register, &SystemClock, &prepared, &control)

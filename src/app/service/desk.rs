@@ -63,7 +63,7 @@ pub(crate) struct Desk {
 impl Desk {
     /// Opens the desk's own register connection and starts its thread.
     pub fn start(config: Arc<Config>, store: Arc<Store>) -> Result<Desk, ServiceError> {
-        let mut register = Register::open(&config.register.path)?;
+        let mut register = Register::open_at(&config.register.path, &config.site.name)?;
         let scrubber = Scrubber::new(&mut register, &config)?;
         let last_scrub = scrubber.subscribe();
         let anonymiser = Anonymiser::default();
@@ -292,7 +292,11 @@ impl State {
         }
         match commands::anonymise::prepare(&mut self.context(), &actor, args) {
             Ok(prepared) => {
-                let (register, store) = (self.config.register.path.clone(), self.store.clone());
+                let register = (
+                    self.config.register.path.clone(),
+                    self.config.site.name.clone(),
+                );
+                let store = self.store.clone();
                 self.anonymiser.start(prepared, register, store, reply);
             }
             Err(e) => {
@@ -322,8 +326,10 @@ impl State {
     }
 
     fn reconfigure(&mut self, config: Arc<Config>, store: Arc<Store>) {
-        if config.register.path != self.config.register.path {
-            match Register::open(&config.register.path) {
+        if config.register.path != self.config.register.path
+            || config.site.name != self.config.site.name
+        {
+            match Register::open_at(&config.register.path, &config.site.name) {
                 Ok(register) => self.register = register,
                 Err(e) => {
                     // The supervisor opened it a moment ago; keep serving the old one.

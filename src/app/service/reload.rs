@@ -35,7 +35,7 @@ pub(super) fn open(path: &Path, old: &Config, register: &Register) -> Result<Rel
     let new = Config::load(path).map_err(|e| chain(&e))?;
     opener::check_mounted(&new.store).map_err(|e| chain(&e))?;
     let moved_register = (new.register.path != old.register.path)
-        .then(|| opener::open_register(&new.store, &new.register.path))
+        .then(|| opener::open_register(&new.store, &new.register.path, &new.site.name))
         .transpose()
         .map_err(|e| chain(&e))?;
     // Another store is opened as the one its register records, under its own lock.

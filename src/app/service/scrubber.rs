@@ -111,6 +111,7 @@ impl Scrubber {
             };
         }
         let register_path = config.register.path.clone();
+        let site = config.site.name.clone();
         let replica = config.replica.clone();
         let last = self.last.clone();
         let who = author.to_string();
@@ -118,8 +119,9 @@ impl Scrubber {
         let thread = std::thread::Builder::new()
             .name("scrub".into())
             .spawn(move || {
-                let result = scrub_once(&register_path, &store, &who, &last)
-                    .map(|reply| with_replica(reply, &register_path, &replica, read_data, &who));
+                let opened = || Register::open_at(&register_path, &site);
+                let result = scrub_once(opened, &store, &who, &last)
+                    .map(|reply| with_replica(reply, opened, &replica, read_data, &who));
                 if let Err(e) = &result {
                     tracing::error!("the scrub by {who} could not run: {}", Chain(e));
                 }
@@ -140,12 +142,12 @@ impl Scrubber {
 /// One scrub on a register connection of its own; the status learns its outcome from the
 /// audit entry it wrote.
 fn scrub_once(
-    register_path: &std::path::Path,
+    open: impl Fn() -> Result<Register, RegisterError>,
     store: &Store,
     author: &str,
     last: &watch::Sender<Option<ScrubStatus>>,
 ) -> Result<Reply, CommandError> {
-    let mut register = Register::open(register_path)?;
+    let mut register = open()?;
     let reply = commands::run_scrub(store, &mut register, &SystemClock, author)?;
     let traced = commands::last_scrub(&register.read()?)?;
     last.send_replace(traced);
@@ -156,7 +158,7 @@ fn scrub_once(
 /// that cannot be reached is a problem of the reply, never a lost scrub of the store).
 fn with_replica(
     mut reply: Reply,
-    register_path: &std::path::Path,
+    open: impl Fn() -> Result<Register, RegisterError>,
     replica: &crate::base::config::ReplicaConfig,
     read_data: bool,
     author: &str,
@@ -166,7 +168,7 @@ fn with_replica(
     }
     let outcome = (|| -> Result<crate::replica::ReplicaScrub, String> {
         let bucket = crate::replica::Bucket::connect(replica).map_err(|e| chain(&e))?;
-        let mut register = Register::open(register_path).map_err(|e| e.to_string())?;
+        let mut register = open().map_err(|e| e.to_string())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -127,10 +127,11 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     // The slot is named by the udev rule after the USB serial: it stands for it until then.
     let serial = usb_serial.clone().unwrap_or_else(|| job.link.slot.clone());
     // Opened once for this camera: its enrolment is read, and its ingest written, here.
-    let mut register = match opener::open_register(&config.store, &config.register.path) {
-        Ok(register) => register,
-        Err(e) => return SlotOutcome::Failed(chain(&IngestError::from(e))),
-    };
+    let mut register =
+        match opener::open_register(&config.store, &config.register.path, &config.site.name) {
+            Ok(register) => register,
+            Err(e) => return SlotOutcome::Failed(chain(&IngestError::from(e))),
+        };
     if config.dock.enrolled_only {
         match enrolled(config, &mut register, &serial) {
             Ok(true) => {}

@@ -49,7 +49,12 @@ pub(super) async fn open_when_mounted(
     let mut waiting: Option<String> = None;
     let mut keepalive = systemd.keepalive_every().map(tokio::time::interval);
     loop {
-        match opener::open(&config.store, &config.register.path, Utc::now()) {
+        match opener::open(
+            &config.store,
+            &config.register.path,
+            &config.site.name,
+            Utc::now(),
+        ) {
             Ok((store, register)) => {
                 if waiting.is_some() {
                     tracing::info!(

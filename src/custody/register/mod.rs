@@ -397,7 +397,35 @@ impl Register {
             migrated = schema::migrate(&mut conn);
         }
         migrated?;
-        Ok(Register { conn })
+        let mut register = Register { conn };
+        // A single-site install's: every INSERT that records a site calls `site()`.
+        register.set_site("")?;
+        Ok(register)
+    }
+
+    /// Opens the register, as [`Register::open`], for a daemon of `site` ([`Register::set_site`]).
+    pub fn open_at(path: &Path, site: &str) -> Result<Register, RegisterError> {
+        let mut register = Register::open(path)?;
+        register.set_site(site)?;
+        Ok(register)
+    }
+
+    /// Names the site this connection writes (`[site] name`, '' for a single-site
+    /// install): the recordings, sessions, dock events and audit entries it inserts carry
+    /// it. Their SQL asks the connection's `site()`, so that it stays the same on every
+    /// engine; call it right after opening, before any statement runs.
+    pub fn set_site(&mut self, site: &str) -> Result<(), RegisterError> {
+        use rusqlite::functions::FunctionFlags;
+        let site = site.to_string();
+        // Statements prepared with the previous definition must not be kept.
+        self.conn.flush_prepared_statement_cache();
+        self.conn.create_scalar_function(
+            "site",
+            0,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            move |_| Ok(site.clone()),
+        )?;
+        Ok(())
     }
 
     /// The store identity the register records, if any (see `store::IDENTITY_FILE`).
@@ -486,7 +514,8 @@ impl Register {
         at: DateTime<Utc>,
     ) -> Result<SessionId, RegisterError> {
         self.conn.execute(
-            "INSERT INTO sessions (camera, source, profile, started_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sessions (camera, source, profile, started_at, site)
+             VALUES (?1, ?2, ?3, ?4, site())",
             params![camera, source, profile, format_time(at)],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -578,8 +607,8 @@ impl Register {
         let at = format_time(at);
         tx.execute(
             "INSERT INTO recordings (camera, stem, session, state, start_utc, recorded_at,
-                discovered_at, updated_at)
-             VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5)",
+                discovered_at, updated_at, site)
+             VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5, site())",
             params![camera, stem, session, format_time(start), at],
         )?;
         let id = tx.last_insert_rowid();
@@ -724,7 +753,8 @@ impl Register {
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
         self.conn.execute(
-            "INSERT INTO dock_events (camera, event, at, slot) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO dock_events (camera, event, at, slot, site)
+             VALUES (?1, ?2, ?3, ?4, site())",
             params![camera, event.as_str(), format_time(at), slot],
         )?;
         Ok(())

@@ -530,6 +530,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX camera_log_lines_by_stem ON camera_log_lines(stem) WHERE stem IS NOT NULL;
     CREATE INDEX camera_log_lines_by_time ON camera_log_lines(camera, camera_time);
     "#,
+    // 14: sites (issue 23): the rows a daemon writes carry its `[site] name` ('' for a
+    // single-site install), which the INSERTs take from the connection's `site()`
+    // (`Register::set_site`): a column default may not call a function. `sites` lists the
+    // sites recordings were collected at, so that the console's choice of sites reads a
+    // handful of rows, not a million recordings. `recordings_by_site` serves the report of
+    // one site as `recordings_by_recorded_sizes` serves the whole register's.
+    r#"
+    ALTER TABLE recordings ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE dock_events ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    CREATE INDEX recordings_by_site
+        ON recordings(site, coalesce(recorded_at, start_utc), state, video_size, sidecar_size);
+
+    CREATE TABLE sites (
+        name  TEXT PRIMARY KEY
+    ) STRICT;
+    INSERT INTO sites (name) SELECT '' WHERE EXISTS (SELECT 1 FROM recordings)
+        ON CONFLICT DO NOTHING;
+    CREATE TRIGGER sites_named AFTER INSERT ON recordings
+    BEGIN
+        INSERT INTO sites (name) VALUES (NEW.site) ON CONFLICT DO NOTHING;
+    END;
+    "#,
 ];
 
 /// The migrations, for tests that build a register as an earlier release left it.

@@ -89,7 +89,7 @@ fn setup(
     if let Some(faults) = faults {
         bucket = bucket.with_faults(faults.clone());
     }
-    let mut register = Register::open(&config.register.path)?;
+    let mut register = Register::open_at(&config.register.path, &config.site.name)?;
     let queued = register.in_write(|tx| ReplicaQueue::queue_unqueued(tx, Utc::now()))?;
     if queued > 0 {
         tracing::info!(

@@ -28,8 +28,12 @@ pub fn ingest_faulty_store(
 ) -> Result<IngestReport, IngestError> {
     // The store's identity is recorded at the machine's time, as the service does: the
     // ingest's own clock (a test's jumping one) is read by the ingest alone.
-    let (mut store, mut register) =
-        opener::open(&config.store, &config.register.path, chrono::Utc::now())?;
+    let (mut store, mut register) = opener::open(
+        &config.store,
+        &config.register.path,
+        &config.site.name,
+        chrono::Utc::now(),
+    )?;
     if let Some(faults) = store_faults {
         store = store.with_faults(faults);
     }
@@ -44,6 +48,7 @@ pub fn ingest_into(
     store: &Store,
     options: &Options,
 ) -> Result<IngestReport, IngestError> {
-    let mut register = opener::open_register(&config.store, &config.register.path)?;
+    let mut register =
+        opener::open_register(&config.store, &config.register.path, &config.site.name)?;
     ingest::ingest(config, source, store, &mut register, options)
 }
