@@ -19,6 +19,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Aucune caméra n'est à la station.",
         "No camera is docked.",
     ),
+    ("dock.site", "Site :", "Site:"),
+    (
+        "dock.no_dock",
+        "Pas de station d'accueil ici : ce poste sert les commandes et la console seulement.",
+        "No dock here: this post serves the commands and the console only.",
+    ),
     ("dock.agent", "Agent", "Agent"),
     ("dock.slot", "Emplacement", "Slot"),
     ("dock.docked", "À la station depuis", "Docked since"),

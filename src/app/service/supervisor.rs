@@ -132,14 +132,22 @@ impl Supervisor {
         supervisor.systemd.ready();
         // Once at start (the chain's head to the journal, then the purge), then daily.
         supervisor.desk.send(Job::Daily);
-        tracing::info!(
-            message_id = events::SERVICE_STARTED.id,
-            dock = %supervisor.config.dock.path.display(),
-            socket = %supervisor.config.control.socket.display(),
-            "sentinel-dockd started: {} camera(s) docked, watching {}",
-            supervisor.cameras.all().count(),
-            supervisor.config.dock.path.display()
-        );
+        if supervisor.config.dock.enabled {
+            tracing::info!(
+                message_id = events::SERVICE_STARTED.id,
+                dock = %supervisor.config.dock.path.display(),
+                socket = %supervisor.config.control.socket.display(),
+                "sentinel-dockd started: {} camera(s) docked, watching {}",
+                supervisor.cameras.all().count(),
+                supervisor.config.dock.path.display()
+            );
+        } else {
+            tracing::info!(
+                message_id = events::SERVICE_STARTED.id,
+                socket = %supervisor.config.control.socket.display(),
+                "sentinel-dockd started without a dock ([dock] enabled = false): commands and console only"
+            );
+        }
         Ok(Some(supervisor))
     }
 

@@ -347,6 +347,16 @@ pub(crate) fn started_by_day(
     Ok(out)
 }
 
+/// The site a recording was collected at ('' for the unnamed site), if the row exists.
+pub fn site_of(conn: &Connection, id: RecordingId) -> Result<Option<String>, RegisterError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT site FROM recordings WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
 /// Recordings marked purged, for removing files a crash left behind after the commit.
 pub fn purged(conn: &Connection) -> Result<Vec<StoredRecording>, RegisterError> {
     query(conn, "state = 'purged' ORDER BY id", [])

@@ -97,6 +97,9 @@ pub(crate) struct Shown {
     pub stem: String,
     /// The camera.
     pub camera: String,
+    /// The site it was collected at ('' for a single-site install's).
+    #[serde(default)]
+    pub site: String,
     /// Its register state.
     pub state: String,
     /// Start (RFC 3339, UTC).
