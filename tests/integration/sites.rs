@@ -89,7 +89,12 @@ fn a_head_office_without_a_dock_finds_each_sites_recordings() {
         ("access", access.as_str()),
         ("site", "name = \"Poste Sud\""),
     ];
-    restart_as(&mut daemon, &south);
+    // Renamed by a reload (SIGHUP), as a post moved to another site would be.
+    daemon.write_config(&config_text(&south));
+    daemon.signal(Signal::SIGHUP);
+    daemon.wait_for("the site Poste Sud", |s| {
+        s["service"]["site"] == "Poste Sud"
+    });
     let image = build_fat_image(
         &CameraSpec::fixture(SERIAL_2),
         &daemon.path("cameras"),

@@ -443,6 +443,12 @@ impl Supervisor {
             self.register = register;
             self.rate.clear();
         }
+        // The dock events written from now on are the new site's.
+        if config.site.name != self.config.site.name
+            && let Err(e) = self.register.set_site(&config.site.name)
+        {
+            tracing::error!("the dock's register cannot take the new [site] name: {e}");
+        }
         if let Some(control) = control {
             self.control = control; // the old socket file goes with the old listener
         }
