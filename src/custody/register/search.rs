@@ -152,8 +152,10 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
         filter(" AND g.brigade = ?N", Value::Text(brigade.clone()));
     }
     if let Some(site) = &q.site {
-        // As the camera's: on the start-time index, a page of one site's recordings.
-        filter(" AND +r.site = ?N", Value::Text(site.clone()));
+        // As the camera's: on the start-time index, a page of one site's recordings. An
+        // expression keeps SQLite off `recordings_by_site` (which would sort the site's
+        // whole history); `||` rather than `+`, which PostgreSQL refuses on text.
+        filter(" AND r.site || '' = ?N", Value::Text(site.clone()));
     }
     if let Some(state) = &q.state {
         filter(" AND r.state = ?N", Value::Text(state.clone()));

@@ -253,9 +253,13 @@ pub(crate) const IN_STORE_TOTALS_AT: &str = "SELECT count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE site = ?1 AND state IN ('confirmed', 'quarantined', 'wiped')";
 
-/// [`STARTED_BY_DAY`] at one site (`?3`), on `recordings_by_site`.
+/// [`STARTED_BY_DAY`] at one site (`?3`), on `recordings_by_site`; its quarter named by a
+/// CASE rather than `printf`, which PostgreSQL lacks.
 pub(crate) const STARTED_BY_DAY_AT: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
-    || printf('%02d', CAST(substr(coalesce(recorded_at, start_utc), 15, 2) AS INTEGER) / 15 * 15),
+    || CASE WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '15' THEN '00'
+            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '30' THEN '15'
+            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '45' THEN '30'
+            ELSE '45' END,
     count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE site = ?3 AND state != 'discovered'

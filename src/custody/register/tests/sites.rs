@@ -144,3 +144,56 @@ fn the_search_finds_one_sites_recordings_and_names_each_rows_site() {
     };
     assert_eq!((store("Nord"), store("Sud"), store("")), (2, 1, 0));
 }
+
+/// One site's totals per day fall on the same local days as the whole register's: its
+/// query names each quarter of an hour its own (portable) way.
+#[test]
+fn a_sites_days_are_the_whole_registers_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    for (i, minute) in ["07", "22", "37", "52"].iter().enumerate() {
+        let start = format!("2026-11-25T18:{minute}:00Z");
+        let stem = format!("SNTL-00001_20261125_18{minute}00_000{}", i + 1);
+        collect(&path, "Nord", &stem, &start);
+    }
+    let reg = Register::open(&path).unwrap();
+    // Kolkata's midnight is 18:30 UTC: its day changes between the quarters 18:15 and
+    // 18:30, which therefore must be named right.
+    for tz in [
+        chrono_tz::Europe::Paris,
+        chrono_tz::America::Cayenne,
+        chrono_tz::Asia::Kolkata,
+    ] {
+        let days = |site| {
+            stored::started_by_day(
+                &reg.conn,
+                at("2026-11-24T00:00:00Z"),
+                at("2026-11-28T00:00:00Z"),
+                tz,
+                site,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|(day, t)| (day, t.recordings))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(days(Some("Nord")), days(None), "{tz}");
+        assert_eq!(days(Some("Nord")).iter().map(|d| d.1).sum::<u64>(), 4);
+    }
+    let kolkata = stored::started_by_day(
+        &reg.conn,
+        at("2026-11-24T00:00:00Z"),
+        at("2026-11-28T00:00:00Z"),
+        chrono_tz::Asia::Kolkata,
+        Some("Nord"),
+    )
+    .unwrap();
+    let split: Vec<_> = kolkata
+        .iter()
+        .map(|(d, t)| (d.to_string(), t.recordings))
+        .collect();
+    assert_eq!(
+        split,
+        [("2026-11-25".to_string(), 2), ("2026-11-26".to_string(), 2)]
+    );
+}
