@@ -106,6 +106,9 @@ pub fn fill(register: &Path, plan: &Plan) -> anyhow::Result<Summary> {
     ensure!(plan.recordings > plan.due, "more recordings than due ones");
     let segments = layout(plan)?;
     let mut conn = Connection::open(register)?;
+    // Its audit entries are written by `audit::append`, which asks the connection's site:
+    // the unnamed one of a single-site install.
+    sentinel_dock::custody::register::define_site(&conn, "")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.execute_batch("PRAGMA foreign_keys=ON;")?;
     // A generator, not the service: durability per commit buys nothing here.

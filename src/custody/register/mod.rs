@@ -298,6 +298,22 @@ impl std::ops::Deref for Tx<'_> {
     }
 }
 
+/// Gives a connection of its own on the register (a generator's, a tool's) the `site()`
+/// its INSERTs and `audit::append` call, as [`Register::set_site`] does for the register's.
+pub fn define_site(conn: &Connection, site: &str) -> Result<(), RegisterError> {
+    use rusqlite::functions::FunctionFlags;
+    let site = site.to_string();
+    // Statements prepared with a previous definition must not be kept.
+    conn.flush_prepared_statement_cache();
+    conn.create_scalar_function(
+        "site",
+        0,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        move |_| Ok(site.clone()),
+    )?;
+    Ok(())
+}
+
 /// Formats a time the way every register column holds it: RFC 3339, UTC, milliseconds.
 pub fn format_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -415,17 +431,7 @@ impl Register {
     /// it. Their SQL asks the connection's `site()`, so that it stays the same on every
     /// engine; call it right after opening, before any statement runs.
     pub fn set_site(&mut self, site: &str) -> Result<(), RegisterError> {
-        use rusqlite::functions::FunctionFlags;
-        let site = site.to_string();
-        // Statements prepared with the previous definition must not be kept.
-        self.conn.flush_prepared_statement_cache();
-        self.conn.create_scalar_function(
-            "site",
-            0,
-            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-            move |_| Ok(site.clone()),
-        )?;
-        Ok(())
+        define_site(&self.conn, site)
     }
 
     /// The store identity the register records, if any (see `store::IDENTITY_FILE`).
