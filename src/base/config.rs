@@ -17,11 +17,13 @@ mod quantity;
 mod replica;
 mod seconds;
 mod service;
+mod site;
 
 pub use anonymise::AnonymiseConfig;
 pub(crate) use console::{ConsoleConfig, Language};
 pub(crate) use replica::{LockMode, MAX_PART, MIN_PART, ReplicaConfig};
 pub use seconds::Seconds;
+pub use site::SiteConfig;
 
 pub(crate) use service::{
     ControlConfig, DockConfig, ExtractConfig, ScrubConfig, SimulateConfig, StatusConfig,
@@ -109,6 +111,9 @@ pub struct Config {
     /// How footage for training is anonymised (faces blurred, voices masked).
     #[serde(default)]
     pub anonymise: AnonymiseConfig,
+    /// Which site of the force this daemon serves (unnamed: a single-site install).
+    #[serde(default)]
+    pub site: SiteConfig,
 }
 
 /// `[access]`: the Unix users of each role; anyone else is refused (and the refusal traced).
@@ -646,6 +651,7 @@ impl Config {
         }
         self.profile.validate()?;
         self.replica.validate()?;
+        self.site.validate()?;
         service::validate(self)
     }
 }
@@ -914,7 +920,10 @@ mod tests {
         let pg = "[store]\npath = \"/srv/store\"\n[register]\nurl = \"postgresql://dock:s3cret@db/sentinel?sslmode=require\"\n";
         let shown = format!("{:?}", parse(pg).unwrap());
         assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("postgresql://dock:***@db/sentinel?sslmode=require"), "{shown}");
+        assert!(
+            shown.contains("postgresql://dock:***@db/sentinel?sslmode=require"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -994,5 +1003,7 @@ mod documented_defaults {
         assert_eq!(c.scrub.every_days, 7);
         assert_eq!(c.replica, ReplicaConfig::default());
         assert_eq!(c.anonymise, super::AnonymiseConfig::default());
+        assert_eq!(c.site, SiteConfig::default());
+        assert_eq!(c.dock.enabled, dock.enabled);
     }
 }

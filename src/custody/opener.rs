@@ -54,7 +54,8 @@ impl OwnerError {
 
 /// Opens the store and the register as their owner: checks the mount point, opens the
 /// register, opens the store as the one it records (recording the store's identity the
-/// first time), holding the store's lock from then on.
+/// first time), holding the store's lock from then on. The register writes `site` (`[site]
+/// name`) into what it records.
 pub fn open(
     config: &StoreConfig,
     register: &Location,

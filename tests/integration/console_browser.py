@@ -499,11 +499,45 @@ def local(url, base, inside, outside, place, place_stem, far, stem, shots):
         d.quit()
 
 
+def sites(url, base, names, site, stems, shots):
+    """The search's choice of sites: every site the register knows, one chosen finds its
+    recordings, each row naming its site; the dock page names the daemon's site."""
+    d = browser()
+    try:
+        d.get(url)
+        for lang in ("fr", "en"):
+            set_lang(d, base, lang)
+            d.get(base + "/recordings")
+            choice = Select(d.find_element(By.CSS_SELECTOR, "form.filters select[name=site]"))
+            offered = [o.get_attribute("value") for o in choice.options]
+            assert offered == [""] + names, offered
+            choice.select_by_value(site)
+            d.find_element(By.CSS_SELECTOR, "form.filters button").click()
+            wait(d, "the site's results", lambda d: "site=" in d.current_url)
+            assert sorted(rows_of(d)) == sorted(stems), (rows_of(d), stems)
+            shown = {c.text for c in d.find_elements(By.CSS_SELECTOR, "#results td.site")}
+            assert shown == {site}, shown
+            kept = Select(d.find_element(By.CSS_SELECTOR, "form.filters select[name=site]"))
+            assert kept.first_selected_option.get_attribute("value") == site
+            check_words(d, lang, "/recordings?site")
+            shot(d, shots, f"recordings-site-{lang}")
+            say(f"OK a site chosen ({lang}): {len(stems)} recordings of {site}")
+        d.get(base + "/dock")
+        wait(d, "the dock's site", lambda d: d.find_elements(By.CSS_SELECTOR, "#site strong"))
+        assert d.find_element(By.CSS_SELECTOR, "#site strong").text == site
+        say(f"OK the dock's site is {site}")
+    finally:
+        d.quit()
+
+
 if __name__ == "__main__":
     args = json.loads(sys.argv[1])
     if args["who"] == "local":
         local(args["url"], args["base"], args["inside"], args["outside"], args["place"],
               args["place_stem"], args["far"], args["stem"], args.get("shots"))
+    elif args["who"] == "sites":
+        sites(args["url"], args["base"], args["sites"], args["site"], args["stems"],
+              args.get("shots"))
     elif args["who"] == "head":
         head(args["url"], args["base"], args["camera"], args["by_agent"], args["agent"],
              args["place"], args["stem"], args.get("shots"), args.get("axe"))

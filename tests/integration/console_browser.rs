@@ -320,3 +320,59 @@ fn in_chromium_days_are_paris_days_places_are_named_and_a_judicial_extraction_ha
         }
     }
 }
+
+/// Sites (issue 23): a single site's console offers no choice of site; once the register
+/// holds a second site's recordings, the search offers the sites as a `<select>`, finds
+/// one site's recordings and names each row's site, in both languages, and the dock page
+/// names this daemon's site.
+#[test]
+#[ignore = "needs root"]
+fn in_chromium_the_search_chooses_a_site_once_the_register_knows_several() {
+    let mut s = start("", &[("site", "name = \"Poste Nord\"")]);
+    let P { head, .. } = &s.people;
+    s.dock(&[SERIAL]);
+    {
+        let console = Console::start(&s, head, &[]);
+        let cookie = console.session();
+        let page = console.get(&cookie, "/recordings").text();
+        assert!(
+            page.contains(SERIAL) && !page.contains("name=\"site\""),
+            "{page}"
+        );
+        let dock = console.get(&cookie, "/dock").text();
+        assert!(dock.contains("<strong>Poste Nord</strong>"), "{dock}");
+    }
+    // The same post's daemon, now the southern post's.
+    s.daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    s.daemon.wait_exit(Duration::from_secs(10));
+    let text = std::fs::read_to_string(s.daemon.config_path()).unwrap();
+    s.daemon
+        .write_config(&text.replace("Poste Nord", "Poste Sud"));
+    s.daemon.restart();
+    let P { head, .. } = &s.people;
+    s.dock(&[SERIAL_2]);
+    let south: Vec<String> = fixture_recordings(SERIAL_2)
+        .into_iter()
+        .map(|r| r.stem)
+        .collect();
+
+    let console = Console::start(&s, head, &[]);
+    let base = format!("http://{}", console.addr);
+    let args = serde_json::json!({
+        "who": "sites",
+        "url": format!("{base}/?token={}", console.token),
+        "base": base,
+        "sites": ["Poste Nord", "Poste Sud"],
+        "site": "Poste Sud",
+        "stems": south,
+        "shots": shots(),
+    });
+    let said = drive(args, |_| None);
+    for check in [
+        "a site chosen (fr)",
+        "a site chosen (en)",
+        "the dock's site",
+    ] {
+        assert!(said.iter().any(|l| l.contains(check)), "{check}: {said:?}");
+    }
+}

@@ -63,6 +63,7 @@ mod retention;
 mod scrub;
 mod scrub_daemon;
 mod sidecar_memory;
+mod sites;
 mod stalled_device;
 mod systemd;
 mod udev_rule;

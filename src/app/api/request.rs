@@ -52,7 +52,7 @@ pub enum Command {
     /// 1 when anything is changed, missing, unexpected or unreadable (traced, and shown in
     /// the status until a scrub finds nothing wrong).
     Scrub(ScrubArgs),
-    /// Find recordings by period, camera, agent, brigade, state, flag, hold or place.
+    /// Find recordings by period, camera, agent, brigade, state, flag, hold, place or site.
     Search(SearchArgs),
     /// One recording's facts, GPS track and custody timeline (no footage is read).
     Show(ShowArgs),
@@ -370,6 +370,10 @@ pub struct ReportArgs {
     /// Last day (YYYY-MM-DD, UTC), included.
     #[arg(long)]
     pub to: NaiveDate,
+    /// Only the site of this name (`[site] name` of the daemon that collected them).
+    #[arg(long)]
+    #[serde(default)]
+    pub site: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -499,6 +503,10 @@ pub struct SearchArgs {
     /// The radius around --near, in metres (200 when not given).
     #[arg(long)]
     pub radius: Option<f64>,
+    /// The site the recordings were collected at (`[site] name` of its daemon).
+    #[arg(long)]
+    #[serde(default)]
+    pub site: Option<String>,
     /// The page, from 1.
     #[arg(long, default_value_t = 1)]
     pub page: u32,

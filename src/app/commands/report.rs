@@ -58,11 +58,14 @@ impl Activity {
     }
 }
 
-/// Computes a period's figures from the register.
+/// Computes a period's figures from the register; one site's only when `site` names one
+/// (its recordings, its store's share and its audit entries; a camera's issue is not
+/// made at a site, so only the days its recordings started count as its days of use).
 pub fn activity(
     ctx: &mut Context<'_>,
     from: NaiveDate,
     to: NaiveDate,
+    site: Option<&str>,
 ) -> Result<Activity, CommandError> {
     // The operator's days, as the search's: a night brigade's 00:30 belongs to its own day.
     let tz = ctx.config.console.timezone;
@@ -72,9 +75,13 @@ pub fn activity(
     let conn = &tx;
     // Totals counted by SQLite per day, not a million rows read into memory: a year of a
     // dock's recordings must report in well under a second (docs/performance.md).
-    let by_day = stored::started_by_day(conn, start, end, tz)?;
+    let by_day = stored::started_by_day(conn, start, end, tz, site)?;
     let mut days: BTreeSet<NaiveDate> = by_day.iter().map(|(day, _)| *day).collect();
-    for issue in perception::assignments(conn, None, None, start, end)? {
+    let issues = match site {
+        None => perception::assignments(conn, None, None, start, end)?,
+        Some(_) => Vec::new(),
+    };
+    for issue in issues {
         if issue.issued_at >= start {
             days.insert(issue.issued_at.with_timezone(&tz).date_naive());
         }
@@ -83,13 +90,16 @@ pub fn activity(
     for (_, totals) in by_day {
         collected += totals;
     }
-    let in_store = stored::in_store_totals(conn)?;
+    let in_store = match site {
+        None => stored::in_store_totals(conn)?,
+        Some(site) => stored::in_store_totals_at(conn, site)?,
+    };
     let bytes = collected.bytes;
     let span = (to - from).num_days() as u64 + 1;
     let per_day = bytes as f64 / span as f64;
     let retention = ctx.config.retention.days;
     let count = |action| -> Result<[u64; 4], CommandError> {
-        let found = audit::count_by_purpose(conn, action, start, end)?;
+        let found = audit::count_by_purpose(conn, action, start, end, site)?;
         Ok(Purpose::ALL.map(|p| {
             found
                 .iter()
@@ -110,11 +120,17 @@ pub fn activity(
         needed_for_retention: needed(per_day, retention, ctx.config.store.raid_overhead),
         retention_days: retention,
         consultations: count(Action::Consultation)?,
-        on_camera_consultations: audit::count_by_purpose(conn, Action::Consultation, start, end)?
-            .into_iter()
-            .filter(|(purpose, _)| purpose == ON_CAMERA_PURPOSE)
-            .map(|(_, n)| n)
-            .sum(),
+        on_camera_consultations: audit::count_by_purpose(
+            conn,
+            Action::Consultation,
+            start,
+            end,
+            site,
+        )?
+        .into_iter()
+        .filter(|(purpose, _)| purpose == ON_CAMERA_PURPOSE)
+        .map(|(_, n)| n)
+        .sum(),
         extractions: count(Action::ExtractionCompleted)?,
     })
 }
@@ -124,16 +140,16 @@ fn needed(per_day: f64, days: u32, overhead: f64) -> u64 {
     (per_day * f64::from(days) * overhead).round() as u64
 }
 
-/// `report --from DATE --to DATE [--format F]`
+/// `report --from DATE --to DATE [--site NAME] [--format F]`
 pub fn report(
     ctx: &mut Context<'_>,
     _actor: &Actor,
     a: &ReportArgs,
 ) -> Result<Reply, CommandError> {
-    let act = activity(ctx, a.from, a.to)?;
+    let act = activity(ctx, a.from, a.to, a.site.as_deref())?;
     let [c_adm, c_jud, c_dis, _] = act.consultations;
     let [e_adm, e_jud, e_dis, _] = act.extractions;
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         (
             "period",
             format!("{} to {} ({} days)", act.from, act.to, act.days),
@@ -168,6 +184,9 @@ pub fn report(
             act.training().to_string(),
         ),
     ];
+    if let Some(site) = &a.site {
+        rows.insert(0, ("site", site.clone()));
+    }
     let message = render(&rows, &act_json(&act), a.format);
     Ok(Reply::ok(message, act_json(&act)))
 }
@@ -188,7 +207,7 @@ pub fn forecast(
     let from = a
         .from
         .unwrap_or_else(|| to.checked_sub_days(Days::new(29)).unwrap_or(to));
-    let act = activity(ctx, from, to)?;
+    let act = activity(ctx, from, to, None)?;
     let overhead = ctx.config.store.raid_overhead;
     let usable = ctx.store.free_bytes().unwrap_or(0) + act.bytes_in_store;
     let need = |days| Needed {

@@ -32,6 +32,7 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
         reasons: measured.reasons,
     };
     let attribution = perception::attribution(conn, r.id)?;
+    let site = crate::custody::register::stored::site_of(conn, r.id)?.unwrap_or_default();
     let holds = holds::active(conn, r.id)?
         .into_iter()
         .map(|h| h.procedure)
@@ -69,6 +70,7 @@ pub fn show(ctx: &mut Context<'_>, _actor: &Actor, a: &ShowArgs) -> Result<Reply
     let shown = Shown {
         stem: r.stem.clone(),
         camera: r.camera.clone(),
+        site,
         state: r.state.as_str().to_string(),
         start: crate::custody::register::format_time(r.start),
         end: r.end.map(crate::custody::register::format_time),

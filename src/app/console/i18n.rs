@@ -19,6 +19,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Aucune caméra n'est à la station.",
         "No camera is docked.",
     ),
+    ("dock.site", "Site :", "Site:"),
+    (
+        "dock.no_dock",
+        "Pas de station d'accueil ici : ce poste sert les commandes et la console seulement.",
+        "No dock here: this post serves the commands and the console only.",
+    ),
     ("dock.agent", "Agent", "Agent"),
     ("dock.slot", "Emplacement", "Slot"),
     ("dock.docked", "À la station depuis", "Docked since"),
@@ -67,6 +73,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Agent (name or matricule)",
     ),
     ("search.brigade", "Brigade", "Brigade"),
+    ("search.site", "Site", "Site"),
+    ("col.site", "Site", "Site"),
     ("search.state", "État", "State"),
     ("search.flag", "Signalement (code)", "Warning (code)"),
     (
@@ -332,6 +340,7 @@ mod tests {
             "Consultations",
             "Extractions",
             "RAID",
+            "Site",
             "administrative",
             "service",
         ];

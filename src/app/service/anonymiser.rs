@@ -81,7 +81,8 @@ impl Anonymiser {
         }
     }
 
-    /// Runs `prepared` on its own thread; its answer goes to `reply` when it ends.
+    /// Runs `prepared` on its own thread, on the register at a path for a site; its answer
+    /// goes to `reply` when it ends.
     pub fn start(
         &mut self,
         prepared: Prepared,

@@ -322,7 +322,10 @@ impl State {
     }
 
     fn reconfigure(&mut self, config: Arc<Config>, store: Arc<Store>) {
-        if config.register.path != self.config.register.path {
+        if config.register.path != self.config.register.path
+            || config.register.url != self.config.register.url
+            || config.site.name != self.config.site.name
+        {
             match Location::of(&config).open() {
                 Ok(register) => self.register = register,
                 Err(e) => {

@@ -35,13 +35,18 @@ impl Signals {
 /// A dock watcher, its channel, and the changes the cameras already there make.
 pub(super) type Watched = (DockWatcher, mpsc::Receiver<DockChange>, Vec<DockChange>);
 
-/// Starts watching the configured dock folder: the watcher, its channel, the cameras already there.
+/// Starts watching the configured dock folder: the watcher, its channel, the cameras already
+/// there; a daemon without a dock (`[dock] enabled = false`) watches nothing.
 pub(super) fn watch_dock(config: &Config) -> Result<Watched, ServiceError> {
     let (tx, rx) = mpsc::channel(256);
-    let (watcher, initial) =
-        DockWatcher::start(&config.dock.path, tx).map_err(|source| ServiceError::Dock {
-            path: config.dock.path.clone(),
-            source,
-        })?;
+    let started = if config.dock.enabled {
+        DockWatcher::start(&config.dock.path, tx)
+    } else {
+        DockWatcher::none(&config.dock.path).map(|watcher| (watcher, Vec::new()))
+    };
+    let (watcher, initial) = started.map_err(|source| ServiceError::Dock {
+        path: config.dock.path.clone(),
+        source,
+    })?;
     Ok((watcher, rx, initial))
 }

@@ -98,6 +98,8 @@ pub(super) fn status(s: &Sources<'_>, stored: Result<StoredSince, String>) -> St
             dock: config.dock.path.clone(),
             max_parallel: config.ingest.max_parallel,
             stopping: s.stopping,
+            site: config.site.name.clone(),
+            dock_enabled: config.dock.enabled,
         },
         cameras: s.cameras.statuses(),
         refused_links: s

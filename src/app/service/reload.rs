@@ -59,7 +59,7 @@ pub(super) fn open(path: &Path, old: &Config, register: &Register) -> Result<Rel
         .then(|| ControlSocket::bind(&new.control.socket))
         .transpose()
         .map_err(|e| chain(&e))?;
-    let dock = (new.dock.path != old.dock.path)
+    let dock = (new.dock.path != old.dock.path || new.dock.enabled != old.dock.enabled)
         .then(|| watch_dock(&new))
         .transpose()
         .map_err(|e| chain(&e))?;

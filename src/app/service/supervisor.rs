@@ -132,14 +132,22 @@ impl Supervisor {
         supervisor.systemd.ready();
         // Once at start (the chain's head to the journal, then the purge), then daily.
         supervisor.desk.send(Job::Daily);
-        tracing::info!(
-            message_id = events::SERVICE_STARTED.id,
-            dock = %supervisor.config.dock.path.display(),
-            socket = %supervisor.config.control.socket.display(),
-            "sentinel-dockd started: {} camera(s) docked, watching {}",
-            supervisor.cameras.all().count(),
-            supervisor.config.dock.path.display()
-        );
+        if supervisor.config.dock.enabled {
+            tracing::info!(
+                message_id = events::SERVICE_STARTED.id,
+                dock = %supervisor.config.dock.path.display(),
+                socket = %supervisor.config.control.socket.display(),
+                "sentinel-dockd started: {} camera(s) docked, watching {}",
+                supervisor.cameras.all().count(),
+                supervisor.config.dock.path.display()
+            );
+        } else {
+            tracing::info!(
+                message_id = events::SERVICE_STARTED.id,
+                socket = %supervisor.config.control.socket.display(),
+                "sentinel-dockd started without a dock ([dock] enabled = false): commands and console only"
+            );
+        }
         Ok(Some(supervisor))
     }
 
@@ -434,6 +442,12 @@ impl Supervisor {
         if let Some(register) = register {
             self.register = register;
             self.rate.clear();
+        }
+        // The dock events written from now on are the new site's.
+        if config.site.name != self.config.site.name
+            && let Err(e) = self.register.set_site(&config.site.name)
+        {
+            tracing::error!("the dock's register cannot take the new [site] name: {e}");
         }
         if let Some(control) = control {
             self.control = control; // the old socket file goes with the old listener

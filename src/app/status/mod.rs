@@ -102,6 +102,18 @@ pub struct ServiceStatus {
     pub max_parallel: u32,
     /// Whether it is stopping (SIGTERM received).
     pub stopping: bool,
+    /// The site it serves (`[site] name`; '' for a single-site install).
+    #[serde(default)]
+    pub site: String,
+    /// Whether it has a dock (`[dock] enabled`); false: a head office's daemon, which
+    /// serves the commands and the console only.
+    #[serde(default = "has_dock")]
+    pub dock_enabled: bool,
+}
+
+/// A status written before `[dock] enabled` came from a dock.
+fn has_dock() -> bool {
+    true
 }
 
 /// One docked camera.

@@ -15,18 +15,29 @@ pub fn render(report: &StatusReport) -> String {
     let mut out = String::new();
     let docked = report.cameras.len();
     let service = &report.service;
-    let _ = writeln!(
-        out,
-        "{} · dock {} · up to {} at once{}",
-        match docked {
-            0 => "no camera docked".to_string(),
-            1 => "1 camera docked".to_string(),
-            n => format!("{n} cameras docked"),
-        },
-        service.dock.display(),
-        service.max_parallel,
-        if service.stopping { " · stopping" } else { "" },
-    );
+    let site = match service.site.as_str() {
+        "" => String::new(),
+        name => format!(" · site {name}"),
+    };
+    let stopping = if service.stopping { " · stopping" } else { "" };
+    if service.dock_enabled {
+        let _ = writeln!(
+            out,
+            "{} · dock {} · up to {} at once{site}{stopping}",
+            match docked {
+                0 => "no camera docked".to_string(),
+                1 => "1 camera docked".to_string(),
+                n => format!("{n} cameras docked"),
+            },
+            service.dock.display(),
+            service.max_parallel,
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "no dock here ([dock] enabled = false): commands and console only{site}{stopping}"
+        );
+    }
     let width = report
         .cameras
         .iter()
@@ -284,6 +295,8 @@ mod tests {
                 dock: "/dev/sentinel-dock".into(),
                 max_parallel: 4,
                 stopping: false,
+                site: String::new(),
+                dock_enabled: true,
             },
             cameras,
             refused_links: vec![],
@@ -393,5 +406,31 @@ mod tests {
         assert_eq!(format_bytes(1536), "1.5 KiB");
         assert_eq!(format_duration(75), "1:15");
         assert_eq!(format_duration(3 * 3600 + 5), "3:00:05");
+    }
+
+    #[test]
+    fn a_named_site_is_shown_and_a_daemon_without_a_dock_says_so() {
+        let mut r = report(vec![]);
+        let text = render(&r);
+        assert!(
+            text.starts_with("no camera docked · dock /dev/sentinel-dock"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("site"),
+            "a single-site install shows no site: {text}"
+        );
+        r.service.site = "Poste Nord".into();
+        let text = render(&r);
+        assert!(
+            text.lines().next().unwrap().ends_with("· site Poste Nord"),
+            "{text}"
+        );
+        r.service.dock_enabled = false;
+        let text = render(&r);
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with("no dock here"), "{text}");
+        assert!(first.contains("site Poste Nord"), "{text}");
+        assert!(!text.contains("camera docked"), "{text}");
     }
 }

@@ -14,6 +14,10 @@ const MAX_SOCKET_PATH: usize = 107;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DockConfig {
+    /// false: this daemon has no dock (a force's head office): it serves the commands and
+    /// the console only, and neither watches nor needs the dock folder.
+    #[serde(default = "default_dock_enabled")]
+    pub enabled: bool,
     /// The dock folder; relative paths are taken from the configuration file's folder.
     #[serde(default = "default_dock_path")]
     pub path: PathBuf,
@@ -29,6 +33,7 @@ pub struct DockConfig {
 impl Default for DockConfig {
     fn default() -> Self {
         DockConfig {
+            enabled: default_dock_enabled(),
             path: default_dock_path(),
             enrolled: Vec::new(),
             enrolled_only: false,
@@ -126,6 +131,10 @@ fn default_extract_root() -> PathBuf {
     PathBuf::from("/var/lib/sentinel-dock-exports")
 }
 
+fn default_dock_enabled() -> bool {
+    true
+}
+
 fn default_dock_path() -> PathBuf {
     PathBuf::from("/dev/sentinel-dock")
 }
@@ -213,6 +222,8 @@ mod tests {
         assert_eq!(c.extract.root, Path::new("/var/lib/sentinel-dock-exports"));
         assert_eq!(c.ingest.max_parallel, 4);
         assert!(!c.dock.enrolled_only);
+        assert!(c.dock.enabled);
+        assert!(!parse("[dock]\nenabled = false\n").unwrap().dock.enabled);
         assert_eq!(c.simulate.read_bytes_per_sec, ByteSize(0));
         assert_eq!(c.scrub.every_days, 7);
         assert_eq!(

@@ -79,6 +79,31 @@ impl DockWatcher {
         ))
     }
 
+    /// A watcher of no dock (`[dock] enabled = false`, a head office): `dir` is neither
+    /// read nor watched, nothing is ever sent; its thread only keeps it healthy.
+    pub fn none(dir: &Path) -> std::io::Result<DockWatcher> {
+        let (wake, woken) = mpsc::channel();
+        let last_scan = Arc::new(Mutex::new(Instant::now()));
+        let heartbeat = last_scan.clone();
+        let thread = std::thread::Builder::new()
+            .name("dock-watcher".into())
+            .spawn(move || {
+                while let Ok(Wake::Changed) | Err(RecvTimeoutError::Timeout) =
+                    woken.recv_timeout(RESCAN_EVERY)
+                {
+                    *heartbeat
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
+                }
+            })?;
+        Ok(DockWatcher {
+            wake,
+            thread,
+            last_scan,
+            dir: dir.to_path_buf(),
+        })
+    }
+
     /// Stops the thread: no change is sent after its current scan.
     pub fn stop(&self) {
         let _ = self.wake.send(Wake::Stop);

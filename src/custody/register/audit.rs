@@ -169,6 +169,9 @@ pub struct AuditEntry {
     pub prev_hash: String,
     /// SHA-256 of this entry's canonical encoding, lower-case hex.
     pub hash: String,
+    /// The site whose daemon wrote it ('' for a single-site install: then not shown).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub site: String,
 }
 
 impl AuditEntry {
@@ -189,6 +192,12 @@ impl AuditEntry {
             // Length-prefixed, so no two different entries encode to the same bytes.
             h.update((field.len() as u64).to_be_bytes());
             h.update(field.as_bytes());
+        }
+        // Only when named: every entry written before sites, or at a single site, keeps
+        // the hash it was written with; a named site is covered like any other field.
+        if !self.site.is_empty() {
+            h.update((self.site.len() as u64).to_be_bytes());
+            h.update(self.site.as_bytes());
         }
         hex(&h.finalize())
     }
@@ -217,6 +226,10 @@ pub fn append(
     at: DateTime<Utc>,
 ) -> Result<AuditEntry, RegisterError> {
     let last = head(conn)?;
+    // The connection's site (`Register::set_site`): hashed, so read before the insert.
+    let site: String = conn
+        .prepare_cached("SELECT site()")?
+        .query_row((), |r| r.get(0))?;
     let mut stored = AuditEntry {
         seq: last.seq + 1,
         at: format_time(at),
@@ -228,13 +241,14 @@ pub fn append(
         details: entry.details.clone(),
         prev_hash: last.hash,
         hash: String::new(),
+        site,
     };
     stored.hash = stored.computed_hash();
     // Cached: a purge or an attribution run appends thousands of entries in a row.
     conn.prepare_cached(
         "INSERT INTO audit (seq, at, author, action, purpose, recipients, recordings, details,
-                            prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            prev_hash, hash, site)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         stored.seq,
@@ -246,7 +260,8 @@ pub fn append(
         stored.recordings,
         stored.details,
         stored.prev_hash,
-        stored.hash
+        stored.hash,
+        stored.site
     ])?;
     Ok(stored)
 }
@@ -308,7 +323,8 @@ pub(crate) fn each_entry(
     mut each: impl FnMut(AuditEntry) -> bool,
 ) -> Result<(), RegisterError> {
     conn.for_each(
-        "SELECT seq, at, author, action, purpose, recipients, recordings, details, prev_hash, hash
+        "SELECT seq, at, author, action, purpose, recipients, recordings, details, prev_hash, hash,
+                site
          FROM audit WHERE seq >= ?1 ORDER BY seq",
         params![from_seq],
         |r| {
@@ -323,25 +339,29 @@ pub(crate) fn each_entry(
                 details: r.get(7)?,
                 prev_hash: r.get(8)?,
                 hash: r.get(9)?,
+                site: r.get(10)?,
             };
             Ok(each(entry))
         },
     )
 }
 
-/// How many entries of an action were written in `[from, to)`, per purpose.
+/// How many entries of an action were written in `[from, to)`, per purpose; at one site
+/// only when `site` names one.
 pub(crate) fn count_by_purpose(
     conn: &Conn,
     action: Action,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    site: Option<&str>,
 ) -> Result<Vec<(String, u64)>, RegisterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT purpose, count(*) FROM audit WHERE action = ?1 AND at >= ?2 AND at < ?3
+         AND (?4 IS NULL OR site = ?4)
          GROUP BY purpose ORDER BY purpose",
     )?;
     let rows = stmt.query_map(
-        params![action.as_str(), format_time(from), format_time(to)],
+        params![action.as_str(), format_time(from), format_time(to), site],
         |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
     )?;
     Ok(rows.collect::<Result<_, _>>()?)

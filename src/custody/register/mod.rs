@@ -362,7 +362,7 @@ impl Location {
     pub fn of(config: &Config) -> Location {
         Location {
             config: config.register.clone(),
-            site: String::new(),
+            site: config.site.name.clone(),
         }
     }
 
@@ -537,8 +537,24 @@ impl Register {
         // has fewer distinct statements than this, so none is prepared twice.
         conn.set_prepared_statement_cache_capacity(256);
         let conn = Conn::sqlite(conn);
+        // A single-site install's: every INSERT that records a site calls `site()`.
         conn.set_site("")?;
         Ok(Register { conn })
+    }
+
+    /// Opens the SQLite register, as [`Register::open`], for a daemon of `site`.
+    pub fn open_at(path: &Path, site: &str) -> Result<Register, RegisterError> {
+        let mut register = Register::open(path)?;
+        register.set_site(site)?;
+        Ok(register)
+    }
+
+    /// Names the site this connection writes (`[site] name`, '' for a single-site
+    /// install): the recordings, sessions, dock events and audit entries it inserts carry
+    /// it. Their SQL asks the connection's `site()`, so that it stays the same on every
+    /// engine.
+    pub fn set_site(&mut self, site: &str) -> Result<(), RegisterError> {
+        self.conn.set_site(site)
     }
 
     /// Opens the register `[register]` names: the SQLite file at `path`, or the PostgreSQL
@@ -703,7 +719,8 @@ impl Register {
         at: DateTime<Utc>,
     ) -> Result<SessionId, RegisterError> {
         self.conn.execute(
-            "INSERT INTO sessions (camera, source, profile, started_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sessions (camera, source, profile, started_at, site)
+             VALUES (?1, ?2, ?3, ?4, site())",
             params![camera, source, profile, format_time(at)],
         )?;
         self.conn.last_insert_rowid()
@@ -795,8 +812,8 @@ impl Register {
         let at = format_time(at);
         tx.execute(
             "INSERT INTO recordings (camera, stem, session, state, start_utc, recorded_at,
-                discovered_at, updated_at)
-             VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5)",
+                discovered_at, updated_at, site)
+             VALUES (?1, ?2, ?3, 'discovered', ?4, ?4, ?5, ?5, site())",
             params![camera, stem, session, format_time(start), at],
         )?;
         let id = tx.last_insert_rowid()?;
@@ -941,7 +958,8 @@ impl Register {
         at: DateTime<Utc>,
     ) -> Result<(), RegisterError> {
         self.conn.execute(
-            "INSERT INTO dock_events (camera, event, at, slot) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO dock_events (camera, event, at, slot, site)
+             VALUES (?1, ?2, ?3, ?4, site())",
             params![camera, event.as_str(), format_time(at), slot],
         )?;
         Ok(())

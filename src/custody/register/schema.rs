@@ -530,7 +530,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX camera_log_lines_by_stem ON camera_log_lines(stem) WHERE stem IS NOT NULL;
     CREATE INDEX camera_log_lines_by_time ON camera_log_lines(camera, camera_time);
     "#,
-    // 14: each site's store (issue 23): a force's docks share one register and each has
+    // 14: sites (issue 23): the rows a daemon writes carry its `[site] name` ('' for a
+    // single-site install), which the INSERTs take from the connection's `site()`
+    // (`Register::set_site`): a column default may not call a function. `sites` lists the
+    // sites recordings were collected at, so that the console's choice of sites reads a
+    // handful of rows, not a million recordings. `recordings_by_site` serves the report of
+    // one site as `recordings_by_recorded_sizes` serves the whole register's.
+    r#"
+    ALTER TABLE recordings ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE dock_events ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    ALTER TABLE audit ADD COLUMN site TEXT NOT NULL DEFAULT '';
+    CREATE INDEX recordings_by_site
+        ON recordings(site, coalesce(recorded_at, start_utc), state, video_size, sidecar_size);
+
+    CREATE TABLE sites (
+        name  TEXT PRIMARY KEY
+    ) STRICT;
+    INSERT INTO sites (name) SELECT '' WHERE EXISTS (SELECT 1 FROM recordings)
+        ON CONFLICT DO NOTHING;
+    CREATE TRIGGER sites_named AFTER INSERT ON recordings
+    BEGIN
+        INSERT INTO sites (name) VALUES (NEW.site) ON CONFLICT DO NOTHING;
+    END;
+    "#,
+    // 15: each site's store (issue 23): a force's docks share one register and each has
     // its own store, so the store's identity is recorded per site ('' for a single-site
     // install, whose recorded identity is kept).
     r#"
@@ -599,7 +623,7 @@ fn apply(conn: &mut Connection) -> Result<(), RegisterError> {
 /// The register on PostgreSQL as SQLite's migrations leave it at [`POSTGRES_BASE`].
 const POSTGRES_SCHEMA: &str = include_str!("schema/postgres.sql");
 /// The version `POSTGRES_SCHEMA` stands for.
-const POSTGRES_BASE: u32 = 14;
+const POSTGRES_BASE: u32 = 15;
 /// PostgreSQL's twin of each SQLite migration after [`POSTGRES_BASE`], in order.
 const POSTGRES_MIGRATIONS: &[&str] = &[];
 const _: () = assert!(POSTGRES_BASE + POSTGRES_MIGRATIONS.len() as u32 == CURRENT_VERSION);

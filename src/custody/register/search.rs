@@ -1,5 +1,5 @@
-//! `search`'s query: recordings by period, camera, agent, brigade, state, flag, hold and
-//! place, newest first, one page (plus one row, so that "is there a next page" costs
+//! `search`'s query: recordings by period, camera, agent, brigade, state, flag, hold,
+//! place and site, newest first, one page (plus one row, so that "is there a next page" costs
 //! nothing; no total is counted, docs/performance.md).
 
 use crate::custody::register::Conn;
@@ -30,6 +30,8 @@ pub struct SearchQuery {
     pub held: Option<bool>,
     /// A box (min lat, max lat, min lon, max lon) the recording's GPS box must meet.
     pub area: Option<(f64, f64, f64, f64)>,
+    /// The site it was collected at ('' for the unnamed site of a single-site install).
+    pub site: Option<String>,
     /// The most rows returned.
     pub limit: u32,
     /// Rows skipped first (earlier pages).
@@ -59,6 +61,8 @@ pub struct FoundRow {
     pub brigade: Option<String>,
     /// Whether a hold is active on it.
     pub held: bool,
+    /// The site it was collected at ('' when unnamed).
+    pub site: String,
 }
 
 /// The recordings the query finds, newest first, at most `limit`.
@@ -79,18 +83,26 @@ pub fn search(conn: &Conn, q: &SearchQuery) -> Result<Vec<FoundRow>, RegisterErr
                 agent: r.get(7)?,
                 brigade: r.get(8)?,
                 held: r.get(9)?,
+                site: r.get(10)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
+/// The sites recordings were collected at, in order of name ('' for the unnamed site).
+pub fn sites(conn: &Conn) -> Result<Vec<String>, RegisterError> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM sites ORDER BY name")?;
+    let names = stmt.query_map((), |r| r.get(0))?;
+    Ok(names.collect::<Result<_, _>>()?)
+}
+
 /// The agent filter: the matricule itself (exactly as the command line always found it);
 /// a whole matricule in another case; else a part of a matricule or of a name, without
 /// regard to case (SQLite's `lower` folds ASCII letters only: "é" matches "é", not "É").
 const AGENT: &str = " AND (t.agent = ?N OR t.agent IN (SELECT matricule FROM agents WHERE
-    CASE WHEN EXISTS (SELECT 1 FROM agents WHERE matricule = ?N COLLATE NOCASE)
-         THEN matricule = ?N COLLATE NOCASE
+    CASE WHEN EXISTS (SELECT 1 FROM agents WHERE lower(matricule) = lower(?N))
+         THEN lower(matricule) = lower(?N)
          ELSE instr(lower(matricule), lower(?N)) > 0 OR instr(lower(name), lower(?N)) > 0
     END))";
 
@@ -99,7 +111,8 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
     let mut sql = String::from(
         "SELECT r.stem, r.camera, r.state, r.start_utc, r.end_utc, r.video_size, r.flags,
                 t.agent, g.brigade,
-                EXISTS (SELECT 1 FROM holds h WHERE h.recording = r.id AND h.released_at IS NULL)
+                EXISTS (SELECT 1 FROM holds h WHERE h.recording = r.id AND h.released_at IS NULL),
+                r.site
          FROM recordings r
          LEFT JOIN attributions t ON t.id =
              (SELECT max(id) FROM attributions WHERE recording = r.id)
@@ -128,15 +141,21 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
         sql.push_str(&clause.replace("?N", &format!("?{}", params.len())));
     };
     if let Some(camera) = &q.camera {
-        // `+` keeps SQLite on the start-time index (newest first, stopping at a page)
+        // `|| ''` keeps SQLite on the start-time index (newest first, stopping at a page)
         // rather than the camera's index, which would sort a camera's whole history.
-        filter(" AND +r.camera = ?N", Value::Text(camera.clone()));
+        filter(" AND r.camera || '' = ?N", Value::Text(camera.clone()));
     }
     if let Some(agent) = &q.agent {
         filter(AGENT, Value::Text(agent.trim().to_string()));
     }
     if let Some(brigade) = &q.brigade {
         filter(" AND g.brigade = ?N", Value::Text(brigade.clone()));
+    }
+    if let Some(site) = &q.site {
+        // As the camera's: on the start-time index, a page of one site's recordings. An
+        // expression keeps SQLite off `recordings_by_site` (which would sort the site's
+        // whole history); `||` rather than `+`, which PostgreSQL refuses on text.
+        filter(" AND r.site || '' = ?N", Value::Text(site.clone()));
     }
     if let Some(state) = &q.state {
         filter(" AND r.state = ?N", Value::Text(state.clone()));

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
 
-use crate::custody::register::{Conn, Row};
+use crate::custody::register::{Conn, OptionalExtension, Row};
 
 use super::{Digests, FileFacts, RecordingId, RecordingState, RegisterError, format_time};
 use super::{insert_event, parse_time};
@@ -247,10 +247,31 @@ pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE state IN ('confirmed', 'quarantined', 'wiped')";
 
-/// The totals of the recordings stored that started in `[?1, ?2)`, per UTC day, on the
-/// trusted clock (a reset camera's recordings of today count today, not in 2000).
+/// [`IN_STORE_TOTALS`] at one site (`?1`), on `recordings_by_site`.
+pub(crate) const IN_STORE_TOTALS_AT: &str = "SELECT count(*), count(video_size),
+    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
+    FROM recordings WHERE site = ?1 AND state IN ('confirmed', 'quarantined', 'wiped')";
+
+/// [`STARTED_BY_DAY`] at one site (`?3`), on `recordings_by_site`.
+pub(crate) const STARTED_BY_DAY_AT: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
+    || CASE WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '15' THEN '00'
+            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '30' THEN '15'
+            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '45' THEN '30'
+            ELSE '45' END,
+    count(*), count(video_size),
+    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
+    FROM recordings WHERE site = ?3 AND state != 'discovered'
+    AND coalesce(recorded_at, start_utc) >= ?1 AND coalesce(recorded_at, start_utc) < ?2
+    GROUP BY 1 ORDER BY 1";
+
+/// The totals of the recordings stored that started in `[?1, ?2)`, per quarter of an hour
+/// (UTC), on the trusted clock (a reset camera's recordings of today count today, not in
+/// 2000); the quarter is named by a CASE, in the SQL both engines speak.
 pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
-    || printf('%02d', CAST(substr(coalesce(recorded_at, start_utc), 15, 2) AS INTEGER) / 15 * 15),
+    || CASE WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '15' THEN '00'
+            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '30' THEN '15'
+            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '45' THEN '30'
+            ELSE '45' END,
     count(*), count(video_size),
     coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
     FROM recordings WHERE state != 'discovered'
@@ -282,23 +303,37 @@ pub(crate) fn in_store_totals(conn: &Conn) -> Result<Totals, RegisterError> {
     check_totals(conn.query_row(IN_STORE_TOTALS, (), |r| read_totals(r, 0))?)
 }
 
+/// [`in_store_totals`] of one site's recordings.
+pub(crate) fn in_store_totals_at(conn: &Conn, site: &str) -> Result<Totals, RegisterError> {
+    check_totals(conn.query_row(IN_STORE_TOTALS_AT, [site], |r| read_totals(r, 0))?)
+}
+
 /// Totals of the recordings that started in `[from, to)`, by calendar day in `tz` (the
 /// report's days are the operator's, not UTC's). SQLite sums them by quarter of an hour,
 /// which every time zone's offset is a multiple of; each quarter then falls on its local
-/// day here, so that a year is a few thousand rows, never a row a recording.
+/// day here, so that a year is a few thousand rows, never a row a recording. At one site
+/// only when `site` names one.
 pub(crate) fn started_by_day(
     conn: &Conn,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     tz: chrono_tz::Tz,
+    site: Option<&str>,
 ) -> Result<Vec<(NaiveDate, Totals)>, RegisterError> {
-    let mut stmt = conn.prepare_cached(STARTED_BY_DAY)?;
-    let rows = stmt.query_map(params![format_time(from), format_time(to)], |r| {
-        Ok((r.get::<_, String>(0)?, read_totals(r, 1)?))
-    })?;
+    let quarter = |r: &Row<'_>| Ok((r.get::<_, String>(0)?, read_totals(r, 1)?));
+    let (from, to) = (format_time(from), format_time(to));
+    let rows: Vec<(String, (i64, i64, i64))> = match site {
+        None => conn
+            .prepare_cached(STARTED_BY_DAY)?
+            .query_map(params![from, to], quarter)?
+            .collect::<Result<_, _>>()?,
+        Some(site) => conn
+            .prepare_cached(STARTED_BY_DAY_AT)?
+            .query_map(params![from, to, site], quarter)?
+            .collect::<Result<_, _>>()?,
+    };
     let mut out: Vec<(NaiveDate, Totals)> = Vec::new();
-    for row in rows {
-        let (quarter, totals) = row?;
+    for (quarter, totals) in rows {
         let start =
             chrono::NaiveDateTime::parse_from_str(&quarter, "%Y-%m-%dT%H:%M").map_err(|_| {
                 RegisterError::Corrupt {
@@ -316,6 +351,14 @@ pub(crate) fn started_by_day(
         }
     }
     Ok(out)
+}
+
+/// The site a recording was collected at ('' for the unnamed site), if the row exists.
+pub fn site_of(conn: &Conn, id: RecordingId) -> Result<Option<String>, RegisterError> {
+    conn.query_row("SELECT site FROM recordings WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 /// Recordings marked purged, for removing files a crash left behind after the commit.

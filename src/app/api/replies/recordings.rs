@@ -27,6 +27,9 @@ pub struct FoundRecording {
     pub brigade: Option<String>,
     /// Whether a procedure holds it.
     pub held: bool,
+    /// The site it was collected at ('' for a single-site install's).
+    #[serde(default)]
+    pub site: String,
 }
 
 /// `search`: one page, newest first.
@@ -40,6 +43,10 @@ pub struct Found {
     pub more: bool,
     /// The rows.
     pub recordings: Vec<FoundRecording>,
+    /// The sites the register holds recordings of ('' for the unnamed one), by name: the
+    /// console offers them as a choice when there are several.
+    #[serde(default)]
+    pub sites: Vec<String>,
 }
 
 /// What the register holds about a recording beyond its files.
@@ -90,6 +97,9 @@ pub(crate) struct Shown {
     pub stem: String,
     /// The camera.
     pub camera: String,
+    /// The site it was collected at ('' for a single-site install's).
+    #[serde(default)]
+    pub site: String,
     /// Its register state.
     pub state: String,
     /// Start (RFC 3339, UTC).

@@ -95,8 +95,14 @@ fn tz(console: &Console) -> chrono_tz::Tz {
 }
 
 fn cards_of(tz: chrono_tz::Tz, lang: Language, report: &StatusReport) -> Markup {
+    let service = &report.service;
     html! {
-        @if report.cameras.is_empty() {
+        @if !service.site.is_empty() {
+            p #site { (t(lang, "dock.site")) " " strong { (service.site) } }
+        }
+        @if !service.dock_enabled {
+            p #no-dock { (t(lang, "dock.no_dock")) }
+        } @else if report.cameras.is_empty() {
             p #no-camera { (t(lang, "dock.none")) }
         }
         @for c in &report.cameras { (card(tz, lang, c)) }
@@ -278,6 +284,8 @@ mod tests {
                 dock: "/dev/sentinel-dock".into(),
                 max_parallel: 1,
                 stopping: false,
+                site: String::new(),
+                dock_enabled: true,
             },
             cameras: vec![],
             refused_links: vec![],
@@ -309,5 +317,43 @@ mod tests {
             html.contains("RAID") && html.contains("md0 raid1 active [UU]"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn the_dock_page_names_the_site_and_says_when_there_is_no_dock() {
+        let mut report = StatusReport {
+            service: crate::app::status::ServiceStatus {
+                pid: 1,
+                version: "0.1.0".into(),
+                started_at: "2026-12-04T10:00:00Z".parse().unwrap(),
+                dock: "/dev/sentinel-dock".into(),
+                max_parallel: 1,
+                stopping: false,
+                site: String::new(),
+                dock_enabled: true,
+            },
+            cameras: vec![],
+            refused_links: vec![],
+            store: crate::app::status::StoreStatus::default(),
+            raid: vec![],
+            warnings: vec![],
+            last_scrub: None,
+            replica: None,
+            anonymisation: None,
+        };
+        let html = cards_of(PARIS, Language::Fr, &report).into_string();
+        assert!(
+            html.contains("no-camera") && !html.contains("id=\"site\""),
+            "{html}"
+        );
+        report.service.site = "Poste Nord".into();
+        report.service.dock_enabled = false;
+        let fr = cards_of(PARIS, Language::Fr, &report).into_string();
+        assert!(fr.contains("Site : <strong>Poste Nord</strong>"), "{fr}");
+        assert!(fr.contains("Pas de station d'accueil ici"), "{fr}");
+        assert!(!fr.contains("no-camera"), "{fr}");
+        let en = cards_of(PARIS, Language::En, &report).into_string();
+        assert!(en.contains("Site: <strong>Poste Nord</strong>"), "{en}");
+        assert!(en.contains("No dock here"), "{en}");
     }
 }

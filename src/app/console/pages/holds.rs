@@ -63,6 +63,7 @@ pub(crate) async fn in_force(console: &Console, a: &Authed) -> Markup {
         held: Some(true),
         near: None,
         radius: None,
+        site: None,
         page: 1,
         per_page: MOST,
     });

@@ -94,6 +94,7 @@ fn facts(console: &Console, lang: Language, s: &Shown) -> Markup {
         h2 { (t(lang, "rec.facts")) }
         div.facts {
             span { (t(lang, "col.camera")) } span { (s.camera) }
+            @if !s.site.is_empty() { span { (t(lang, "col.site")) } span #site { (s.site) } }
             span { (t(lang, "rec.attribution")) }
             span { @match &s.attribution {
                 // An automatic attribution's reason is the service's own sentence: only a

@@ -42,6 +42,8 @@ pub(crate) struct Filters {
     #[serde(default)]
     radius: String,
     #[serde(default)]
+    site: String,
+    #[serde(default)]
     page: Option<u32>,
 }
 
@@ -77,6 +79,7 @@ impl Filters {
             radius: some(&self.radius)
                 .map(|r| r.parse().map_err(|_| format!("radius `{r}`: metres")))
                 .transpose()?,
+            site: some(&self.site),
             page: self.page.unwrap_or(1).max(1),
             per_page: 50,
         })
@@ -102,6 +105,7 @@ fn serde_urlencoded_pairs(f: &Filters) -> String {
         ("held", &f.held),
         ("near", &f.near),
         ("radius", &f.radius),
+        ("site", &f.site),
     ];
     let mut out: Vec<String> = pairs
         .iter()
@@ -136,7 +140,7 @@ pub async fn page(
         Ok(args) => args,
         Err(message) => {
             eprintln!("sentinel-dockctl console: search: {message}");
-            let body = html! { (form(&a, &f, &console.config.console.places)) p.error { (t(lang, "search.bad")) } };
+            let body = html! { (form(&a, &f, &console.config.console.places, &[])) p.error { (t(lang, "search.bad")) } };
             return layout(&console, &a, t(lang, "search.title"), body).into_response();
         }
     };
@@ -145,7 +149,7 @@ pub async fn page(
     match daemon::ask::<Found>(console.socket.clone(), Command::Search(args)).await {
         Ok(found) => {
             let body = html! {
-                (form(&a, &f, &console.config.console.places))
+                (form(&a, &f, &console.config.console.places, &found.sites))
                 (agents)
                 (results(&console, &a, &found))
                 div.pager {
@@ -159,7 +163,16 @@ pub async fn page(
     }
 }
 
-fn form(a: &Authed, f: &Filters, places: &BTreeMap<String, (f64, f64)>) -> Markup {
+fn form(
+    a: &Authed,
+    f: &Filters,
+    places: &BTreeMap<String, (f64, f64)>,
+    sites: &[String],
+) -> Markup {
+    // A choice among the sites the register knows, offered only when it knows several:
+    // a single dock's form stays as it was. The unnamed site ('', recordings collected
+    // before sites were named) cannot be chosen: "any" is the empty value.
+    let named: Vec<&String> = sites.iter().filter(|s| !s.is_empty()).collect();
     let lang = a.lang;
     let field = |name: &'static str, key: &'static str, value: &str, kind: &'static str| {
         html! { label { (t(lang, key)) input type=(kind) name=(name) value=(value); } }
@@ -195,6 +208,16 @@ fn form(a: &Authed, f: &Filters, places: &BTreeMap<String, (f64, f64)>) -> Marku
                 datalist #places { @for name in places.keys() { option value=(name) {} } }
             }
             (field("radius", "search.radius", &f.radius, "number"))
+            @if sites.len() > 1 {
+                label { (t(lang, "search.site"))
+                    select name="site" {
+                        option value="" { (t(lang, "search.any")) }
+                        @for s in &named {
+                            option value=(s) selected[f.site == **s] { (s) }
+                        }
+                    }
+                }
+            }
             div { button.primary type="submit" { (t(lang, "search.submit")) } }
         }
     }
@@ -202,6 +225,8 @@ fn form(a: &Authed, f: &Filters, places: &BTreeMap<String, (f64, f64)>) -> Marku
 
 fn results(console: &Console, a: &Authed, found: &Found) -> Markup {
     let lang = a.lang;
+    // Once a site is named, each row says where it was collected.
+    let sited = found.sites.iter().any(|s| !s.is_empty());
     let tz = console.config.console.timezone;
     html! {
         @if found.recordings.is_empty() {
@@ -215,6 +240,7 @@ fn results(console: &Console, a: &Authed, found: &Found) -> Markup {
                     th { (t(lang, "col.camera")) } th { (t(lang, "col.agent")) }
                     th { (t(lang, "col.state")) } th { (t(lang, "col.size")) }
                     th { (t(lang, "col.flags")) } th { (t(lang, "col.held")) }
+                    @if sited { th { (t(lang, "col.site")) } }
                 } }
                 tbody {
                     @for r in &found.recordings {
@@ -229,6 +255,7 @@ fn results(console: &Console, a: &Authed, found: &Found) -> Markup {
                             td { (r.size.map(bytes).unwrap_or_default()) }
                             td { (words::flags(lang, &r.flags)) }
                             td { @if r.held { (t(lang, "search.yes")) } }
+                            @if sited { td.site { (r.site) } }
                         }
                     }
                 }

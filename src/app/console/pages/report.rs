@@ -48,6 +48,7 @@ pub async fn page(
     let report = Command::Report(ReportArgs {
         from,
         to,
+        site: None,
         format: Format::Json,
     });
     let forecast = Command::Forecast(ForecastArgs {
@@ -99,6 +100,7 @@ pub async fn csv(
     let report = Command::Report(ReportArgs {
         from,
         to,
+        site: None,
         format: Format::Json,
     });
     match daemon::ask::<Activity>(console.socket.clone(), report).await {

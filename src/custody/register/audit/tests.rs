@@ -279,3 +279,41 @@ fn audit_volume() {
         appended / n as u32
     );
 }
+
+/// Entries written at a named site carry it inside their hash, beside entries of the
+/// unnamed site (every entry written before sites), and the chain verifies; a site
+/// changed by hand afterwards is found.
+#[test]
+fn an_entrys_site_is_covered_by_its_hash() {
+    let (_dir, mut reg) = register_with(2);
+    reg.set_site("Poste Nord").unwrap();
+    let tx = reg.write().unwrap();
+    let entry = NewEntry::new("chef-pm", Action::Consultation, "at the north post");
+    let written = append(&tx, &entry, at("2023-09-01T00:00:00Z")).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(written.site, "Poste Nord");
+    let conn = reg.connection();
+    let rows = entries(conn, 0).unwrap();
+    let sites: Vec<&str> = rows.iter().map(|e| e.site.as_str()).collect();
+    assert_eq!(sites, ["", "", "Poste Nord"]);
+    // The same fields at another site hash differently: the site is in the hash.
+    let elsewhere = AuditEntry {
+        site: "Poste Sud".into(),
+        ..rows[2].clone()
+    };
+    assert_ne!(elsewhere.computed_hash(), rows[2].hash);
+    assert!(verify(conn, None).unwrap().is_intact());
+
+    conn.execute_batch(&format!(
+        "{}; UPDATE audit SET site = 'Poste Sud' WHERE seq = 3;",
+        drop_trigger(conn, "audit_append_only", "audit")
+    ))
+    .unwrap();
+    let v = verify(conn, None).unwrap();
+    assert_eq!(v.problems, [Problem::Changed { seq: 3 }]);
+    // An entry of the unnamed site given a site by hand is found too.
+    conn.execute("UPDATE audit SET site = 'Poste Nord' WHERE seq = 1", ())
+        .unwrap();
+    let v = verify(conn, None).unwrap();
+    assert!(v.problems.contains(&Problem::Changed { seq: 1 }), "{v:?}");
+}

@@ -198,12 +198,20 @@ impl Stmt<'_> {
 impl Conn {
     /// A connection on an SQLite database already opened and set up by the register.
     pub(crate) fn sqlite(conn: rusqlite::Connection) -> Conn {
-        Conn::from_sqlite(conn)
+        Conn::wrap_sqlite(conn)
     }
 
     /// The register's queries on an SQLite file a tool opened itself (tests, the bench's
-    /// generator), without the register's setup or migrations.
+    /// generator), without the register's setup or migrations; it writes as the unnamed
+    /// site (`site()` is '').
     pub fn from_sqlite(conn: rusqlite::Connection) -> Conn {
+        let conn = Conn::wrap_sqlite(conn);
+        // Defining a function on an open connection fails only without memory.
+        let _ = conn.set_site("");
+        conn
+    }
+
+    fn wrap_sqlite(conn: rusqlite::Connection) -> Conn {
         Conn {
             engine: Engine::Sqlite(conn),
         }

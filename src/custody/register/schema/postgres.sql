@@ -1,4 +1,4 @@
--- The register on PostgreSQL, as SQLite's migrations leave it at version 14: the same
+-- The register on PostgreSQL, as SQLite's migrations leave it at version 15: the same
 -- tables, columns, indexes and rules, in PostgreSQL's words. Integers are BIGINT, reals
 -- DOUBLE PRECISION, times RFC 3339 text (as on SQLite, so that every query compares and
 -- orders them alike); generated ids come from identity columns.
@@ -30,7 +30,8 @@ CREATE TABLE sessions (
     outcome             text,
     clock_offset_secs   bigint,
     clock_offset_basis  text CHECK (clock_offset_basis IN ('gps', 'docking')),
-    clock_wrong         bigint CHECK (clock_wrong IN (0, 1))
+    clock_wrong         bigint CHECK (clock_wrong IN (0, 1)),
+    site                text NOT NULL DEFAULT ''
 );
 
 CREATE TABLE recordings (
@@ -72,7 +73,8 @@ CREATE TABLE recordings (
     retention_from  text,
     time_source     text CHECK (time_source IN ('camera', 'gps', 'docking')),
     clock_offset_secs bigint,
-    recorded_at     text
+    recorded_at     text,
+    site            text NOT NULL DEFAULT ''
 );
 CREATE INDEX recordings_by_stem ON recordings(camera, stem);
 CREATE INDEX recordings_by_discovery ON recordings(discovered_at, state, video_size, sidecar_size);
@@ -84,6 +86,8 @@ CREATE INDEX recordings_by_retention ON recordings((coalesce(retention_from, end
 CREATE INDEX recordings_by_recorded_sizes
     ON recordings((coalesce(recorded_at, start_utc)), state, video_size, sidecar_size);
 CREATE INDEX recordings_by_start ON recordings(start_utc, id);
+CREATE INDEX recordings_by_site
+    ON recordings(site, (coalesce(recorded_at, start_utc)), state, video_size, sidecar_size);
 -- One row in flight per recording: what SQLite's trigger `recordings_one_in_flight`
 -- checks, as a constraint.
 CREATE UNIQUE INDEX recordings_in_flight ON recordings(camera, stem)
@@ -104,7 +108,8 @@ CREATE TABLE dock_events (
     camera   text NOT NULL,
     event    text NOT NULL CHECK (event IN ('docked', 'undocked')),
     at       text NOT NULL,
-    slot     text NOT NULL DEFAULT ''
+    slot     text NOT NULL DEFAULT '',
+    site     text NOT NULL DEFAULT ''
 );
 CREATE INDEX dock_events_by_camera ON dock_events(camera, at);
 
@@ -172,7 +177,8 @@ CREATE TABLE audit (
     recordings  text NOT NULL DEFAULT '[]',
     details     text NOT NULL DEFAULT '',
     prev_hash   text NOT NULL,
-    hash        text NOT NULL
+    hash        text NOT NULL,
+    site        text NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_by_action ON audit(action, at);
 
@@ -190,6 +196,12 @@ CREATE TABLE audit_recordings (
     PRIMARY KEY (stem, seq)
 );
 CREATE INDEX audit_recordings_by_seq ON audit_recordings(seq);
+
+-- The sites recordings were collected at, so that a choice of sites reads a handful of
+-- rows, not every recording.
+CREATE TABLE sites (
+    name  text PRIMARY KEY
+);
 
 CREATE TABLE store_identities (
     site         text PRIMARY KEY,
@@ -388,6 +400,14 @@ CREATE TRIGGER recordings_one_in_flight BEFORE INSERT ON recordings
 
 CREATE TRIGGER recordings_state_machine BEFORE UPDATE OF state ON recordings
     FOR EACH ROW EXECUTE FUNCTION recordings_state_machine();
+
+CREATE FUNCTION sites_named() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sites (name) VALUES (NEW.site) ON CONFLICT DO NOTHING;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER sites_named AFTER INSERT ON recordings
+    FOR EACH ROW EXECUTE FUNCTION sites_named();
 
 CREATE FUNCTION replica_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

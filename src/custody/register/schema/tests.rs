@@ -235,7 +235,7 @@ fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
     let version: u32 = conn
         .query_row("PRAGMA user_version", (), |r| r.get(0))
         .unwrap();
-    assert_eq!((version, CURRENT_VERSION), (14, 14));
+    assert_eq!(version, CURRENT_VERSION);
     let kept: String = conn
         .query_row("SELECT stem FROM recordings WHERE id = 3", (), |r| r.get(0))
         .unwrap();
@@ -260,15 +260,55 @@ fn a_version_12_register_gains_the_camera_logs_and_imports_each_line_once() {
     assert_eq!(dangling, 0);
 }
 
-/// A single dock's register (schema 13) keeps its store's identity through the upgrade to
-/// one identity per site: the unnamed site's, so that the same store still opens.
+/// A register made before sites (schema 13) upgrades keeping its rows, each of them at
+/// the unnamed site '' (a single-site install's), which the list of sites then names.
 #[test]
-fn a_version_13_register_keeps_its_store_identity_as_the_unnamed_sites() {
+fn a_version_13_register_puts_its_rows_at_the_unnamed_site() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.sqlite");
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch(&MIGRATIONS[..13].concat()).unwrap();
     conn.pragma_update(None, "user_version", 13).unwrap();
+    conn.execute_batch(
+        "INSERT INTO cameras VALUES ('S', NULL, NULL, 't', 't');
+         INSERT INTO sessions (id, camera, source, profile, started_at) VALUES (7, 'S', 'x', 'p', 't');
+         INSERT INTO recordings (id, camera, stem, session, state, start_utc, discovered_at, updated_at)
+             VALUES (3, 'S', 'S_1', 7, 'wiped', 't', 't', 't');
+         INSERT INTO dock_events (camera, event, at) VALUES ('S', 'docked', 't');",
+    )
+    .unwrap();
+    drop(conn);
+    let mut reg = crate::custody::register::Register::open(&path).unwrap();
+    let conn = reg.connection();
+    for table in ["recordings", "sessions", "dock_events"] {
+        let sites: Vec<String> = conn
+            .prepare(&format!("SELECT site FROM {table}"))
+            .unwrap()
+            .query_map((), |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sites, [""], "{table}");
+    }
+    let known: Vec<String> = conn
+        .prepare("SELECT name FROM sites")
+        .unwrap()
+        .query_map((), |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(known, [""]);
+}
+
+/// A single dock's register (schema 14) keeps its store's identity through the upgrade to
+/// one identity per site: the unnamed site's, so that the same store still opens.
+#[test]
+fn a_version_14_register_keeps_its_store_identity_as_the_unnamed_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(&MIGRATIONS[..14].concat()).unwrap();
+    conn.pragma_update(None, "user_version", 14).unwrap();
     conn.execute_batch(
         "INSERT INTO store_identity (id, identity, recorded_at) VALUES (1, 'store-1', 't');",
     )

@@ -169,6 +169,14 @@ fn the_queries_run_at_scale_read_indexes_not_every_recording() {
         ("status: 30-day total", usage::STORED_SINCE.to_string()),
         ("report: store totals", stored::IN_STORE_TOTALS.to_string()),
         ("report: totals per day", stored::STARTED_BY_DAY.to_string()),
+        (
+            "report: a site's store totals",
+            stored::IN_STORE_TOTALS_AT.to_string(),
+        ),
+        (
+            "report: a site's totals per day",
+            stored::STARTED_BY_DAY_AT.to_string(),
+        ),
         ("purge: expired", filtered(stored::EXPIRED)),
         ("commands: by stem", filtered(stored::BY_STEM)),
         ("attribution: pending", perception::UNATTRIBUTED.to_string()),
@@ -194,4 +202,5 @@ fn the_queries_run_at_scale_read_indexes_not_every_recording() {
 }
 
 mod door;
+mod sites;
 mod state_machine;
