@@ -77,7 +77,7 @@ pub(crate) fn plan_purge(
         recent: Vec::new(),
         min_days_after_collection: brake_days,
         bytes: 0,
-        store_bytes: stored::in_store_totals(conn)?.bytes,
+        store_bytes: stored::in_store_totals_at(conn, &stored::this_site(conn)?)?.bytes,
     };
     let mut held = holds::active_by_recording(conn)?;
     let mut recent = if brake_days == 0 {

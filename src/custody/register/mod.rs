@@ -807,6 +807,13 @@ impl Register {
             )
             .optional()?;
         if let Some(id) = in_flight {
+            // Left in flight at another site (the camera taken there mid-ingest and docked
+            // here): it is stored here now, so this site's scrub and purge answer for it.
+            tx.execute(
+                "UPDATE recordings SET site = site() WHERE id = ?1 AND site != site()",
+                params![id],
+            )?;
+            tx.commit()?;
             return Ok(id);
         }
         let at = format_time(at);
@@ -984,11 +991,12 @@ impl Register {
     }
 
     /// The recordings that hold stored files, or will (those still `discovered`), by id:
-    /// what a scrub expects to find in the store.
+    /// what a scrub expects to find in this site's store.
     pub(crate) fn recordings_with_files(&self) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = self.conn.prepare(
             "SELECT id FROM recordings
-             WHERE video_path IS NOT NULL OR sidecar_path IS NOT NULL OR state = 'discovered'
+             WHERE (video_path IS NOT NULL OR sidecar_path IS NOT NULL OR state = 'discovered')
+               AND site = site()
              ORDER BY id",
         )?;
         let rows = stmt.query_map((), |r| r.get(0))?;

@@ -119,22 +119,24 @@ impl ReplicaQueue {
         conn.execute(
             "INSERT INTO replica_queue (recording, state, queued_at, next_attempt)
              SELECT id, 'pending', ?1, ?1 FROM recordings r
-             WHERE state IN ('confirmed', 'wiped')
+             WHERE state IN ('confirmed', 'wiped') AND site = site()
                AND NOT EXISTS (SELECT 1 FROM replica_queue q WHERE q.recording = r.id)
              ON CONFLICT DO NOTHING",
             params![at],
         )
     }
 
-    /// Recordings whose next attempt is due, oldest first.
+    /// This site's recordings whose next attempt is due, oldest first (each dock replicates
+    /// from its own store).
     pub fn due(
         conn: &Conn,
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT recording FROM replica_queue WHERE state = 'pending' AND next_attempt <= ?1
-             ORDER BY next_attempt, recording LIMIT ?2",
+            "SELECT q.recording FROM replica_queue q JOIN recordings r ON r.id = q.recording
+             WHERE q.state = 'pending' AND q.next_attempt <= ?1 AND r.site = site()
+             ORDER BY q.next_attempt, q.recording LIMIT ?2",
         )?;
         let ids = stmt
             .query_map(params![format_time(now), limit], |r| r.get(0))?
@@ -145,7 +147,8 @@ impl ReplicaQueue {
     /// When the next pending attempt is due.
     pub(crate) fn next_due(conn: &Conn) -> Result<Option<DateTime<Utc>>, RegisterError> {
         let at: Option<String> = conn.query_row(
-            "SELECT min(next_attempt) FROM replica_queue WHERE state = 'pending'",
+            "SELECT min(q.next_attempt) FROM replica_queue q JOIN recordings r ON r.id = q.recording
+             WHERE q.state = 'pending' AND r.site = site()",
             (),
             |r| r.get(0),
         )?;
@@ -298,14 +301,15 @@ impl ReplicaQueue {
             "SELECT count(*), coalesce(sum(coalesce(r.video_size, 0) + coalesce(r.sidecar_size, 0)), 0),
                     min(q.queued_at)
              FROM replica_queue q JOIN recordings r ON r.id = q.recording
-             WHERE q.state = 'pending'",
+             WHERE q.state = 'pending' AND r.site = site()",
             (),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         let last_error: Option<String> = conn
             .query_row(
-                "SELECT last_error FROM replica_queue WHERE state = 'pending' AND last_error != ''
-                 ORDER BY queued_at LIMIT 1",
+                "SELECT q.last_error FROM replica_queue q JOIN recordings r ON r.id = q.recording
+                 WHERE q.state = 'pending' AND q.last_error != '' AND r.site = site()
+                 ORDER BY q.queued_at LIMIT 1",
                 (),
                 |r| r.get(0),
             )
@@ -321,7 +325,8 @@ impl ReplicaQueue {
     /// Replicated rows whose legal hold must follow a hold placed or released.
     pub(crate) fn dirty_locks(conn: &Conn) -> Result<Vec<RecordingId>, RegisterError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT recording FROM replica_queue WHERE locks_dirty = 1 AND state = 'replicated'",
+            "SELECT q.recording FROM replica_queue q JOIN recordings r ON r.id = q.recording
+             WHERE q.locks_dirty = 1 AND q.state = 'replicated' AND r.site = site()",
         )?;
         let ids = stmt
             .query_map((), |r| r.get(0))?
@@ -351,7 +356,7 @@ impl ReplicaQueue {
         let mut stmt = conn.prepare_cached(
             "SELECT q.recording FROM replica_queue q JOIN recordings r ON r.id = q.recording
              WHERE q.state = 'replicated' AND q.retain_until <= ?1 AND q.legal_hold = 0
-               AND q.locks_dirty = 0 AND r.state = 'purged'
+               AND q.locks_dirty = 0 AND r.state = 'purged' AND r.site = site()
              ORDER BY q.retain_until",
         )?;
         let ids = stmt
@@ -361,19 +366,22 @@ impl ReplicaQueue {
     }
 }
 
-/// The replica's count of proven recordings, for the status.
+/// The replica's count of this site's proven recordings, for the status.
 pub(crate) fn replicated_count(conn: &Conn) -> Result<i64, RegisterError> {
     conn.query_row(
-        "SELECT count(*) FROM replica_queue WHERE state = 'replicated'",
+        "SELECT count(*) FROM replica_queue q JOIN recordings r ON r.id = q.recording
+         WHERE q.state = 'replicated' AND r.site = site()",
         (),
         |r| r.get(0),
     )
 }
 
-/// Every recording whose replica is proven, by id: what a replica scrub reads back.
+/// Every recording of this site whose replica is proven, by id: what a replica scrub reads
+/// back (each site checks the objects it wrote).
 pub(crate) fn replicated_recordings(conn: &Conn) -> Result<Vec<RecordingId>, RegisterError> {
     let mut stmt = conn.prepare(
-        "SELECT recording FROM replica_queue WHERE state = 'replicated' ORDER BY recording",
+        "SELECT q.recording FROM replica_queue q JOIN recordings r ON r.id = q.recording
+         WHERE q.state = 'replicated' AND r.site = site() ORDER BY q.recording",
     )?;
     let ids = stmt
         .query_map((), |r| r.get(0))?

@@ -147,9 +147,10 @@ pub(crate) const BY_STEM: &str = "stem = ?1 AND state != 'discovered' ORDER BY i
 
 /// The filter of [`expired`]: the terms of the partial index `recordings_by_retention`, so
 /// the purge reads the recordings due, not every recording. The time is the trusted one
-/// (`evidence::trusted_time`), never the camera's date alone.
+/// (`evidence::trusted_time`), never the camera's date alone. This site's only: each
+/// dock purges its own store.
 pub(crate) const EXPIRED: &str = "state IN ('confirmed', 'quarantined', 'wiped')
-    AND coalesce(retention_from, end_utc, start_utc) < ?1
+    AND coalesce(retention_from, end_utc, start_utc) < ?1 AND site = site()
     ORDER BY coalesce(retention_from, end_utc, start_utc), id";
 
 /// One recording by register id.
@@ -353,6 +354,11 @@ pub(crate) fn started_by_day(
     Ok(out)
 }
 
+/// The site this connection writes as (`[site] name`; '' for a single-site install).
+pub fn this_site(conn: &Conn) -> Result<String, RegisterError> {
+    conn.query_row("SELECT site()", (), |r| r.get(0))
+}
+
 /// The site a recording was collected at ('' for the unnamed site), if the row exists.
 pub fn site_of(conn: &Conn, id: RecordingId) -> Result<Option<String>, RegisterError> {
     conn.query_row("SELECT site FROM recordings WHERE id = ?1", [id], |r| {
@@ -363,7 +369,7 @@ pub fn site_of(conn: &Conn, id: RecordingId) -> Result<Option<String>, RegisterE
 
 /// Recordings marked purged, for removing files a crash left behind after the commit.
 pub fn purged(conn: &Conn) -> Result<Vec<StoredRecording>, RegisterError> {
-    query(conn, "state = 'purged' ORDER BY id", ())
+    query(conn, "state = 'purged' AND site = site() ORDER BY id", ())
 }
 
 /// Marks a recording purged, with a state-change event; run it in the transaction that

@@ -14,13 +14,15 @@ pub(crate) struct StoredSince {
     pub first: Option<DateTime<Utc>>,
 }
 
-/// Read from the covering index `recordings_by_discovery`: the supervisor asks it for the
-/// status, on its own loop, so it must not read a million rows.
+/// Read from the index `recordings_by_discovery`: the supervisor asks it for the status, on
+/// its own loop, so it must not read a million rows. This site's store only (`site()`):
+/// a force's docks share the register, each has its own store.
 pub(crate) const STORED_SINCE: &str =
     "SELECT coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0),
             min(discovered_at)
      FROM recordings
-     WHERE discovered_at >= ?1 AND state IN ('confirmed', 'quarantined', 'wiped')";
+     WHERE discovered_at >= ?1 AND state IN ('confirmed', 'quarantined', 'wiped')
+       AND site = site()";
 
 impl Register {
     /// The bytes of the recordings discovered at or after `since` that reached the store.

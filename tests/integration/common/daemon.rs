@@ -42,6 +42,12 @@ pub fn config_text(extra: &[(&str, &str)]) -> String {
     ];
     let mut text = String::new();
     for (section, keys) in base {
+        // A force's register on PostgreSQL replaces the SQLite file (they are exclusive).
+        let on_postgres = section == "register"
+            && extra
+                .iter()
+                .any(|(s, lines)| *s == "register" && lines.trim_start().starts_with("url"));
+        let keys = if on_postgres { "" } else { keys };
         text.push_str(&format!("[{section}]\n{keys}\n"));
         for (_, lines) in extra.iter().filter(|(s, _)| *s == section) {
             text.push_str(&format!("{lines}\n"));

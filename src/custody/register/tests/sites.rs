@@ -197,3 +197,71 @@ fn a_sites_days_are_the_whole_registers_days() {
         [("2026-11-25".to_string(), 2), ("2026-11-26".to_string(), 2)]
     );
 }
+
+/// A force's docks share the register, each with its own store: what a dock does to its
+/// store (scrub, purge, replicate, count its use) reads its own site's recordings only,
+/// while searches and consultations see the whole force's.
+#[test]
+fn each_dock_answers_for_its_own_stores_recordings_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.sqlite");
+    collect(
+        &path,
+        "Nord",
+        "SNTL-00001_20261101_080000_0001",
+        "2026-11-01T08:00:00Z",
+    );
+    collect(
+        &path,
+        "Sud",
+        "SNTL-00002_20261101_090000_0001",
+        "2026-11-01T09:00:00Z",
+    );
+    let mut sud = crate::custody::register::testing::open_at(&path).unwrap();
+    sud.set_site("Sud").unwrap();
+    let ids = |reg: &Register, stem_of: &[RecordingId]| -> Vec<String> {
+        stem_of
+            .iter()
+            .map(|id| reg.recording(*id).unwrap().unwrap().stem)
+            .collect()
+    };
+    let files = sud.recordings_with_files().unwrap();
+    assert_eq!(ids(&sud, &files), ["SNTL-00002_20261101_090000_0001"]);
+    let tx = sud.read().unwrap();
+    let expired: Vec<String> = stored::expired(&tx, at("2027-01-01T00:00:00Z"))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.stem)
+        .collect();
+    assert_eq!(expired, ["SNTL-00002_20261101_090000_0001"]);
+    let due = replica::ReplicaQueue::due(&tx, at("2027-01-01T00:00:00Z"), 10).unwrap();
+    assert_eq!(replica::ReplicaQueue::backlog(&tx).unwrap().recordings, 1);
+    assert_eq!(stored::this_site(&tx).unwrap(), "Sud");
+    drop(tx);
+    assert_eq!(ids(&sud, &due), ["SNTL-00002_20261101_090000_0001"]);
+    // The search is the force's.
+    let tx = sud.read().unwrap();
+    let every = SearchQuery {
+        limit: 10,
+        ..SearchQuery::default()
+    };
+    assert_eq!(search::search(&tx, &every).unwrap().len(), 2);
+    drop(tx);
+    // A recording left in flight at Nord (the camera taken there mid-ingest) and found
+    // again at Sud is Sud's from then on.
+    let mut nord = crate::custody::register::testing::open_at(&path).unwrap();
+    nord.set_site("Nord").unwrap();
+    let now = at("2026-11-26T07:00:00Z");
+    let stem = "SNTL-00001_20261102_080000_0001";
+    let s = nord.begin_session("SNTL-00001", "src", "p", now).unwrap();
+    let id = nord
+        .insert_discovered(s, "SNTL-00001", stem, at("2026-11-02T08:00:00Z"), now)
+        .unwrap();
+    let s = sud.begin_session("SNTL-00001", "src", "p", now).unwrap();
+    let again = sud
+        .insert_discovered(s, "SNTL-00001", stem, at("2026-11-02T08:00:00Z"), now)
+        .unwrap();
+    assert_eq!(again, id, "one row in flight");
+    assert!(ids(&sud, &sud.recordings_with_files().unwrap()).contains(&stem.to_string()));
+    assert!(!ids(&nord, &nord.recordings_with_files().unwrap()).contains(&stem.to_string()));
+}
