@@ -1,5 +1,9 @@
 //! The register on a PostgreSQL reached over the network: TLS, with the server identified
 //! by the CA the URI names (`sslrootcert`), as a force's dock reaches its central server.
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fail the test by panicking, like the tests"
+)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
