@@ -51,6 +51,7 @@ mod lying_clocks;
 mod owner;
 mod perception;
 mod postgres_server;
+mod register_down;
 mod register_scale;
 mod registers_e2e;
 mod replica;

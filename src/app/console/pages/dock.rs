@@ -87,6 +87,7 @@ pub(crate) fn state_hook(state: &CameraState) -> &'static str {
         CameraState::Failed { .. } => "failed",
         CameraState::Cancelled => "cancelled",
         CameraState::NotResponding { .. } => "not-responding",
+        CameraState::RegisterUnreachable { .. } => "register-unreachable",
     }
 }
 
@@ -96,6 +97,9 @@ fn tz(console: &Console) -> chrono_tz::Tz {
 
 fn cards_of(tz: chrono_tz::Tz, lang: Language, report: &StatusReport) -> Markup {
     html! {
+        @if report.register.is_unreachable() {
+            p #register-down .error { (t(lang, "dock.register.down")) " (" (report.register.server) ")" }
+        }
         @if report.cameras.is_empty() {
             p #no-camera { (t(lang, "dock.none")) }
         }
@@ -138,6 +142,10 @@ fn card(tz: chrono_tz::Tz, lang: Language, c: &CameraStatus) -> Markup {
                 CameraState::NotResponding { waited_secs } => {
                     div.big.bad { (t(lang, "dock.attention")) }
                     p.why { (t(lang, "dock.not-responding")) " (" (waited_secs) " s)" }
+                }
+                CameraState::RegisterUnreachable { error } => {
+                    p.why { (t(lang, "dock.register-unreachable")) }
+                    (technical(lang, std::slice::from_ref(error)))
                 }
                 _ => {}
             }
@@ -184,6 +192,7 @@ fn state_key(hook: &str) -> &'static str {
         "not-enrolled" => "state.not-enrolled",
         "failed" => "state.failed",
         "cancelled" => "state.cancelled",
+        "register-unreachable" => "state.register-unreachable",
         _ => "state.not-responding",
     }
 }
@@ -269,6 +278,28 @@ mod tests {
     }
 
     #[test]
+    fn a_camera_waiting_for_the_register_says_so_in_french_and_english() {
+        let waiting = camera(CameraState::RegisterUnreachable {
+            error: "the register is unreachable".into(),
+        });
+        let html = card(PARIS, Language::Fr, &waiting).into_string();
+        assert!(
+            html.contains("data-state=\"register-unreachable\""),
+            "{html}"
+        );
+        assert!(html.contains("Registre injoignable"), "{html}");
+        assert!(
+            html.contains("la caméra garde ses enregistrements"),
+            "{html}"
+        );
+        let html = card(PARIS, Language::En, &waiting).into_string();
+        assert!(
+            html.contains("Register unreachable: the camera keeps its recordings; ingest resumes when the register answers"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn no_raid_block_without_an_md_array() {
         let mut report = StatusReport {
             service: crate::app::status::ServiceStatus {
@@ -290,6 +321,7 @@ mod tests {
             last_scrub: None,
             replica: None,
             anonymisation: None,
+            register: Default::default(),
         };
         let html = store_of(PARIS, Language::Fr, &report).into_string();
         assert!(!html.contains("RAID"), "{html}");
