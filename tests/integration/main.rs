@@ -42,6 +42,7 @@ mod exfat;
 mod exfat_hostile;
 mod faults;
 mod fixtures_sanity;
+mod force;
 mod fuzz_smoke;
 mod hostile;
 mod ingest;
