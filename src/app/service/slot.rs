@@ -117,7 +117,7 @@ fn enrolled(config: &Config, register: &mut Register, serial: &str) -> Result<bo
 
 /// Whether an ingest stopped because the register could not be reached.
 fn unreachable(e: &IngestError) -> bool {
-    matches!(e, IngestError::Register(e) if e.is_unreachable())
+    e.register_unreachable()
 }
 
 fn ingest_camera(job: &SlotJob) -> SlotOutcome {
