@@ -132,6 +132,17 @@ fn a_camera_docked_while_the_register_is_down_waits_untouched_then_is_ingested_b
     assert_eq!(card["recordings"], fixture_recordings(SERIAL).len());
     daemon.wait_event(events::REGISTER_REACHABLE);
     assert_eq!(daemon.status().unwrap()["register"]["state"], "reachable");
+    // One event each way: the supervisor's own connection, stale after the restart, was
+    // renewed before use instead of reporting a second loss.
+    for kind in [events::REGISTER_UNREACHABLE, events::REGISTER_REACHABLE] {
+        assert_eq!(
+            daemon.log().matches(&event_mark(kind)).count(),
+            1,
+            "{}:\n{}",
+            kind.name,
+            daemon.log()
+        );
+    }
     assert_eq!(recordings_on(&image), 0, "{:?}", files_on(&image));
     assert_eq!(
         pg.psql(

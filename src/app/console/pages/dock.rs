@@ -300,8 +300,30 @@ mod tests {
     }
 
     #[test]
-    fn no_raid_block_without_an_md_array() {
-        let mut report = StatusReport {
+    fn an_unreachable_register_heads_the_cards() {
+        let mut report = status_report();
+        assert!(
+            !cards_of(PARIS, Language::Fr, &report)
+                .into_string()
+                .contains("register-down")
+        );
+        report.register = crate::app::status::RegisterHealth {
+            server: "PostgreSQL database sentinel on /run/postgresql as sentinel".into(),
+            state: crate::app::status::RegisterState::Unreachable,
+            since: None,
+            error: Some("connection refused".into()),
+        };
+        let html = cards_of(PARIS, Language::Fr, &report).into_string();
+        assert!(
+            html.contains("id=\"register-down\"")
+                && html.contains("Registre injoignable : rien n'est enregistré ni effacé")
+                && html.contains("PostgreSQL database sentinel on /run/postgresql"),
+            "{html}"
+        );
+    }
+
+    fn status_report() -> StatusReport {
+        StatusReport {
             service: crate::app::status::ServiceStatus {
                 pid: 1,
                 version: "0.1.0".into(),
@@ -322,7 +344,12 @@ mod tests {
             replica: None,
             anonymisation: None,
             register: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn no_raid_block_without_an_md_array() {
+        let mut report = status_report();
         let html = store_of(PARIS, Language::Fr, &report).into_string();
         assert!(!html.contains("RAID"), "{html}");
         report.raid.push(crate::app::status::mdstat::RaidArray {
