@@ -210,6 +210,19 @@ pub const REPLICA_MISMATCH: EventKind = EventKind {
     meaning: "a recording read from the S3 replica did not match the register: nothing was served",
 };
 
+/// The register's PostgreSQL server cannot be reached: nothing is committed or wiped.
+pub const REGISTER_UNREACHABLE: EventKind = EventKind {
+    id: "0b6f3c2e9d1a4e57a8c4f19e2d7b6a35",
+    name: "register-unreachable",
+    meaning: "the register cannot be reached: cameras keep their recordings, nothing is committed or wiped",
+};
+/// The register answers again: the cameras that waited are ingested.
+pub const REGISTER_REACHABLE: EventKind = EventKind {
+    id: "c47e2a9b51f84d0b9e63d8a1f5c2b704",
+    name: "register-reachable",
+    meaning: "the register answers again: the cameras that waited for it are ingested",
+};
+
 /// Every event kind, for the catalog and its tests.
 pub const ALL: &[EventKind] = &[
     SERVICE_STARTED,
@@ -244,6 +257,8 @@ pub const ALL: &[EventKind] = &[
     STORE_MOUNTED,
     CAMERA_CLOCK,
     REPLICA_MISMATCH,
+    REGISTER_UNREACHABLE,
+    REGISTER_REACHABLE,
 ];
 
 #[cfg(test)]

@@ -60,6 +60,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("state.cancelled", "Annulée", "Cancelled"),
     ("state.not-responding", "Ne répond pas", "Not responding"),
     (
+        "state.register-unreachable",
+        "Registre injoignable",
+        "Register unreachable",
+    ),
+    (
+        "dock.register-unreachable",
+        "Registre injoignable : la caméra garde ses enregistrements ; la copie reprend dès que le registre répond",
+        "Register unreachable: the camera keeps its recordings; ingest resumes when the register answers",
+    ),
+    (
+        "dock.register.down",
+        "Registre injoignable : rien n'est enregistré ni effacé tant qu'il ne répond pas ; le service réessaie de lui-même",
+        "Register unreachable: nothing is committed or wiped until it answers; the service tries again by itself",
+    ),
+    (
         "search.title",
         "Rechercher des enregistrements",
         "Search recordings",

@@ -134,6 +134,8 @@ fn refused_or_failed(caller: &Caller, command: &str, e: &CommandError) -> Reply 
     let code = match e {
         CommandError::Refused { .. } => ErrorCode::Refused,
         CommandError::Invalid(_) => ErrorCode::Invalid,
+        // Not a failure of the command: the service cannot answer until the register does.
+        CommandError::Register(r) if r.is_unreachable() => ErrorCode::Unavailable,
         CommandError::Register(_) | CommandError::Io { .. } => {
             // Refusals and invalid requests are the caller's business; these are the
             // technician's, so they go to the log too.

@@ -141,6 +141,14 @@ impl Default for Options {
     }
 }
 
+impl IngestError {
+    /// Whether the ingest stopped because the register could not be reached (PostgreSQL
+    /// down or cut off): the camera waits and is ingested again, not failed.
+    pub fn register_unreachable(&self) -> bool {
+        matches!(self, IngestError::Register(e) if e.is_unreachable())
+    }
+}
+
 impl From<OwnerError> for IngestError {
     fn from(e: OwnerError) -> Self {
         match e {

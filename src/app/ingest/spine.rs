@@ -245,7 +245,13 @@ fn recordings_way(
             let begun = attempt(reader, register, volume, candidate);
             // The previous recording is committed whatever happened to this one: it is proven.
             if let Some(previous) = in_flight.take() {
-                outcomes.push(finish_recording(reader, register, volume, previous)?);
+                match finish_recording(reader, register, volume, previous) {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(e) => {
+                        keep_copy_read(store, e.register_unreachable(), begun);
+                        return Err(e);
+                    }
+                }
                 finished_one();
             }
             match begun? {
@@ -344,6 +350,26 @@ fn copy_until_settled(
         way = attempt::settle(reader, &mut outcome, attempt, result)?;
     }
     Ok(outcome)
+}
+
+/// The register was lost while a recording was being read: the copy read in full is
+/// still made durable and proven in the store (the ingest stops without committing it),
+/// so that the copy in progress is never half-done; the next docking recognises it.
+fn keep_copy_read(store: &Store, unreachable: bool, begun: Result<Begun, IngestError>) {
+    let (true, Ok(Begun::Copied(read_in))) = (unreachable, begun) else {
+        return;
+    };
+    let stem = read_in.outcome.report.stem.clone();
+    match persist::persist(store, read_in.copied) {
+        Ok(_) => tracing::info!(
+            recording = %stem,
+            "recording {stem} is stored and proven, not committed: the register is unreachable; it is recognised when the camera is ingested again"
+        ),
+        Err(_) => tracing::warn!(
+            recording = %stem,
+            "recording {stem}'s copy could not be proven while the register was unreachable; it stays on the camera and is copied again"
+        ),
+    }
 }
 
 /// A recording being persisted on its own thread.

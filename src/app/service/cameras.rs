@@ -2,7 +2,9 @@
 //!
 //! Pure bookkeeping, no I/O: the supervisor asks who may start, starts them, and reports
 //! when each ends. A camera docked again while its previous ingest is still stopping waits
-//! for that ingest to end: one camera is never ingested twice at once.
+//! for that ingest to end: one camera is never ingested twice at once. A camera whose
+//! ingest ended because the register could not be reached waits, still docked, and is
+//! started again after a short back-off, or at once when the register answers again.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -28,6 +30,21 @@ pub(crate) struct DockedCamera {
     /// Who carried it until this docking, when the register knows.
     agent: Option<String>,
     phase: Phase,
+    /// While its ingest waits for the register: when it is tried again.
+    retry: Option<Retry>,
+}
+
+/// A camera held back by an unreachable register: its next try, and how many it had.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    at: Instant,
+    tries: u32,
+}
+
+/// The pause before the next try of a camera held back by the register: 1, 2, 4 s, then
+/// every 5 s; never a busy loop, never long after the register is back.
+pub(crate) fn backoff(tries: u32) -> Duration {
+    Duration::from_secs(1u64 << tries.min(3)).min(Duration::from_secs(5))
 }
 
 #[derive(Debug)]
@@ -85,6 +102,7 @@ impl Cameras {
                 docked_at: at,
                 agent: None,
                 phase: Phase::Waiting,
+                retry: None,
             },
         );
         docking
@@ -154,11 +172,47 @@ impl Cameras {
         if let Some(camera) = self.docked.get_mut(&running.slot)
             && camera.docking == docking
         {
+            // Held back by the register: tried again later, the tries counted across
+            // ingests; any other ending ends the tries.
+            camera.retry = match (&state, camera.retry) {
+                (CameraState::RegisterUnreachable { .. }, previous) => {
+                    let tries = previous.map_or(0, |r| r.tries);
+                    Some(Retry {
+                        at: Instant::now() + backoff(tries),
+                        tries: tries + 1,
+                    })
+                }
+                _ => None,
+            };
             camera.phase = Phase::Finished(state);
             if let Some(serial) = serial {
                 camera.serial = serial;
             }
         }
+    }
+
+    /// Queues again each camera held back by the register whose pause is over, or every
+    /// one of them when `now_reachable` (the register just answered); returns whether any was.
+    pub(crate) fn retry_due(&mut self, now: Instant, now_reachable: bool) -> bool {
+        let mut any = false;
+        for camera in self.docked.values_mut() {
+            let Some(retry) = camera.retry else {
+                continue;
+            };
+            if (now_reachable || retry.at <= now)
+                && !self.running.contains_key(&camera.docking)
+                && !self.queue.contains(&camera.docking)
+            {
+                // The tries stay counted until an ingest ends otherwise.
+                camera.retry = Some(Retry {
+                    at: now + Duration::from_secs(3600),
+                    tries: retry.tries,
+                });
+                self.queue.push_back(camera.docking);
+                any = true;
+            }
+        }
+        any
     }
 
     /// Ends, without waiting for it, each ingest whose camera read has waited longer than
@@ -350,6 +404,45 @@ mod tests {
         let again = c.start_next(4);
         assert_eq!(again[0].docking, second);
         assert!(!again[0].cancel.is_cancelled());
+    }
+
+    #[test]
+    fn a_camera_held_back_by_the_register_is_tried_again_after_a_bounded_pause() {
+        assert_eq!(
+            (0..6).map(|n| backoff(n).as_secs()).collect::<Vec<_>>(),
+            [1, 2, 4, 5, 5, 5]
+        );
+        let mut c = Cameras::default();
+        c.dock(link("A"), now());
+        let first = c.start_next(4).remove(0);
+        let unreachable = CameraState::RegisterUnreachable {
+            error: "down".into(),
+        };
+        c.finish(first.docking, unreachable.clone(), None);
+        assert_eq!(states(&c), [("A".into(), "register-unreachable")]);
+        assert!(!c.retry_due(Instant::now(), false), "not before its pause");
+        assert!(c.start_next(4).is_empty());
+        assert!(c.retry_due(Instant::now() + Duration::from_secs(1), false));
+        assert!(
+            !c.retry_due(Instant::now() + Duration::from_secs(9), false),
+            "queued once"
+        );
+        let second = c.start_next(4).remove(0);
+        assert_eq!(second.docking, first.docking, "the same docking, again");
+        c.finish(second.docking, unreachable, None);
+        assert!(
+            !c.retry_due(Instant::now() + Duration::from_secs(1), false),
+            "the second pause is longer"
+        );
+        assert!(c.retry_due(Instant::now(), true), "at once when it answers");
+        let third = c.start_next(4).remove(0);
+        c.finish(
+            third.docking,
+            CameraState::SafeToUndock { recordings: 1 },
+            None,
+        );
+        assert!(!c.retry_due(Instant::now() + Duration::from_secs(60), true));
+        assert_eq!(states(&c), [("A".into(), "safe-to-undock")]);
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub(crate) enum Job {
     AttributePending,
     /// The daily upkeep now; then every `DAY`.
     Daily,
+    /// The register answers again after being unreachable: the desk's connection is
+    /// renewed, what waited for it (attributions, a missed daily upkeep) done now.
+    RegisterBack,
     /// The configuration was reloaded (and maybe the store or register moved).
     Reconfigure {
         config: Arc<Config>,
@@ -76,6 +79,7 @@ impl Desk {
             config,
             scrubber,
             anonymiser,
+            daily_missed: false,
         };
         std::thread::Builder::new()
             .name("registers-desk".into())
@@ -135,6 +139,8 @@ struct State {
     config: Arc<Config>,
     scrubber: Scrubber,
     anonymiser: Anonymiser,
+    /// The daily upkeep found the register unreachable: done again once it answers.
+    daily_missed: bool,
 }
 
 fn serve(mut state: State, jobs: mpsc::Receiver<Job>) {
@@ -207,6 +213,13 @@ impl State {
             }
             Job::AttributePending => self.attribute_pending(),
             Job::Daily => self.daily(),
+            Job::RegisterBack => {
+                super::register_watch::refresh(&mut self.register);
+                self.attribute_pending();
+                if std::mem::take(&mut self.daily_missed) {
+                    self.daily();
+                }
+            }
             Job::Reconfigure { config, store } => self.reconfigure(config, store),
         }
     }
@@ -317,6 +330,13 @@ impl State {
         match commands::daily(&mut self.context()) {
             Ok(reply) if reply.success => tracing::info!("daily upkeep: {}", reply.message),
             Ok(reply) => tracing::warn!("daily upkeep: {}", reply.message),
+            Err(CommandError::Register(e)) if e.is_unreachable() => {
+                self.daily_missed = true;
+                tracing::error!(
+                    "daily upkeep postponed until the register answers: {}",
+                    Chain(&e)
+                );
+            }
             Err(e) => tracing::error!("daily upkeep failed (tried again in 24 h): {}", Chain(&e)),
         }
     }

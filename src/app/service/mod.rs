@@ -10,6 +10,7 @@ mod error;
 mod inputs;
 mod outcome;
 mod publish;
+mod register_watch;
 mod reload;
 mod scrubber;
 mod slot;

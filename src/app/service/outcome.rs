@@ -19,6 +19,9 @@ pub(crate) fn camera_state(outcome: &SlotOutcome) -> CameraState {
         SlotOutcome::Failed(error) => CameraState::Failed {
             error: error.clone(),
         },
+        SlotOutcome::RegisterUnreachable(error) => CameraState::RegisterUnreachable {
+            error: error.clone(),
+        },
     }
 }
 
@@ -64,6 +67,12 @@ pub(crate) fn log(finished: &Finished) {
             slot,
             error = %error,
             "ingest of the camera in slot {slot} could not finish, nothing unproven was wiped: {error}"
+        ),
+        // The register's own event says it once; each camera's wait is a plain line.
+        SlotOutcome::RegisterUnreachable(error) => tracing::warn!(
+            slot,
+            error = %error,
+            "the camera in slot {slot} waits for the register: nothing uncommitted was wiped, its proven copies stay in the store, and it is ingested again once the register answers: {error}"
         ),
     }
 }

@@ -45,6 +45,8 @@ pub(super) struct Sources<'a> {
     pub replica: &'a UploaderThread,
     /// The store.
     pub store: &'a Store,
+    /// Whether the register answers.
+    pub register: status::RegisterHealth,
 }
 
 /// The whole status now; `stored` is the register's 30-day total ([`RateCache`]).
@@ -117,6 +119,7 @@ pub(super) fn status(s: &Sources<'_>, stored: Result<StoredSince, String>) -> St
         last_scrub,
         replica,
         anonymisation: s.desk.anonymisation(),
+        register: s.register.clone(),
     }
 }
 
@@ -132,6 +135,8 @@ pub(super) fn summary_line(s: &Sources<'_>, raid_degraded: bool) -> String {
         format!("stopping · {line}")
     } else if s.store_missing.is_some() {
         format!("store not mounted · {line}")
+    } else if s.register.is_unreachable() {
+        format!("{} · {line}", status::REGISTER_UNREACHABLE)
     } else {
         line
     }

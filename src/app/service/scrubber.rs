@@ -167,7 +167,10 @@ fn with_replica(
     let outcome = (|| -> Result<crate::replica::ReplicaScrub, String> {
         let bucket = crate::replica::Bucket::connect(replica).map_err(|e| chain(&e))?;
         let mut register = register_path.open().map_err(|e| e.to_string())?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // Multi-threaded (one worker), so that the register's PostgreSQL client, which blocks
+        // on a runtime of its own, may be called from this runtime's futures (block_in_place).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;

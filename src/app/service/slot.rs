@@ -54,6 +54,9 @@ pub(crate) enum SlotOutcome {
     Cancelled,
     /// Could not finish; nothing unproven was wiped.
     Failed(String),
+    /// The register could not be reached (PostgreSQL down or cut off): nothing was
+    /// committed since, nothing uncommitted was wiped; the camera waits and is tried again.
+    RegisterUnreachable(String),
 }
 
 /// An ended ingest, for the supervisor.
@@ -98,15 +101,23 @@ pub(crate) fn run(job: SlotJob) -> Finished {
 
 /// Whether the camera is enrolled: listed in `dock.enrolled`, or enrolled in the register
 /// (`sentinel-dockctl camera enroll`) and still in service.
-fn enrolled(config: &Config, register: &mut Register, serial: &str) -> Result<bool, String> {
+fn enrolled(config: &Config, register: &mut Register, serial: &str) -> Result<bool, SlotOutcome> {
     if config.dock.enrolled.iter().any(|s| s == serial) {
         return Ok(true);
     }
     let enrolment = register
         .read()
         .and_then(|tx| perception::enrolment(&tx, serial))
-        .map_err(|e| format!("its enrolment could not be checked: {e}"))?;
+        .map_err(|e| match e {
+            e if e.is_unreachable() => SlotOutcome::RegisterUnreachable(chain(&e)),
+            e => SlotOutcome::Failed(format!("its enrolment could not be checked: {e}")),
+        })?;
     Ok(enrolment.is_some_and(|e| e.state == "in-service"))
+}
+
+/// Whether an ingest stopped because the register could not be reached.
+fn unreachable(e: &IngestError) -> bool {
+    e.register_unreachable()
 }
 
 fn ingest_camera(job: &SlotJob) -> SlotOutcome {
@@ -129,13 +140,20 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
     // Opened once for this camera: its enrolment is read, and its ingest written, here.
     let mut register = match opener::open_register(&config.store, &Location::of(config)) {
         Ok(register) => register,
-        Err(e) => return SlotOutcome::Failed(chain(&IngestError::from(e))),
+        Err(e) => {
+            let e = IngestError::from(e);
+            return if unreachable(&e) {
+                SlotOutcome::RegisterUnreachable(chain(&e))
+            } else {
+                SlotOutcome::Failed(chain(&e))
+            };
+        }
     };
     if config.dock.enrolled_only {
         match enrolled(config, &mut register, &serial) {
             Ok(true) => {}
             Ok(false) => return SlotOutcome::NotEnrolled { serial },
-            Err(why) => return SlotOutcome::Failed(why),
+            Err(outcome) => return outcome,
         }
     }
     tracing::info!(
@@ -159,6 +177,8 @@ fn ingest_camera(job: &SlotJob) -> SlotOutcome {
         Ok(report) => SlotOutcome::Ingested(Box::new(report)),
         Err(IngestError::Cancelled) => SlotOutcome::Cancelled,
         Err(_) if job.cancel.is_cancelled() => SlotOutcome::Cancelled,
+        // What was copied and proven stays in the store; the next try recognises it.
+        Err(e) if unreachable(&e) => SlotOutcome::RegisterUnreachable(chain(&e)),
         Err(e) => SlotOutcome::Failed(chain(&e)),
     }
 }

@@ -3,7 +3,8 @@
 //! a fresh store on the disk below (issue 9). Meanwhile the status says "store not
 //! mounted" (systemd's STATUS, and every control request's answer), the journal says it
 //! once, docked cameras are left untouched, and the service resumes by itself once the
-//! disk is back.
+//! disk is back. A PostgreSQL register that does not answer at start is waited for the
+//! same way ("register unreachable").
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio::net::UnixStream;
 
 use crate::app::control::protocol::{ErrorCode, Response};
 use crate::app::control::{ControlSocket, transport};
+use crate::app::status::REGISTER_UNREACHABLE;
 use crate::base::config::Config;
 use crate::base::error::chain;
 use crate::base::events;
@@ -46,18 +48,25 @@ pub(super) async fn open_when_mounted(
     systemd: &mut Systemd,
 ) -> Result<Option<Owned>, ServiceError> {
     let control = ControlSocket::bind(&config.control.socket)?;
-    let mut waiting: Option<String> = None;
+    let mut waiting: Option<Wait> = None;
     let mut keepalive = systemd.keepalive_every().map(tokio::time::interval);
     loop {
         match opener::open(&config.store, &Location::of(config), Utc::now()) {
             Ok((store, register)) => {
-                if waiting.is_some() {
-                    tracing::info!(
+                match waiting {
+                    Some(Wait::NotMounted(_)) => tracing::info!(
                         message_id = events::STORE_MOUNTED.id,
                         store = %config.store.path.display(),
                         "the store {} is mounted again: the service resumes",
                         config.store.path.display()
-                    );
+                    ),
+                    Some(Wait::Register(_)) => tracing::info!(
+                        message_id = events::REGISTER_REACHABLE.id,
+                        server = %Location::of(config).describe(),
+                        "the register answers ({}): the service starts",
+                        Location::of(config).describe()
+                    ),
+                    None => {}
                 }
                 return Ok(Some(Owned {
                     store,
@@ -67,7 +76,7 @@ pub(super) async fn open_when_mounted(
             }
             Err(e) if e.is_not_mounted() => {
                 let why = chain(&e);
-                if waiting.is_none() {
+                if !matches!(waiting, Some(Wait::NotMounted(_))) {
                     tracing::error!(
                         message_id = events::STORE_NOT_MOUNTED.id,
                         store = %config.store.path.display(),
@@ -77,12 +86,30 @@ pub(super) async fn open_when_mounted(
                     systemd.ready();
                 }
                 systemd.status(&format!("{NOT_MOUNTED}: waiting for {}", mount_of(config)));
-                waiting = Some(why);
+                waiting = Some(Wait::NotMounted(why));
+            }
+            // A PostgreSQL register down at start: waited for as the store's disk is.
+            Err(OwnerError::Register(e)) if e.is_unreachable() => {
+                let why = chain(&e);
+                if !matches!(waiting, Some(Wait::Register(_))) {
+                    tracing::error!(
+                        message_id = events::REGISTER_UNREACHABLE.id,
+                        server = %Location::of(config).describe(),
+                        error = %why,
+                        "{REGISTER_UNREACHABLE}: {why}; the service starts once it answers, and cameras docked meanwhile wait, untouched"
+                    );
+                    systemd.ready();
+                }
+                systemd.status(&format!(
+                    "{REGISTER_UNREACHABLE}: waiting for {}",
+                    Location::of(config).describe()
+                ));
+                waiting = Some(Wait::Register(why));
             }
             Err(OwnerError::Store(e)) => return Err(e.into()),
             Err(OwnerError::Register(e)) => return Err(e.into()),
         }
-        let why = waiting.clone().unwrap_or_default();
+        let why = waiting.as_ref().map(Wait::answer).unwrap_or_default();
         let sleep = tokio::time::sleep(RETRY);
         tokio::pin!(sleep);
         loop {
@@ -90,13 +117,35 @@ pub(super) async fn open_when_mounted(
                 () = &mut sleep => break,
                 accepted = control.accept() => {
                     if let Ok(stream) = accepted {
-                        tokio::spawn(answer_not_mounted(stream, why.clone()));
+                        tokio::spawn(answer_waiting(stream, why.clone()));
                     }
                 }
                 _ = next_tick(&mut keepalive) => systemd.keepalive(),
                 _ = signals.term.recv() => return Ok(None),
                 _ = signals.int.recv() => return Ok(None),
             }
+        }
+    }
+}
+
+/// What the service waits for before it can start.
+enum Wait {
+    /// The store's disk, and why it is not there.
+    NotMounted(String),
+    /// The register's server, and what the connection said.
+    Register(String),
+}
+
+impl Wait {
+    /// The answer to every control request meanwhile.
+    fn answer(&self) -> String {
+        match self {
+            Wait::NotMounted(why) => format!(
+                "{NOT_MOUNTED}: {why}; the service waits for the store's disk and resumes by itself once it is mounted"
+            ),
+            Wait::Register(why) => format!(
+                "{REGISTER_UNREACHABLE}: {why}; the service starts by itself once it answers"
+            ),
         }
     }
 }
@@ -121,18 +170,13 @@ async fn next_tick(interval: &mut Option<tokio::time::Interval>) {
 }
 
 /// Answers one request with why nothing can be served yet, then hangs up.
-async fn answer_not_mounted(stream: UnixStream, why: String) {
+async fn answer_waiting(stream: UnixStream, why: String) {
     let mut reader = transport::LineReader::new(64 * 1024);
     let read = tokio::time::timeout(Duration::from_secs(5), reader.next_line(&stream)).await;
     if !matches!(read, Ok(Ok(Some(_)))) {
         return;
     }
-    let response = Response::error(
-        ErrorCode::Unavailable,
-        format!(
-            "{NOT_MOUNTED}: {why}; the service waits for the store's disk and resumes by itself once it is mounted"
-        ),
-    );
+    let response = Response::error(ErrorCode::Unavailable, why);
     if let Ok(mut line) = serde_json::to_vec(&response) {
         line.push(b'\n');
         let _ = transport::send_line(&stream, &line, None).await;

@@ -28,6 +28,7 @@ use super::dock_events;
 use super::inputs::{Signals, watch_dock};
 use super::outcome;
 use super::publish::{self, Raid, RateCache, Sources};
+use super::register_watch::{self, Change, RegisterWatch};
 use super::reload::{self, Reloaded};
 use super::slot::{self, Finished, SlotJob, SlotOutcome};
 use super::store_wait::{self, Recheck};
@@ -71,6 +72,8 @@ pub(crate) struct Supervisor {
     dock_was_healthy: bool,
     /// Why the store's disk is gone while the service runs, if it is: nothing starts.
     store_missing: Option<String>,
+    /// Whether the register answers, and the dock events held while it does not.
+    register_watch: RegisterWatch,
     stopping: bool,
 }
 
@@ -95,6 +98,7 @@ impl Supervisor {
         let control = owned.control;
         let (dock, dock_rx, initial) = watch_dock(&config)?;
         let config = Arc::new(config);
+        let config_for_watch = config.clone();
         let desk = Desk::start(config.clone(), store.clone())?;
         let replica = UploaderThread::start(config.clone(), None).map_err(ServiceError::Runtime)?;
         let (queries_tx, queries_rx) = mpsc::channel(64);
@@ -122,6 +126,7 @@ impl Supervisor {
             rate: RateCache::default(),
             dock_was_healthy: true,
             store_missing: None,
+            register_watch: RegisterWatch::start(&config_for_watch),
             stopping: false,
         };
         for change in initial {
@@ -222,8 +227,17 @@ impl Supervisor {
                 );
                 let slot = link.slot.clone();
                 // Looked up before the docking is recorded: the docking ends the issue.
-                let agent = dock_events::carried_by(&mut self.register, &slot);
-                dock_events::record(&mut self.register, &slot, DockEvent::Docked);
+                // Not while the register is unreachable: the loop must not wait on it.
+                let agent = if self.register_watch.is_down() {
+                    None
+                } else {
+                    dock_events::carried_by(&mut self.register, &slot).unwrap_or_else(|e| {
+                        self.register_watch.note(&e);
+                        None
+                    })
+                };
+                self.register_watch
+                    .record_dock_event(&mut self.register, &slot, DockEvent::Docked);
                 self.cameras.dock(link, Utc::now());
                 self.cameras.set_agent(&slot, agent);
                 self.schedule();
@@ -244,7 +258,11 @@ impl Supervisor {
                     "camera {} taken from slot {slot}{note}",
                     camera.serial
                 );
-                dock_events::record(&mut self.register, &slot, DockEvent::Undocked);
+                self.register_watch.record_dock_event(
+                    &mut self.register,
+                    &slot,
+                    DockEvent::Undocked,
+                );
             }
             DockChange::Refused(refusal) => {
                 tracing::warn!(
@@ -306,6 +324,9 @@ impl Supervisor {
             self.desk.send(Job::AttributePending);
             self.replica.wake();
         }
+        if let SlotOutcome::RegisterUnreachable(error) = &finished.outcome {
+            self.register_watch.lost(error.clone());
+        }
         let state = outcome::camera_state(&finished.outcome);
         let serial = outcome::identified_serial(&finished.outcome);
         self.cameras.finish(finished.docking, state, serial);
@@ -342,6 +363,7 @@ impl Supervisor {
         self.check_raid();
         self.check_store();
         self.check_stalled_reads();
+        self.check_register();
         let healthy = self.dock.is_healthy();
         if healthy != self.dock_was_healthy {
             if healthy {
@@ -377,6 +399,22 @@ impl Supervisor {
                 self.schedule();
             }
             Recheck::StillOurs => self.schedule(),
+        }
+    }
+
+    /// Notices the register coming back (its loss is logged where it is found): writes the
+    /// dock events held meanwhile, then ingests the cameras that waited, at once; and
+    /// starts again each waiting camera whose pause is over.
+    fn check_register(&mut self) {
+        let back = self.register_watch.poll() == Change::Back;
+        if back {
+            register_watch::refresh(&mut self.register);
+            self.register_watch.flush(&mut self.register);
+            self.rate.clear();
+            self.desk.send(Job::RegisterBack);
+        }
+        if !self.stopping && self.cameras.retry_due(std::time::Instant::now(), back) {
+            self.schedule();
         }
     }
 
@@ -487,12 +525,18 @@ impl Supervisor {
             desk: &self.desk,
             replica: &self.replica,
             store: &self.store,
+            register: self.register_watch.health(),
         }
     }
 
     /// The whole status now.
     fn status(&mut self) -> StatusReport {
-        let stored = self.rate.get(&self.register);
+        // Not asked while unreachable: the loop must not wait on a lost server.
+        let stored = if self.register_watch.is_down() {
+            Err(crate::app::status::REGISTER_UNREACHABLE.to_string())
+        } else {
+            self.rate.get(&self.register)
+        };
         publish::status(&self.sources(), stored)
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use capacity::{WINDOW_DAYS, store_status};
 pub(crate) use mdstat::RaidArray;
 pub use render::render;
-pub(crate) use render::summary_line;
+pub(crate) use render::{REGISTER_UNREACHABLE, summary_line};
 
 /// The status of the whole dock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,42 @@ pub struct StatusReport {
     /// The anonymisation running now (`sentinel-dockctl anonymise`), if one runs.
     #[serde(default)]
     pub anonymisation: Option<AnonymisationStatus>,
+    /// The register: where it is, and whether it answers.
+    #[serde(default)]
+    pub register: RegisterHealth,
+}
+
+/// Whether the register answers (a PostgreSQL server can be down or cut off).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterHealth {
+    /// The register, named without a password (a SQLite file, or a PostgreSQL server).
+    pub server: String,
+    /// `reachable`, or `unreachable` while nothing can be committed.
+    pub state: RegisterState,
+    /// Since when it has been unreachable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// What the connection said, while unreachable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Whether the register answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegisterState {
+    /// It answers.
+    #[default]
+    Reachable,
+    /// It does not: nothing is committed or wiped until it does.
+    Unreachable,
+}
+
+impl RegisterHealth {
+    /// Whether the register is unreachable now.
+    pub fn is_unreachable(&self) -> bool {
+        self.state == RegisterState::Unreachable
+    }
 }
 
 /// An anonymisation running on the daemon, and how far it has gone.
@@ -165,6 +201,13 @@ pub enum CameraState {
         /// How long the read had been waiting when the camera was given up on, in seconds.
         waited_secs: u64,
     },
+    /// The register could not be reached: the camera keeps its recordings (nothing
+    /// unproven, nor anything uncommitted, was wiped) and is ingested by itself once the
+    /// register answers.
+    RegisterUnreachable {
+        /// What the register's connection said.
+        error: String,
+    },
 }
 
 impl CameraState {
@@ -179,6 +222,7 @@ impl CameraState {
             CameraState::Failed { .. } => "failed",
             CameraState::Cancelled => "cancelled",
             CameraState::NotResponding { .. } => "not-responding",
+            CameraState::RegisterUnreachable { .. } => "register-unreachable",
         }
     }
 

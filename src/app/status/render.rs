@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::base::units::format_bytes;
 
-use super::{Attention, CameraState, CameraStatus, IngestProgress, StatusReport};
+use super::{Attention, CameraState, CameraStatus, IngestProgress, RegisterHealth, StatusReport};
 
 /// Width of the progress bar, in characters.
 const BAR: usize = 24;
@@ -38,6 +38,7 @@ pub fn render(report: &StatusReport) -> String {
             "no dock here ([dock] enabled = false): commands and console only{site}{stopping}"
         );
     }
+    out.push_str(&register_line(&report.register));
     let width = report
         .cameras
         .iter()
@@ -127,7 +128,34 @@ fn camera_line(state: &CameraState) -> String {
         CameraState::NotResponding { waited_secs } => format!(
             "not responding: a read from the camera had not returned after {waited_secs} s; its ingest was ended and nothing unproven was wiped. Undock it and dock it again; if it stays silent, keep it aside for the technician"
         ),
+        CameraState::RegisterUnreachable { .. } => format!("{REGISTER_UNREACHABLE}: {WAITS}"),
     }
+}
+
+/// The words tests, operators and the console look for while the register is down.
+pub(crate) const REGISTER_UNREACHABLE: &str = "register unreachable";
+/// What a camera docked meanwhile does.
+const WAITS: &str = "the camera keeps its recordings; ingest resumes when the register answers";
+
+/// A line while the register is unreachable; nothing otherwise.
+fn register_line(register: &RegisterHealth) -> String {
+    if !register.is_unreachable() {
+        return String::new();
+    }
+    let since = register
+        .since
+        .map(|at| format!(" since {}", at.format("%Y-%m-%d %H:%M:%S UTC")))
+        .unwrap_or_default();
+    let error = register
+        .error
+        .as_deref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{since}: nothing is committed or wiped until it answers; the service tries again by itself{error}\n",
+        REGISTER_UNREACHABLE.to_uppercase(),
+        register.server
+    )
 }
 
 fn ingesting_line(p: &IngestProgress) -> String {
@@ -246,8 +274,12 @@ pub(crate) fn summary_line(
     let waiting = count(|s| matches!(s, CameraState::Waiting));
     let safe = count(|s| matches!(s, CameraState::SafeToUndock { .. }));
     let attention = count(CameraState::needs_attention);
+    let held = count(|s| matches!(s, CameraState::RegisterUnreachable { .. }));
     if waiting > 0 {
         parts.push(format!("{waiting} waiting"));
+    }
+    if held > 0 {
+        parts.push(format!("{held} waiting for the register"));
     }
     if safe > 0 {
         parts.push(format!("{safe} safe to undock"));
@@ -312,6 +344,7 @@ mod tests {
             last_scrub: None,
             replica: None,
             anonymisation: None,
+            register: RegisterHealth::default(),
         }
     }
 
@@ -352,6 +385,37 @@ mod tests {
         assert!(
             text.contains("1.0 TiB free; lasts about 204 days at 5.0 GiB/day (last 30 days)"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_register_is_said_first_and_on_each_waiting_camera() {
+        let mut r = report(vec![camera(
+            "SNTL-00042",
+            CameraState::RegisterUnreachable {
+                error: "connection refused".into(),
+            },
+        )]);
+        assert!(!render(&r).contains("REGISTER UNREACHABLE"));
+        r.register = RegisterHealth {
+            server: "PostgreSQL database sentinel on /run/postgresql as sentinel".into(),
+            state: super::super::RegisterState::Unreachable,
+            since: Some("2026-11-26T06:00:00Z".parse().unwrap()),
+            error: Some("connection refused".into()),
+        };
+        let text = render(&r);
+        let second = text.lines().nth(1).unwrap();
+        assert_eq!(
+            second,
+            "REGISTER UNREACHABLE PostgreSQL database sentinel on /run/postgresql as sentinel since 2026-11-26 06:00:00 UTC: nothing is committed or wiped until it answers; the service tries again by itself (connection refused)"
+        );
+        assert!(
+            text.contains("SNTL-00042  register unreachable: the camera keeps its recordings; ingest resumes when the register answers"),
+            "{text}"
+        );
+        assert_eq!(
+            summary_line(&r.cameras, false, 0),
+            "1 docked · 1 waiting for the register"
         );
     }
 

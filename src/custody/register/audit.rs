@@ -357,7 +357,7 @@ pub(crate) fn count_by_purpose(
 ) -> Result<Vec<(String, u64)>, RegisterError> {
     let mut stmt = conn.prepare_cached(
         "SELECT purpose, count(*) FROM audit WHERE action = ?1 AND at >= ?2 AND at < ?3
-         AND (?4 IS NULL OR site = ?4)
+         AND (CAST(?4 AS TEXT) IS NULL OR site = ?4)
          GROUP BY purpose ORDER BY purpose",
     )?;
     let rows = stmt.query_map(

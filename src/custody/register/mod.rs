@@ -371,6 +371,20 @@ impl Location {
         Register::open_config(&self.config, &self.site)
     }
 
+    /// The register named for people, without a password: the SQLite file, or the
+    /// PostgreSQL server, database and user.
+    pub fn describe(&self) -> String {
+        match &self.config.url {
+            None => format!("SQLite file {}", self.config.path.display()),
+            Some(url) => PgTarget {
+                url: url.clone(),
+                password_file: None,
+                site: self.site.clone(),
+            }
+            .describe(),
+        }
+    }
+
     /// The SQLite file, when the register is one.
     pub fn sqlite_path(&self) -> Option<&Path> {
         self.config

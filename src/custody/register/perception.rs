@@ -251,7 +251,8 @@ pub fn assignments(
 ) -> Result<Vec<Assignment>, RegisterError> {
     let sql = format!(
         "SELECT {ASSIGNMENT_COLUMNS} FROM assignments a
-         WHERE (?1 IS NULL OR a.camera = ?1) AND (?2 IS NULL OR a.agent = ?2)
+         WHERE (CAST(?1 AS TEXT) IS NULL OR a.camera = ?1)
+           AND (CAST(?2 AS TEXT) IS NULL OR a.agent = ?2)
            AND a.issued_at < ?3
          ORDER BY a.issued_at, a.id"
     );

@@ -633,12 +633,21 @@ const _: () = assert!(POSTGRES_BASE + POSTGRES_MIGRATIONS.len() as u32 == CURREN
 /// reads the version under it, so that the others find the work done.
 pub(crate) fn migrate_postgres(conn: &Conn) -> Result<(), RegisterError> {
     let tx = Tx::begin(conn, true)?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS register_schema (
-            id       bigint PRIMARY KEY CHECK (id = 1),
-            version  bigint NOT NULL
-        )",
+    // Asked first, not `CREATE TABLE IF NOT EXISTS`, which tells every connection's log
+    // that the table exists.
+    let made: bool = tx.query_row(
+        "SELECT to_regclass('register_schema') IS NOT NULL",
+        (),
+        |r| r.get(0),
     )?;
+    if !made {
+        tx.execute_batch(
+            "CREATE TABLE register_schema (
+                id       bigint PRIMARY KEY CHECK (id = 1),
+                version  bigint NOT NULL
+            )",
+        )?;
+    }
     let found: Option<u32> = tx
         .query_row(
             "SELECT version FROM register_schema WHERE id = 1",

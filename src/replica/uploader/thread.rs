@@ -111,7 +111,10 @@ fn run(
     rx: mpsc::Receiver<Message>,
     status: watch::Sender<Option<ReplicaStatus>>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Multi-threaded (one worker), so that the register's PostgreSQL client, which blocks
+    // on a runtime of its own, may be called from this runtime's futures (block_in_place).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {

@@ -62,7 +62,25 @@ pub fn config_text(extra: &[(&str, &str)]) -> String {
     text
 }
 
+/// `config_text`, with the register in the PostgreSQL database at `url` (libpq's URI),
+/// which takes the SQLite file's place (`[register] path` is still required beside it).
+pub fn config_text_on(url: &str, extra: &[(&str, &str)]) -> String {
+    let url = format!("url = \"{url}\"");
+    let mut all = vec![("register", url.as_str())];
+    all.extend_from_slice(extra);
+    config_text(&all)
+}
+
 impl Daemon {
+    /// `start`, with the register in the PostgreSQL database at `url`.
+    pub fn start_on(url: &str, extra: &[(&str, &str)]) -> Daemon {
+        Daemon::start_text(
+            tempfile::tempdir().unwrap(),
+            &config_text_on(url, extra),
+            &[],
+        )
+    }
+
     /// Starts a daemon with the base configuration plus `extra`, and waits until it answers.
     pub fn start(extra: &[(&str, &str)]) -> Daemon {
         Daemon::start_with_env(extra, &[])
@@ -83,9 +101,14 @@ impl Daemon {
         extra: &[(&str, &str)],
         env: &[(&str, &str)],
     ) -> Daemon {
+        Daemon::start_text(dir, &config_text(extra), env)
+    }
+
+    /// Starts a daemon on the configuration `text` in `dir`, and waits until it answers.
+    pub fn start_text(dir: tempfile::TempDir, text: &str, env: &[(&str, &str)]) -> Daemon {
         fs::create_dir(dir.path().join("dock")).unwrap();
         fs::create_dir(dir.path().join("cameras")).unwrap();
-        fs::write(dir.path().join("sentinel-dock.toml"), config_text(extra)).unwrap();
+        fs::write(dir.path().join("sentinel-dock.toml"), text).unwrap();
         let child = spawn(dir.path(), env);
         let daemon = Daemon { dir, child };
         daemon.wait_for("the control socket to answer", |_| true);

@@ -87,6 +87,7 @@ pub(crate) fn state_hook(state: &CameraState) -> &'static str {
         CameraState::Failed { .. } => "failed",
         CameraState::Cancelled => "cancelled",
         CameraState::NotResponding { .. } => "not-responding",
+        CameraState::RegisterUnreachable { .. } => "register-unreachable",
     }
 }
 
@@ -99,6 +100,9 @@ fn cards_of(tz: chrono_tz::Tz, lang: Language, report: &StatusReport) -> Markup 
     html! {
         @if !service.site.is_empty() {
             p #site { (t(lang, "dock.site")) " " strong { (service.site) } }
+        }
+        @if report.register.is_unreachable() {
+            p #register-down .error { (t(lang, "dock.register.down")) " (" (report.register.server) ")" }
         }
         @if !service.dock_enabled {
             p #no-dock { (t(lang, "dock.no_dock")) }
@@ -145,6 +149,10 @@ fn card(tz: chrono_tz::Tz, lang: Language, c: &CameraStatus) -> Markup {
                     div.big.bad { (t(lang, "dock.attention")) }
                     p.why { (t(lang, "dock.not-responding")) " (" (waited_secs) " s)" }
                 }
+                CameraState::RegisterUnreachable { error } => {
+                    p.why { (t(lang, "dock.register-unreachable")) }
+                    (technical(lang, std::slice::from_ref(error)))
+                }
                 _ => {}
             }
         }
@@ -190,6 +198,7 @@ fn state_key(hook: &str) -> &'static str {
         "not-enrolled" => "state.not-enrolled",
         "failed" => "state.failed",
         "cancelled" => "state.cancelled",
+        "register-unreachable" => "state.register-unreachable",
         _ => "state.not-responding",
     }
 }
@@ -275,8 +284,52 @@ mod tests {
     }
 
     #[test]
-    fn no_raid_block_without_an_md_array() {
-        let mut report = StatusReport {
+    fn a_camera_waiting_for_the_register_says_so_in_french_and_english() {
+        let waiting = camera(CameraState::RegisterUnreachable {
+            error: "the register is unreachable".into(),
+        });
+        let html = card(PARIS, Language::Fr, &waiting).into_string();
+        assert!(
+            html.contains("data-state=\"register-unreachable\""),
+            "{html}"
+        );
+        assert!(html.contains("Registre injoignable"), "{html}");
+        assert!(
+            html.contains("la caméra garde ses enregistrements"),
+            "{html}"
+        );
+        let html = card(PARIS, Language::En, &waiting).into_string();
+        assert!(
+            html.contains("Register unreachable: the camera keeps its recordings; ingest resumes when the register answers"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_register_heads_the_cards() {
+        let mut report = status_report();
+        assert!(
+            !cards_of(PARIS, Language::Fr, &report)
+                .into_string()
+                .contains("register-down")
+        );
+        report.register = crate::app::status::RegisterHealth {
+            server: "PostgreSQL database sentinel on /run/postgresql as sentinel".into(),
+            state: crate::app::status::RegisterState::Unreachable,
+            since: None,
+            error: Some("connection refused".into()),
+        };
+        let html = cards_of(PARIS, Language::Fr, &report).into_string();
+        assert!(
+            html.contains("id=\"register-down\"")
+                && html.contains("Registre injoignable : rien n'est enregistré ni effacé")
+                && html.contains("PostgreSQL database sentinel on /run/postgresql"),
+            "{html}"
+        );
+    }
+
+    fn status_report() -> StatusReport {
+        StatusReport {
             service: crate::app::status::ServiceStatus {
                 pid: 1,
                 version: "0.1.0".into(),
@@ -298,7 +351,13 @@ mod tests {
             last_scrub: None,
             replica: None,
             anonymisation: None,
-        };
+            register: Default::default(),
+        }
+    }
+
+    #[test]
+    fn no_raid_block_without_an_md_array() {
+        let mut report = status_report();
         let html = store_of(PARIS, Language::Fr, &report).into_string();
         assert!(!html.contains("RAID"), "{html}");
         report.raid.push(crate::app::status::mdstat::RaidArray {
@@ -340,6 +399,7 @@ mod tests {
             last_scrub: None,
             replica: None,
             anonymisation: None,
+            register: Default::default(),
         };
         let html = cards_of(PARIS, Language::Fr, &report).into_string();
         assert!(

@@ -63,7 +63,8 @@ impl PgTarget {
 
 /// One connection to the server, with its prepared statements.
 pub(crate) struct Pg {
-    client: Client,
+    /// Always there but while the connection is dropped (see `Drop`).
+    client: Option<Client>,
     target: PgTarget,
     prepared: HashMap<String, Statement>,
     in_transaction: bool,
@@ -72,6 +73,10 @@ pub(crate) struct Pg {
 impl Pg {
     /// Connects, with the site set for this session.
     pub(crate) fn connect(target: &PgTarget) -> Result<Pg, RegisterError> {
+        outside_runtime(|| Pg::connect_now(target))
+    }
+
+    fn connect_now(target: &PgTarget) -> Result<Pg, RegisterError> {
         // rustls checks the certificate's chain and name whenever TLS is used, so libpq's
         // stricter modes are `require` here (which the client library spells alone).
         let (url, root_cert) = split_root_cert(&target.url);
@@ -105,7 +110,7 @@ impl Pg {
             .connect(tls(root_cert.as_deref())?)
             .map_err(|source| unreachable_or(target, source))?;
         let mut pg = Pg {
-            client,
+            client: Some(client),
             target: target.clone(),
             prepared: HashMap::new(),
             in_transaction: false,
@@ -118,20 +123,70 @@ impl Pg {
     /// Sets the site this session writes as (`site()`), kept for reconnections.
     pub(crate) fn set_site(&mut self, site: &str) -> Result<(), RegisterError> {
         self.target.site = site.to_string();
-        self.client
-            .execute("SELECT set_config('sentinel.site', $1, false)", &[&site])
-            .map_err(|e| self.error(e))?;
-        Ok(())
+        outside_runtime(|| {
+            let result = self
+                .client()?
+                .execute("SELECT set_config('sentinel.site', $1, false)", &[&site]);
+            result.map(drop).map_err(|e| self.error(e))
+        })
     }
 
     /// Reconnects when the server closed this connection (restarted, or the network was
     /// cut) and no transaction was open on it: a transaction lost with its connection
     /// fails as a whole, and the next one starts on a new connection.
     fn ready(&mut self) -> Result<(), RegisterError> {
-        if self.client.is_closed() && !self.in_transaction {
+        if self.client()?.is_closed() && !self.in_transaction {
             *self = Pg::connect(&self.target)?;
         }
         Ok(())
+    }
+
+    /// The connection; absent only while it is being dropped.
+    fn client(&mut self) -> Result<&mut Client, RegisterError> {
+        self.client.as_mut().ok_or_else(|| RegisterError::Config {
+            what: "register.url".into(),
+            why: "the connection to PostgreSQL was already closed (a defect: report it)".into(),
+        })
+    }
+
+    /// Runs a statement that changes rows.
+    pub(crate) fn execute(
+        &mut self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        cached: bool,
+    ) -> Result<usize, RegisterError> {
+        outside_runtime(|| self.execute_now(sql, args, cached))
+    }
+
+    /// Runs a query; every row's values as SQLite's types.
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        cached: bool,
+    ) -> Result<Vec<Vec<Value>>, RegisterError> {
+        outside_runtime(|| self.query_now(sql, args, cached))
+    }
+
+    /// Streams a query's rows to `each` until it returns false.
+    pub(crate) fn stream(
+        &mut self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        each: &mut dyn FnMut(&[Value]) -> rusqlite::Result<bool>,
+    ) -> Result<(), RegisterError> {
+        outside_runtime(|| self.stream_now(sql, args, each))
+    }
+
+    /// Runs statements with no parameters; tracks the transaction they open or close.
+    pub(crate) fn batch(&mut self, sql: &str) -> Result<(), RegisterError> {
+        outside_runtime(|| self.batch_now(sql))
+    }
+
+    /// Starts a transaction; a write one takes the register's write lock first.
+    pub(crate) fn begin(&mut self, write: bool) -> Result<(), RegisterError> {
+        outside_runtime(|| self.begin_now(write))
     }
 
     fn error(&self, source: postgres::Error) -> RegisterError {
@@ -144,7 +199,7 @@ impl Pg {
         }
         let translated = placeholders(sql);
         let statement = self
-            .client
+            .client()?
             .prepare(&translated)
             .map_err(|e| self.error(e))?;
         if cached {
@@ -154,7 +209,7 @@ impl Pg {
     }
 
     /// Runs a statement that changes rows.
-    pub(crate) fn execute(
+    fn execute_now(
         &mut self,
         sql: &str,
         args: &[&dyn ToSql],
@@ -168,14 +223,14 @@ impl Pg {
             .map(|p| p as &(dyn postgres::types::ToSql + Sync))
             .collect();
         let changed = self
-            .client
+            .client()?
             .execute(&statement, &refs)
             .map_err(|e| self.error(e))?;
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
     /// Runs a query; every row's values as SQLite's types.
-    pub(crate) fn query(
+    fn query_now(
         &mut self,
         sql: &str,
         args: &[&dyn ToSql],
@@ -189,7 +244,7 @@ impl Pg {
             .map(|p| p as &(dyn postgres::types::ToSql + Sync))
             .collect();
         let rows = self
-            .client
+            .client()?
             .query(&statement, &refs)
             .map_err(|e| self.error(e))?;
         rows.iter()
@@ -206,7 +261,7 @@ impl Pg {
     }
 
     /// Streams a query's rows to `each` until it returns false.
-    pub(crate) fn stream(
+    fn stream_now(
         &mut self,
         sql: &str,
         args: &[&dyn ToSql],
@@ -222,7 +277,7 @@ impl Pg {
             .collect();
         let target = self.target.clone();
         let mut rows = self
-            .client
+            .client()?
             .query_raw(&statement, refs)
             .map_err(|e| unreachable_or(&target, e))?;
         while let Some(row) = rows.next().map_err(|e| unreachable_or(&target, e))? {
@@ -238,14 +293,17 @@ impl Pg {
     }
 
     /// Runs statements with no parameters; tracks the transaction they open or close.
-    pub(crate) fn batch(&mut self, sql: &str) -> Result<(), RegisterError> {
+    fn batch_now(&mut self, sql: &str) -> Result<(), RegisterError> {
         let word = sql.trim_start().to_ascii_uppercase();
         let ends = word.starts_with("COMMIT")
             || (word.starts_with("ROLLBACK") && !word.starts_with("ROLLBACK TO"));
         if !ends {
             self.ready()?;
         }
-        let result = self.client.batch_execute(sql).map_err(|e| self.error(e));
+        let target = self.target.clone();
+        let result = self
+            .client()
+            .and_then(|c| c.batch_execute(sql).map_err(|e| unreachable_or(&target, e)));
         if ends {
             self.in_transaction = false;
         }
@@ -253,14 +311,16 @@ impl Pg {
     }
 
     /// Starts a transaction; a write one takes the register's write lock first.
-    pub(crate) fn begin(&mut self, write: bool) -> Result<(), RegisterError> {
+    fn begin_now(&mut self, write: bool) -> Result<(), RegisterError> {
         self.ready()?;
         let sql = if write {
             format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         } else {
             "BEGIN ISOLATION LEVEL REPEATABLE READ".to_string()
         };
-        self.client.batch_execute(&sql).map_err(|e| self.error(e))?;
+        self.client()?
+            .batch_execute(&sql)
+            .map_err(|e| unreachable_or(&self.target, e))?;
         self.in_transaction = true;
         Ok(())
     }
@@ -312,6 +372,27 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // Closing talks to the server through the client's own runtime, as every call does.
+        if let Some(client) = self.client.take() {
+            outside_runtime(move || drop(client));
+        }
+    }
+}
+
+/// Runs `f`, which blocks on the `postgres` client's own runtime, where that is allowed:
+/// called from the service's async threads (the supervisor's loop owns a connection), it
+/// runs as `block_in_place`, since a runtime cannot be started from within another.
+fn outside_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 /// The TLS PostgreSQL's connections use when their URI asks for it (`sslmode=require`):
