@@ -16,10 +16,16 @@ use crate::common::postgres::Postgres;
 use crate::common::seaweed::{Seaweed, replica_section, write_credentials};
 use crate::common::*;
 
-/// The post's configuration: the force's register, its site, its replica.
+/// The post's configuration: the force's register, its site, its replica, and the test's
+/// user as head of service.
 fn sections(url: &str, server: &Seaweed) -> Vec<(&'static str, String)> {
     let replica = replica_section(&server.endpoint(), "");
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .unwrap()
+        .unwrap()
+        .name;
     vec![
+        ("access", format!("head = [\"{user}\"]")),
         ("register", format!("url = \"{url}\"")),
         ("site", "name = \"Poste Nord\"".to_string()),
         ("retention", "days = 3660".to_string()),
