@@ -596,6 +596,12 @@ impl Register {
         Ok(Register { conn })
     }
 
+    /// The register's connection, for tools and tests that query it by the register's
+    /// own functions (`stored::by_stem(&conn, ..)`) outside a transaction.
+    pub fn into_connection(self) -> Conn {
+        self.conn
+    }
+
     /// Which engine holds this register.
     pub fn engine(&self) -> EngineKind {
         self.conn.kind()

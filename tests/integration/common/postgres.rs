@@ -200,3 +200,34 @@ impl Drop for Postgres {
             .output();
     }
 }
+
+/// The register a test at `tag` (its temporary folder) keeps on PostgreSQL, when this run's
+/// register tests are on it (`SENTINEL_TEST_REGISTER=postgres`, with the server
+/// `SENTINEL_TEST_POSTGRES` names, which scripts/test starts): a database of its own,
+/// named after the folder. `None`: the test keeps its SQLite file.
+pub fn test_register_url(tag: &Path) -> Option<String> {
+    if std::env::var("SENTINEL_TEST_REGISTER").ok()?.as_str() != "postgres" {
+        return None;
+    }
+    let admin = std::env::var("SENTINEL_TEST_POSTGRES").expect(
+        "SENTINEL_TEST_REGISTER=postgres needs SENTINEL_TEST_POSTGRES, the URI of a server \
+         (scripts/test starts one with scripts/postgres)",
+    );
+    let name = format!(
+        "desk_{}",
+        &blake3::hash(tag.as_os_str().as_encoded_bytes()).to_hex()[..24]
+    );
+    let out = Command::new(Path::new(BINDIR).join("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin, "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE {name} on {admin}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (head, query) = admin.split_once('?').unwrap_or((admin.as_str(), ""));
+    let base = head.rsplit_once('/').map_or(head, |(base, _)| base);
+    Some(format!("{base}/{name}?{query}"))
+}

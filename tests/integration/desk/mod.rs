@@ -78,13 +78,18 @@ impl Desk {
     /// An empty desk with the roles above and `extra` TOML appended.
     pub fn new(extra: &str) -> Desk {
         let dir = tempfile::tempdir().unwrap();
+        // The register on PostgreSQL in the run's second pass over the desk's tests.
+        let register = match crate::common::postgres::test_register_url(dir.path()) {
+            Some(url) => format!("url = \"{url}\""),
+            None => "path = \"register.sqlite\"".to_string(),
+        };
         let text = format!(
-            "[store]\npath = \"store\"\nreserve = 0\n[register]\npath = \"register.sqlite\"\n\
+            "[store]\npath = \"store\"\nreserve = 0\n[register]\n{register}\n\
              [extract]\nroot = \".\"\n\
              [access]\nhead = [\"{HEAD}\"]\nauthorised = [\"{AGENT}\"]\ntechnicians = [\"{TECH}\"]\n{extra}"
         );
         let config = Config::from_toml(&text, dir.path()).unwrap();
-        let register = Register::open(&config.register.path).unwrap();
+        let register = Register::open_config(&config.register, "").unwrap();
         let store = Arc::new(Store::open(&config.store.path).unwrap());
         let clock = Arc::new(TestClock(Mutex::new(time("2018-03-15T00:00:00Z"))));
         Desk {
@@ -163,9 +168,12 @@ impl Desk {
         rusqlite::Connection::open(self.register_path()).unwrap()
     }
 
-    /// The register's file, for the register's own query functions.
+    /// A connection of its own on the register (SQLite or PostgreSQL), for the register's
+    /// own query functions.
     pub fn conn(&self) -> sentinel_dock::custody::register::Conn {
-        sentinel_dock::custody::register::Conn::from_sqlite(self.db())
+        Register::open_config(&self.config.register, "")
+            .unwrap()
+            .into_connection()
     }
 
     pub fn register_path(&self) -> PathBuf {
@@ -184,7 +192,7 @@ impl Desk {
     }
 
     pub fn state(&mut self, stem: &str) -> String {
-        self.db()
+        self.conn()
             .query_row(
                 "SELECT state FROM recordings WHERE stem = ?1",
                 [stem],
