@@ -10,20 +10,23 @@
    PostgreSQL runs with fsync on (`scripts/postgres start DIR --durable`), its data on the
    machine's disk.
 
-2. Search pages. The console's pages (`sentinel-dockctl --json search` with its filters,
-   50 rows a page) through a real `sentinel-dockd` on a PostgreSQL register of 10,000,000
-   recordings (target: each under 300 ms) and through another on an SQLite register of
-   1,000,000 (`fill_register`, as `scripts/bench --register` makes it), alternately.
+2. Search pages. `force_search` (examples/force_search) times the query of each of the
+   console's pages (50 rows, newest first: pages 1, 20 and 200, a month, a camera, an
+   agent, a brigade, a state, a flag, held, a place), as `search` runs it in a read
+   transaction, on a PostgreSQL register of 10,000,000 recordings (target: each under
+   300 ms) and on an SQLite register of 1,000,000 (`fill_register`, as `scripts/bench
+   --register` makes it), alternately. Not through the daemon: on this branch
+   `sentinel-dockd` panics opening a PostgreSQL register inside its async runtime
+   (the `postgres` crate's blocking client), see docs/performance.md.
 
 Each figure is the median of --pairs runs (default 5), with the spread (min..max).
 
 The filled registers are kept in --cache (default /var/cache/sentinel-dock-bench/force):
 the PostgreSQL cluster in CACHE/pg (its database `force` is filled once, server-side,
-with INSERT ... SELECT generate_series, and reused by every later run with the same
---recordings and --cameras: delete CACHE/pg to fill again), the daemon's store in
-CACHE/store, and the SQLite register in CACHE/sqlite with its store in CACHE/sqlite-store
-(remade when its day has passed, as `scripts/bench --register --cache` does, since its
-retention counts from its day). The whole cache is about 20 GB.
+with INSERT ... SELECT generate_series, in about 11 minutes, and reused by every later
+run with the same --recordings, --cameras and --days: delete CACHE/pg to fill again),
+and the SQLite register in CACHE/sqlite (remade when its day has passed). The cache
+takes about 19 GB (14.5 GB PostgreSQL, 4 GB SQLite).
 
 Run it through `scripts/bench --force`, which builds the release binaries first.
 """
@@ -32,17 +35,12 @@ import argparse
 import datetime
 import json
 import os
-import pwd
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_register  # noqa: E402  (its timed `sentinel-dockctl`)
 
 COMMIT_TARGET_MS = 20.0
 PAGE_TARGET = 0.3
@@ -254,7 +252,6 @@ def fill_sqlite(fill, args):
             print(f"SQLite: the register made at {info['now']} is reused", flush=True)
             return register, info
     shutil.rmtree(folder, ignore_errors=True)
-    shutil.rmtree(os.path.join(args.cache, "sqlite-store"), ignore_errors=True)
     os.makedirs(folder)
     print(f"SQLite: making the register: {' '.join(params)} ...", flush=True)
     out = run([fill, "--register", register, *params])
@@ -290,58 +287,6 @@ def commits(force_commits, admin, work, args):
     return runs
 
 
-def start_daemon(dockd, work, name, register, store, args):
-    """A daemon on `register` (a `[register]` section's body), ready once its upkeep ran."""
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    folder = os.path.join(work, name)
-    os.makedirs(os.path.join(folder, "dock"), exist_ok=True)
-    config = os.path.join(folder, "bench.toml")
-    with open(config, "w") as f:
-        f.write(f"""[store]\npath = "{store}"\nreserve = 0\n
-[register]\n{register}\n
-[dock]\npath = "{folder}/dock"\n[control]\nsocket = "{folder}/control.sock"\n
-[access]\nhead = ["{user}"]\n
-[retention]\ndays = {args.retention_days}\nmax_purge_share = 0.05\n""")
-    log_path = os.path.join(folder, "daemon.log")
-    log = open(log_path, "w")
-    t0 = time.monotonic()
-    daemon = subprocess.Popen([dockd, "--config", config], stderr=log,
-                              env=dict(os.environ, SENTINEL_DOCK_LOG_OUTPUT="stderr"))
-    while True:
-        if daemon.poll() is not None:
-            raise SystemExit(f"the {name} daemon exited; see {log_path}")
-        with open(log_path) as f:
-            if "daily upkeep" in f.read():
-                break
-        if time.monotonic() - t0 > 1800:
-            raise SystemExit(f"no daily upkeep after 30 minutes; see {log_path}")
-        time.sleep(0.1)
-    print(f"{name}: daemon ready (upkeep done) in {time.monotonic() - t0:.1f} s", flush=True)
-    return daemon, config, log
-
-
-def pages(last):
-    """The console's pages: (name, search arguments)."""
-    month = ((last - datetime.timedelta(days=120)).isoformat(),
-             (last - datetime.timedelta(days=90)).isoformat())
-    return [
-        ("first page", []),
-        ("page 20", ["--page", "20"]),
-        ("page 200", ["--page", "200"]),
-        ("a month", ["--from", month[0], "--to", month[1]]),
-        ("a camera", ["--camera", "SNTL-00003"]),
-        ("a camera, page 20", ["--camera", "SNTL-00003", "--page", "20"]),
-        ("an agent", ["--agent", "PM-0105"]),
-        ("an agent + a month", ["--agent", "PM-0105", "--from", month[0], "--to", month[1]]),
-        ("a camera + a month", ["--camera", "SNTL-00003", "--from", month[0], "--to", month[1]]),
-        ("brigade VTT", ["--brigade", "VTT"]),
-        ("state quarantined", ["--state", "quarantined"]),
-        ("flag clock-drift", ["--flag", "clock-drift"]),
-        ("held", ["--held", "true"]),
-        ("place 200 m", ["--near", "45.0433,5.0512", "--radius", "200"]),
-    ]
-
-
 def spread(values, fmt):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}..{fmt.format(max(values))})"
 
@@ -355,7 +300,7 @@ def main():
     ap.add_argument("--cameras", type=int, default=80, help="on PostgreSQL: a force's (10 docks x 8)")
     ap.add_argument("--days", type=int, default=400, help="on PostgreSQL, to yesterday")
     ap.add_argument("--sqlite-recordings", type=int, default=1_000_000)
-    ap.add_argument("--retention-days", type=int, default=360)
+    ap.add_argument("--retention-days", type=int, default=360, help="the SQLite fill's")
     ap.add_argument("--only", choices=["commits", "pages"], default=None)
     ap.add_argument("--bin", default="target/release", help="folder of the binaries")
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
@@ -363,15 +308,14 @@ def main():
                     help="where the filled registers are kept between runs")
     args = ap.parse_args()
     binaries = os.path.abspath(args.bin)
-    dockd, ctl = (os.path.join(binaries, b) for b in ("sentinel-dockd", "sentinel-dockctl"))
     force_commits = os.path.join(binaries, "examples", "force_commits")
+    force_search = os.path.join(binaries, "examples", "force_search")
     fill = os.path.join(binaries, "examples", "fill_register")
     os.makedirs(args.cache, exist_ok=True)
     pg_dir = os.path.join(args.cache, "pg")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "postgres")
     work = tempfile.mkdtemp(prefix="sentinel-bench-force-", dir=args.dir)
     os.chmod(work, 0o755)
-    daemons = []
     failed = False
     try:
         # A server left by an interrupted run may run without fsync: start it afresh.
@@ -399,43 +343,33 @@ def main():
         if args.only in (None, "pages"):
             uri = create_db(admin, "force", fresh=False)
             info = fill_postgres(uri, force_commits, args)
-            store = os.path.join(args.cache, "store")
-            os.makedirs(store, exist_ok=True)
-            pg = start_daemon(dockd, work, "postgres", f'url = "{uri}"', store, args)
-            daemons.append(pg)
             sqlite, sq_info = fill_sqlite(fill, args)
-            sq_store = os.path.join(args.cache, "sqlite-store")
-            os.makedirs(sq_store, exist_ok=True)
-            lite = start_daemon(dockd, work, "sqlite", f'path = "{sqlite}"', sq_store, args)
-            daemons.append(lite)
-            # Each register's pages over its own last month but three.
-            lasts = {"pg": datetime.date.today() - datetime.timedelta(days=1),
-                     "sqlite": datetime.date.fromisoformat(sq_info["last_day"])}
-            daemon_of = {"pg": pg, "sqlite": lite}
+            # Each register's month is the same distance before its own last day.
+            lasts = {"pg": (datetime.date.today() - datetime.timedelta(days=1)).isoformat(),
+                     "sqlite": sq_info["last_day"]}
+            where = {"pg": ["--url", uri], "sqlite": ["--sqlite", sqlite]}
             results = {}
-            for _ in range(args.pairs):
-                for engine_pages in zip(*(pages(lasts[e]) for e in ("pg", "sqlite"))):
-                    for engine, (name, argv) in zip(("pg", "sqlite"), engine_pages):
-                        t, found = bench_register.timed(ctl, daemon_of[engine][1], "search", *argv)
-                        results.setdefault((name, engine), []).append(
-                            (t, len(found["recordings"]), found["more"]))
-            print(f"\nsearch pages through the daemon (sentinel-dockctl --json), {args.pairs} runs each,"
+            for pair in range(args.pairs):
+                for engine in ("pg", "sqlite"):
+                    out = run([force_search, *where[engine], "--last-day", lasts[engine], "--runs", "1"])
+                    for page in json.loads(out):
+                        results.setdefault((page["page"], engine), []).append(
+                            (page["seconds"][0], page["rows"], page["more"]))
+                print(f"  pair {pair + 1} done, load {os.getloadavg()[0]:.1f}", flush=True)
+            print(f"\nsearch pages (the query of each, in a read transaction), {args.pairs} runs each,"
                   f" median (min..max) in seconds; load {os.getloadavg()}")
-            print(f"{'page':22} {'PostgreSQL ' + str(info['recordings']):>30} {'SQLite ' + str(sq_info['recordings']):>30}  target 0.3 s")
-            for name, _ in pages(lasts["pg"]):
+            names = [p["page"] for p in json.loads(out)]
+            head_pg, head_sq = f"PostgreSQL {info['recordings']:,}", f"SQLite {sq_info['recordings']:,}"
+            print(f"{'page':22} {head_pg:>34} {head_sq:>34}  target {PAGE_TARGET} s")
+            for name in names:
                 cells = []
                 for engine in ("pg", "sqlite"):
                     rs = results[(name, engine)]
-                    ts = [r[0] for r in rs]
-                    cells.append(f"{spread(ts, '{:.3f}')} [{rs[0][1]}{'+' if rs[0][2] else ''} rows]")
-                ok = statistics.median(r[0] for r in results[(name, 'pg')]) <= PAGE_TARGET
+                    cells.append(f"{spread([r[0] for r in rs], '{:.3f}')} [{rs[0][1]}{'+' if rs[0][2] else ''} rows]")
+                ok = statistics.median(r[0] for r in results[(name, "pg")]) <= PAGE_TARGET
                 failed |= not ok
-                print(f"{name:22} {cells[0]:>30} {cells[1]:>30}  {'ok' if ok else 'OVER'}")
+                print(f"{name:22} {cells[0]:>34} {cells[1]:>34}  {'ok' if ok else 'OVER'}")
     finally:
-        for daemon, _, log in daemons:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=120)
-            log.close()
         subprocess.run([script, "stop", pg_dir])
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0

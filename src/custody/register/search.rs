@@ -2,7 +2,7 @@
 //! place, newest first, one page (plus one row, so that "is there a next page" costs
 //! nothing; no total is counted, docs/performance.md).
 
-use crate::custody::register::Conn;
+use crate::custody::register::{Conn, EngineKind};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 
@@ -63,7 +63,7 @@ pub struct FoundRow {
 
 /// The recordings the query finds, newest first, at most `limit`.
 pub fn search(conn: &Conn, q: &SearchQuery) -> Result<Vec<FoundRow>, RegisterError> {
-    let (sql, params) = sql(q);
+    let (sql, params) = sql(q, conn.kind());
     let mut statement = conn.prepare(&sql)?;
     let rows = statement
         .query_map(&params, |r| {
@@ -94,8 +94,17 @@ const AGENT: &str = " AND (t.agent = ?N OR t.agent IN (SELECT matricule FROM age
          ELSE instr(lower(matricule), lower(?N)) > 0 OR instr(lower(name), lower(?N)) > 0
     END))";
 
-/// The query's SQL and its parameters.
-fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
+/// The same on PostgreSQL, which has no NOCASE collation: `lower` on both sides (in a
+/// cluster of locale C, as `scripts/postgres` makes, it folds ASCII letters only, as
+/// SQLite's NOCASE does).
+const AGENT_POSTGRES: &str = " AND (t.agent = ?N OR t.agent IN (SELECT matricule FROM agents WHERE
+    CASE WHEN EXISTS (SELECT 1 FROM agents WHERE lower(matricule) = lower(?N))
+         THEN lower(matricule) = lower(?N)
+         ELSE instr(lower(matricule), lower(?N)) > 0 OR instr(lower(name), lower(?N)) > 0
+    END))";
+
+/// The query's SQL and its parameters, in the words of the register's engine.
+fn sql(q: &SearchQuery, engine: EngineKind) -> (String, Vec<Value>) {
     let mut sql = String::from(
         "SELECT r.stem, r.camera, r.state, r.start_utc, r.end_utc, r.video_size, r.flags,
                 t.agent, g.brigade,
@@ -130,10 +139,20 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
     if let Some(camera) = &q.camera {
         // `+` keeps SQLite on the start-time index (newest first, stopping at a page)
         // rather than the camera's index, which would sort a camera's whole history.
-        filter(" AND +r.camera = ?N", Value::Text(camera.clone()));
+        // PostgreSQL has no unary `+` on text; its index (camera, start_utc, id) walks a
+        // camera's history newest first.
+        let clause = match engine {
+            EngineKind::Sqlite => " AND +r.camera = ?N",
+            EngineKind::Postgres => " AND r.camera = ?N",
+        };
+        filter(clause, Value::Text(camera.clone()));
     }
     if let Some(agent) = &q.agent {
-        filter(AGENT, Value::Text(agent.trim().to_string()));
+        let clause = match engine {
+            EngineKind::Sqlite => AGENT,
+            EngineKind::Postgres => AGENT_POSTGRES,
+        };
+        filter(clause, Value::Text(agent.trim().to_string()));
     }
     if let Some(brigade) = &q.brigade {
         filter(" AND g.brigade = ?N", Value::Text(brigade.clone()));
@@ -163,6 +182,9 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
 /// The query's plan as SQLite would run it, for tests that guard its indexes.
 #[cfg(test)]
 pub(crate) fn plan(register: &mut super::Register, q: &SearchQuery) -> Vec<String> {
-    let (sql, params) = sql(q);
+    let (sql, params) = sql(q, EngineKind::Sqlite);
     super::query_plan(register.connection(), &sql, &params)
 }
+
+#[cfg(test)]
+mod tests;
