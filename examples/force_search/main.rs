@@ -117,6 +117,13 @@ fn pages(args: &Args) -> Vec<(&'static str, SearchQuery)> {
             },
         ),
         (
+            "an agent, page 20",
+            SearchQuery {
+                agent: agent.clone(),
+                ..page(20)
+            },
+        ),
+        (
             "an agent + a month",
             SearchQuery {
                 agent,
