@@ -7,6 +7,7 @@
 //! chain inside the transaction that commits them.
 
 pub mod audit;
+pub mod bench;
 pub mod bounds;
 pub mod camera_logs;
 pub mod custody;

@@ -2,7 +2,7 @@
 //! place and site, newest first, one page (plus one row, so that "is there a next page" costs
 //! nothing; no total is counted, docs/performance.md).
 
-use crate::custody::register::Conn;
+use crate::custody::register::{Conn, EngineKind};
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 
@@ -67,7 +67,7 @@ pub struct FoundRow {
 
 /// The recordings the query finds, newest first, at most `limit`.
 pub fn search(conn: &Conn, q: &SearchQuery) -> Result<Vec<FoundRow>, RegisterError> {
-    let (sql, params) = sql(q);
+    let (sql, params) = sql(q, conn.kind());
     let mut statement = conn.prepare(&sql)?;
     let rows = statement
         .query_map(&params, |r| {
@@ -106,8 +106,8 @@ const AGENT: &str = " AND (t.agent = ?N OR t.agent IN (SELECT matricule FROM age
          ELSE instr(lower(matricule), lower(?N)) > 0 OR instr(lower(name), lower(?N)) > 0
     END))";
 
-/// The query's SQL and its parameters.
-fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
+/// The query's SQL and its parameters, in the words of the register's engine.
+fn sql(q: &SearchQuery, engine: EngineKind) -> (String, Vec<Value>) {
     let mut sql = String::from(
         "SELECT r.stem, r.camera, r.state, r.start_utc, r.end_utc, r.video_size, r.flags,
                 t.agent, g.brigade,
@@ -141,9 +141,15 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
         sql.push_str(&clause.replace("?N", &format!("?{}", params.len())));
     };
     if let Some(camera) = &q.camera {
-        // `|| ''` keeps SQLite on the start-time index (newest first, stopping at a page)
-        // rather than the camera's index, which would sort a camera's whole history.
-        filter(" AND r.camera || '' = ?N", Value::Text(camera.clone()));
+        // SQLite stays on the start-time index (newest first, stopping at a page) when the
+        // camera's column is an expression (`|| ''`), rather than the camera's index, which
+        // would sort a camera's whole history. PostgreSQL's index (camera, start_utc, id)
+        // walks a camera's history newest first.
+        let clause = match engine {
+            EngineKind::Sqlite => " AND r.camera || '' = ?N",
+            EngineKind::Postgres => " AND r.camera = ?N",
+        };
+        filter(clause, Value::Text(camera.clone()));
     }
     if let Some(agent) = &q.agent {
         filter(AGENT, Value::Text(agent.trim().to_string()));
@@ -182,6 +188,9 @@ fn sql(q: &SearchQuery) -> (String, Vec<Value>) {
 /// The query's plan as SQLite would run it, for tests that guard its indexes.
 #[cfg(test)]
 pub(crate) fn plan(register: &mut super::Register, q: &SearchQuery) -> Vec<String> {
-    let (sql, params) = sql(q);
+    let (sql, params) = sql(q, EngineKind::Sqlite);
     super::query_plan(register.connection(), &sql, &params)
 }
+
+#[cfg(test)]
+mod tests;
