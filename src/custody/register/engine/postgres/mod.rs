@@ -1,21 +1,24 @@
 //! PostgreSQL behind the register's connection: connecting (libpq URIs, a password file,
-//! TLS when the URI asks for it), the `?1` placeholders turned into `$1`, SQLite's values
-//! converted to and from the column types, and a lost server told apart from a refused
-//! query.
+//! TLS when the URI asks for it: `tls`), the `?1` placeholders turned into `$1`, SQLite's
+//! values converted to and from the column types (`values`), and a lost server told apart
+//! from a refused query.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use postgres::types::{IsNull, Kind, Type, to_sql_checked};
 use postgres::{Client, Statement};
 use rusqlite::ToSql;
-use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::types::Value;
 
 use crate::custody::register::RegisterError;
+
+mod tls;
+mod values;
+
+use tls::{split_root_cert, tls};
+use values::{PgValue, params};
 
 /// The advisory lock every write transaction takes first: writers to the register are
 /// serialized as SQLite serializes them, so that the audit chain has one head.
@@ -326,54 +329,6 @@ impl Pg {
     }
 }
 
-/// libpq's `sslrootcert=FILE`, which the client library does not take: taken out of the
-/// URI, percent-decoded.
-fn split_root_cert(url: &str) -> (String, Option<PathBuf>) {
-    let Some((head, query)) = url.split_once('?') else {
-        return (url.to_string(), None);
-    };
-    let mut root = None;
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|pair| match pair.strip_prefix("sslrootcert=") {
-            Some(value) => {
-                root = Some(PathBuf::from(percent_decode(value)));
-                false
-            }
-            None => true,
-        })
-        .collect();
-    let url = if kept.is_empty() {
-        head.to_string()
-    } else {
-        format!("{head}?{}", kept.join("&"))
-    };
-    (url, root)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl Drop for Pg {
     fn drop(&mut self) {
         // Closing talks to the server through the client's own runtime, as every call does.
@@ -393,62 +348,6 @@ fn outside_runtime<T>(f: impl FnOnce() -> T) -> T {
         }
         _ => f(),
     }
-}
-
-/// The TLS PostgreSQL's connections use when their URI asks for it (`sslmode=require`):
-/// rustls (already in the tree for S3) with the system's trusted roots, or the CA in
-/// `sslrootcert` alone when the URI names one (a force's own CA).
-fn tls(
-    root_cert: Option<&std::path::Path>,
-) -> Result<tokio_postgres_rustls::MakeRustlsConnect, RegisterError> {
-    let mut roots = rustls::RootCertStore::empty();
-    match root_cert {
-        Some(file) => {
-            let unreadable = |why: String| RegisterError::Config {
-                what: "register.url's sslrootcert".into(),
-                why: format!(
-                    "{}: {why}; name a PEM file of the CA that signed the server's certificate",
-                    file.display()
-                ),
-            };
-            let pem = std::fs::read(file).map_err(|e| unreadable(e.to_string()))?;
-            let certs = rustls_pemfile_certs(&pem).map_err(unreadable)?;
-            for cert in certs {
-                roots.add(cert).map_err(|e| unreadable(e.to_string()))?;
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                // A certificate the system lists but rustls cannot read is not a root to trust.
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| RegisterError::Config {
-        what: "register.url".into(),
-        why: format!("TLS cannot be set up: {e}"),
-    })?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
-}
-
-/// The certificates of a PEM file (rustls' own PEM reader, already in the tree).
-fn rustls_pemfile_certs(
-    pem: &[u8],
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
-    use rustls::pki_types::pem::PemObject;
-    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not a PEM certificate file ({e})"))?;
-    if certs.is_empty() {
-        return Err("no certificate in it".into());
-    }
-    Ok(certs)
 }
 
 /// A failure that means the server cannot be reached (down, restarting, the network cut,
@@ -520,172 +419,6 @@ pub(crate) fn placeholders(sql: &str) -> String {
     out
 }
 
-fn params(args: &[&dyn ToSql]) -> Result<Vec<PgParam>, RegisterError> {
-    args.iter()
-        .map(|a| {
-            Ok(PgParam(match a.to_sql()? {
-                ToSqlOutput::Borrowed(v) => owned(v),
-                ToSqlOutput::Owned(v) => v,
-                _ => {
-                    return Err(RegisterError::Sql(rusqlite::Error::ToSqlConversionFailure(
-                        "a value of a kind the register does not store".into(),
-                    )));
-                }
-            }))
-        })
-        .collect()
-}
-
-type BoxError = Box<dyn StdError + Sync + Send>;
-
-fn owned(v: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    }
-}
-
-/// A domain's base type: the conversions are those of the type it constrains.
-fn base(ty: &Type) -> &Type {
-    match ty.kind() {
-        Kind::Domain(inner) => base(inner),
-        _ => ty,
-    }
-}
-
-fn is_text(ty: &Type) -> bool {
-    matches!(
-        *ty,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
-    )
-}
-
-/// Sends a value as the type PostgreSQL asked for.
-fn put<T: postgres::types::ToSql>(v: T, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-    v.to_sql(ty, out)
-}
-
-/// A value bound to a placeholder, sent as the type PostgreSQL inferred for it.
-#[derive(Debug)]
-struct PgParam(Value);
-
-impl postgres::types::ToSql for PgParam {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let ty = base(ty);
-        match &self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(i) => match *ty {
-                Type::INT8 => put(*i, ty, out),
-                Type::INT4 => put(i32::try_from(*i)?, ty, out),
-                Type::INT2 => put(i16::try_from(*i)?, ty, out),
-                Type::FLOAT8 => put(*i as f64, ty, out),
-                Type::FLOAT4 => put(*i as f32, ty, out),
-                Type::BOOL => put(*i != 0, ty, out),
-                _ if is_text(ty) => put(i.to_string().as_str(), ty, out),
-                _ => Err(format!("an integer cannot be sent as {ty}").into()),
-            },
-            Value::Real(f) => match *ty {
-                Type::FLOAT8 => put(*f, ty, out),
-                Type::FLOAT4 => put(*f as f32, ty, out),
-                Type::INT8 if f.fract() == 0.0 => put(*f as i64, ty, out),
-                _ if is_text(ty) => put(f.to_string().as_str(), ty, out),
-                _ => Err(format!("a real number cannot be sent as {ty}").into()),
-            },
-            Value::Text(s) => match *ty {
-                Type::INT8 => put(s.parse::<i64>()?, ty, out),
-                Type::INT4 => put(s.parse::<i32>()?, ty, out),
-                Type::FLOAT8 => put(s.parse::<f64>()?, ty, out),
-                Type::BYTEA => put(s.as_bytes(), ty, out),
-                Type::JSON => put(s.as_str(), &Type::TEXT, out),
-                _ if is_text(ty) => put(s.as_str(), ty, out),
-                _ => Err(format!("text cannot be sent as {ty}").into()),
-            },
-            Value::Blob(b) => match *ty {
-                Type::BYTEA => put(b.as_slice(), ty, out),
-                _ => Err(format!("bytes cannot be sent as {ty}").into()),
-            },
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
-}
-
-/// A column's value read as SQLite's types.
-struct PgValue(Value);
-
-impl<'a> postgres::types::FromSql<'a> for PgValue {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<PgValue, BoxError> {
-        let ty = base(ty);
-        Ok(PgValue(match *ty {
-            Type::INT8 => Value::Integer(i64::from_sql(ty, raw)?),
-            Type::INT4 => Value::Integer(i32::from_sql(ty, raw)?.into()),
-            Type::INT2 => Value::Integer(i16::from_sql(ty, raw)?.into()),
-            Type::OID => Value::Integer(u32::from_sql(ty, raw)?.into()),
-            Type::BOOL => Value::Integer(bool::from_sql(ty, raw)?.into()),
-            Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
-            Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
-            Type::NUMERIC => numeric(raw)?,
-            Type::BYTEA => Value::Blob(raw.to_vec()),
-            Type::JSON => Value::Text(String::from_utf8(raw.to_vec())?),
-            _ if is_text(ty) => Value::Text(String::from_sql(ty, raw)?),
-            _ => return Err(format!("the register reads no column of type {ty}").into()),
-        }))
-    }
-
-    fn from_sql_null(_: &Type) -> Result<PgValue, BoxError> {
-        Ok(PgValue(Value::Null))
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-/// PostgreSQL's binary NUMERIC (what `sum` and `avg` return): base-10000 digits with a
-/// weight; an integer when it has no fractional digits and fits, else a real.
-fn numeric(raw: &[u8]) -> Result<Value, BoxError> {
-    let word = |i: usize| -> Result<u16, BoxError> {
-        raw.get(i..i + 2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]))
-            .ok_or_else(|| "a truncated NUMERIC".into())
-    };
-    let ndigits = usize::from(word(0)?);
-    let weight = i32::from(word(2)? as i16);
-    let sign = word(4)?;
-    let scale = word(6)?;
-    if sign == 0xC000 {
-        return Ok(Value::Real(f64::NAN));
-    }
-    let mut whole: Option<i128> = Some(0);
-    let mut real = 0f64;
-    for i in 0..ndigits {
-        let digit = word(8 + 2 * i)?;
-        let power = weight - i as i32;
-        real += f64::from(digit) * 10000f64.powi(power);
-        whole = match (whole, u32::try_from(power)) {
-            (Some(w), Ok(p)) => 10000i128
-                .checked_pow(p)
-                .and_then(|m| m.checked_mul(i128::from(digit)))
-                .and_then(|d| w.checked_add(d)),
-            (w, Err(_)) => w.filter(|_| digit == 0),
-            (None, _) => None,
-        };
-    }
-    let negative = sign == 0x4000;
-    Ok(match whole.and_then(|w| i64::try_from(w).ok()) {
-        Some(w) if scale == 0 => Value::Integer(if negative { -w } else { w }),
-        _ => Value::Real(if negative { -real } else { real }),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -728,37 +461,5 @@ mod tests {
         let words = crate::base::error::chain(&err);
         assert!(words.contains("register.url"), "{words}");
         assert!(words.contains("postgresql:///"), "{words}");
-    }
-
-    #[test]
-    fn sslrootcert_is_taken_out_of_the_uri_decoded() {
-        let (url, root) = split_root_cert(
-            "postgresql://a@db/s?sslmode=verify-full&sslrootcert=%2Fetc%2Fca%20x.pem&application_name=z",
-        );
-        assert_eq!(
-            url,
-            "postgresql://a@db/s?sslmode=verify-full&application_name=z"
-        );
-        assert_eq!(root, Some(PathBuf::from("/etc/ca x.pem")));
-        assert_eq!(split_root_cert("postgresql:///s").0, "postgresql:///s");
-    }
-
-    #[test]
-    fn numeric_sums_read_as_integers_or_reals() {
-        // 123456789: digits 1, 2345, 6789 with weight 2.
-        let n = |digits: &[u16], weight: i16, sign: u16, scale: u16| {
-            let mut raw = Vec::new();
-            for w in [digits.len() as u16, weight as u16, sign, scale] {
-                raw.extend_from_slice(&w.to_be_bytes());
-            }
-            for d in digits {
-                raw.extend_from_slice(&d.to_be_bytes());
-            }
-            numeric(&raw).unwrap()
-        };
-        assert_eq!(n(&[1, 2345, 6789], 2, 0, 0), Value::Integer(123_456_789));
-        assert_eq!(n(&[42], 0, 0x4000, 0), Value::Integer(-42));
-        assert_eq!(n(&[], 0, 0, 0), Value::Integer(0));
-        assert_eq!(n(&[2, 5000], 0, 0, 1), Value::Real(2.5));
     }
 }
