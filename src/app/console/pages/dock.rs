@@ -380,27 +380,7 @@ mod tests {
 
     #[test]
     fn the_dock_page_names_the_site_and_says_when_there_is_no_dock() {
-        let mut report = StatusReport {
-            service: crate::app::status::ServiceStatus {
-                pid: 1,
-                version: "0.1.0".into(),
-                started_at: "2026-12-04T10:00:00Z".parse().unwrap(),
-                dock: "/dev/sentinel-dock".into(),
-                max_parallel: 1,
-                stopping: false,
-                site: String::new(),
-                dock_enabled: true,
-            },
-            cameras: vec![],
-            refused_links: vec![],
-            store: crate::app::status::StoreStatus::default(),
-            raid: vec![],
-            warnings: vec![],
-            last_scrub: None,
-            replica: None,
-            anonymisation: None,
-            register: Default::default(),
-        };
+        let mut report = status_report();
         let html = cards_of(PARIS, Language::Fr, &report).into_string();
         assert!(
             html.contains("no-camera") && !html.contains("id=\"site\""),
