@@ -243,41 +243,66 @@ impl std::ops::AddAssign for Totals {
 // size, hashes and path are written together from one value (`Register::record_stored`),
 // so a size that is not NULL is a stored file, as `StoredRecording::video` says.
 
-/// The totals of the recordings in the store (see [`in_store`]).
-pub(crate) const IN_STORE_TOTALS: &str = "SELECT count(*), count(video_size),
-    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE state IN ('confirmed', 'quarantined', 'wiped')";
+/// Recordings, videos and bytes: the columns of every totals query below.
+macro_rules! totals {
+    () => {
+        "count(*), count(video_size),
+    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)"
+    };
+}
 
-/// [`IN_STORE_TOTALS`] at one site (`?1`), on `recordings_by_site`.
-pub(crate) const IN_STORE_TOTALS_AT: &str = "SELECT count(*), count(video_size),
-    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE site = ?1 AND state IN ('confirmed', 'quarantined', 'wiped')";
-
-/// [`STARTED_BY_DAY`] at one site (`?3`), on `recordings_by_site`.
-pub(crate) const STARTED_BY_DAY_AT: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
+/// The quarter of an hour a recording started in (UTC, on the trusted clock), named by a
+/// CASE in the SQL both engines speak, and its totals: the head of the totals per day.
+macro_rules! quarter_totals {
+    () => {
+        concat!(
+            "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
     || CASE WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '15' THEN '00'
             WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '30' THEN '15'
             WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '45' THEN '30'
             ELSE '45' END,
-    count(*), count(video_size),
-    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE site = ?3 AND state != 'discovered'
+    ",
+            totals!(),
+            "
+    FROM recordings WHERE "
+        )
+    };
+}
+
+/// The stored recordings that started in `[?1, ?2)`, by quarter: the tail of the totals
+/// per day.
+macro_rules! in_period_by_quarter {
+    () => {
+        "state != 'discovered'
     AND coalesce(recorded_at, start_utc) >= ?1 AND coalesce(recorded_at, start_utc) < ?2
-    GROUP BY 1 ORDER BY 1";
+    GROUP BY 1 ORDER BY 1"
+    };
+}
+
+/// The totals of the recordings in the store (see [`in_store`]).
+pub(crate) const IN_STORE_TOTALS: &str = concat!(
+    "SELECT ",
+    totals!(),
+    "
+    FROM recordings WHERE state IN ('confirmed', 'quarantined', 'wiped')"
+);
+
+/// [`IN_STORE_TOTALS`] at one site (`?1`), on `recordings_by_site`.
+pub(crate) const IN_STORE_TOTALS_AT: &str = concat!(
+    "SELECT ",
+    totals!(),
+    "
+    FROM recordings WHERE site = ?1 AND state IN ('confirmed', 'quarantined', 'wiped')"
+);
+
+/// [`STARTED_BY_DAY`] at one site (`?3`), on `recordings_by_site`.
+pub(crate) const STARTED_BY_DAY_AT: &str =
+    concat!(quarter_totals!(), "site = ?3 AND ", in_period_by_quarter!());
 
 /// The totals of the recordings stored that started in `[?1, ?2)`, per quarter of an hour
 /// (UTC), on the trusted clock (a reset camera's recordings of today count today, not in
-/// 2000); the quarter is named by a CASE, in the SQL both engines speak.
-pub(crate) const STARTED_BY_DAY: &str = "SELECT substr(coalesce(recorded_at, start_utc), 1, 14)
-    || CASE WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '15' THEN '00'
-            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '30' THEN '15'
-            WHEN substr(coalesce(recorded_at, start_utc), 15, 2) < '45' THEN '30'
-            ELSE '45' END,
-    count(*), count(video_size),
-    coalesce(sum(coalesce(video_size, 0) + coalesce(sidecar_size, 0)), 0)
-    FROM recordings WHERE state != 'discovered'
-    AND coalesce(recorded_at, start_utc) >= ?1 AND coalesce(recorded_at, start_utc) < ?2
-    GROUP BY 1 ORDER BY 1";
+/// 2000).
+pub(crate) const STARTED_BY_DAY: &str = concat!(quarter_totals!(), in_period_by_quarter!());
 
 fn read_totals(r: &Row<'_>, first: usize) -> rusqlite::Result<(i64, i64, i64)> {
     Ok((r.get(first)?, r.get(first + 1)?, r.get(first + 2)?))
