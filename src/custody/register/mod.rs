@@ -375,14 +375,9 @@ impl Location {
     /// The register named for people, without a password: the SQLite file, or the
     /// PostgreSQL server, database and user.
     pub fn describe(&self) -> String {
-        match &self.config.url {
+        match PgTarget::of(&self.config, &self.site) {
             None => format!("SQLite file {}", self.config.path.display()),
-            Some(url) => PgTarget {
-                url: url.clone(),
-                password_file: None,
-                site: self.site.clone(),
-            }
-            .describe(),
+            Some(target) => target.describe(),
         }
     }
 
@@ -575,17 +570,13 @@ impl Register {
     /// Opens the register `[register]` names: the SQLite file at `path`, or the PostgreSQL
     /// database at `url`; `site` is the site this daemon writes as (`[site] name`).
     pub fn open_config(config: &RegisterConfig, site: &str) -> Result<Register, RegisterError> {
-        match &config.url {
+        match PgTarget::of(config, site) {
             None => {
                 let register = Register::open(&config.path)?;
                 register.conn.set_site(site)?;
                 Ok(register)
             }
-            Some(url) => Register::open_postgres(&PgTarget {
-                url: url.clone(),
-                password_file: config.password_file.clone(),
-                site: site.to_string(),
-            }),
+            Some(target) => Register::open_postgres(&target),
         }
     }
 

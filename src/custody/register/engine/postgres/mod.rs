@@ -12,13 +12,14 @@ use postgres::{Client, Statement};
 use rusqlite::ToSql;
 use rusqlite::types::Value;
 
+use crate::base::config::RegisterConfig;
 use crate::custody::register::RegisterError;
 
 mod tls;
 mod values;
 
 use tls::{split_root_cert, tls};
-use values::{PgValue, params};
+use values::{PgParam, bound, params, row_values};
 
 /// The advisory lock every write transaction takes first: writers to the register are
 /// serialized as SQLite serializes them, so that the audit chain has one head.
@@ -36,9 +37,30 @@ pub(crate) struct PgTarget {
 }
 
 impl PgTarget {
+    /// The PostgreSQL register `[register]` names, written to as `site`; `None` for the
+    /// SQLite file.
+    pub(crate) fn of(config: &RegisterConfig, site: &str) -> Option<PgTarget> {
+        config.url.as_ref().map(|url| PgTarget {
+            url: url.clone(),
+            password_file: config.password_file.clone(),
+            site: site.to_string(),
+        })
+    }
+
+    /// The URI as the client library takes it, and the CA file its `sslrootcert` names.
+    /// rustls checks the certificate's chain and name whenever TLS is used, so libpq's
+    /// stricter modes are `require` here (which the client library spells alone).
+    fn client_url(&self) -> (String, Option<PathBuf>) {
+        let (url, root_cert) = split_root_cert(&self.url);
+        let url = url
+            .replace("sslmode=verify-full", "sslmode=require")
+            .replace("sslmode=verify-ca", "sslmode=require");
+        (url, root_cert)
+    }
+
     /// The server and database, without a password: what messages name.
     pub(crate) fn describe(&self) -> String {
-        match self.url.parse::<postgres::Config>() {
+        match self.client_url().0.parse::<postgres::Config>() {
             Ok(config) => {
                 let hosts: Vec<String> = config
                     .get_hosts()
@@ -80,12 +102,7 @@ impl Pg {
     }
 
     fn connect_now(target: &PgTarget) -> Result<Pg, RegisterError> {
-        // rustls checks the certificate's chain and name whenever TLS is used, so libpq's
-        // stricter modes are `require` here (which the client library spells alone).
-        let (url, root_cert) = split_root_cert(&target.url);
-        let url = url
-            .replace("sslmode=verify-full", "sslmode=require")
-            .replace("sslmode=verify-ca", "sslmode=require");
+        let (url, root_cert) = target.client_url();
         let mut config: postgres::Config =
             url
                 .parse()
@@ -211,6 +228,19 @@ impl Pg {
         Ok(statement)
     }
 
+    /// The statement for `sql`, prepared (on a connection made again if it was lost), and
+    /// its parameters as PostgreSQL's side sends them.
+    fn prepared(
+        &mut self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        cached: bool,
+    ) -> Result<(Statement, Vec<PgParam>), RegisterError> {
+        self.ready()?;
+        let statement = self.statement(sql, cached)?;
+        Ok((statement, params(args)?))
+    }
+
     /// Runs a statement that changes rows.
     fn execute_now(
         &mut self,
@@ -218,13 +248,8 @@ impl Pg {
         args: &[&dyn ToSql],
         cached: bool,
     ) -> Result<usize, RegisterError> {
-        self.ready()?;
-        let statement = self.statement(sql, cached)?;
-        let params = params(args)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let (statement, params) = self.prepared(sql, args, cached)?;
+        let refs = bound(&params);
         let changed = self
             .client()?
             .execute(&statement, &refs)
@@ -239,27 +264,14 @@ impl Pg {
         args: &[&dyn ToSql],
         cached: bool,
     ) -> Result<Vec<Vec<Value>>, RegisterError> {
-        self.ready()?;
-        let statement = self.statement(sql, cached)?;
-        let params = params(args)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let (statement, params) = self.prepared(sql, args, cached)?;
+        let refs = bound(&params);
         let rows = self
             .client()?
             .query(&statement, &refs)
             .map_err(|e| self.error(e))?;
         rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| {
-                        row.try_get::<_, PgValue>(i)
-                            .map(|v| v.0)
-                            .map_err(|e| self.error(e))
-                    })
-                    .collect()
-            })
+            .map(|row| row_values(row).map_err(|e| self.error(e)))
             .collect()
     }
 
@@ -271,23 +283,15 @@ impl Pg {
         each: &mut dyn FnMut(&[Value]) -> rusqlite::Result<bool>,
     ) -> Result<(), RegisterError> {
         use postgres::fallible_iterator::FallibleIterator;
-        self.ready()?;
-        let statement = self.statement(sql, true)?;
-        let params = params(args)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let (statement, params) = self.prepared(sql, args, true)?;
+        let refs = bound(&params);
         let target = self.target.clone();
         let mut rows = self
             .client()?
             .query_raw(&statement, refs)
             .map_err(|e| unreachable_or(&target, e))?;
         while let Some(row) = rows.next().map_err(|e| unreachable_or(&target, e))? {
-            let values = (0..row.len())
-                .map(|i| row.try_get::<_, PgValue>(i).map(|v| v.0))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| unreachable_or(&target, e))?;
+            let values = row_values(&row).map_err(|e| unreachable_or(&target, e))?;
             if !each(&values)? {
                 break;
             }
@@ -448,6 +452,21 @@ mod tests {
         let words = crate::base::error::chain(&err);
         assert!(words.contains(&dir.path().display().to_string()), "{words}");
         assert!(!words.contains("password"), "{words}");
+    }
+
+    #[test]
+    fn a_tls_uri_is_named_by_its_server_like_any_other() {
+        let target = PgTarget {
+            url:
+                "postgresql://dock@db.example/sentinel?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+                    .into(),
+            password_file: None,
+            site: String::new(),
+        };
+        assert_eq!(
+            target.describe(),
+            "PostgreSQL database sentinel on db.example as dock"
+        );
     }
 
     #[test]

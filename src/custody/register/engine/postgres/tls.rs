@@ -16,7 +16,11 @@ pub(super) fn split_root_cert(url: &str) -> (String, Option<PathBuf>) {
         .split('&')
         .filter(|pair| match pair.strip_prefix("sslrootcert=") {
             Some(value) => {
-                root = Some(PathBuf::from(percent_decode(value)));
+                root = Some(PathBuf::from(
+                    percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                ));
                 false
             }
             None => true,
@@ -28,29 +32,6 @@ pub(super) fn split_root_cert(url: &str) -> (String, Option<PathBuf>) {
         format!("{head}?{}", kept.join("&"))
     };
     (url, root)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The TLS PostgreSQL's connections use when their URI asks for it (`sslmode=require`):

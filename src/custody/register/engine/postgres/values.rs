@@ -10,11 +10,14 @@ use rusqlite::types::{ToSqlOutput, Value};
 
 use crate::custody::register::RegisterError;
 
+/// Each bound value as SQLite's owned type, ready to send.
 pub(super) fn params(args: &[&dyn ToSql]) -> Result<Vec<PgParam>, RegisterError> {
     args.iter()
         .map(|a| {
             Ok(PgParam(match a.to_sql()? {
-                ToSqlOutput::Borrowed(v) => owned(v),
+                ToSqlOutput::Borrowed(v) => Value::try_from(v).map_err(|e| {
+                    RegisterError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+                })?,
                 ToSqlOutput::Owned(v) => v,
                 _ => {
                     return Err(RegisterError::Sql(rusqlite::Error::ToSqlConversionFailure(
@@ -26,18 +29,22 @@ pub(super) fn params(args: &[&dyn ToSql]) -> Result<Vec<PgParam>, RegisterError>
         .collect()
 }
 
-type BoxError = Box<dyn StdError + Sync + Send>;
-
-fn owned(v: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Integer(i),
-        ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    }
+/// The parameters as the client takes them.
+pub(super) fn bound(params: &[PgParam]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+        .collect()
 }
+
+/// A row's values, each as SQLite's type.
+pub(super) fn row_values(row: &postgres::Row) -> Result<Vec<Value>, postgres::Error> {
+    (0..row.len())
+        .map(|i| row.try_get::<_, PgValue>(i).map(|v| v.0))
+        .collect()
+}
+
+type BoxError = Box<dyn StdError + Sync + Send>;
 
 /// A domain's base type: the conversions are those of the type it constrains.
 fn base(ty: &Type) -> &Type {
@@ -109,7 +116,7 @@ impl postgres::types::ToSql for PgParam {
 }
 
 /// A column's value read as SQLite's types.
-pub(super) struct PgValue(pub(super) Value);
+struct PgValue(Value);
 
 impl<'a> postgres::types::FromSql<'a> for PgValue {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<PgValue, BoxError> {
