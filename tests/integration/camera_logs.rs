@@ -561,8 +561,14 @@ fn the_daemon_traces_on_camera_consultations_once_by_their_holder_across_two_doc
         .filter(|c| c["purpose"] == PURPOSE)
         .count();
     assert_eq!(on_camera, 2, "{shown:#}");
-    // From yesterday: the test may run across midnight.
-    let today = Utc::now().date_naive();
+    // From yesterday: the test may run across midnight. The report's days are the
+    // console's (`[console] timezone`), not UTC's: at 23:10 UTC it is already tomorrow in
+    // Paris.
+    let zone = sentinel_dock::base::config::Config::load(&s.daemon.config_path())
+        .unwrap()
+        .console
+        .timezone;
+    let today = Utc::now().with_timezone(&zone).date_naive();
     let (from, to) = ((today - Duration::days(1)).to_string(), today.to_string());
     let report: serde_json::Value =
         serde_json::from_str(&s.ok(head, &["--json", "report", "--from", &from, "--to", &to]))
